@@ -1,0 +1,63 @@
+# salesflow: `make run` serves the web UI, `make test` runs the whole suite.
+# Both do the whole set-up on a fresh Debian machine and are quick the second time.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test setup system-deps npm-assets db lint bench clean
+
+run: setup db
+	@echo "salesflow on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q
+
+setup: system-deps $(STAMP) npm-assets
+
+# Debian packages: graphviz (`dot`) for flowcharts, CJK fonts for exports, venv support.
+system-deps:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# Front-end packages (bpmn-js) come from the npm registry once webui/package.json exists.
+npm-assets:
+	@if [ -f webui/package.json ] && [ ! -d webui/node_modules ]; then \
+	  cd webui && npm ci --no-audit --no-fund; fi
+
+# Create or migrate the database; load the demo deals when it is new.
+db: $(STAMP)
+	@if $(BIN)/salesflow init --json | grep -q '"created": true'; then \
+	  $(BIN)/salesflow deploy processes && $(BIN)/salesflow demo; \
+	else \
+	  $(BIN)/salesflow deploy processes; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""salesflow engine: definitions, runtime over SpiffWorkflow, persistence, timers."""

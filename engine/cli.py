@@ -1,0 +1,286 @@
+"""The `salesflow` command: a thin caller of the engine's use cases.
+
+Every command takes `--json` for machine-readable output.  Errors go to stderr with a non-zero
+exit code (see EXIT_CODES); with `--json` the error is a JSON object on stderr too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.config import database_url
+from engine.db import Database
+from engine.errors import (
+    ConflictError,
+    DefinitionError,
+    EngineError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from engine.service import Service, load_json_object
+
+EXIT_CODES: dict[type[EngineError], int] = {
+    NotFoundError: 4,
+    ForbiddenError: 5,
+    ConflictError: 6,
+    ValidationError: 7,
+    DefinitionError: 8,
+}
+
+
+def _exit_code(exc: EngineError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+class NotInitialisedError(EngineError):
+    """The database has no schema yet."""
+
+
+def _service(args: argparse.Namespace, *, migrate: bool = False) -> Service:
+    db = Database(database_url())
+    if migrate:
+        db.migrate()
+    else:
+        from sqlalchemy import inspect
+
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                raise NotInitialisedError(
+                    f"the database {db.engine.url.render_as_string()} is not set up: "
+                    "run `salesflow init` first"
+                )
+    return Service(db)
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> Any:
+    db = Database(database_url())
+    new = db.migrate()
+    return {"database": db.engine.url.render_as_string(), "created": new}
+
+
+def cmd_users_add(args: argparse.Namespace) -> Any:
+    return _service(args).add_user(
+        args.name, args.role, password=args.password, display_name=args.display_name
+    )
+
+
+def cmd_users_list(args: argparse.Namespace) -> Any:
+    return _service(args).users()
+
+
+def cmd_deploy(args: argparse.Namespace) -> Any:
+    return _service(args).deploy(args.paths, actor=args.user)
+
+
+def cmd_definitions(args: argparse.Namespace) -> Any:
+    return _service(args).definitions()
+
+
+def cmd_start(args: argparse.Namespace) -> Any:
+    return _service(args).start(
+        args.process_id,
+        deal=args.deal,
+        owner=args.owner,
+        data=load_json_object(args.data),
+        version=args.version,
+    )
+
+
+def cmd_instances(args: argparse.Namespace) -> Any:
+    return _service(args).instances(process=args.process, status=args.status, owner=args.owner)
+
+
+def cmd_show(args: argparse.Namespace) -> Any:
+    return _service(args).show(args.instance_id)
+
+
+def cmd_tasks(args: argparse.Namespace) -> Any:
+    return _service(args).tasks(user=args.user, role=args.role, instance=args.instance)
+
+
+def cmd_complete(args: argparse.Namespace) -> Any:
+    return _service(args).complete(args.task_id, user=args.user, data=load_json_object(args.data))
+
+
+def cmd_tick(args: argparse.Namespace) -> Any:
+    return _service(args).tick()
+
+
+def cmd_demo(args: argparse.Namespace) -> Any:
+    from engine.demo import load_demo
+
+    return load_demo(_service(args), progress=None if args.json else _progress)
+
+
+def cmd_serve(args: argparse.Namespace) -> Any:
+    from webui import create_app
+
+    _service(args)  # refuse to serve an uninitialised database
+    create_app().run(host=args.host, port=args.port, debug=False)
+    return None
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:40}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+# --- human output ------------------------------------------------------------------------
+
+
+def _human(command: str, result: Any) -> str:
+    if command in ("tasks",):
+        return _table(result, ["task_id", "instance_id", "name", "lane", "assignee", "stage"])
+    if command in ("instances",):
+        return _table(result, ["instance_id", "name", "owner", "stage", "status", "version"])
+    if command in ("definitions",):
+        return _table(result, ["process_id", "name", "version"])
+    if command == "deploy":
+        return _table(result, ["process_id", "version", "changed"])
+    if command == "users list":
+        return _table(
+            [{**u, "roles": ", ".join(u["roles"])} for u in result],
+            ["username", "display_name", "roles"],
+        )
+    if command == "show":
+        lines = [
+            f"{result['name']} (#{result['instance_id']}, {result['process_id']} "
+            f"v{result['version']})",
+            f"  status {result['status']}, stage {result['stage']}, owner {result['owner']}",
+            "  open tasks:",
+        ]
+        lines += [
+            f"    {t['task_id']}  {t['name']} [{t['lane']}] -> {t['assignee'] or 'queue'}"
+            for t in result["tasks"]
+        ] or ["    (none)"]
+        lines += [f"  timer {t['name']} due {t['due_at']}" for t in result["timers"]]
+        lines.append("  data: " + json.dumps(result["data"], ensure_ascii=False))
+        lines.append("  history:")
+        lines += [
+            f"    {h['at']}  {h['kind']:9} {h['element_name'] or h['element_id'] or ''}"
+            + (f"  by {h['actor']}" if h["actor"] else "")
+            for h in result["history"]
+        ]
+        return "\n".join(lines)
+    if isinstance(result, dict):
+        return "\n".join(f"{k}: {v}" for k, v in result.items())
+    return str(result)
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = argparse.ArgumentParser(
+        prog="salesflow",
+        description="Sales processes as BPMN: deploy definitions, run deals, complete tasks.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], Any], help_: str) -> Any:
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        p.set_defaults(func=func, command_name=name)
+        return p
+
+    add("init", cmd_init, "create or migrate the database")
+
+    users = sub.add_parser("users", help="manage users and their roles", parents=[common])
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    ua = users_sub.add_parser("add", help="add a user or give roles", parents=[common])
+    ua.add_argument("name")
+    ua.add_argument("--role", action="append", default=[], help="a role (lane name); repeatable")
+    ua.add_argument("--password")
+    ua.add_argument("--display-name")
+    ua.set_defaults(func=cmd_users_add, command_name="users add")
+    ul = users_sub.add_parser("list", help="list users", parents=[common])
+    ul.set_defaults(func=cmd_users_list, command_name="users list")
+
+    p = add("deploy", cmd_deploy, "deploy BPMN/DMN/form files or folders")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--user", help="who deploys (recorded with the version)")
+
+    add("definitions", cmd_definitions, "list deployed processes")
+
+    p = add("start", cmd_start, "start a deal")
+    p.add_argument("process_id")
+    p.add_argument("--deal", help="the deal's name (default: the company in --data)")
+    p.add_argument("--owner", help="the user who owns the deal")
+    p.add_argument("--data", help="initial data as a JSON object")
+    p.add_argument("--version", type=int, help="a version other than the latest")
+
+    p = add("instances", cmd_instances, "list deals")
+    p.add_argument("--process")
+    p.add_argument("--status", choices=["running", "completed", "cancelled", "error"])
+    p.add_argument("--owner")
+
+    p = add("show", cmd_show, "show one deal: position, data, tasks, history")
+    p.add_argument("instance_id")
+
+    p = add("tasks", cmd_tasks, "list open tasks")
+    p.add_argument("--user", help="tasks assigned to this user or in the queues of their roles")
+    p.add_argument("--role")
+    p.add_argument("--instance")
+
+    p = add("complete", cmd_complete, "complete a task with form data")
+    p.add_argument("task_id")
+    p.add_argument("--user", required=True)
+    p.add_argument("--data", help="the form data as a JSON object")
+
+    add("tick", cmd_tick, "fire the timers that are due now")
+    add("demo", cmd_demo, "load demo users and deals spread over the stages")
+
+    p = add("serve", cmd_serve, "serve the web UI")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except EngineError as exc:
+        if args.json:
+            print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+    if result is None:
+        return 0
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_human(args.command_name, result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""One error root for the engine.
+
+The web layer maps these to status codes and the CLI to exit codes; every message is written
+for the person who has to act on it (a designer fixing a file, a rep fixing a form).
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"error": type(self).__name__, "message": str(self)}
+
+
+class DefinitionError(EngineError):
+    """A BPMN/DMN/form file cannot be deployed: names the file, the line and the element."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        element_id: str | None = None,
+    ) -> None:
+        self.detail = message
+        self.file = file
+        self.line = line
+        self.element_id = element_id
+        where = []
+        if file:
+            where.append(file if line is None else f"{file}:{line}")
+        elif line is not None:
+            where.append(f"line {line}")
+        if element_id:
+            where.append(f"element '{element_id}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **super().to_dict(),
+            "file": self.file,
+            "line": self.line,
+            "element_id": self.element_id,
+        }
+
+
+class UnsafeExpressionError(DefinitionError):
+    """An expression uses something outside the restricted language."""
+
+
+class NotFoundError(EngineError):
+    """An id (instance, task, process, user) that does not exist."""
+
+
+class ForbiddenError(EngineError):
+    """The user may not do this (for example lacks the lane's role)."""
+
+
+class ConflictError(EngineError):
+    """Someone else changed the same instance first; nothing was changed."""
+
+
+class ValidationError(EngineError):
+    """Submitted data is wrong; names the field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        self.field = field
+        # Every failing field, so a form can mark them all at once.
+        self.errors = errors or ([{"field": field, "message": message}] if field else [])
+        super().__init__(f"{field}: {message}" if field else message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "field": self.field, "errors": self.errors}
+
+
+class ExpressionError(EngineError):
+    """An expression failed while running (bad data, not bad code)."""
