@@ -54,8 +54,11 @@ class Database:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        # Use cases flush explicitly; autoflush before every query only costs time.
         self._writes = sessionmaker(
-            self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
+            self.engine.execution_options(**{_WRITE: True}),
+            expire_on_commit=False,
+            autoflush=False,
         )
 
     @contextmanager

@@ -173,6 +173,8 @@ def _decision_files(parser: Any, specs: list[Any], sources: dict[str, str]) -> d
     }
     files = {}
     for dmn_parser in parser.dmn_parsers.values():
+        if dmn_parser.decision is None:
+            continue  # never parsed: no business rule task refers to it
         if dmn_parser.decision.decisionTables[0].id in tables and dmn_parser.filename in sources:
             files[dmn_parser.filename] = sources[dmn_parser.filename]
     return files

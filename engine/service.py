@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.exceptions import WorkflowException
@@ -186,11 +186,16 @@ class Service:
             "active": user.active,
         }
 
-    def _user(self, s: Session, username: str | None) -> User:
-        user = s.scalars(select(User).where(User.username == username)).first()
-        if user is None or not user.active:
+    def _roles_of(self, s: Session, username: str | None) -> set[str]:
+        """The role keys an active user holds; NotFoundError for an unknown user."""
+        rows = s.execute(
+            select(User.id, UserRole.role)
+            .outerjoin(UserRole)
+            .where(User.username == username, User.active)
+        ).all()
+        if not rows:
             raise NotFoundError(f"no user '{username}'")
-        return user
+        return {role for _, role in rows if role is not None}
 
     # --- definitions -------------------------------------------------------------------
 
@@ -321,10 +326,9 @@ class Service:
         with self.db.write() as s:
             vrow = self._version_row(s, process_id, version)
             vr = self._runtime(s, vrow.id)
-            if owner is not None:
-                self._user(s, owner)
-            if actor is not None:
-                self._user(s, actor)
+            roles = {owner: self._roles_of(s, owner)} if owner is not None else {}
+            if actor is not None and actor != owner:
+                self._roles_of(s, actor)
             start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
             if start_form in vr.validators:
                 check_data(vr.validators[start_form], data)
@@ -349,18 +353,23 @@ class Service:
             )
             s.add(inst)
             s.flush()
-            s.add(
-                History(
-                    instance_id=inst.id,
-                    at=now,
-                    actor=actor or owner,
-                    kind="started",
-                    data=runtime.json_safe(data),
-                )
+            s.execute(
+                insert(History),
+                [
+                    {
+                        "instance_id": inst.id,
+                        "at": now,
+                        "actor": actor or owner,
+                        "kind": "started",
+                        "data": runtime.json_safe(data),
+                    }
+                ],
             )
             if deal is None:
                 inst.name = (data.get("company") or f"{vr.name} #{inst.id}")[:300]
-            self._save(s, inst, vr, change, actor=actor or owner, now=now, new=True)
+            self._save(
+                s, inst, vr, change, actor=actor or owner, now=now, roles=roles, new=True
+            )
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return {
             "instance_id": str(inst.id),
@@ -420,8 +429,7 @@ class Service:
         with self.db.read() as s:
             query = select(OpenTask).order_by(OpenTask.due_at, OpenTask.created_at)
             if user is not None:
-                u = self._user(s, user)
-                keys = [r.role for r in u.roles]
+                keys = sorted(self._roles_of(s, user))
                 query = query.where(
                     (OpenTask.assignee == user)
                     | (OpenTask.assignee.is_(None) & OpenTask.role.in_(keys))
@@ -446,8 +454,8 @@ class Service:
             row = s.get(OpenTask, task_id, populate_existing=True)
             if row is None:
                 raise self._gone(s, task_id)
-            actor = self._user(s, user)
-            self._check_may_complete(actor, row)
+            roles = {user: self._roles_of(s, user)}
+            self._check_may_complete(user, roles[user], row)
             vr = self._runtime(s, inst.version_id)
             if row.form is not None and row.form in vr.validators:
                 check_data(vr.validators[row.form], data)
@@ -465,7 +473,14 @@ class Service:
 
             self._run(run)
             self._save(
-                s, inst, vr, change, actor=user, now=clock.now(), submitted=(task_id, submitted)
+                s,
+                inst,
+                vr,
+                change,
+                actor=user,
+                now=clock.now(),
+                roles=roles,
+                submitted=(task_id, submitted),
             )
             ready = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(wf))
             result = {"instance_id": str(inst.id), "status": inst.status, "ready": ready}
@@ -507,7 +522,9 @@ class Service:
                 change.engine_steps()
             except WorkflowException as exc:
                 error = self._describe(exc)
-            events = self._save(s, inst, vr, change, actor=None, now=clock.now(), error=error)
+            events = self._save(
+                s, inst, vr, change, actor=None, now=clock.now(), roles={}, error=error
+            )
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return sum(1 for e in events if e.kind == "timer")
 
@@ -531,17 +548,17 @@ class Service:
         return inst
 
     @staticmethod
-    def _check_may_complete(user: User, row: OpenTask) -> None:
+    def _check_may_complete(username: str, roles: set[str], row: OpenTask) -> None:
         if row.assignee is not None:
-            if row.assignee != user.username:
+            if row.assignee != username:
                 raise ForbiddenError(
-                    f"task '{row.name}' is assigned to {row.assignee}, not to {user.username}"
+                    f"task '{row.name}' is assigned to {row.assignee}, not to {username}"
                 )
             return
-        if row.role is not None and row.role not in {r.role for r in user.roles}:
+        if row.role is not None and row.role not in roles:
             raise ForbiddenError(
                 f"task '{row.name}' belongs to the lane '{row.lane}'; "
-                f"{user.username} does not hold that role"
+                f"{username} does not hold that role"
             )
 
     def _workflow(self, inst: Instance, vr: VersionRuntime) -> runtime.SalesWorkflow:
@@ -572,13 +589,6 @@ class Service:
                 f"{where} ({info['element_id']}) failed: {info['message']}"
             ) from exc
 
-    def _owner_roles(self, s: Session, owner: str | None) -> set[str]:
-        if owner is None:
-            return set()
-        return set(
-            s.scalars(select(UserRole.role).join(User).where(User.username == owner, User.active))
-        )
-
     def _save(
         self,
         s: Session,
@@ -588,44 +598,50 @@ class Service:
         *,
         actor: str | None,
         now: datetime,
+        roles: dict[str, set[str]],
         new: bool = False,
         error: dict[str, Any] | None = None,
         submitted: tuple[str, dict[str, Any]] | None = None,
     ) -> list[runtime.Event]:
-        """Write what a change did: history, open tasks, deal fields, state."""
+        """Write what a change did: history, open tasks, deal fields, state.
+
+        History and open-task rows go in as one executemany each: a completion writes a
+        handful of rows and the ORM's per-object inserts would cost more than the engine.
+        """
         wf = change.workflow
         events = change.finish()
         visited = dict(inst.visited)
         last_stage = None
+        history = []
         for ev in events:
-            kind = ev.kind
             data: dict[str, Any] | None = ev.changes or None
             if submitted is not None and ev.task_id == submitted[0]:
                 data = submitted[1]  # what the person entered, even where it changed nothing
-            if kind == "error" and error is not None:
+            if ev.kind == "error" and error is not None:
                 data = {"message": error["message"], "data": error["data"]}
-            s.add(
-                History(
-                    instance_id=inst.id,
-                    at=_stamp(ev.at) or now,
-                    actor=actor if ev.manual else None,
-                    kind=kind,
-                    element_id=ev.element_id,
-                    element_name=ev.element_name,
-                    task_id=ev.task_id,
-                    entered_at=_stamp(ev.entered),
-                    data=data,
-                )
+            history.append(
+                {
+                    "instance_id": inst.id,
+                    "at": _stamp(ev.at) or now,
+                    "actor": actor if ev.manual else None,
+                    "kind": ev.kind,
+                    "element_id": ev.element_id,
+                    "element_name": ev.element_name,
+                    "task_id": ev.task_id,
+                    "entered_at": _stamp(ev.entered),
+                    "data": data,
+                }
             )
-            if kind in ("completed", "timer", "message", "cancelled"):
-                visited[ev.element_id] = "cancelled" if kind == "cancelled" else "completed"
+            if ev.kind in ("completed", "timer", "message", "cancelled"):
+                visited[ev.element_id] = "cancelled" if ev.kind == "cancelled" else "completed"
             last_stage = vr.stages.get(ev.element_id, last_stage)
+        if history:
+            s.execute(insert(History), history)
 
-        self._sync_open_tasks(s, inst, vr, wf, new=new)
+        open_tasks = runtime.open_human_tasks(wf)
+        self._sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
         open_stages = [
-            vr.stages[t.task_spec.bpmn_id]
-            for t in runtime.open_human_tasks(wf)
-            if t.task_spec.bpmn_id in vr.stages
+            vr.stages[t.task_spec.bpmn_id] for t in open_tasks if t.task_spec.bpmn_id in vr.stages
         ]
         if open_stages:
             rank = {name: i for i, name in enumerate(STAGE_ORDER)}
@@ -641,11 +657,7 @@ class Service:
         inst.visited = visited
         inst.position = runtime.position(wf, visited)
         inst.timers = [
-            {
-                "element_id": t.task_spec.bpmn_id,
-                "name": t.task_spec.bpmn_name,
-                "due_at": iso(due),
-            }
+            {"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "due_at": iso(due)}
             for t, due in runtime.waiting_timers(wf)
         ]
         if runtime.has_error(wf):
@@ -674,48 +686,50 @@ class Service:
         s: Session,
         inst: Instance,
         vr: VersionRuntime,
-        wf: runtime.SalesWorkflow,
+        open_tasks: list[Any],
+        roles: dict[str, set[str]],
         *,
         new: bool,
     ) -> None:
-        existing: dict[str, OpenTask] = {}
+        """Make the instance's open-task rows match its ready human tasks."""
+        existing: set[str] = set()
         if not new:
-            existing = {
-                r.task_id: r
-                for r in s.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id))
-            }
-        owner_roles: set[str] | None = None
-        seen = set()
-        for task in runtime.open_human_tasks(wf):
+            existing = set(
+                s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id))
+            )
+        rows = []
+        for task in open_tasks:
             tid = str(task.id)
-            seen.add(tid)
             if tid in existing:
+                existing.discard(tid)
                 continue
             spec = task.task_spec
-            lane = spec.lane
-            role = role_key(lane) if lane else None
-            if owner_roles is None:
-                owner_roles = self._owner_roles(s, inst.owner)
-            assignee = inst.owner if inst.owner and (role is None or role in owner_roles) else None
-            form = form_name(spec)
-            s.add(
-                OpenTask(
-                    task_id=tid,
-                    instance_id=inst.id,
-                    element_id=spec.bpmn_id,
-                    name=spec.bpmn_name or spec.bpmn_id,
-                    lane=lane,
-                    role=role,
-                    assignee=assignee,
-                    stage=vr.stages.get(spec.bpmn_id),
-                    form=form,
-                    due_at=None,
-                    created_at=_stamp(task.last_state_change) or clock.now(),
-                )
+            role = role_key(spec.lane) if spec.lane else None
+            owner = inst.owner
+            if owner is not None and owner not in roles:
+                roles[owner] = self._roles_of(s, owner)
+            # Exactly one responsible person: the owner where they hold the lane's role,
+            # otherwise the role's queue.
+            assignee = owner if owner and (role is None or role in roles[owner]) else None
+            rows.append(
+                {
+                    "task_id": tid,
+                    "instance_id": inst.id,
+                    "element_id": spec.bpmn_id,
+                    "name": spec.bpmn_name or spec.bpmn_id,
+                    "lane": spec.lane,
+                    "role": role,
+                    "assignee": assignee,
+                    "stage": vr.stages.get(spec.bpmn_id),
+                    "form": form_name(spec),
+                    "due_at": None,
+                    "created_at": _stamp(task.last_state_change) or clock.now(),
+                }
             )
-        for tid, row in existing.items():
-            if tid not in seen:
-                s.delete(row)
+        if existing:
+            s.execute(delete(OpenTask).where(OpenTask.task_id.in_(existing)))
+        if rows:
+            s.execute(insert(OpenTask), rows)
 
 
 def load_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
