@@ -196,13 +196,17 @@ def _human(command: str, result: Any) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # `--json` is accepted before or after the command; SUPPRESS keeps a subcommand's
+    # default from overwriting a `--json` given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
     parser = argparse.ArgumentParser(
         prog="salesflow",
         description="Sales processes as BPMN: deploy definitions, run deals, complete tasks.",
-        parents=[common],
     )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], Any], help_: str) -> Any:

@@ -1,0 +1,158 @@
+"""The `salesflow` command as a user runs it: real processes, a real database file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli import main
+from tests.conftest import ENGINE_DATA
+
+SALESFLOW = str(Path(sys.executable).parent / "salesflow")
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("SALESFLOW_DATABASE_URL", db_url)
+    return {**os.environ, "SALESFLOW_DATABASE_URL": db_url}
+
+
+@pytest.fixture
+def defs(tmp_path: Path) -> str:
+    """A folder holding the loop processes and their form."""
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    for name in ("review_loop.bpmn", "review.schema.json", "script_loop.bpmn"):
+        shutil.copy(ENGINE_DATA / name, folder / name)
+    return str(folder)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    code = main(["--json", *args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_cli_drives_a_deal(
+    env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "init")[1]["created"] is False  # the fixture migrated it already
+    assert run(capsys, "users", "add", "alice", "--role", "Sales Rep", "--password", "pw")[0] == 0
+    assert run(capsys, "users", "add", "mia", "--role", "Sales Manager")[0] == 0
+    code, deployed, _ = run(capsys, "deploy", defs)
+    assert code == 0
+    assert {"process_id": "review_loop", "version": 1, "changed": True} in deployed
+    assert run(capsys, "definitions")[1][0]["process_id"] == "review_loop"
+
+    code, started, _ = run(
+        capsys, "start", "review_loop", "--deal", "ACME", "--owner", "alice", "--data", '{"a": 1}'
+    )
+    assert code == 0
+    assert started == {
+        "instance_id": started["instance_id"],
+        "process_id": "review_loop",
+        "version": 1,
+        "status": "running",
+    }
+    iid = started["instance_id"]
+    assert isinstance(iid, str)
+
+    tasks = run(capsys, "tasks", "--user", "alice")[1]
+    assert [t["element_id"] for t in tasks] == ["task_review"]
+    assert set(tasks[0]) >= {
+        "task_id", "instance_id", "element_id", "name", "lane", "assignee", "stage", "due_at"
+    }
+    code, done, _ = run(
+        capsys, "complete", tasks[0]["task_id"], "--user", "alice", "--data", '{"done": true}'
+    )
+    assert (code, done) == (0, {"instance_id": iid, "status": "running", "ready": ["task_sign_off"]})
+
+    shown = run(capsys, "show", iid)[1]
+    assert set(shown) >= {
+        "instance_id", "process_id", "version", "status", "stage", "position", "data", "tasks",
+        "history",
+    }
+    assert shown["position"]["task_sign_off"] == "ready"
+    assert shown["data"]["a"] == 1
+    assert [i["instance_id"] for i in run(capsys, "instances", "--status", "running")[1]] == [iid]
+    assert run(capsys, "instances", "--status", "completed")[1] == []
+    assert run(capsys, "tick")[1] == {"fired": 0}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["show", "999"], 4, "no instance"),
+        (["complete", "nope", "--user", "alice"], 4, "no open task"),
+        (["start", "review_loop", "--data", "{not json"], 7, "not valid JSON"),
+        (["start", "review_loop", "--data", "[1, 2]"], 7, "JSON object"),
+        (["start", "review_loop", "--owner", "ghost"], 4, "no user 'ghost'"),
+        (["start", "no_such_process"], 4, "no deployed process"),
+        (["deploy", "/nonexistent/file.bpmn"], 8, "no such file"),
+    ],
+)
+def test_cli_errors_go_to_stderr_with_a_code(
+    env: dict[str, str],
+    defs: str,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    needle: str,
+) -> None:
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    run(capsys, "deploy", defs)
+    got, out, err = run(capsys, *args)
+    assert got == code
+    assert out is None
+    assert needle in json.loads(err)["message"]
+
+
+def test_cli_refuses_form_data_naming_the_field(
+    env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    run(capsys, "deploy", defs)
+    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
+    task = run(capsys, "tasks", "--instance", iid)[1][0]
+    code, _, err = run(
+        capsys, "complete", task["task_id"], "--user", "alice", "--data", '{"done": "maybe"}'
+    )
+    assert code == 7
+    assert json.loads(err)["field"] == "done"
+    assert run(capsys, "tasks", "--instance", iid)[1] == [task]
+
+
+def test_installed_command_human_output(env: dict[str, str], defs: str) -> None:
+    """The console script itself, as the README's tour runs it."""
+
+    def sf(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [SALESFLOW, *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert sf("users", "add", "alice", "--role", "Sales Rep").returncode == 0
+    deployed = sf("deploy", defs)
+    assert deployed.returncode == 0 and "review_loop" in deployed.stdout
+    started = sf("--json", "start", "review_loop", "--owner", "alice")
+    iid = json.loads(started.stdout)["instance_id"]
+    shown = sf("show", iid)
+    assert shown.returncode == 0
+    assert "Review" in shown.stdout and "-> alice" in shown.stdout
+    missing = sf("show", "424242")
+    assert missing.returncode == 4
+    assert missing.stdout == "" and "error: no instance" in missing.stderr
+
+
+def test_uninitialised_database_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SALESFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    assert main(["definitions"]) == 1
+    assert "salesflow init" in capsys.readouterr().err

@@ -1,0 +1,82 @@
+"""Timers: `tick` fires what is due, exactly once, and the deal moves on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
+from engine.db import Database
+from engine.service import Service
+from tests.conftest import ENGINE_DATA
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_timers_fire_when_due_and_not_before(team: Service, db_url: str) -> None:
+    team.deploy([ENGINE_DATA / "timers.bpmn"])
+    with time_machine.travel(T0, tick=False) as clock:
+        iid = team.start("timers", owner="alice")["instance_id"]
+        shown = team.show(iid)
+        assert shown["next_due_at"] == (T0 + timedelta(days=3)).isoformat()
+        assert shown["position"]["timer_idle"] == "waiting"
+        assert shown["timers"] == [
+            {
+                "element_id": "timer_idle",
+                "name": "Idle 3 days",
+                "due_at": (T0 + timedelta(days=3)).isoformat(),
+            }
+        ]
+
+        clock.shift(timedelta(days=2, hours=23))
+        assert team.tick() == {"fired": 0}
+
+        # SpiffWorkflow fires a timer once the time is past its due moment.
+        clock.shift(timedelta(hours=1, seconds=1))
+        # A second service (another process) sees the same due deal: one fires it.
+        other = Service(Database(db_url))
+        assert team.tick() == {"fired": 1}
+        assert other.tick() == {"fired": 0}
+        other.db.dispose()
+
+        tasks = {t["element_id"]: t for t in team.tasks(instance=iid)}
+        assert set(tasks) == {"task_call", "task_escalation"}  # the call was not interrupted
+        assert tasks["task_escalation"]["assignee"] is None
+        assert tasks["task_escalation"]["lane"] == "Sales Manager"
+        shown = team.show(iid)
+        assert shown["next_due_at"] is None
+        fired = [h for h in shown["history"] if h["kind"] == "timer"]
+        assert [h["element_id"] for h in fired] == ["timer_idle"]
+        assert fired[0]["entered_at"] == T0.isoformat()
+
+        team.complete(tasks["task_call"]["task_id"], user="alice")
+        shown = team.show(iid)
+        due = T0 + timedelta(days=3, seconds=1) + timedelta(days=7)
+        assert shown["position"]["timer_wait"] == "waiting"
+        assert shown["next_due_at"] == due.isoformat()
+        assert [t["element_id"] for t in shown["tasks"]] == ["task_escalation"]
+
+        clock.move_to(due + timedelta(seconds=1))
+        assert team.tick() == {"fired": 1}
+        assert team.tick() == {"fired": 0}
+        shown = team.show(iid)
+        assert {t["element_id"] for t in shown["tasks"]} == {"task_escalation", "task_revisit"}
+        assert shown["position"]["timer_wait"] == "completed"
+
+
+def test_a_failing_timer_puts_the_deal_in_error(team: Service, tmp_path) -> None:
+    bad = (ENGINE_DATA / "timers.bpmn").read_text().replace('"P7D"', "wait_for")
+    (tmp_path / "timers.bpmn").write_text(bad)
+    team.deploy([tmp_path / "timers.bpmn"])
+    with time_machine.travel(T0, tick=False):
+        iid = team.start("timers", owner="alice")["instance_id"]
+        call = next(t for t in team.tasks(instance=iid) if t["element_id"] == "task_call")
+        # Entering the wait evaluates `wait_for`, which the data lacks: refused, nothing kept.
+        try:
+            team.complete(call["task_id"], user="alice")
+        except Exception as exc:  # noqa: BLE001 - the type is checked below
+            assert type(exc).__name__ == "ExpressionError"
+            assert "timer_wait" in str(exc) and "wait_for" in str(exc)
+        else:
+            raise AssertionError("the bad timer expression was not reported")
+        assert team.show(iid)["position"]["task_call"] == "ready"
