@@ -333,9 +333,9 @@ class Service:
             if start_form in vr.validators:
                 check_data(vr.validators[start_form], data)
             wf = runtime.new_workflow(vr.spec, vr.subprocess_specs, data)
+            now = clock.now()
             change = runtime.Change(wf)
             self._run(change.engine_steps)
-            now = clock.now()
             inst = Instance(
                 version_id=vr.version_id,
                 process_id=vr.process_id,
