@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,13 +61,22 @@ def _service(args: argparse.Namespace, *, migrate: bool = False) -> Service:
     return Service(db)
 
 
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
 def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     if not rows:
         return "(none)"
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    widths = [max(_width(c), *(_width(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -131,14 +141,6 @@ def cmd_demo(args: argparse.Namespace) -> Any:
     from engine.demo import load_demo
 
     return load_demo(_service(args), progress=None if args.json else _progress)
-
-
-def cmd_serve(args: argparse.Namespace) -> Any:
-    from webui import create_app
-
-    _service(args)  # refuse to serve an uninitialised database
-    create_app().run(host=args.host, port=args.port, debug=False)
-    return None
 
 
 def _progress(done: int, total: int, label: str) -> None:
@@ -261,9 +263,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("tick", cmd_tick, "fire the timers that are due now")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
 
-    p = add("serve", cmd_serve, "serve the web UI")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=5000)
     return parser
 
 
