@@ -92,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+    machine = f"{platform.machine()} {platform.processor() or ''}".strip()
+    print(f"machine: {machine}, python {platform.python_version()}")
     for cache in (True, False):
         runs = [run_once(cache) for _ in range(args.runs)]
         label = "warm workflow cache" if cache else "no cache (state restored every time)"

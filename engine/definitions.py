@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,29 +140,22 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-class _definition_errors:
+@contextmanager
+def _definition_errors(name: str, lines: dict[str, dict[str, int]]) -> Iterator[None]:
     """Turns the library's parse errors into DefinitionError with file, line and element."""
-
-    def __init__(self, name: str, lines: dict[str, dict[str, int]]) -> None:
-        self.name = name
-        self.lines = lines
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> bool:
-        if exc is None or isinstance(exc, DefinitionError):
-            return False
-        if isinstance(exc, ValidationException):
-            file = exc.file_name or self.name
-            element_id = exc.id or None
-            line = exc.line_number if isinstance(exc.line_number, int) else None
-            if line is None and element_id:
-                line = self.lines.get(file, {}).get(element_id)
-            raise DefinitionError(str(exc), file=file, line=line, element_id=element_id) from exc
-        if isinstance(exc, SpiffWorkflowException | ValueError | KeyError | AttributeError):
-            raise DefinitionError(f"cannot be parsed: {exc}", file=self.name) from exc
-        return False
+    try:
+        yield
+    except DefinitionError:
+        raise
+    except ValidationException as exc:
+        file = exc.file_name or name
+        element_id = exc.id or None
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        if line is None and element_id:
+            line = lines.get(file, {}).get(element_id)
+        raise DefinitionError(str(exc), file=file, line=line, element_id=element_id) from exc
+    except (SpiffWorkflowException, ValueError, KeyError, AttributeError) as exc:
+        raise DefinitionError(f"cannot be parsed: {exc}", file=name) from exc
 
 
 def _decision_files(parser: Any, specs: list[Any], sources: dict[str, str]) -> dict[str, str]:

@@ -100,12 +100,24 @@ LOST: list[Step] = [
     ("task_negotiate", {"outcome": "lost", "lost_reason": "Budget frozen until next year"}),
 ]
 NURTURE: list[Step] = [
-    ("task_qualify_lead", {"annual_revenue": 2_000_000, "intent": "low", "decision_chain": "unknown"})
+    (
+        "task_qualify_lead",
+        {"annual_revenue": 2_000_000, "intent": "low", "decision_chain": "unknown"},
+    )
 ]
 
 # (company, contact, channel, annual revenue, intent, owner, path, steps taken)
 DEALS: tuple[tuple[str, str, str, int, str, str, list[Step], int], ...] = (
-    ("华东精密制造 East China Precision", "陈总", "trade_show", 18_000_000, "high", "wang.fang", WON, 0),
+    (
+        "华东精密制造 East China Precision",
+        "陈总",
+        "trade_show",
+        18_000_000,
+        "high",
+        "wang.fang",
+        WON,
+        0,
+    ),
     ("Blue Harbor Logistics", "Anna Lee", "referral", 9_000_000, "high", "li.na", WON, 0),
     ("Sunrise Textiles", "Zhou Ming", "ads", 6_500_000, "medium", "wang.fang", WON, 1),
     ("北方医疗器械 Northern Medical", "刘经理", "content", 22_000_000, "high", "li.na", WON, 1),
@@ -115,9 +127,27 @@ DEALS: tuple[tuple[str, str, str, int, str, str, list[Step], int], ...] = (
     ("云帆软件 Yunfan Software", "孙工", "content", 12_500_000, "high", "li.na", WON, 3),
     ("Harbor View Hotels", "James Wu", "ads", 8_800_000, "high", "wang.fang", WON, 4),
     ("Kite Robotics", "Mei Lin", "referral", 15_000_000, "high", "li.na", WON, 4),
-    ("Summit Chemicals", "Liu Qiang", "trade_show", 27_000_000, "high", "wang.fang", BIG_DISCOUNT, 5),
+    (
+        "Summit Chemicals",
+        "Liu Qiang",
+        "trade_show",
+        27_000_000,
+        "high",
+        "wang.fang",
+        BIG_DISCOUNT,
+        5,
+    ),
     ("Orchid Cosmetics", "Jenny Xu", "social", 10_000_000, "high", "li.na", BIG_DISCOUNT, 5),
-    ("长江建材 Changjiang Materials", "周总", "trade_show", 40_000_000, "high", "wang.fang", WON, 5),
+    (
+        "长江建材 Changjiang Materials",
+        "周总",
+        "trade_show",
+        40_000_000,
+        "high",
+        "wang.fang",
+        WON,
+        5,
+    ),
     ("Nova Solar", "Ben Zhao", "content", 19_000_000, "high", "li.na", WON, 6),
     ("Redwood Furniture", "Grace Ho", "referral", 6_100_000, "high", "wang.fang", BIG_DISCOUNT, 7),
     ("Silverline Auto Parts", "Wang Jun", "trade_show", 33_000_000, "high", "li.na", WON, 6),

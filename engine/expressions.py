@@ -42,9 +42,11 @@ from engine.errors import ExpressionError, UnsafeExpressionError
 __all__ = [
     "ALLOWED_METHODS",
     "BUILTIN_NAMES",
+    "MAX_RANGE",
     "MAX_SIZE",
     "MAX_STEPS",
     "MAX_WORK",
+    "Kind",
     "SafeEnvironment",
     "SafeScriptEngine",
     "check_expression",
@@ -59,7 +61,7 @@ Kind = Literal["expression", "script"]
 # process needs; far below what hurts a shared server.
 MAX_STEPS = 100_000
 MAX_SIZE = 100_000
-MAX_WORK = 1_000_000
+MAX_WORK = 10_000_000
 MAX_RANGE = 10_000
 MAX_INT_BITS = 4_096  # ~1,200 decimal digits: plenty for money, stops x = x * x doubling
 MAX_ROUND_DIGITS = 100  # round(5, -10**7) computes 10**(10**7)
@@ -241,7 +243,7 @@ def _parse(text: str, kind: Kind) -> ast.AST:
     if kind not in _NODES:
         raise ValueError(f"kind must be 'expression' or 'script', not {kind!r}")
     if not isinstance(text, str):
-        raise UnsafeExpressionError(f"expected the text of an {kind}, got {type(text).__name__}")
+        raise UnsafeExpressionError(f"expected text for the {kind}, got {type(text).__name__}")
     if len(text) > MAX_TEXT_LENGTH:
         raise UnsafeExpressionError(f"the {kind} is longer than {MAX_TEXT_LENGTH} characters")
     # eval() forgives leading blanks on the first line, and BPMN editors leave some.
@@ -395,9 +397,13 @@ class _Guards:
         if self.work > MAX_WORK:
             raise ExpressionError(f"too much work: more than {MAX_WORK:,} items copied or scanned")
 
-    def _sized(self, size: int, what: str, unit: str = "items") -> None:
+    @staticmethod
+    def _limit(size: int, what: str, unit: str = "items") -> None:
         if size > MAX_SIZE:
             raise ExpressionError(f"{what} would have {size:,} {unit}; the limit is {MAX_SIZE:,}")
+
+    def _sized(self, size: int, what: str, unit: str = "items") -> None:
+        self._limit(size, what, unit)
         self._charge(size)
 
     # Helpers the rewritten code calls ------------------------------------------------------
@@ -417,8 +423,10 @@ class _Guards:
     def iadd(self, left: Any, right: Any) -> Any:
         if isinstance(left, list):
             # list += accepts any iterable: size it first (a generator is counted as it runs).
+            # It appends in place, so only the new items cost work.
             right = right if isinstance(right, Sized) else list(right)
-            self._sized(len(left) + len(right), "the result of '+='")
+            self._limit(len(left) + len(right), "the result of '+='")
+            self._charge(len(right))
         elif isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
             self._sized(len(left) + len(right), "the result of '+='")
         left += right  # in place for lists, as in plain Python
@@ -469,7 +477,8 @@ class _Guards:
                 )
         elif name == "extend" and isinstance(obj, list) and len(args) == 1:
             items = args[0] if isinstance(args[0], Sized) else list(args[0])
-            self._sized(len(obj) + len(items), "the list after extend()")
+            self._limit(len(obj) + len(items), "the list after extend()")
+            self._charge(len(items))
             args = (items,)
         if name in _SCANNING_METHODS:
             self._charge(_length(obj))

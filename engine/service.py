@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.util.task import TaskState
 
 from engine import clock, runtime
 from engine.db import Database
@@ -367,9 +367,7 @@ class Service:
             )
             if deal is None:
                 inst.name = (data.get("company") or f"{vr.name} #{inst.id}")[:300]
-            self._save(
-                s, inst, vr, change, actor=actor or owner, now=now, roles=roles, new=True
-            )
+            self._save(s, inst, vr, change, actor=actor or owner, now=now, roles=roles, new=True)
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return {
             "instance_id": str(inst.id),

@@ -82,6 +82,16 @@ def _element_id(task_spec: Any) -> str:
     return getattr(task_spec, "bpmn_id", None) or task_spec.name
 
 
+def _diagram_id(task_spec: Any) -> str | None:
+    """The id on the diagram: a task with boundary events is reached through an internal
+    split spec (bpmn_id None) whose first output is the task itself."""
+    for _ in range(3):
+        if task_spec is None or getattr(task_spec, "bpmn_id", None):
+            break
+        task_spec = task_spec.outputs[0] if task_spec.outputs else None
+    return getattr(task_spec, "bpmn_id", None)
+
+
 def _task_expressions(process: Any, task_spec: Any) -> Iterator[FoundExpression]:
     element = _element_id(task_spec)
 
@@ -92,8 +102,7 @@ def _task_expressions(process: Any, task_spec: Any) -> Iterator[FoundExpression]
     # Exclusive and inclusive gateways: (condition, target name); None is the default flow.
     for condition, target in getattr(task_spec, "cond_task_specs", []):
         if condition is not None:
-            target_spec = process.task_specs.get(target)
-            target_id = _element_id(target_spec) if target_spec is not None else target
+            target_id = _diagram_id(process.task_specs.get(target)) or target
             yield from found(f"condition of the flow to '{target_id}'", condition.args[0])
 
     if isinstance(task_spec, ScriptTask):
@@ -121,12 +130,23 @@ def _task_expressions(process: Any, task_spec: Any) -> Iterator[FoundExpression]
             yield from found(what, text)
 
 
+_EVENT_LABELS = {
+    "TimeDateEventDefinition": "timer date",
+    "DurationTimerEventDefinition": "timer duration",
+    "CycleTimerEventDefinition": "timer cycle",
+    "ConditionalEventDefinition": "event condition",
+    "MessageEventDefinition": "message payload",
+    "SignalEventDefinition": "signal payload",
+    "ErrorEventDefinition": "error payload",
+    "EscalationEventDefinition": "escalation payload",
+}
+
+
 def _event_expressions(definition: Any) -> Iterator[tuple[str, str]]:
     """Timer, conditional and payload expressions, correlation keys, nested definitions."""
-    label = type(definition).__name__.removesuffix("EventDefinition").lower() or "event"
     expression = getattr(definition, "expression", None)
     if isinstance(expression, str):
-        yield f"{label} expression", expression
+        yield _EVENT_LABELS.get(type(definition).__name__, "event payload"), expression
     for attribute in ("correlation_properties", "process_correlations"):
         for prop in getattr(definition, attribute, None) or []:
             yield f"correlation '{prop.name}'", prop.retrieval_expression
@@ -181,7 +201,7 @@ def _decision_expressions(dmn_engine: Any) -> Iterator[tuple[str, str]]:
 
 
 def _input_cell_texts(dmn_engine: Any, input_expr: str, cell: str) -> list[str]:
-    try:  # the library validates the bare input expression first
+    try:  # a broken input expression is reported as written, not blamed on the cell
         ast.parse(input_expr.lstrip(" \t"), mode="eval")
     except SyntaxError:
         return [input_expr]

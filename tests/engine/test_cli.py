@@ -67,16 +67,33 @@ def test_cli_drives_a_deal(
     tasks = run(capsys, "tasks", "--user", "alice")[1]
     assert [t["element_id"] for t in tasks] == ["task_review"]
     assert set(tasks[0]) >= {
-        "task_id", "instance_id", "element_id", "name", "lane", "assignee", "stage", "due_at"
+        "task_id",
+        "instance_id",
+        "element_id",
+        "name",
+        "lane",
+        "assignee",
+        "stage",
+        "due_at",
     }
     code, done, _ = run(
         capsys, "complete", tasks[0]["task_id"], "--user", "alice", "--data", '{"done": true}'
     )
-    assert (code, done) == (0, {"instance_id": iid, "status": "running", "ready": ["task_sign_off"]})
+    assert (code, done) == (
+        0,
+        {"instance_id": iid, "status": "running", "ready": ["task_sign_off"]},
+    )
 
     shown = run(capsys, "show", iid)[1]
     assert set(shown) >= {
-        "instance_id", "process_id", "version", "status", "stage", "position", "data", "tasks",
+        "instance_id",
+        "process_id",
+        "version",
+        "status",
+        "stage",
+        "position",
+        "data",
+        "tasks",
         "history",
     }
     assert shown["position"]["task_sign_off"] == "ready"

@@ -71,9 +71,7 @@ def test_unsafe_expressions_are_refused_naming_the_element(
 def test_instances_cannot_get_another_script_engine() -> None:
     from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 
-    spec, subs = runtime.load_spec(
-        runtime.dump_spec(*_review_spec())
-    )
+    spec, subs = runtime.load_spec(runtime.dump_spec(*_review_spec()))
     wf = runtime.new_workflow(spec, subs, {})
     assert wf.script_engine is runtime.SCRIPT_ENGINE
     with pytest.raises(TypeError):

@@ -112,9 +112,13 @@ def test_xsd_violation_is_refused_with_line(team: Service, loop_dir: Path) -> No
     with pytest.raises(DefinitionError) as err:
         team.deploy([loop_dir])
     assert err.value.file == "review_loop.bpmn"
-    assert err.value.line == text.splitlines().index(
-        next(line for line in text.splitlines() if 'colour="red"' in line)
-    ) + 1
+    assert (
+        err.value.line
+        == text.splitlines().index(
+            next(line for line in text.splitlines() if 'colour="red"' in line)
+        )
+        + 1
+    )
     assert "colour" in str(err.value)
     assert team.definitions() == []
 

@@ -59,7 +59,12 @@ def test_lanes_are_the_roles_of_the_domain(pipeline: Service) -> None:
         if getattr(ts, "bpmn_id", None)
     }
     assert lanes == {
-        "Sales Rep", "Sales Manager", "Product Expert", "Legal", "Finance", "After-Sales",
+        "Sales Rep",
+        "Sales Manager",
+        "Product Expert",
+        "Legal",
+        "Finance",
+        "After-Sales",
         "Marketing",
     }
 
@@ -153,13 +158,18 @@ def test_manager_sends_a_big_discount_back(pipeline: Service) -> None:
     iid = to_quote(pipeline)
     complete_step(pipeline, iid, "task_prepare_quote", discount_percent=12)
     complete_step(
-        pipeline, iid, "task_approve_discount", discount_approved=False,
+        pipeline,
+        iid,
+        "task_approve_discount",
+        discount_approved=False,
         approval_comment="Keep it within 5%",
     )
     assert open_ids(pipeline, iid) == {"task_prepare_quote"}
     complete_step(pipeline, iid, "task_prepare_quote", discount_percent=4)
     assert open_ids(pipeline, iid) == {"task_negotiate"}
-    approvals = [h for h in pipeline.show(iid)["history"] if h["element_id"] == "task_approve_discount"]
+    approvals = [
+        h for h in pipeline.show(iid)["history"] if h["element_id"] == "task_approve_discount"
+    ]
     assert approvals[0]["actor"] == "mia"
     assert approvals[0]["data"]["discount_approved"] is False
 
@@ -235,7 +245,9 @@ def test_idle_needs_analysis_escalates_without_interrupting(pipeline: Service) -
         # The needs analysis still demands three pain points.
         with pytest.raises(ValidationError) as err:
             complete_step(
-                pipeline, iid, "task_needs_analysis",
+                pipeline,
+                iid,
+                "task_needs_analysis",
                 pain_points=FORMS["task_needs_analysis"]["pain_points"][:2],
             )
         assert err.value.field == "pain_points"
@@ -249,28 +261,60 @@ def test_initiative_reevaluates_after_three_blocked_cycles(team: Service) -> Non
     week = timedelta(days=7, seconds=1)
     with time_machine.travel(T0, tick=False) as clock:
         iid = team.start("optimization_initiative", owner="mia")["instance_id"]
-        drive(team, iid, [
-            ("task_locate_core_problem", {
-                "problem_source": "data", "core_problem": "Needs analysis takes too long",
-                "baseline_metrics": [{"metric": "needs analysis days", "value": 10}],
-                "improvement_goal": "Cut needs-analysis time by 20%",
-            }),
-            ("task_map_current_process", {"process_steps": [
-                {"step": "Needs analysis", "owner_role": "Sales Rep", "duration_days": 10}
-            ]}),
-            ("task_form_team", {"initiative_lead": "mia", "team_members": [
-                {"name": "alice", "role": "Sales Rep"}
-            ]}),
-            ("task_break_goal_into_tasks", {"execution_tasks": [{
-                "stage": "needs", "task": "Pain-point survey", "responsible_role": "Sales Rep",
-                "responsible_person": "alice", "planned_date": "2026-03-05",
-            }]}),
-        ])
+        drive(
+            team,
+            iid,
+            [
+                (
+                    "task_locate_core_problem",
+                    {
+                        "problem_source": "data",
+                        "core_problem": "Needs analysis takes too long",
+                        "baseline_metrics": [{"metric": "needs analysis days", "value": 10}],
+                        "improvement_goal": "Cut needs-analysis time by 20%",
+                    },
+                ),
+                (
+                    "task_map_current_process",
+                    {
+                        "process_steps": [
+                            {
+                                "step": "Needs analysis",
+                                "owner_role": "Sales Rep",
+                                "duration_days": 10,
+                            }
+                        ]
+                    },
+                ),
+                (
+                    "task_form_team",
+                    {
+                        "initiative_lead": "mia",
+                        "team_members": [{"name": "alice", "role": "Sales Rep"}],
+                    },
+                ),
+                (
+                    "task_break_goal_into_tasks",
+                    {
+                        "execution_tasks": [
+                            {
+                                "stage": "needs",
+                                "task": "Pain-point survey",
+                                "responsible_role": "Sales Rep",
+                                "responsible_person": "alice",
+                                "planned_date": "2026-03-05",
+                            }
+                        ]
+                    },
+                ),
+            ],
+        )
         for blocked in (1, 2):
             clock.shift(week)
             assert team.tick() == {"fired": 1}
-            complete_step(team, iid, "task_weekly_review",
-                          blocked_cycles_max=blocked, execution_done=False)
+            complete_step(
+                team, iid, "task_weekly_review", blocked_cycles_max=blocked, execution_done=False
+            )
             assert team.tasks(instance=iid) == []
         clock.shift(week)
         team.tick()
@@ -278,21 +322,39 @@ def test_initiative_reevaluates_after_three_blocked_cycles(team: Service) -> Non
         reeval = team.tasks(instance=iid)
         assert [t["element_id"] for t in reeval] == ["task_re_evaluate_direction"]
         assert reeval[0]["assignee"] == "mia"
-        complete_step(team, iid, "task_re_evaluate_direction",
-                      re_evaluation_decision="change_owner", re_evaluation_notes="Bob takes it")
+        complete_step(
+            team,
+            iid,
+            "task_re_evaluate_direction",
+            re_evaluation_decision="change_owner",
+            re_evaluation_notes="Bob takes it",
+        )
         clock.shift(week)
         team.tick()
         complete_step(team, iid, "task_weekly_review", blocked_cycles_max=0, execution_done=True)
-        drive(team, iid, [
-            ("task_compare_before_after", {
-                "metrics_comparison": [{"metric": "needs analysis days", "before": 10, "after": 7}],
-                "goal_met": True,
-            }),
-            ("task_standardise_and_train", {
-                "new_standard_summary": "Survey template v2", "training_done": True,
-                "people_trained": 12,
-            }),
-        ])
+        drive(
+            team,
+            iid,
+            [
+                (
+                    "task_compare_before_after",
+                    {
+                        "metrics_comparison": [
+                            {"metric": "needs analysis days", "before": 10, "after": 7}
+                        ],
+                        "goal_met": True,
+                    },
+                ),
+                (
+                    "task_standardise_and_train",
+                    {
+                        "new_standard_summary": "Survey template v2",
+                        "training_done": True,
+                        "people_trained": 12,
+                    },
+                ),
+            ],
+        )
         shown = team.show(iid)
         assert shown["status"] == "completed"
         assert shown["data"]["review_cycles"] == 4
