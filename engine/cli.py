@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import inspect
+
 from engine.config import database_url
 from engine.db import Database
 from engine.errors import (
@@ -45,19 +47,22 @@ class NotInitialisedError(EngineError):
     """The database has no schema yet."""
 
 
-def _service(args: argparse.Namespace, *, migrate: bool = False) -> Service:
-    db = Database(database_url())
-    if migrate:
-        db.migrate()
-    else:
-        from sqlalchemy import inspect
+def _database(args: argparse.Namespace) -> Database:
+    """The command's one database connection pool; `main` disposes of it."""
+    if getattr(args, "database", None) is None:
+        args.database = Database(database_url())
+    database: Database = args.database
+    return database
 
-        with db.engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                raise NotInitialisedError(
-                    f"the database {db.engine.url.render_as_string()} is not set up: "
-                    "run `salesflow init` first"
-                )
+
+def _service(args: argparse.Namespace) -> Service:
+    db = _database(args)
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            raise NotInitialisedError(
+                f"the database {db.engine.url.render_as_string()} is not set up: "
+                "run `salesflow init` first"
+            )
     return Service(db)
 
 
@@ -84,7 +89,7 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> Any:
-    db = Database(database_url())
+    db = _database(args)
     new = db.migrate()
     return {"database": db.engine.url.render_as_string(), "created": new}
 
@@ -276,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return _exit_code(exc)
+    finally:
+        if getattr(args, "database", None) is not None:
+            args.database.dispose()
     if result is None:
         return 0
     if args.json:

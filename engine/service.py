@@ -342,32 +342,30 @@ class Service:
                 version_number=vr.version,
                 name=(deal or data.get("company") or vr.name)[:300],
                 owner=owner,
-                status="running",
-                state="",
-                data={},
                 visited={},
-                position={},
-                timers=[],
                 created_at=now,
-                updated_at=now,
             )
             s.add(inst)
-            s.flush()
-            s.execute(
-                insert(History),
-                [
-                    {
-                        "instance_id": inst.id,
-                        "at": now,
-                        "actor": actor or owner,
-                        "kind": "started",
-                        "data": runtime.json_safe(data),
-                    }
-                ],
+            started = {
+                "at": now,
+                "actor": actor or owner,
+                "kind": "started",
+                "data": runtime.json_safe(data),
+            }
+            self._save(
+                s,
+                inst,
+                vr,
+                change,
+                actor=actor or owner,
+                now=now,
+                roles=roles,
+                new=True,
+                first=started,
             )
-            if deal is None:
-                inst.name = (data.get("company") or f"{vr.name} #{inst.id}")[:300]
-            self._save(s, inst, vr, change, actor=actor or owner, now=now, roles=roles, new=True)
+            if deal is None and not data.get("company"):
+                inst.name = f"{vr.name} #{inst.id}"[:300]
+                s.flush()
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return {
             "instance_id": str(inst.id),
@@ -448,10 +446,12 @@ class Service:
             if row is None:
                 raise self._gone(s, task_id)
             inst = self._lock(s, row.instance_id)
-            # Re-read under the lock: someone may have completed it while we waited.
-            row = s.get(OpenTask, task_id, populate_existing=True)
-            if row is None:
-                raise self._gone(s, task_id)
+            if not self.db.is_sqlite:
+                # Re-read under the row lock: someone may have completed it while we waited.
+                # (SQLite's BEGIN IMMEDIATE took the write lock before the first read.)
+                row = s.get(OpenTask, task_id, populate_existing=True)
+                if row is None:
+                    raise self._gone(s, task_id)
             roles = {user: self._roles_of(s, user)}
             self._check_may_complete(user, roles[user], row)
             vr = self._runtime(s, inst.version_id)
@@ -600,6 +600,7 @@ class Service:
         new: bool = False,
         error: dict[str, Any] | None = None,
         submitted: tuple[str, dict[str, Any]] | None = None,
+        first: dict[str, Any] | None = None,
     ) -> list[runtime.Event]:
         """Write what a change did: history, open tasks, deal fields, state.
 
@@ -610,7 +611,7 @@ class Service:
         events = change.finish()
         visited = dict(inst.visited)
         last_stage = None
-        history = []
+        history = [first] if first is not None else []
         for ev in events:
             data: dict[str, Any] | None = ev.changes or None
             if submitted is not None and ev.task_id == submitted[0]:
@@ -619,7 +620,6 @@ class Service:
                 data = {"message": error["message"], "data": error["data"]}
             history.append(
                 {
-                    "instance_id": inst.id,
                     "at": _stamp(ev.at) or now,
                     "actor": actor if ev.manual else None,
                     "kind": ev.kind,
@@ -633,11 +633,7 @@ class Service:
             if ev.kind in ("completed", "timer", "message", "cancelled"):
                 visited[ev.element_id] = "cancelled" if ev.kind == "cancelled" else "completed"
             last_stage = vr.stages.get(ev.element_id, last_stage)
-        if history:
-            s.execute(insert(History), history)
-
         open_tasks = runtime.open_human_tasks(wf)
-        self._sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
         open_stages = [
             vr.stages[t.task_spec.bpmn_id] for t in open_tasks if t.task_spec.bpmn_id in vr.stages
         ]
@@ -672,11 +668,14 @@ class Service:
         inst.updated_at = now
         inst.state = runtime.dump_state(wf)
         try:
-            s.flush()
+            s.flush()  # the instance row first: a new one gets its id here
         except StaleDataError as exc:
             raise ConflictError(
                 f"deal {inst.id} was changed by someone else at the same time; nothing was saved"
             ) from exc
+        if history:
+            s.execute(insert(History), [{**h, "instance_id": inst.id} for h in history])
+        self._sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
         return events
 
     def _sync_open_tasks(
