@@ -324,22 +324,54 @@ class Change:
 
 
 def prune(workflow: BpmnWorkflow) -> int:
-    """Splice finished history out of the task tree; returns how many tasks were removed.
+    """Drop finished history from the task tree; returns how many tasks were removed.
 
-    A COMPLETED task whose only child is COMPLETED too is history nobody looks at again: joins
-    inspect the direct parents of their own (unfinished) tasks, boundary events their split
-    (which has several children), loops the tasks still open.  Removing it and attaching its
-    child to its parent keeps every remaining ancestry relation true.
+    Three kinds of history go:
+    - abandoned branches: a CANCELLED subtree (nothing in it completed or open) under a
+      COMPLETED task, such as a boundary timer whose task was done first, or the waiting twin
+      of a parallel join that fired.  Left in the tree, such a cancelled join task is counted
+      as an arrived token by the same join in the next round of a loop (SpiffWorkflow 3.2),
+      which fires that join before both branches are done;
+    - dead ends: a COMPLETED task without children beside a sibling that carries on (the
+      branch whose join token was merged into the other one, an end event of a side branch);
+    - chains: a COMPLETED task whose only child is COMPLETED too.  Joins inspect the direct
+      parents of their own unfinished tasks, loops the tasks still open; splicing the task out
+      and attaching its child to its parent keeps every remaining ancestry relation true.
     """
     removed = 0
     keep = {workflow.task_tree.id}
     if workflow.last_task is not None:
         keep.add(workflow.last_task.id)
-    subprocess_parents = set(workflow.subprocesses)
+    keep.update(workflow.subprocesses)
+    for task in list(workflow.tasks.values()):
+        if (
+            task.id in workflow.tasks
+            and task.state == TaskState.CANCELLED
+            and task.parent is not None
+            and task.parent.state == TaskState.COMPLETED
+        ):
+            subtree = _subtree(task)
+            if all(t.state & _ABANDONED and t.id not in keep for t in subtree):
+                task.parent._children.remove(task.id)
+                for t in subtree:
+                    _forget(workflow, t)
+                removed += len(subtree)
+    for task in list(workflow.tasks.values()):
+        parent = task.parent
+        if (
+            task.state == TaskState.COMPLETED
+            and not task._children
+            and task.id not in keep
+            and parent is not None
+            and parent.state == TaskState.COMPLETED
+            and len(parent._children) > 1
+        ):
+            parent._children.remove(task.id)
+            _forget(workflow, task)
+            removed += 1
     for task in list(workflow.tasks.values()):
         if (
             task.id in keep
-            or task.id in subprocess_parents
             or task.state != TaskState.COMPLETED
             or len(task._children) != 1
             or task.parent is None
@@ -349,13 +381,28 @@ def prune(workflow: BpmnWorkflow) -> int:
         if child is None or child.state != TaskState.COMPLETED:
             continue
         parent = task.parent
-        index = parent._children.index(task.id)
-        parent._children[index] = child.id
+        parent._children[parent._children.index(task.id)] = child.id
         child._parent = parent.id
-        workflow.event_manager.remove_task(task)
-        del workflow.tasks[task.id]
+        _forget(workflow, task)
         removed += 1
     return removed
+
+
+_ABANDONED = TaskState.CANCELLED | TaskState.MAYBE | TaskState.LIKELY
+
+
+def _subtree(task: Task) -> list[Task]:
+    found, todo = [], [task]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(current.children)
+    return found
+
+
+def _forget(workflow: BpmnWorkflow, task: Task) -> None:
+    workflow.event_manager.remove_task(task)
+    del workflow.tasks[task.id]
 
 
 # --- reading an instance -----------------------------------------------------------------
