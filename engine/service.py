@@ -12,22 +12,19 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clock, runtime
+from engine import clock, recording, runtime, users, versions
 from engine.db import Database
-from engine.definitions import ProcessBundle, form_name, load_form, parse_sources, read_paths
+from engine.definitions import form_name, parse_sources, read_paths
 from engine.errors import (
     ConflictError,
     ExpressionError,
@@ -35,47 +32,13 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
-from engine.forms import check_data, make_validator
-from engine.models import (
-    Definition,
-    DefinitionVersion,
-    History,
-    Instance,
-    OpenTask,
-    User,
-    UserRole,
-)
-from engine.passwords import hash_password
+from engine.forms import check_data
+from engine.models import History, Instance, OpenTask
 from engine.records import history_record, instance_summary, iso, task_record
 from engine.roles import role_key
+from engine.versions import VersionRuntime
 
-STAGE_ORDER = (
-    "lead",
-    "qualification",
-    "contact",
-    "needs",
-    "proposal",
-    "negotiation",
-    "contract",
-    "won",
-    "lost",
-    "after_sales",
-)
 WORKFLOW_CACHE_SIZE = 2000
-
-
-@dataclass
-class VersionRuntime:
-    """A deployed version, ready to run: spec objects and compiled form validators."""
-
-    version_id: int
-    process_id: str
-    name: str
-    version: int
-    spec: Any
-    subprocess_specs: dict[str, Any]
-    validators: dict[str, Any] = field(default_factory=dict)
-    stages: dict[str, str] = field(default_factory=dict)
 
 
 class WorkflowCache:
@@ -112,24 +75,6 @@ def _parse_id(value: str | int, what: str) -> int:
         raise NotFoundError(f"no {what} with id '{value}'") from None
 
 
-def _as_amount(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def _as_text(value: Any, limit: int) -> str | None:
-    return str(value)[:limit] if value not in (None, "") else None
-
-
-def _stamp(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
-
-
 class Service:
     """The engine's use cases over one database."""
 
@@ -150,52 +95,12 @@ class Service:
         display_name: str | None = None,
     ) -> dict[str, Any]:
         """Create a user, or add roles (and a new password) to an existing one."""
-        username = username.strip()
-        if not username or len(username) > 80 or any(c.isspace() for c in username):
-            raise ValidationError("a user name is 1-80 characters without spaces", field="name")
         with self.db.write() as s:
-            user = s.scalars(select(User).where(User.username == username)).first()
-            if user is None:
-                user = User(username=username, display_name=display_name or username)
-                s.add(user)
-            if display_name:
-                user.display_name = display_name
-            if password is not None:
-                user.password_hash = hash_password(password)
-            held = {r.role for r in user.roles}
-            for label in roles:
-                key = role_key(label)
-                if not key:
-                    raise ValidationError("a role name cannot be empty", field="role")
-                if key not in held:
-                    user.roles.append(UserRole(role=key, label=label.strip()))
-                    held.add(key)
-            s.flush()
-            return self._user_record(user)
+            return users.add_user(s, username, roles, password=password, display_name=display_name)
 
     def users(self) -> list[dict[str, Any]]:
         with self.db.read() as s:
-            return [self._user_record(u) for u in s.scalars(select(User).order_by(User.username))]
-
-    @staticmethod
-    def _user_record(user: User) -> dict[str, Any]:
-        return {
-            "username": user.username,
-            "display_name": user.display_name,
-            "roles": sorted(r.label for r in user.roles),
-            "active": user.active,
-        }
-
-    def _roles_of(self, s: Session, username: str | None) -> set[str]:
-        """The role keys an active user holds; NotFoundError for an unknown user."""
-        rows = s.execute(
-            select(User.id, UserRole.role)
-            .outerjoin(UserRole)
-            .where(User.username == username, User.active)
-        ).all()
-        if not rows:
-            raise NotFoundError(f"no user '{username}'")
-        return {role for _, role in rows if role is not None}
+            return users.list_users(s)
 
     # --- definitions -------------------------------------------------------------------
 
@@ -209,105 +114,21 @@ class Service:
         self, sources: dict[str, str], *, actor: str | None = None
     ) -> list[dict[str, Any]]:
         bundles = parse_sources(sources)  # raises before anything is written
-        results = []
         with self.db.write() as s:
-            for bundle in bundles:
-                results.append(self._store_bundle(s, bundle, actor))
-        return results
-
-    def _store_bundle(self, s: Session, bundle: ProcessBundle, actor: str | None) -> dict[str, Any]:
-        definition = s.scalars(
-            select(Definition).where(Definition.process_id == bundle.process_id)
-        ).first()
-        if definition is None:
-            definition = Definition(process_id=bundle.process_id, name=bundle.name)
-            s.add(definition)
-            s.flush()
-        same = s.scalars(
-            select(DefinitionVersion).where(
-                DefinitionVersion.definition_id == definition.id,
-                DefinitionVersion.content_hash == bundle.content_hash,
-            )
-        ).first()
-        if same is not None:
-            return {"process_id": bundle.process_id, "version": same.version, "changed": False}
-        definition.latest_version += 1
-        definition.name = bundle.name
-        s.add(
-            DefinitionVersion(
-                definition_id=definition.id,
-                version=definition.latest_version,
-                content_hash=bundle.content_hash,
-                files=bundle.files,
-                spec=runtime.dump_spec(bundle.spec, bundle.subprocess_specs),
-                deployed_by=actor,
-                deployed_at=clock.now(),
-            )
-        )
-        s.flush()
-        return {
-            "process_id": bundle.process_id,
-            "version": definition.latest_version,
-            "changed": True,
-        }
+            return [versions.store_bundle(s, bundle, actor) for bundle in bundles]
 
     def definitions(self) -> list[dict[str, Any]]:
         with self.db.read() as s:
-            rows = s.scalars(select(Definition).order_by(Definition.process_id))
-            return [
-                {
-                    "process_id": d.process_id,
-                    "name": d.name,
-                    "version": d.latest_version,
-                    "versions": d.latest_version,
-                }
-                for d in rows
-            ]
+            return versions.list_definitions(s)
 
-    def _version_row(self, s: Session, process_id: str, version: int | None) -> DefinitionVersion:
-        query = (
-            select(DefinitionVersion)
-            .join(Definition)
-            .where(Definition.process_id == process_id)
-            .order_by(DefinitionVersion.version.desc())
-        )
-        if version is not None:
-            query = query.where(DefinitionVersion.version == version)
-        row = s.scalars(query.limit(1)).first()
-        if row is None:
-            which = f" version {version}" if version is not None else ""
-            raise NotFoundError(f"no deployed process '{process_id}'{which}")
-        return row
-
-    def _runtime(self, s: Session, version_id: int) -> VersionRuntime:
+    def version(self, s: Session, version_id: int) -> VersionRuntime:
+        """A deployed version ready to run, restored once per process and kept."""
         cached = self._versions.get(version_id)
         if cached is not None:
             return cached
-        row = s.get(DefinitionVersion, version_id)
-        if row is None:
-            raise NotFoundError(f"no definition version {version_id}")
-        spec, subs = runtime.load_spec(row.spec)
-        vr = VersionRuntime(
-            version_id=row.id,
-            process_id=row.definition.process_id,
-            name=row.definition.name,
-            version=row.version,
-            spec=spec,
-            subprocess_specs=subs,
-        )
-        for s_ in (spec, *subs.values()):
-            for ts in s_.task_specs.values():
-                if getattr(ts, "bpmn_id", None) is None:
-                    continue
-                stage = runtime.properties(ts).get("stage")
-                if stage:
-                    vr.stages[ts.bpmn_id] = stage
-                name = form_name(ts)
-                if name and name in row.files and name not in vr.validators:
-                    vr.validators[name] = make_validator(load_form(name, row.files[name]))
+        vr = versions.load_version(s, version_id)
         with self._versions_lock:
-            self._versions.setdefault(version_id, vr)
-        return self._versions[version_id]
+            return self._versions.setdefault(version_id, vr)
 
     # --- instances ---------------------------------------------------------------------
 
@@ -324,11 +145,11 @@ class Service:
         """Start a deal on the latest (or the given) version of a process."""
         data = dict(data or {})
         with self.db.write() as s:
-            vrow = self._version_row(s, process_id, version)
-            vr = self._runtime(s, vrow.id)
-            roles = {owner: self._roles_of(s, owner)} if owner is not None else {}
+            vrow = versions.version_row(s, process_id, version)
+            vr = self.version(s, vrow.id)
+            roles = {owner: users.roles_of(s, owner)} if owner is not None else {}
             if actor is not None and actor != owner:
-                self._roles_of(s, actor)
+                users.roles_of(s, actor)
             start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
             if start_form in vr.validators:
                 check_data(vr.validators[start_form], data)
@@ -352,7 +173,7 @@ class Service:
                 "kind": "started",
                 "data": runtime.json_safe(data),
             }
-            self._save(
+            recording.save_change(
                 s,
                 inst,
                 vr,
@@ -425,7 +246,7 @@ class Service:
         with self.db.read() as s:
             query = select(OpenTask).order_by(OpenTask.due_at, OpenTask.created_at)
             if user is not None:
-                keys = sorted(self._roles_of(s, user))
+                keys = sorted(users.roles_of(s, user))
                 query = query.where(
                     (OpenTask.assignee == user)
                     | (OpenTask.assignee.is_(None) & OpenTask.role.in_(keys))
@@ -452,9 +273,9 @@ class Service:
                 row = s.get(OpenTask, task_id, populate_existing=True)
                 if row is None:
                     raise self._gone(s, task_id)
-            roles = {user: self._roles_of(s, user)}
+            roles = {user: users.roles_of(s, user)}
             self._check_may_complete(user, roles[user], row)
-            vr = self._runtime(s, inst.version_id)
+            vr = self.version(s, inst.version_id)
             if row.form is not None and row.form in vr.validators:
                 check_data(vr.validators[row.form], data)
             wf = self._workflow(inst, vr)
@@ -470,7 +291,7 @@ class Service:
                 change.engine_steps()
 
             self._run(run)
-            self._save(
+            recording.save_change(
                 s,
                 inst,
                 vr,
@@ -511,7 +332,7 @@ class Service:
             inst = s.scalars(query).first()
             if inst is None:
                 return 0  # fired meanwhile by someone else
-            vr = self._runtime(s, inst.version_id)
+            vr = self.version(s, inst.version_id)
             wf = self._workflow(inst, vr)
             change = runtime.Change(wf)
             error = None
@@ -520,7 +341,7 @@ class Service:
                 change.engine_steps()
             except WorkflowException as exc:
                 error = self._describe(exc)
-            events = self._save(
+            events = recording.save_change(
                 s, inst, vr, change, actor=None, now=clock.now(), roles={}, error=error
             )
         self.workflows.checkin(inst.id, inst.lock_version, wf)
@@ -587,147 +408,6 @@ class Service:
                 f"{where} ({info['element_id']}) failed: {info['message']}"
             ) from exc
 
-    def _save(
-        self,
-        s: Session,
-        inst: Instance,
-        vr: VersionRuntime,
-        change: runtime.Change,
-        *,
-        actor: str | None,
-        now: datetime,
-        roles: dict[str, set[str]],
-        new: bool = False,
-        error: dict[str, Any] | None = None,
-        submitted: tuple[str, dict[str, Any]] | None = None,
-        first: dict[str, Any] | None = None,
-    ) -> list[runtime.Event]:
-        """Write what a change did: history, open tasks, deal fields, state.
-
-        History and open-task rows go in as one executemany each: a completion writes a
-        handful of rows and the ORM's per-object inserts would cost more than the engine.
-        """
-        wf = change.workflow
-        events = change.finish()
-        visited = dict(inst.visited)
-        last_stage = None
-        history = [first] if first is not None else []
-        for ev in events:
-            data: dict[str, Any] | None = ev.changes or None
-            if submitted is not None and ev.task_id == submitted[0]:
-                data = submitted[1]  # what the person entered, even where it changed nothing
-            if ev.kind == "error" and error is not None:
-                data = {"message": error["message"], "data": error["data"]}
-            history.append(
-                {
-                    "at": _stamp(ev.at) or now,
-                    "actor": actor if ev.manual else None,
-                    "kind": ev.kind,
-                    "element_id": ev.element_id,
-                    "element_name": ev.element_name,
-                    "task_id": ev.task_id,
-                    "entered_at": _stamp(ev.entered),
-                    "data": data,
-                }
-            )
-            if ev.kind in ("completed", "timer", "message", "cancelled"):
-                visited[ev.element_id] = "cancelled" if ev.kind == "cancelled" else "completed"
-            last_stage = vr.stages.get(ev.element_id, last_stage)
-        open_tasks = runtime.open_human_tasks(wf)
-        open_stages = [
-            vr.stages[t.task_spec.bpmn_id] for t in open_tasks if t.task_spec.bpmn_id in vr.stages
-        ]
-        if open_stages:
-            rank = {name: i for i, name in enumerate(STAGE_ORDER)}
-            inst.stage = max(open_stages, key=lambda st: rank.get(st, -1))
-        elif last_stage is not None:
-            inst.stage = last_stage
-
-        data_now = runtime.current_data(wf)
-        inst.data = data_now
-        inst.amount = _as_amount(data_now.get("amount", data_now.get("price")))
-        inst.lead_source = _as_text(data_now.get("source_channel"), 80)
-        inst.tier = _as_text(data_now.get("tier"), 8)
-        inst.visited = visited
-        inst.position = runtime.position(wf, visited)
-        inst.timers = [
-            {"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "due_at": iso(due)}
-            for t, due in runtime.waiting_timers(wf)
-        ]
-        if runtime.has_error(wf):
-            inst.status = "error"
-            inst.error = error
-        elif wf.is_completed():
-            inst.status = "completed"
-            inst.completed_at = now
-            inst.error = None
-        else:
-            inst.status = "running"
-            inst.error = None
-        inst.next_due_at = runtime.next_due(wf) if inst.status == "running" else None
-        inst.updated_at = now
-        inst.state = runtime.dump_state(wf)
-        try:
-            s.flush()  # the instance row first: a new one gets its id here
-        except StaleDataError as exc:
-            raise ConflictError(
-                f"deal {inst.id} was changed by someone else at the same time; nothing was saved"
-            ) from exc
-        if history:
-            s.execute(insert(History), [{**h, "instance_id": inst.id} for h in history])
-        self._sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
-        return events
-
-    def _sync_open_tasks(
-        self,
-        s: Session,
-        inst: Instance,
-        vr: VersionRuntime,
-        open_tasks: list[Any],
-        roles: dict[str, set[str]],
-        *,
-        new: bool,
-    ) -> None:
-        """Make the instance's open-task rows match its ready human tasks."""
-        existing: set[str] = set()
-        if not new:
-            existing = set(
-                s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id))
-            )
-        rows = []
-        for task in open_tasks:
-            tid = str(task.id)
-            if tid in existing:
-                existing.discard(tid)
-                continue
-            spec = task.task_spec
-            role = role_key(spec.lane) if spec.lane else None
-            owner = inst.owner
-            if owner is not None and owner not in roles:
-                roles[owner] = self._roles_of(s, owner)
-            # Exactly one responsible person: the owner where they hold the lane's role,
-            # otherwise the role's queue.
-            assignee = owner if owner and (role is None or role in roles[owner]) else None
-            rows.append(
-                {
-                    "task_id": tid,
-                    "instance_id": inst.id,
-                    "element_id": spec.bpmn_id,
-                    "name": spec.bpmn_name or spec.bpmn_id,
-                    "lane": spec.lane,
-                    "role": role,
-                    "assignee": assignee,
-                    "stage": vr.stages.get(spec.bpmn_id),
-                    "form": form_name(spec),
-                    "due_at": None,
-                    "created_at": _stamp(task.last_state_change) or clock.now(),
-                }
-            )
-        if existing:
-            s.execute(delete(OpenTask).where(OpenTask.task_id.in_(existing)))
-        if rows:
-            s.execute(insert(OpenTask), rows)
-
 
 def load_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
     """Parse user-supplied JSON that must be an object; a clear error otherwise."""
@@ -742,8 +422,3 @@ def load_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError("must be a JSON object ({...})", field=what)
     return value
-
-
-def count_instances(db: Database) -> int:
-    with db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(Instance)) or 0)

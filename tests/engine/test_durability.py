@@ -71,7 +71,7 @@ def test_kill_dash_nine_never_leaves_a_deal_half_changed(
                 .select_from(History)
                 .where(History.instance_id == inst.id, History.element_id == "task_review")
             )
-            vr = fresh._runtime(s, inst.version_id)
+            vr = fresh.version(s, inst.version_id)
         wf = runtime.load_state(inst.state, vr.spec, vr.subprocess_specs)
         ready = runtime.open_human_tasks(wf)
         # The stored state, the inbox index and the history tell the same story.
