@@ -9,6 +9,7 @@ deal exactly where it was.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -39,6 +40,7 @@ from engine.roles import role_key
 from engine.versions import VersionRuntime
 
 WORKFLOW_CACHE_SIZE = 2000
+log = logging.getLogger(__name__)
 
 
 class WorkflowCache:
@@ -319,7 +321,13 @@ class Service:
                 )
             )
         for iid in due:
-            fired += self._fire_timers(iid, now)
+            try:
+                fired += self._fire_timers(iid, now)
+            except ConflictError:
+                continue  # changed by someone else meanwhile; its timers are looked at again
+            except Exception:
+                # One broken deal must not keep the timers of all the others from firing.
+                log.exception("firing the timers of deal %s failed", iid)
         return {"fired": fired}
 
     def _fire_timers(self, iid: int, now: datetime) -> int:

@@ -79,3 +79,52 @@ def test_a_failing_timer_expression_is_refused(team: Service, tmp_path: Path) ->
             team.complete(call["task_id"], user="alice")
         assert "timer_wait" in str(err.value) and "wait_for" in str(err.value)
         assert team.show(iid)["position"]["task_call"] == "ready"
+
+
+def test_a_failure_after_a_timer_puts_that_deal_in_error_and_no_other(
+    team: Service, tmp_path: Path
+) -> None:
+    # After the 7-day wait the revisit's lane is fine, but a script reads a missing value.
+    text = (ENGINE_DATA / "timers.bpmn").read_text()
+    text = text.replace(
+        '<bpmn:userTask id="task_revisit" name="Revisit">',
+        '<bpmn:scriptTask id="script_score" name="Score">\n'
+        '      <bpmn:incoming>flow_waited</bpmn:incoming>\n'
+        '      <bpmn:outgoing>flow_scored</bpmn:outgoing>\n'
+        "      <bpmn:script>score = visits * 2</bpmn:script>\n"
+        "    </bpmn:scriptTask>\n"
+        '    <bpmn:userTask id="task_revisit" name="Revisit">',
+    )
+    text = text.replace(
+        '<bpmn:incoming>flow_waited</bpmn:incoming>\n      <bpmn:outgoing>flow_end',
+        '<bpmn:incoming>flow_scored</bpmn:incoming>\n      <bpmn:outgoing>flow_end',
+    )
+    text = text.replace(
+        '<bpmn:sequenceFlow id="flow_waited" sourceRef="timer_wait" targetRef="task_revisit"/>',
+        '<bpmn:sequenceFlow id="flow_waited" sourceRef="timer_wait" targetRef="script_score"/>\n'
+        '    <bpmn:sequenceFlow id="flow_scored" sourceRef="script_score" targetRef="task_revisit"/>',
+    )
+    (tmp_path / "timers.bpmn").write_text(text)
+    team.deploy([tmp_path / "timers.bpmn"])
+    with time_machine.travel(T0, tick=False) as clock:
+        broken = team.start("timers", owner="alice", data={})["instance_id"]
+        fine = team.start("timers", owner="alice", data={"visits": 3})["instance_id"]
+        for iid in (broken, fine):
+            call = next(t for t in team.tasks(instance=iid) if t["element_id"] == "task_call")
+            team.complete(call["task_id"], user="alice")
+        clock.shift(timedelta(days=7, seconds=1))
+        assert team.tick() == {"fired": 2}
+
+        shown = team.show(broken)
+        assert shown["status"] == "error"
+        assert shown["error"]["element_id"] == "script_score"
+        assert "visits" in shown["error"]["message"]
+        assert shown["position"]["script_score"] == "error"
+        assert shown["position"]["timer_wait"] == "completed"  # nothing done before is lost
+        errors = [h for h in shown["history"] if h["kind"] == "error"]
+        assert [h["element_id"] for h in errors] == ["script_score"]
+        assert shown["next_due_at"] is None
+        assert team.tick() == {"fired": 0}  # an errored deal is not picked up again
+
+        assert team.show(fine)["status"] == "running"
+        assert team.show(fine)["data"]["score"] == 6
