@@ -89,20 +89,21 @@ def test_a_failure_after_a_timer_puts_that_deal_in_error_and_no_other(
     text = text.replace(
         '<bpmn:userTask id="task_revisit" name="Revisit">',
         '<bpmn:scriptTask id="script_score" name="Score">\n'
-        '      <bpmn:incoming>flow_waited</bpmn:incoming>\n'
-        '      <bpmn:outgoing>flow_scored</bpmn:outgoing>\n'
+        "      <bpmn:incoming>flow_waited</bpmn:incoming>\n"
+        "      <bpmn:outgoing>flow_scored</bpmn:outgoing>\n"
         "      <bpmn:script>score = visits * 2</bpmn:script>\n"
         "    </bpmn:scriptTask>\n"
         '    <bpmn:userTask id="task_revisit" name="Revisit">',
     )
     text = text.replace(
-        '<bpmn:incoming>flow_waited</bpmn:incoming>\n      <bpmn:outgoing>flow_end',
-        '<bpmn:incoming>flow_scored</bpmn:incoming>\n      <bpmn:outgoing>flow_end',
+        "<bpmn:incoming>flow_waited</bpmn:incoming>\n      <bpmn:outgoing>flow_end",
+        "<bpmn:incoming>flow_scored</bpmn:incoming>\n      <bpmn:outgoing>flow_end",
     )
     text = text.replace(
         '<bpmn:sequenceFlow id="flow_waited" sourceRef="timer_wait" targetRef="task_revisit"/>',
         '<bpmn:sequenceFlow id="flow_waited" sourceRef="timer_wait" targetRef="script_score"/>\n'
-        '    <bpmn:sequenceFlow id="flow_scored" sourceRef="script_score" targetRef="task_revisit"/>',
+        '    <bpmn:sequenceFlow id="flow_scored" sourceRef="script_score"'
+        ' targetRef="task_revisit"/>',
     )
     (tmp_path / "timers.bpmn").write_text(text)
     team.deploy([tmp_path / "timers.bpmn"])
