@@ -166,7 +166,7 @@ def sync_open_tasks(
         role = role_key(spec.lane) if spec.lane else None
         owner = inst.owner
         if owner is not None and owner not in roles:
-            roles[owner] = users.roles_of(s, owner)
+            roles[owner] = users.roles_held(s, owner)
         # Exactly one responsible person: the owner where they hold the lane's role,
         # otherwise the role's queue.
         assignee = owner if owner and (role is None or role in roles[owner]) else None

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -55,7 +56,8 @@ def _lift_depth_limit() -> None:
         defaults = cls.__init__.__defaults__ or ()
         names = code.co_varnames[: code.co_argcount]
         index = names.index("max_depth") - (len(names) - len(defaults))
-        assert 0 <= index < len(defaults), cls
+        if not 0 <= index < len(defaults):
+            raise RuntimeError(f"{cls.__qualname__} no longer takes max_depth as expected")
         if defaults[index] != UNLIMITED_DEPTH:
             cls.__init__.__defaults__ = (*defaults[:index], UNLIMITED_DEPTH, *defaults[index + 1 :])
 
@@ -158,8 +160,7 @@ def load_state(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> SalesW
     dct = envelope["workflow"]
     dct["spec"] = spec
     dct["subprocess_specs"] = subprocess_specs
-    workflow = _CONVERTER.from_dict(dct)
-    assert isinstance(workflow, SalesWorkflow)
+    workflow: SalesWorkflow = _CONVERTER.from_dict(dct)
     return workflow
 
 
@@ -168,8 +169,6 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, set | frozenset):
         return sorted(value, key=repr)
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"value of type {type(value).__name__} cannot be stored in deal data")

@@ -61,11 +61,23 @@ def user_record(user: User) -> dict[str, Any]:
 
 def roles_of(s: Session, username: str | None) -> set[str]:
     """The role keys an active user holds; NotFoundError for an unknown user."""
+    roles = _roles(s, username)
+    if roles is None:
+        raise NotFoundError(f"no user '{username}'")
+    return roles
+
+
+def roles_held(s: Session, username: str | None) -> set[str]:
+    """The role keys an active user holds; none for a user who left or never existed."""
+    return _roles(s, username) or set()
+
+
+def _roles(s: Session, username: str | None) -> set[str] | None:
     rows = s.execute(
         select(User.id, UserRole.role)
         .outerjoin(UserRole)
         .where(User.username == username, User.active)
     ).all()
     if not rows:
-        raise NotFoundError(f"no user '{username}'")
+        return None
     return {role for _, role in rows if role is not None}
