@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -11,6 +12,7 @@ from engine.definitions import parse_sources, read_paths
 from engine.demo import FORMS, NURTURE, WON, complete_step, drive
 from engine.errors import ValidationError
 from engine.service import Service
+from tests.cli_driver import CliDriver
 from tests.conftest import PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,17 +25,26 @@ LEAD = {
 }
 
 
-@pytest.fixture
-def pipeline(team: Service) -> Service:
+@pytest.fixture(params=["service", "cli"])
+def pipeline(
+    request: pytest.FixtureRequest,
+    team: Service,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """The deployed pipeline, driven through the use cases or through `salesflow --json`."""
     team.deploy([PROCESSES])
-    return team
+    if request.param == "service":
+        return team
+    monkeypatch.setenv("SALESFLOW_DATABASE_URL", db_url)
+    return CliDriver()
 
 
-def new_deal(service: Service, **data: object) -> str:
+def new_deal(service: Any, **data: object) -> str:
     return service.start("sales_pipeline", owner="alice", data={**LEAD, **data})["instance_id"]
 
 
-def open_ids(service: Service, iid: str) -> set[str]:
+def open_ids(service: Any, iid: str) -> set[str]:
     return {t["element_id"] for t in service.tasks(instance=iid)}
 
 
@@ -50,7 +61,7 @@ def test_every_shipped_file_deploys(team: Service) -> None:
     assert all(d["changed"] for d in deployed)
 
 
-def test_lanes_are_the_roles_of_the_domain(pipeline: Service) -> None:
+def test_lanes_are_the_roles_of_the_domain(pipeline: Any) -> None:
     lanes = {
         ts.lane
         for b in parse_sources(read_paths([PROCESSES]))
@@ -69,14 +80,14 @@ def test_lanes_are_the_roles_of_the_domain(pipeline: Service) -> None:
     }
 
 
-def test_start_data_is_checked_by_the_lead_form(pipeline: Service) -> None:
+def test_start_data_is_checked_by_the_lead_form(pipeline: Any) -> None:
     with pytest.raises(ValidationError) as err:
         pipeline.start("sales_pipeline", owner="alice", data={**LEAD, "source_channel": "fax"})
     assert err.value.field == "source_channel"
     assert pipeline.instances() == []
 
 
-def test_a_grade_lead_goes_to_initial_contact(pipeline: Service) -> None:
+def test_a_grade_lead_goes_to_initial_contact(pipeline: Any) -> None:
     iid = new_deal(pipeline)
     assert open_ids(pipeline, iid) == {"task_qualify_lead"}
     complete_step(pipeline, iid, "task_qualify_lead")
@@ -87,7 +98,7 @@ def test_a_grade_lead_goes_to_initial_contact(pipeline: Service) -> None:
     assert open_ids(pipeline, iid) == {"task_initial_contact"}
 
 
-def test_unqualified_lead_is_nurtured_then_requalified(pipeline: Service) -> None:
+def test_unqualified_lead_is_nurtured_then_requalified(pipeline: Any) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         iid = new_deal(pipeline)
         drive(pipeline, iid, NURTURE)
@@ -110,7 +121,7 @@ def test_unqualified_lead_is_nurtured_then_requalified(pipeline: Service) -> Non
         assert open_ids(pipeline, iid) == {"task_initial_contact"}
 
 
-def test_three_nurture_rounds_close_the_lead_as_lost(pipeline: Service) -> None:
+def test_three_nurture_rounds_close_the_lead_as_lost(pipeline: Any) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         iid = new_deal(pipeline)
         rounds = 0
@@ -130,21 +141,21 @@ def test_three_nurture_rounds_close_the_lead_as_lost(pipeline: Service) -> None:
         assert shown["position"]["end_lead_lost"] == "completed"
 
 
-def to_quote(service: Service) -> str:
+def to_quote(service: Any) -> str:
     iid = new_deal(service)
     drive(service, iid, WON[:4])
     assert open_ids(service, iid) == {"task_prepare_quote"}
     return iid
 
 
-def test_discount_within_five_percent_goes_straight_to_negotiation(pipeline: Service) -> None:
+def test_discount_within_five_percent_goes_straight_to_negotiation(pipeline: Any) -> None:
     iid = to_quote(pipeline)
     complete_step(pipeline, iid, "task_prepare_quote", discount_percent=5)
     assert open_ids(pipeline, iid) == {"task_negotiate"}
     assert "task_approve_discount" not in pipeline.show(iid)["position"]
 
 
-def test_discount_above_five_percent_needs_the_manager(pipeline: Service) -> None:
+def test_discount_above_five_percent_needs_the_manager(pipeline: Any) -> None:
     iid = to_quote(pipeline)
     complete_step(pipeline, iid, "task_prepare_quote", discount_percent=8)
     approval = pipeline.tasks(instance=iid)
@@ -154,7 +165,7 @@ def test_discount_above_five_percent_needs_the_manager(pipeline: Service) -> Non
     assert open_ids(pipeline, iid) == {"task_negotiate"}
 
 
-def test_manager_sends_a_big_discount_back(pipeline: Service) -> None:
+def test_manager_sends_a_big_discount_back(pipeline: Any) -> None:
     iid = to_quote(pipeline)
     complete_step(pipeline, iid, "task_prepare_quote", discount_percent=12)
     complete_step(
@@ -174,7 +185,7 @@ def test_manager_sends_a_big_discount_back(pipeline: Service) -> None:
     assert approvals[0]["data"]["discount_approved"] is False
 
 
-def test_lost_deal_needs_a_reason(pipeline: Service) -> None:
+def test_lost_deal_needs_a_reason(pipeline: Any) -> None:
     iid = to_quote(pipeline)
     complete_step(pipeline, iid, "task_prepare_quote")
     with pytest.raises(ValidationError) as err:
@@ -189,7 +200,7 @@ def test_lost_deal_needs_a_reason(pipeline: Service) -> None:
 
 
 def test_contract_needs_legal_and_finance_then_revisit_waits_on_its_timer(
-    pipeline: Service,
+    pipeline: Any,
 ) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         iid = new_deal(pipeline)
@@ -231,7 +242,7 @@ def test_contract_needs_legal_and_finance_then_revisit_waits_on_its_timer(
         assert shown["position"]["end_deal_won"] == "completed"
 
 
-def test_idle_needs_analysis_escalates_without_interrupting(pipeline: Service) -> None:
+def test_idle_needs_analysis_escalates_without_interrupting(pipeline: Any) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         iid = new_deal(pipeline)
         drive(pipeline, iid, WON[:2])
