@@ -280,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
+            if isinstance(exc, ValidationError) and len(exc.errors) > 1:
+                for item in exc.errors[1:]:
+                    print(f"error: {item['field']}: {item['message']}", file=sys.stderr)
         return _exit_code(exc)
     finally:
         if getattr(args, "database", None) is not None:

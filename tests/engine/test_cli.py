@@ -173,3 +173,19 @@ def test_uninitialised_database_says_what_to_do(
     monkeypatch.setenv("SALESFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     assert main(["definitions"]) == 1
     assert "salesflow init" in capsys.readouterr().err
+
+
+def test_every_failing_field_is_reported(
+    env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    run(capsys, "deploy", defs)
+    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
+    task = run(capsys, "tasks", "--instance", iid)[1][0]
+    code = main(["complete", task["task_id"], "--user", "alice", "--data", '{"note": 5}'])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 7
+    assert err == [
+        "error: done: 'done' is a required property",
+        "error: note: 5 is not of type 'string'",
+    ]
