@@ -40,6 +40,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
     return code, (json.loads(out) if out.strip() else None), err
 
 
+def open_review(capsys: pytest.CaptureFixture[str], defs: str) -> tuple[str, dict[str, Any]]:
+    """alice's deal on the review loop and its open task."""
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    run(capsys, "deploy", defs)
+    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
+    return iid, run(capsys, "tasks", "--instance", iid)[1][0]
+
+
 def test_cli_drives_a_deal(
     env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -134,10 +142,7 @@ def test_cli_errors_go_to_stderr_with_a_code(
 def test_cli_refuses_form_data_naming_the_field(
     env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
-    run(capsys, "deploy", defs)
-    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
-    task = run(capsys, "tasks", "--instance", iid)[1][0]
+    iid, task = open_review(capsys, defs)
     code, _, err = run(
         capsys, "complete", task["task_id"], "--user", "alice", "--data", '{"done": "maybe"}'
     )
@@ -178,10 +183,7 @@ def test_uninitialised_database_says_what_to_do(
 def test_every_failing_field_is_reported(
     env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
-    run(capsys, "deploy", defs)
-    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
-    task = run(capsys, "tasks", "--instance", iid)[1][0]
+    _, task = open_review(capsys, defs)
     code = main(["complete", task["task_id"], "--user", "alice", "--data", '{"note": 5}'])
     err = capsys.readouterr().err.splitlines()
     assert code == 7
