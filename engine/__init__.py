@@ -4,7 +4,7 @@ Layers (each only imports the ones above it):
 - pure: errors, clock, roles, expressions, spec_check, definitions, forms, runtime
 - persistence: models, db, migrations; users, versions, recording (functions on a session)
 - use cases: service (one transaction each), demo
-- callers: cli (and webui/, outside this package)
+- callers live outside: salesflow/ (the command line) and webui/ (HTTP)
 The engine never imports flask, graphviz, diagrams or webui.
 """
 

@@ -12,8 +12,8 @@ import io
 import json
 from typing import Any
 
-from engine.cli import EXIT_CODES, main
 from engine.errors import EngineError, ValidationError
+from salesflow.cli import EXIT_CODES, main
 
 _BY_CODE = {code: cls for cls, code in EXIT_CODES.items()}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
+from salesflow.cli import main
 from tests.conftest import ENGINE_DATA
 
 SALESFLOW = str(Path(sys.executable).parent / "salesflow")
