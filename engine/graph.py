@@ -131,7 +131,7 @@ class Pool:
 
 @dataclass(frozen=True)
 class Graph:
-    """Everything needed to draw one BPMN file (all its processes and collaborations)."""
+    """Everything needed to draw one diagram of a BPMN file (a file without DI: all of it)."""
 
     name: str
     file: str | None = None
@@ -140,6 +140,7 @@ class Graph:
     lanes: tuple[Lane, ...] = ()
     nodes: tuple[Node, ...] = ()
     edges: tuple[Edge, ...] = ()
+    diagram: str | None = None  # id of the BPMNDiagram this graph shows; None without DI
 
     @property
     def has_di(self) -> bool:
@@ -168,3 +169,29 @@ class Heat:
     deals: int  # how many deals the figures cover
     here_now: dict[str, int] = field(default_factory=dict)  # element id -> deals there now
     median_seconds: dict[str, float] = field(default_factory=dict)  # element id -> median stay
+
+
+# The parser lives in engine/graph_xml.py, which imports the types above; importing it here
+# at module level would make the two modules' import order matter, so these delegate.
+def graph_from_xml(
+    xml: str | bytes, *, file: str | None = None, diagram: str | None = None
+) -> Graph:
+    """The Graph of one diagram of a BPMN file: the first one unless `diagram` names one.
+
+    Raises DefinitionError (with the file and the line) for text that is not well-formed
+    XML or not BPMN, and for a diagram id the file does not have.  Anything else that cannot
+    be drawn (DI for unknown elements, flows to missing nodes) is left out, not an error.
+    """
+    from engine import graph_xml
+
+    return graph_xml.graph_from_xml(xml, file=file, diagram=diagram)
+
+
+def diagram_ids(xml: str | bytes, *, file: str | None = None) -> list[str]:
+    """The ids of the file's bpmndi:BPMNDiagram elements, in file order.
+
+    A diagram without an id (bpmn.io writes empty ones) cannot be named, so it is not listed.
+    """
+    from engine import graph_xml
+
+    return graph_xml.diagram_ids(xml, file=file)

@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, recording, runtime, users, versions
+from engine import charts, clock, recording, runtime, users, versions
 from engine.db import Database
 from engine.definitions import form_name, parse_sources, read_paths
 from engine.errors import (
@@ -34,7 +34,8 @@ from engine.errors import (
     ValidationError,
 )
 from engine.forms import check_data
-from engine.models import History, Instance, OpenTask
+from engine.graph import Graph, Heat, InstanceView
+from engine.models import DefinitionVersion, History, Instance, OpenTask
 from engine.records import history_record, instance_summary, iso, task_record
 from engine.roles import role_key
 from engine.versions import VersionRuntime
@@ -85,6 +86,7 @@ class Service:
         self._versions: dict[int, VersionRuntime] = {}
         self._versions_lock = threading.Lock()
         self.workflows = WorkflowCache()
+        self._graphs: dict[int, Graph] = {}
 
     # --- users -------------------------------------------------------------------------
 
@@ -131,6 +133,37 @@ class Service:
         vr = versions.load_version(s, version_id)
         with self._versions_lock:
             return self._versions.setdefault(version_id, vr)
+
+    # --- charts ------------------------------------------------------------------------
+
+    def definition_chart(self, process_id: str, version: int | None = None) -> tuple[Graph, str]:
+        """A deployed version's graph and a key that names its layout for caching."""
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            return self._graph(row), f"{row.content_hash}:{process_id}"
+
+    def instance_chart(self, instance_id: str | int) -> tuple[Graph, InstanceView, str]:
+        """A deal's graph (its own version), where it stands, and the layout's cache key."""
+        iid = _parse_id(instance_id, "instance")
+        with self.db.read() as s:
+            inst = s.get(Instance, iid)
+            if inst is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            row = s.get(DefinitionVersion, inst.version_id)
+            assert row is not None  # a foreign key
+            view = charts.instance_view(s, inst)
+            return self._graph(row), view, f"{row.content_hash}:{inst.process_id}"
+
+    def heat(self, process_id: str, version: int | None = None) -> Heat:
+        with self.db.read() as s:
+            versions.version_row(s, process_id, version)  # NotFoundError for unknown ones
+            return charts.heat(s, process_id, version)
+
+    def _graph(self, row: DefinitionVersion) -> Graph:
+        cached = self._graphs.get(row.id)
+        if cached is None:
+            cached = self._graphs.setdefault(row.id, charts.version_graph(row))
+        return cached
 
     # --- instances ---------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""What a flowchart needs from the database: a version's graph, a deal's view, a heatmap.
+
+Functions take an open session and return engine.graph types, so diagrams/ never sees the
+database.  Everything is read from the rows the engine keeps up to date (position, open
+tasks, timers, history); no workflow is loaded.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFoundError
+from engine.graph import Graph, Heat, InstanceView, graph_from_xml
+from engine.models import DefinitionVersion, History, Instance, OpenTask
+
+OPEN_STATES = ("ready", "waiting", "error")
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def process_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
+    """The BPMN file (name, text) of a version that defines `process_id`."""
+    for name, text in sorted(files.items()):
+        if not name.endswith(".bpmn"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+        if root.find(f".//{{{BPMN_NS}}}process[@id='{process_id}']") is not None:
+            return name, text
+    raise NotFoundError(f"no BPMN file of process '{process_id}' in this version")
+
+
+def version_graph(row: DefinitionVersion) -> Graph:
+    name, text = process_file(row.files, row.definition.process_id)
+    return graph_from_xml(text, file=name)
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def instance_view(s: Session, inst: Instance) -> InstanceView:
+    """A deal's position for its chart: states, who holds each open task, what is due."""
+    tasks = s.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id))
+    assignees: dict[str, str] = {}
+    due: dict[str, str] = {}
+    for task in tasks:
+        assignees[task.element_id] = task.assignee or f"queue: {task.lane or 'anyone'}"
+        if task.due_at is not None:
+            due[task.element_id] = _when(task.due_at.isoformat())
+    for timer in inst.timers:
+        due[timer["element_id"]] = _when(timer.get("due_at"))
+    errors = {}
+    if inst.error and inst.error.get("element_id"):
+        errors[inst.error["element_id"]] = str(inst.error.get("message", ""))
+    return InstanceView(
+        deal=inst.name,
+        owner=inst.owner,
+        status=inst.status,
+        stage=inst.stage,
+        states=dict(inst.position),
+        assignees=assignees,
+        due=due,
+        errors=errors,
+    )
+
+
+def heat(s: Session, process_id: str, version: int | None = None) -> Heat:
+    """Deals sitting at each element now, and the median time deals spent there."""
+    filters: list[Any] = [Instance.process_id == process_id]
+    if version is not None:
+        filters.append(Instance.version_number == version)
+    here: Counter[str] = Counter()
+    deals = 0
+    for status, position in s.execute(select(Instance.status, Instance.position).where(*filters)):
+        deals += 1
+        if status in ("running", "error"):
+            here.update(e for e, state in position.items() if state in OPEN_STATES)
+    stays: defaultdict[str, list[float]] = defaultdict(list)
+    rows = s.execute(
+        select(History.element_id, History.entered_at, History.at)
+        .join(Instance, Instance.id == History.instance_id)
+        .where(*filters, History.entered_at.is_not(None), History.element_id.is_not(None))
+    )
+    for element_id, entered, left in rows:
+        stays[element_id].append((left - entered).total_seconds())
+    return Heat(
+        deals=deals,
+        here_now=dict(here),
+        median_seconds={e: statistics.median(v) for e, v in stays.items()},
+    )
