@@ -90,7 +90,8 @@ def heat(s: Session, process_id: str, version: int | None = None) -> Heat:
         .where(*filters, History.entered_at.is_not(None), History.element_id.is_not(None))
     )
     for element_id, entered, left in rows:
-        stays[element_id].append((left - entered).total_seconds())
+        if element_id is not None and entered is not None:  # filtered in SQL already
+            stays[element_id].append((left - entered).total_seconds())
     return Heat(
         deals=deals,
         here_now=dict(here),

@@ -11,10 +11,12 @@ import json
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect
 
+from diagrams import DiagramError, render_definition, render_instance
 from engine.config import database_url
 from engine.db import Database
 from engine.errors import (
@@ -25,6 +27,7 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
+from engine.graph import graph_from_xml
 from engine.service import Service, load_json_object
 
 EXIT_CODES: dict[type[EngineError], int] = {
@@ -148,6 +151,73 @@ def cmd_demo(args: argparse.Namespace) -> Any:
     return load_demo(_service(args), progress=None if args.json else _progress)
 
 
+FORMATS = ("svg", "png", "pdf", "dot")
+
+
+def _format_of(path: Path) -> str:
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValidationError(f"the file name must end in .{', .'.join(FORMATS)}", field="-o")
+    return fmt
+
+
+def cmd_render(args: argparse.Namespace) -> Any:
+    """A chart of a deal, a deployed process or a .bpmn file (no deploy, no database)."""
+    out = Path(args.output)
+    fmt = _format_of(out)
+    target = args.target
+    if target.endswith(".bpmn") or Path(target).is_file():
+        if args.heatmap:
+            raise ValidationError(
+                "a heatmap needs a deployed process, not a file", field="--heatmap"
+            )
+        path = Path(target)
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise NotFoundError(f"cannot read {target}: {exc.strerror}") from None
+        graph = graph_from_xml(text, file=path.name)
+        data = render_definition(graph, fmt, layout=args.layout)
+        what = {"file": target}
+    elif target.isdigit():
+        graph, view, key = _service(args).instance_chart(target)
+        data = render_instance(graph, view, fmt, layout=args.layout, cache_key=key)
+        what = {"instance_id": target}
+    else:
+        service = _service(args)
+        graph, key = service.definition_chart(target, args.version)
+        heat = service.heat(target, args.version) if args.heatmap else None
+        data = render_definition(graph, fmt, layout=args.layout, heat=heat, cache_key=key)
+        what = {"process_id": target}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return {**what, "output": str(out), "format": fmt, "bytes": len(data)}
+
+
+def cmd_export_all(args: argparse.Namespace) -> Any:
+    """Every open deal's chart into one folder, with a progress bar."""
+    service = _service(args)
+    deals = [d for status in ("running", "error") for d in service.instances(status=status)]
+    folder = Path(args.outdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, deal in enumerate(sorted(deals, key=lambda d: int(d["instance_id"]))):
+        graph, view, key = service.instance_chart(deal["instance_id"])
+        data = render_instance(graph, view, args.format, cache_key=key)
+        path = folder / f"{deal['instance_id']}-{_slug(deal['name'])}.{args.format}"
+        path.write_bytes(data)
+        written.append(str(path))
+        if not args.json:
+            _progress(n + 1, len(deals), deal["name"])
+    return {"exported": len(written), "directory": str(folder), "files": written}
+
+
+def _slug(name: str) -> str:
+    """A file-name-safe form of a deal name (keeps CJK letters, drops path characters)."""
+    kept = "".join(c if c.isalnum() else "-" for c in name.strip())
+    return "-".join(part for part in kept.split("-") if part)[:60] or "deal"
+
+
 def _progress(done: int, total: int, label: str) -> None:
     width = 30
     filled = width * done // max(total, 1)
@@ -194,6 +264,10 @@ def _human(command: str, result: Any) -> str:
             for h in result["history"]
         ]
         return "\n".join(lines)
+    if command == "render":
+        return f"wrote {result['output']} ({result['bytes']:,} bytes)"
+    if command == "export-all":
+        return f"wrote {result['exported']} charts to {result['directory']}"
     if isinstance(result, dict):
         return "\n".join(f"{k}: {v}" for k, v in result.items())
     return str(result)
@@ -268,21 +342,42 @@ def build_parser() -> argparse.ArgumentParser:
     add("tick", cmd_tick, "fire the timers that are due now")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
 
+    p = add("render", cmd_render, "draw a deal, a deployed process or a .bpmn file")
+    p.add_argument("target", metavar="INSTANCE_ID|PROCESS_ID|FILE.bpmn")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.(svg|png|pdf|dot)")
+    p.add_argument(
+        "--layout", choices=["drawn", "auto"], help="as drawn (default with BPMN DI) or auto"
+    )
+    p.add_argument("--heatmap", action="store_true", help="deals here now and time spent")
+    p.add_argument("--version", type=int, help="a process version other than the latest")
+
+    p = add("export-all", cmd_export_all, "write every open deal's chart into a folder")
+    p.add_argument("outdir", metavar="OUTDIR")
+    p.add_argument("--format", choices=["svg", "png", "pdf"], default="svg")
+
     return parser
+
+
+def _report(args: argparse.Namespace, error: dict[str, Any], more: list[dict[str, Any]]) -> None:
+    """An error on stderr: one JSON object with --json, else a line per problem."""
+    if args.json:
+        print(json.dumps(error, ensure_ascii=False), file=sys.stderr)
+        return
+    print(f"error: {error['message']}", file=sys.stderr)
+    for item in more:
+        print(f"error: {item['field']}: {item['message']}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.func(args)
+    except DiagramError as exc:
+        _report(args, {"error": type(exc).__name__, "message": str(exc)}, [])
+        return 9
     except EngineError as exc:
-        if args.json:
-            print(json.dumps(exc.to_dict(), ensure_ascii=False), file=sys.stderr)
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-            if isinstance(exc, ValidationError) and len(exc.errors) > 1:
-                for item in exc.errors[1:]:
-                    print(f"error: {item['field']}: {item['message']}", file=sys.stderr)
+        extra = exc.errors[1:] if isinstance(exc, ValidationError) else []
+        _report(args, exc.to_dict(), extra)
         return _exit_code(exc)
     finally:
         if getattr(args, "database", None) is not None:

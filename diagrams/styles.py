@@ -1,0 +1,181 @@
+"""Colours and line styles: what an element looks like in a state or at a heat level.
+
+Every state differs in fill AND border (width and dash), so a greyscale print still tells
+them apart: done = solid medium border on blue, ready = thick border on amber, waiting =
+dashed, error = thick red with a warning sign, cancelled = dotted grey and struck through,
+not reached = thin pale.  The heat scale is ColorBrewer's OrRd (white -> orange -> dark
+red), whose lightness falls monotonically, so it stays a scale in greyscale too; it colours
+by deals-here-now because the question it answers is "where do deals pile up", with the
+median stay written on every element.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from diagrams.text import html
+from engine.graph import STATES, Heat
+
+INK = "black"
+FONT = "Noto Sans CJK SC"
+PALE = "#b4b4b4"
+PATH = "#1f4e8c"  # the path taken: completed elements and the flows between them
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one element is painted on top of its BPMN notation."""
+
+    fill: str = "white"
+    pen: str = INK  # border and marker colour
+    font: str = INK
+    dash: str = ""  # "", "dashed" or "dotted"
+    extra_width: float = 0.0  # added to the notation's own border width
+    strike: bool = False
+    notes: tuple[str, ...] = ()  # small lines under the name: assignee, due time, heat
+    tooltip: str = ""
+
+
+PLAIN = Look()
+STATE_LOOKS: dict[str, Look] = {
+    "completed": Look(fill="#c9daf0", pen=PATH, font="#0b2545", extra_width=0.8),
+    "ready": Look(fill="#ffd863", pen="#9a4a00", font="#3d2200", extra_width=2.2),
+    "waiting": Look(fill="#d7efe3", pen="#1b6b45", font="#0f3d27", dash="dashed", extra_width=0.8),
+    "error": Look(fill="#f7c6c6", pen="#c00000", font="#600000", extra_width=2.2),
+    "cancelled": Look(fill="#eeeeee", pen="#8c8c8c", font="#6e6e6e", dash="dotted", strike=True),
+    "not-reached": Look(fill="white", pen=PALE, font="#9a9a9a"),
+}
+STATE_TEXT = {
+    "completed": "done (path taken)",
+    "ready": "ready: to do now",
+    "waiting": "waiting (timer, message)",
+    "error": "error (hover: message)",
+    "cancelled": "cancelled",
+    "not-reached": "not reached",
+}
+# Flows: taken (both ends reached) in the path colour, the rest pale.
+TAKEN_WIDTH = 2.2
+
+
+def state_look(state: str, note: str | None = None, error: str | None = None) -> Look:
+    look = STATE_LOOKS.get(state, STATE_LOOKS["not-reached"])
+    if note:
+        look = replace(look, notes=(note,))
+    if state == "error":
+        look = replace(look, tooltip=error or "error", notes=(*look.notes, "⚠ error"))
+    return look
+
+
+# --- heat -----------------------------------------------------------------------------------
+
+# ColorBrewer OrRd, 6 classes without the first (too close to white to see a single deal).
+HEAT_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
+
+
+def heat_bins(top: int) -> list[tuple[int, int]]:
+    """Up to five ranges of deals-here-now (1..top), each one colour; small counts get fewer."""
+    if top <= 0:
+        return []
+    count = min(len(HEAT_COLOURS), top)
+    edges = [math.ceil(top * (k + 1) / count) for k in range(count)]
+    bins, low = [], 1
+    for high in edges:
+        if high >= low:
+            bins.append((low, high))
+            low = high + 1
+    return bins
+
+
+def heat_colour(n: int, bins: list[tuple[int, int]]) -> tuple[str, int]:
+    """The fill for `n` deals here now and its level (0 = none, 1..5)."""
+    for level, (low, high) in enumerate(bins, start=1):
+        if low <= n <= high:
+            # Spread the bins over the whole scale so the top bin is always the darkest.
+            index = round((level - 1) * (len(HEAT_COLOURS) - 1) / max(1, len(bins) - 1))
+            return HEAT_COLOURS[index], level
+    return "white", 0
+
+
+def duration(seconds: float) -> str:
+    """A stay in human units: 45 s, 12 min, 3.5 h, 2.5 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            value = seconds / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{round(value)} {unit}"
+    return f"{round(seconds)} s"
+
+
+def heat_note(element_id: str, heat: Heat) -> str | None:
+    """ "3 deals · 2.5 d": deals here now and the median stay, when there is either."""
+    here = heat.here_now.get(element_id)
+    median = heat.median_seconds.get(element_id)
+    if not here and median is None:
+        return None
+    n = here or 0
+    text = f"{n} deal" if n == 1 else f"{n} deals"
+    return f"{text} · {duration(median)}" if median is not None else text
+
+
+def heat_looks(heat: Heat) -> dict[str, Look]:
+    bins = heat_bins(max(heat.here_now.values(), default=0))
+    ids = set(heat.here_now) | set(heat.median_seconds)
+    looks = {}
+    for element_id in sorted(ids):
+        fill, level = heat_colour(heat.here_now.get(element_id, 0), bins)
+        note = heat_note(element_id, heat)
+        looks[element_id] = Look(
+            fill=fill,
+            font="white" if level >= 4 else INK,
+            extra_width=0.5 * level,
+            notes=(note,) if note else (),
+        )
+    return looks
+
+
+# --- legends: small HTML tables ---------------------------------------------------------------
+
+
+def _swatch(look: Look, text: str) -> str:
+    style = f' STYLE="{look.dash}"' if look.dash else ""
+    border = 1 + round(look.extra_width)
+    label = f"<S>{html(text)}</S>" if look.strike else html(text)
+    return (
+        f'<TR><TD WIDTH="24" HEIGHT="12" BORDER="{border}" COLOR="{look.pen}" '
+        f'BGCOLOR="{look.fill}"{style}></TD><TD ALIGN="LEFT">{label}</TD></TR>'
+    )
+
+
+def _table(title: str, rows: list[str]) -> str:
+    return (
+        '<TABLE BORDER="1" COLOR="#888888" CELLBORDER="0" CELLSPACING="3" CELLPADDING="1" '
+        f'BGCOLOR="white"><TR><TD COLSPAN="2" ALIGN="LEFT">{html(title)}</TD></TR>'
+        + "".join(rows)
+        + "</TABLE>"
+    )
+
+
+def state_legend() -> tuple[str, list[str]]:
+    """The instance legend (HTML) and the texts of its rows (for its size)."""
+    rows = [_swatch(STATE_LOOKS[s], STATE_TEXT[s]) for s in STATES]
+    rows.append(
+        f'<TR><TD><FONT COLOR="{PATH}">━━▶</FONT></TD><TD ALIGN="LEFT">flow taken</TD></TR>'
+    )
+    return _table("Legend", rows), ["Legend", *STATE_TEXT.values(), "flow taken"]
+
+
+def heat_legend(heat: Heat) -> tuple[str, list[str]]:
+    """The heatmap legend (HTML): one row per colour of the scale, and the texts of its rows."""
+    bins = heat_bins(max(heat.here_now.values(), default=0))
+    title = f"Deals here now (of {heat.deals:,})"
+    texts = [title, "0 deals"]
+    rows = [_swatch(Look(), "0 deals")]
+    for low, high in bins:
+        fill, level = heat_colour(low, bins)
+        text = f"{low} deals" if low == high else f"{low}\u2013{high} deals"
+        rows.append(_swatch(Look(fill=fill, extra_width=0.5 * level), text))
+        texts.append(text)
+    note = "on each element: deals here now · median stay"
+    rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="8">{note}</FONT></TD></TR>')
+    texts.append("on each element: deals here · median")
+    return _table(title, rows), texts

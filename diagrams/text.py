@@ -1,0 +1,152 @@
+"""Names as DOT text: cleaning, escaping, measuring and wrapping.
+
+BPMN names come from designers and other tools: Chinese, `<`, `&`, quotes, backslashes,
+newlines.  Two escapings exist because DOT has two kinds of string:
+- HTML-like labels (`label=<...>`): XML entities; graphviz still folds `\\\\` there, so a
+  backslash becomes the entity `&#92;`;
+- quoted strings (ids, tooltips, plain labels) are "escString"s: `\\"` is a quote and
+  graphviz expands `\\N`, `\\n`, `\\l`..., so a backslash is doubled and a newline is `\\n`.
+Graphviz escapes what it writes into SVG itself; what we must never do is let a name end a
+string or a label early.  Graphviz cannot measure text for us before it runs, so widths are
+estimated (CJK is one em, Latin about half) to wrap names into the shapes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+# C0 controls (but tab and newline), DEL and lone surrogates: invalid in XML or in UTF-8.
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_NARROW = frozenset(" .,:;'!|il1ftjrI()[]{}\"`-")
+_WIDE_LATIN = frozenset("mwMW@%#&")
+ELLIPSIS = "…"
+
+
+def clean(text: str) -> str:
+    """Unify line ends, turn tabs into spaces and drop characters no output can carry."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _UNWANTED.sub("", text)
+
+
+def html(text: str) -> str:
+    """One line of text for an HTML-like label (newlines are the caller's: see `lines`)."""
+    return (
+        clean(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\\", "&#92;")
+        .replace("\n", " ")
+    )
+
+
+def quote(text: str) -> str:
+    """A DOT quoted string whose escString expansion gives back exactly `text`."""
+    body = clean(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{body}"'
+
+
+def is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+@functools.lru_cache(maxsize=4096)
+def char_width(char: str) -> float:
+    """Estimated advance of one character, in ems."""
+    if is_wide(char):
+        return 1.0
+    if char in _NARROW:
+        return 0.32
+    if char in _WIDE_LATIN or char.isupper():
+        return 0.68
+    return 0.55
+
+
+def text_width(text: str, size: float) -> float:
+    """Estimated width of one line in points at font size `size`."""
+    return sum(char_width(c) for c in text) * size
+
+
+def _tokens(paragraph: str) -> list[tuple[str, bool]]:
+    """Words and single CJK characters, each with whether a space preceded it."""
+    tokens: list[tuple[str, bool]] = []
+    word, space = "", False
+    for char in paragraph:
+        if char == " ":
+            if word:
+                tokens.append((word, space))
+                word = ""
+            space = True
+        elif is_wide(char):
+            if word:
+                tokens.append((word, space))
+                word, space = "", False
+            tokens.append((char, space))
+            space = False
+        else:
+            word += char
+    if word:
+        tokens.append((word, space))
+    return tokens
+
+
+def _hard_split(word: str, width: float, size: float) -> list[str]:
+    parts, current = [], ""
+    for char in word:
+        if current and text_width(current + char, size) > width:
+            parts.append(current)
+            current = ""
+        current += char
+    return [*parts, current] if current else parts
+
+
+def lines(text: str, width: float, size: float, max_lines: int = 0) -> list[str]:
+    """`text` wrapped into lines of at most `width` points (words kept whole when they fit,
+    CJK broken between characters); with `max_lines`, the last kept line ends in an ellipsis.
+    """
+    return list(_lines(text, width, size, max_lines))
+
+
+# The same names are wrapped for every deal drawn on a definition: remember the answers.
+@functools.lru_cache(maxsize=8192)
+def _lines(text: str, width: float, size: float, max_lines: int) -> tuple[str, ...]:
+    out: list[str] = []
+    for paragraph in clean(text).split("\n"):
+        current = ""
+        for word, space in _tokens(paragraph):
+            # A single word wider than the line is broken by characters.
+            too_wide = text_width(word, size) > width
+            pieces = _hard_split(word, width, size) if too_wide else [word]
+            for index, piece in enumerate(pieces):
+                spaced = current and space and not index
+                joined = f"{current} {piece}" if spaced else current + piece
+                if current and text_width(joined, size) > width:
+                    out.append(current)
+                    current = piece
+                else:
+                    current = joined
+        out.append(current)
+    while out and not out[-1]:
+        out.pop()
+    if max_lines and len(out) > max_lines:
+        out = [*out[: max_lines - 1], _fit(out[max_lines - 1] + ELLIPSIS, width, size)]
+    return tuple(out)
+
+
+def _fit(line: str, width: float, size: float) -> str:
+    """`line` shortened to `width`, ending in an ellipsis when something was cut."""
+    if text_width(line, size) <= width:
+        return line
+    cut = line
+    while cut and text_width(cut + ELLIPSIS, size) > width:
+        cut = cut[:-1]
+    return cut.rstrip() + ELLIPSIS
+
+
+def number(value: float) -> str:
+    """A coordinate for DOT: at most two decimals, no trailing zeros, never "-0"."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
