@@ -13,7 +13,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -41,6 +41,7 @@ from engine.roles import role_key
 from engine.versions import VersionRuntime
 
 WORKFLOW_CACHE_SIZE = 2000
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
 
@@ -105,6 +106,42 @@ class Service:
     def users(self) -> list[dict[str, Any]]:
         with self.db.read() as s:
             return users.list_users(s)
+
+    def authenticate(self, username: str, password: str) -> dict[str, Any] | None:
+        """The user's record for a right password, else None."""
+        with self.db.read() as s:
+            return users.authenticate(s, username, password)
+
+    def roles(self, username: str) -> set[str]:
+        """The role keys a user holds (NotFoundError for unknown or inactive users)."""
+        with self.db.read() as s:
+            return users.roles_of(s, username)
+
+    def create_token(self, username: str, name: str = "") -> dict[str, Any]:
+        with self.db.write() as s:
+            token_id, token = users.create_token(s, username, name)
+        return {"id": token_id, "token": token}
+
+    def user_for_token(self, token: str) -> str | None:
+        """Who an API token belongs to.  Requests only read; "last used" is written at most
+        every few minutes so that API calls do not queue for the write lock."""
+        with self.db.read() as s:
+            found = users.user_for_token(s, token)
+        if found is None:
+            return None
+        username, token_id, last_used = found
+        if last_used is None or clock.now() - last_used > TOKEN_TOUCH_INTERVAL:
+            with self.db.write() as s:
+                users.touch_token(s, token_id)
+        return username
+
+    def revoke_token(self, token_id: int, username: str | None = None) -> None:
+        with self.db.write() as s:
+            users.revoke_token(s, token_id, username)
+
+    def tokens(self, username: str) -> list[dict[str, Any]]:
+        with self.db.read() as s:
+            return users.list_tokens(s, username)
 
     # --- definitions -------------------------------------------------------------------
 

@@ -1,17 +1,27 @@
-"""Users and the roles they hold (a lane is a role).  Functions take an open session."""
+"""Users, the roles they hold (a lane is a role), passwords and API tokens.
+
+Functions take an open session.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import NotFoundError, ValidationError
-from engine.models import User, UserRole
-from engine.passwords import hash_password
+from engine.models import ApiToken, User, UserRole
+from engine.passwords import check_password, hash_password
 from engine.roles import role_key
+
+TOKEN_PREFIX = "sf_"  # makes a leaked token recognisable to secret scanners
 
 
 def add_user(
@@ -81,3 +91,79 @@ def _roles(s: Session, username: str | None) -> set[str] | None:
     if not rows:
         return None
     return {role for _, role in rows if role is not None}
+
+
+def authenticate(s: Session, username: str, password: str) -> dict[str, Any] | None:
+    """The user's record when the password is right and the account active, else None.
+
+    The hash is checked even for unknown names, so a wrong name takes as long as a wrong
+    password."""
+    user = s.scalars(select(User).where(User.username == username.strip())).first()
+    stored = user.password_hash if user is not None else _dummy_hash()
+    ok = check_password(stored, password)
+    if user is None or not user.active or not ok:
+        return None
+    return user_record(user)
+
+
+def create_token(s: Session, username: str, name: str = "") -> tuple[int, str]:
+    """A new API token for the user: its id and the token itself (shown once, never stored)."""
+    user = s.scalars(select(User).where(User.username == username, User.active)).first()
+    if user is None:
+        raise NotFoundError(f"no user '{username}'")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, token_hash=_digest(token), name=name[:120], created_at=clock.now()
+    )
+    s.add(row)
+    s.flush()
+    return row.id, token
+
+
+def user_for_token(s: Session, token: str) -> tuple[str, int, datetime | None] | None:
+    """(user name, token id, last used) of an unrevoked token of an active user, or None."""
+    row = s.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user.username, row.id, row.last_used_at
+
+
+def touch_token(s: Session, token_id: int) -> None:
+    row = s.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = clock.now()
+
+
+def revoke_token(s: Session, token_id: int, username: str | None = None) -> None:
+    """Revoke a token (only the owner's own when `username` is given)."""
+    row = s.get(ApiToken, token_id)
+    if row is None or (username is not None and row.user.username != username):
+        raise NotFoundError(f"no API token {token_id}")
+    row.revoked_at = row.revoked_at or clock.now()
+
+
+def list_tokens(s: Session, username: str) -> list[dict[str, Any]]:
+    rows = s.scalars(
+        select(ApiToken).join(User).where(User.username == username).order_by(ApiToken.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "created_at": r.created_at.isoformat(),
+            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+            "revoked": r.revoked_at is not None,
+        }
+        for r in rows
+    ]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(16))

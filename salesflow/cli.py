@@ -107,6 +107,19 @@ def cmd_users_list(args: argparse.Namespace) -> Any:
     return _service(args).users()
 
 
+def cmd_tokens_create(args: argparse.Namespace) -> Any:
+    return _service(args).create_token(args.user, args.name or "")
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> Any:
+    return _service(args).tokens(args.user)
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> Any:
+    _service(args).revoke_token(args.token_id)
+    return {"revoked": args.token_id}
+
+
 def cmd_deploy(args: argparse.Namespace) -> Any:
     return _service(args).deploy(args.paths, actor=args.user)
 
@@ -264,6 +277,10 @@ def _human(command: str, result: Any) -> str:
             for h in result["history"]
         ]
         return "\n".join(lines)
+    if command == "tokens create":
+        return str(result["token"])  # alone on its line, for scripts
+    if command == "tokens list":
+        return _table(result, ["id", "name", "created_at", "last_used_at", "revoked"])
     if command == "render":
         return f"wrote {result['output']} ({result['bytes']:,} bytes)"
     if command == "export-all":
@@ -307,6 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
     ua.set_defaults(func=cmd_users_add, command_name="users add")
     ul = users_sub.add_parser("list", help="list users", parents=[common])
     ul.set_defaults(func=cmd_users_list, command_name="users list")
+
+    tokens = sub.add_parser("tokens", help="API tokens (Authorization: Bearer ...)")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    tc = tokens_sub.add_parser("create", help="issue a token for a user", parents=[common])
+    tc.add_argument("user")
+    tc.add_argument("--name", help="what the token is for")
+    tc.set_defaults(func=cmd_tokens_create, command_name="tokens create")
+    tl = tokens_sub.add_parser(
+        "list", help="a user's tokens (never the tokens themselves)", parents=[common]
+    )
+    tl.add_argument("user")
+    tl.set_defaults(func=cmd_tokens_list, command_name="tokens list")
+    tr = tokens_sub.add_parser("revoke", help="revoke a token by its id", parents=[common])
+    tr.add_argument("token_id", type=int)
+    tr.set_defaults(func=cmd_tokens_revoke, command_name="tokens revoke")
 
     p = add("deploy", cmd_deploy, "deploy BPMN/DMN/form files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")

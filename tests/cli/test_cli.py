@@ -191,3 +191,19 @@ def test_every_failing_field_is_reported(
         "error: done: 'done' is a required property",
         "error: note: 5 is not of type 'string'",
     ]
+
+
+def test_tokens_from_the_command_line(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    code, issued, _ = run(capsys, "tokens", "create", "alice", "--name", "lead form")
+    assert code == 0 and issued["token"].startswith("sf_")
+    assert main(["tokens", "create", "alice"]) == 0
+    plain = capsys.readouterr().out.strip()
+    assert plain.startswith("sf_") and "\n" not in plain
+    listed = run(capsys, "tokens", "list", "alice")[1]
+    assert [t["name"] for t in listed] == ["lead form", ""]
+    assert run(capsys, "tokens", "revoke", str(issued["id"]))[0] == 0
+    assert run(capsys, "tokens", "list", "alice")[1][0]["revoked"] is True
+    assert run(capsys, "tokens", "create", "ghost")[0] == 4
