@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import charts, clock, recording, runtime, users, versions
+from engine import access, charts, clock, recording, runtime, users, versions
 from engine.db import Database
 from engine.definitions import form_name, parse_sources, read_paths
 from engine.errors import (
@@ -273,15 +273,34 @@ class Service:
         process: str | None = None,
         status: str | None = None,
         owner: str | None = None,
+        stage: str | None = None,
+        tier: str | None = None,
+        lead_source: str | None = None,
+        search: str | None = None,
+        visible_to: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Deals, filtered; with `visible_to` only those that user may see (engine.access)."""
         with self.db.read() as s:
             query = select(Instance).order_by(Instance.id)
-            if process is not None:
-                query = query.where(Instance.process_id == process)
-            if status is not None:
-                query = query.where(Instance.status == status)
-            if owner is not None:
-                query = query.where(Instance.owner == owner)
+            for column, value in (
+                (Instance.process_id, process),
+                (Instance.status, status),
+                (Instance.owner, owner),
+                (Instance.stage, stage),
+                (Instance.tier, tier),
+                (Instance.lead_source, lead_source),
+            ):
+                if value is not None:
+                    query = query.where(column == value)
+            if search:
+                query = query.where(Instance.name.icontains(search, autoescape=True))
+            if visible_to is not None:
+                roles = users.roles_of(s, visible_to)
+                query = query.where(access.visible_deals(visible_to, roles))
+            if limit is not None:
+                query = query.limit(limit).offset(offset)
             return [instance_summary(i) for i in s.scalars(query)]
 
     def show(self, instance_id: str | int) -> dict[str, Any]:
@@ -378,6 +397,52 @@ class Service:
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return result
 
+    def claim(self, task_id: str, *, user: str) -> dict[str, Any]:
+        """Take a task from a role's queue: it becomes the user's own."""
+        with self.db.write() as s:
+            row = self._open_task_for_update(s, task_id)
+            if row.assignee == user:
+                return task_record(row)
+            if row.assignee is not None:
+                raise ConflictError(f"task '{row.name}' is already assigned to {row.assignee}")
+            self._check_may_complete(user, users.roles_of(s, user), row)
+            row.assignee = user
+            self._note(s, row, user, "claimed")
+            return task_record(row)
+
+    def release(self, task_id: str, *, user: str) -> dict[str, Any]:
+        """Give a task back to its role's queue."""
+        with self.db.write() as s:
+            row = self._open_task_for_update(s, task_id)
+            if row.assignee != user:
+                raise ForbiddenError(f"task '{row.name}' is not assigned to {user}")
+            row.assignee = None
+            self._note(s, row, user, "released")
+            return task_record(row)
+
+    def comment(self, instance_id: str | int, *, user: str, text: str) -> dict[str, Any]:
+        """Add a comment to a deal's timeline."""
+        iid = _parse_id(instance_id, "instance")
+        text = text.strip()
+        if not text or len(text) > 5000:
+            raise ValidationError("a comment is 1-5000 characters", field="text")
+        with self.db.write() as s:
+            users.roles_of(s, user)
+            if s.get(Instance, iid) is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            row = History(
+                instance_id=iid, at=clock.now(), actor=user, kind="comment", data={"text": text}
+            )
+            s.add(row)
+            s.flush()
+            return history_record(row)
+
+    def may_see(self, username: str, instance_id: str | int) -> bool:
+        """The visibility rule of engine.access for one deal."""
+        iid = _parse_id(instance_id, "instance")
+        with self.db.read() as s:
+            return access.may_see(s, username, users.roles_of(s, username), iid)
+
     def tick(self) -> dict[str, int]:
         """Fire every timer that is due now."""
         now = clock.now()
@@ -435,6 +500,26 @@ class Service:
             who = f" by {done.actor}" if done.actor else ""
             return ConflictError(f"task {task_id} was already completed{who} at {iso(done.at)}")
         return NotFoundError(f"no open task with id '{task_id}'")
+
+    def _open_task_for_update(self, s: Session, task_id: str) -> OpenTask:
+        row = s.get(OpenTask, task_id, with_for_update=not self.db.is_sqlite)
+        if row is None:
+            raise self._gone(s, task_id)
+        return row
+
+    @staticmethod
+    def _note(s: Session, row: OpenTask, user: str, kind: str) -> None:
+        s.add(
+            History(
+                instance_id=row.instance_id,
+                at=clock.now(),
+                actor=user,
+                kind=kind,
+                element_id=row.element_id,
+                element_name=row.name,
+                task_id=row.task_id,
+            )
+        )
 
     def _lock(self, s: Session, iid: int) -> Instance:
         inst = s.get(Instance, iid, with_for_update=not self.db.is_sqlite, populate_existing=True)
