@@ -1,4 +1,8 @@
-"""salesflow web UI: a Flask app factory (pages arrive with the web-app issue)."""
+"""salesflow web UI: a Flask app factory, one blueprint per concern.
+
+Views are thin callers of the engine's use cases (engine.service.Service, one per app in
+`app.extensions["salesflow"]`) and of diagrams/ for charts.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import Any
 from flask import Flask, render_template
 
 from engine.config import database_url
+from engine.db import Database
+from engine.service import Service
 
 __all__ = ["create_app"]
 
@@ -22,10 +28,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.extensions["salesflow"] = Service(Database(app.config["SALESFLOW_DATABASE_URL"]))
+
+    from webui import api
+
+    api.init_app(app)
 
     @app.get("/")
     def index() -> str:
-        # Shows nothing about deals: pages with data come with log-in (issue 4).
+        # Shows nothing about deals: pages with data come with log-in.
         return render_template("index.html")
 
     @app.get("/healthz")
@@ -33,3 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def service(app: Flask) -> Service:
+    """The engine's use cases for this app."""
+    found: Service = app.extensions["salesflow"]
+    return found
