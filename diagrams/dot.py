@@ -2,15 +2,19 @@
 
 The DOT fixes every position (`pos="x,y!"` for nodes, an explicit B-spline `pos` for edges),
 so `neato -n2` only draws: no layout happens at render time and rendering stays fast (edges
-without `pos` would make neato route splines, ~10x slower).  Drawing order is declaration
-order (`outputorder=nodesfirst`): pools and lanes, then containers (expanded sub-processes,
-groups), then flow nodes, boundary events on top of their hosts, the legend, and the flows
-last so no shape hides a line.
+without `pos` would make neato route splines, ~10x slower).  The canvas is graphviz's
+`viewport` (with `notranslate`), so coordinates in the SVG are ours.  Drawing order is
+declaration order (`outputorder=nodesfirst`): pools and lanes, then containers (expanded
+sub-processes, groups), then flow nodes, boundary events on top of their hosts, the title,
+the legend, flow names, and the flows last so no shape hides a line.
+
+No text is placed by graphviz's measure of it (see lettering.py): every line of text is its
+own small node, so the SVG is the same whether graphviz measures text with pango or not.
 
 Every BPMN element carries graphviz's `id` (its BPMN id) and `class` (its kind, plus one
 `state-*` in instance diagrams); graphviz copies both onto the element's SVG `<g>`, which is
-what the web UI styles and clicks.  Helper nodes (labels, gateway rings, canvas corners)
-have names starting with "~", which no BPMN id (an XML NCName) can.
+what the web UI styles and clicks.  Helper nodes (lines of text, gateway rings, legend
+boxes) have names starting with "~", which no BPMN id (an XML NCName) can.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from diagrams import notation
+from diagrams import lettering, notation
 from diagrams.layout import (
     FLOW_LABEL_SIZE,
     LABEL_SIZE,
@@ -31,6 +36,7 @@ from diagrams.layout import (
     Layout,
     edge_text,
 )
+from diagrams.lettering import Mark, Patch
 from diagrams.styles import (
     FONT,
     INK,
@@ -38,17 +44,19 @@ from diagrams.styles import (
     PATH,
     PLAIN,
     TAKEN_WIDTH,
+    LegendRow,
     Look,
     heat_legend,
     heat_looks,
     state_legend,
     state_look,
 )
-from diagrams.text import html, lines, number, quote, text_width
+from diagrams.text import lines, number, quote, text_width
 from engine.graph import GATEWAY_KINDS, Edge, Graph, Heat, InstanceView, Node, Point
 
 # Arrow lengths relative to arrowsize x 10 pt, as graphviz draws them.
 ARROW_SIZE = 0.8
+FLOW_LABEL_LINE = 10.0  # line height of flow names (8 pt)
 ARROW_LENGTH = {"normal": 1.0, "onormal": 1.0, "vee": 1.0, "odot": 0.8, "odiamond": 1.2}
 # A flow's target was reached when it is in one of these states.
 REACHED = frozenset({"completed", "ready", "waiting", "error", "cancelled"})
@@ -64,9 +72,18 @@ class EdgeLook:
 
 @dataclass(frozen=True)
 class Legend:
-    html: str
+    title: str
+    rows: tuple[LegendRow, ...]
     width: float
     height: float
+
+
+TITLE_SIZE = 14.0  # the title's first line; the details under it at LABEL_SIZE
+TITLE_ROW = 20.0  # line heights in the title band
+DETAIL_ROW = 12.0
+LEGEND_PAD = 6.0  # inside the legend's frame
+LEGEND_ROW = 16.0
+SWATCH = (24.0, 12.0)
 
 
 def definition_dot(
@@ -77,9 +94,9 @@ def definition_dot(
     legend = None
     if heat is not None:
         legend = _legend(*heat_legend(heat))
-    title_html = html(title) if title else None
+    heading = [(title, TITLE_SIZE, TITLE_ROW)] if title else []
     classes = {n.id: n.kind for n in graph.nodes}
-    return _document(graph, layout, looks, classes, {}, title_html, legend)
+    return _document(graph, layout, looks, classes, {}, heading, legend)
 
 
 def instance_dot(graph: Graph, layout: Layout, view: InstanceView) -> str:
@@ -108,11 +125,12 @@ def instance_dot(graph: Graph, layout: Layout, view: InstanceView) -> str:
     return _document(graph, layout, looks, classes, edge_looks, _instance_title(view), legend)
 
 
-def _instance_title(view: InstanceView) -> str:
+def _instance_title(view: InstanceView) -> list[tuple[str, float, float]]:
+    """The deal's name, and under it who owns it, its status and stage."""
     parts = [f"owner: {view.owner or '—'}", f"status: {view.status}"]
     if view.stage:
         parts.append(f"stage: {view.stage}")
-    return f'{html(view.deal)}<FONT POINT-SIZE="9">    {html("  ·  ".join(parts))}</FONT>'
+    return [(view.deal, TITLE_SIZE, TITLE_ROW), ("  ·  ".join(parts), LABEL_SIZE, DETAIL_ROW)]
 
 
 # --- the document -----------------------------------------------------------------------------
@@ -147,38 +165,52 @@ def _order(graph: Graph, layout: Layout) -> list[Node]:
     return sorted(drawn, key=rank)  # stable: graph order inside each rank
 
 
+class _Marks:
+    """Lines of text and rectangles as DOT statements, each a helper node with its own name."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def statements(self, marks: Sequence[Mark]) -> list[str]:
+        out = []
+        for mark in marks:
+            for body in lettering.bodies(mark):
+                self.count += 1
+                out.append(f'  "~{self.count}" [{body}];')
+        return out
+
+
 def _document(
     graph: Graph,
     layout: Layout,
     looks: dict[str, Look],
     classes: dict[str, str],
     edge_looks: dict[str, EdgeLook],
-    title: str | None,
+    heading: list[tuple[str, float, float]],
     legend: Legend | None,
 ) -> str:
     legend_box = _legend_place(layout, legend) if legend else None
     width = max(layout.width, legend_box.right + MARGIN if legend_box else 0)
+    band = 2 + sum(h for _, _, h in heading) if heading else 0.0  # the title, above the layout
+    height = layout.height + band
+    viewport = f"{number(width)},{number(height)},1,{number(width / 2)},{number(height / 2)}"
     graph_attrs = [
         ("outputorder", '"nodesfirst"'),
         ("pad", '"0"'),
         ("bgcolor", '"white"'),
-        ("fontname", quote(FONT)),
-        ("fontsize", "14"),  # the title
+        # The canvas is ours: (0, 0) to (width, height), whatever graphviz thinks the
+        # drawing's extent is (the nodes of lines of text are wider than their text).
+        ("viewport", quote(viewport)),
+        ("notranslate", '"true"'),
     ]
-    if title:
-        graph_attrs += [("label", f"<{title}>"), ("labelloc", '"t"'), ("labeljust", '"l"')]
     out = [
         'digraph "process" {',
         f"  graph [{', '.join(f'{k}={v}' for k, v in graph_attrs)}];",
         f'  node [fontname={quote(FONT)}, fontsize={number(LABEL_SIZE)}, fixedsize="shape", '
         'margin="0"];',
-        f"  edge [fontname={quote(FONT)}, fontsize={number(FLOW_LABEL_SIZE)}, "
-        f"arrowsize={number(ARROW_SIZE)}];",
-        # Two invisible corners pin the canvas, so that graphviz's coordinates are ours.
-        '  "~canvas0" [shape="point", style="invis", width="0", height="0", pos="0,0!"];',
-        f'  "~canvas1" [shape="point", style="invis", width="0", height="0", '
-        f'pos="{number(width)},{number(layout.height)}!"];',
+        f"  edge [arrowsize={number(ARROW_SIZE)}];",
     ]
+    marks = _Marks()
     for area in layout.areas:
         attrs = [("id", quote(area.id)), ("class", quote(area.kind))]
         out.append(
@@ -186,49 +218,47 @@ def _document(
         )
     for area in layout.areas:
         if area.name.strip():
-            attrs = [("class", quote(f"{area.kind}-label"))]
-            attrs += notation.area_label_attrs(area.name, area.label, area.align)
-            out.append(_statement(f"~label~{area.id}", attrs))
+            css = f"{area.kind}-label"
+            out += marks.statements(notation.area_label(area.name, area.label, area.align, css))
     for node in _order(graph, layout):
-        out.extend(_node(node, layout, looks.get(node.id, PLAIN), classes[node.id]))
-    if legend and legend_box:
-        out.append(
-            _statement(
-                "~legend",
-                [
-                    ("class", '"legend"'),
-                    ("shape", '"plain"'),
-                    ("pos", quote(f"{number(legend_box.x)},{number(legend_box.y)}!")),
-                    ("label", f"<{legend.html}>"),
-                ],
-            )
+        out.extend(_node(node, layout, looks.get(node.id, PLAIN), classes[node.id], marks))
+    if heading:
+        out += marks.statements(
+            lettering.stack(heading, MARGIN, height - 2, INK, align="left", css="title")
         )
+    if legend and legend_box:
+        out += marks.statements(_legend_marks(legend, legend_box))
     kinds = {n.id: n.kind for n in graph.nodes}
     ends = set(layout.nodes) | {a.id for a in layout.areas}
+    flows = []
     for edge in graph.edges:
         path = layout.edges.get(edge.id)
         if path is None or edge.source not in ends or edge.target not in ends:
             continue
-        statement = _edge(edge, path, kinds.get(edge.source, ""), edge_looks.get(edge.id))
+        look = edge_looks.get(edge.id)
+        statement = _edge(edge, path, kinds.get(edge.source, ""), look)
         if statement:
-            out.append(statement)
+            flows.append(statement)
+            out += marks.statements(_edge_marks(edge, path, look))
+    out += flows
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _node(node: Node, layout: Layout, look: Look, classes: str) -> list[str]:
+def _node(node: Node, layout: Layout, look: Look, classes: str, marks: _Marks) -> list[str]:
     box = layout.nodes[node.id]
     attrs = [("id", quote(node.id)), ("class", _classes(classes))]
-    attrs += notation.node_attrs(node, box, look, node.id in layout.containers)
+    own, text = notation.node_attrs(node, box, look, node.id in layout.containers)
+    attrs += own
     label = layout.labels.get(node.id)
     if label is None and look.notes and node.kind in OUTSIDE_LABEL_KINDS:
         label = Box(box.x, box.bottom - 10, max(box.width, 60), 12)
     if label is not None and node.kind in OUTSIDE_LABEL_KINDS:
-        attrs += notation.outside_label(node, label, look)
+        text += notation.outside_label(node, label, look)
     out = [_statement(node.id, attrs)]
     for index, ring in enumerate(notation.overlays(node, box, look)):
         out.append(_statement(f"~ring{index}~{node.id}", [("class", '"marker"'), *ring]))
-    return out
+    return out + marks.statements(text)
 
 
 # --- edges --------------------------------------------------------------------------------
@@ -263,25 +293,31 @@ def _edge(edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None) -
         attrs.append(("style", quote(style)))
     attrs += [
         ("color", quote(colour)),
-        ("fontcolor", quote(colour if look else INK)),
         ("penwidth", number(look.width if look else 1.2)),
     ]
-    text = edge_text(edge)
-    if text.strip() and path.label is not None:
-        wrapped = lines(text, 110, FLOW_LABEL_SIZE, 3)
-        attrs += [
-            ("xlabel", f"<{'<BR/>'.join(html(line) for line in wrapped)}>"),
-            ("xlp", quote(f"{number(path.label.x)},{number(path.label.y)}")),
-        ]
-    if edge.is_default and edge.kind == "sequenceFlow":
-        attrs += _default_marker(path)
     ends = f"{quote(edge.source)} -> {quote(edge.target)}"
     return f"  {ends} [{', '.join(f'{k}={v}' for k, v in attrs)}];"
 
 
-def _default_marker(path: EdgePath) -> list[tuple[str, str]]:
-    """bpmn.io's slash across a default flow near its source: the edge's own label, a slash
-    glyph placed on the line 10 pt from the source, leaning so it crosses the line."""
+def _edge_marks(edge: Edge, path: EdgePath, look: EdgeLook | None) -> list[Mark]:
+    """A flow's name (or condition) centred on its label point, and a default flow's slash."""
+    colour = look.colour if look else INK
+    marks: list[Mark] = []
+    text = edge_text(edge)
+    if text.strip() and path.label is not None:
+        rows = [
+            (line, FLOW_LABEL_SIZE, FLOW_LABEL_LINE)
+            for line in lines(text, 110, FLOW_LABEL_SIZE, 3)
+        ]
+        marks += lettering.centred(rows, path.label.x, path.label.y, colour, css="flow-label")
+    if edge.is_default and edge.kind == "sequenceFlow":
+        marks += _default_marker(path, colour)
+    return marks
+
+
+def _default_marker(path: EdgePath, colour: str) -> list[Mark]:
+    """bpmn.io's slash across a default flow near its source: a slash glyph (at the flow
+    names' 8 pt) centred on the line 10 pt from the source, leaning so it crosses the line."""
     a, b = path.points[0], path.points[1]
     length = math.dist((a.x, a.y), (b.x, b.y))
     if length == 0:
@@ -291,10 +327,7 @@ def _default_marker(path: EdgePath) -> list[tuple[str, str]]:
     angle = math.degrees(math.atan2(b.y - a.y, b.x - a.x)) % 180
     # Box-drawing diagonals: from the upper left, from the upper right.
     glyph = "\u2572" if 20 < angle < 70 else "\u2571"
-    return [
-        ("label", f"<{glyph}>"),  # at the flow names' 8 pt
-        ("lp", quote(f"{number(x)},{number(y)}")),
-    ]
+    return [lettering.glyph(glyph, x, y, FLOW_LABEL_SIZE, colour, "default-marker")]
 
 
 def _toward(p: Point, q: Point, distance: float) -> Point:
@@ -385,7 +418,40 @@ def _legend_place(layout: Layout, legend: Legend) -> Box:
     return Box(layout.width + w / 2, layout.height - MARGIN - h / 2, w, h)
 
 
-def _legend(table: str, texts: list[str]) -> Legend:
-    """A legend's estimated size: a 24 pt swatch and the longest text; 16 pt per row."""
-    width = 44 + max((text_width(t, LABEL_SIZE) for t in texts), default=0)
-    return Legend(table, width, len(texts) * 16 + 10)
+def _legend(title: str, rows: list[LegendRow]) -> Legend:
+    """A legend's size: the title and spanning rows from the left, the other rows after a
+    24 pt swatch; one row per 16 pt."""
+    text_left = LEGEND_PAD + SWATCH[0] + LEGEND_PAD
+    widths = [LEGEND_PAD + text_width(title, LABEL_SIZE)]
+    for row in rows:
+        spans = row.swatch is None and not row.sample
+        widths.append((LEGEND_PAD if spans else text_left) + text_width(row.text, row.size))
+    height = 2 * LEGEND_PAD + (len(rows) + 1) * LEGEND_ROW
+    return Legend(title, tuple(rows), max(widths) + LEGEND_PAD + 2, height)
+
+
+def _legend_marks(legend: Legend, box: Box) -> list[Mark]:
+    """The legend's frame, title, swatches and texts at `box`."""
+    marks: list[Mark] = [Patch(box, "white", "#888888", 1.0)]
+    left, top = box.left + LEGEND_PAD, box.top - LEGEND_PAD
+    marks += lettering.stack(
+        [(legend.title, LABEL_SIZE, LEGEND_ROW)], left, top, INK, align="left", css="legend"
+    )
+    swatch_x = left + SWATCH[0] / 2
+    text_left = left + SWATCH[0] + LEGEND_PAD
+    for index, row in enumerate(legend.rows, start=1):
+        y = top - (index + 0.5) * LEGEND_ROW  # the row's middle
+        if row.swatch is not None:
+            look = row.swatch
+            border = 1 + round(look.extra_width)
+            swatch = Box(swatch_x, y, *SWATCH)
+            marks.append(Patch(swatch, look.fill, look.pen, border, look.dash))
+        elif row.sample:
+            marks.append(
+                lettering.glyph(row.sample, swatch_x, y, row.size, row.sample_colour, "legend")
+            )
+        x = text_left if row.swatch is not None or row.sample else left
+        strike = row.swatch is not None and row.swatch.strike
+        line = lettering.glyph(row.text, x, y, row.size, INK, "legend")
+        marks.append(replace(line, align="left", strike=strike))
+    return marks

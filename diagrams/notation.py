@@ -6,17 +6,22 @@ carry them all; a filled glyph or a white-on-black cell stands for a throwing ev
 the two gateway markers that are circles are drawn as a second, unlabelled node on top.
 
 Each function returns DOT attributes as (name, value) pairs with values already in DOT
-syntax, in a fixed order, so the DOT text is stable enough to pin in tests.
+syntax, in a fixed order, so the DOT text is stable enough to pin in tests, and the text that
+goes with the shape as `lettering` marks (lines of text and plain rectangles): no label of a
+shape holds text, so nothing is placed by graphviz's measure of a text.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from diagrams.layout import LABEL_LINE, LABEL_SIZE, Box
+from diagrams.lettering import Attrs, Line, Mark, Patch, centred, glyph, inches, stack
 from diagrams.styles import Look
-from diagrams.text import html, lines, number, quote
+from diagrams.text import lines, number, quote
 from engine.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS, Node
 
-Attrs = list[tuple[str, str]]
+Rows = list[tuple[str, float, float]]  # (text, font size, line height)
 
 # Event markers: (catching, throwing).  Throwing markers are the filled variants.
 EVENT_MARKERS = {
@@ -55,13 +60,11 @@ LOOP_MARKERS = {"standard": "↻", "parallel": "|||", "sequential": "≡"}
 # Three font sizes only (8, 9, 14 pt) and no bold: graphviz loads a font per size and face
 # at every render (~0.7 ms each, more for the fallback font that carries most markers).
 NOTE_SIZE = 8.0  # assignee, due time and heat lines (as flow names)
-NOTE_LINE = 10.0
+NOTE_LINE = 9.0
 MARKER_SIZE = 14.0  # every marker glyph (the title too)
-
-
-def inches(points: float) -> str:
-    """Graphviz sizes are inches: four decimals keep a box within 0.01 pt of its DI size."""
-    return f"{points / 72:.4f}".rstrip("0").rstrip(".") or "0"
+MARKER_ROW = 18  # the type marker's row at the top of a task (2 pt of it above the marker)
+BOTTOM_ROW = 15  # loop and [+] markers
+Drawn = tuple[Attrs, list[Mark]]  # the element's own attributes, the marks drawn on top
 
 
 def _fixed(box: Box) -> Attrs:
@@ -73,54 +76,65 @@ def _fixed(box: Box) -> Attrs:
 
 
 def _paint(look: Look, width: float, styles: list[str]) -> Attrs:
-    style = [*styles, look.dash] if look.dash else styles
+    style = [*styles, look.dash] if look.dash and look.dash not in styles else styles
     attrs = [("style", quote(",".join(style)))] if style else []
     attrs += [
         ("penwidth", number(width + look.extra_width)),
         ("color", quote(look.pen)),
         ("fillcolor", quote(look.fill)),
-        ("fontcolor", quote(look.font)),
     ]
     if look.tooltip:
         attrs.append(("tooltip", quote(look.tooltip)))
     return attrs
 
 
-def _name_html(text: str, width: float, look: Look, max_lines: int) -> str:
-    wrapped = lines(text, width, LABEL_SIZE, max_lines)
-    body = "<BR/>".join(html(line) for line in wrapped)
-    if look.strike and body:
-        body = f"<S>{body}</S>"
-    notes = "".join(
-        f'<BR/><FONT POINT-SIZE="{number(NOTE_SIZE)}">{html(note)}</FONT>' for note in look.notes
-    )
-    return body + notes if body else notes.removeprefix("<BR/>")
+def _name_rows(text: str, width: float, look: Look, max_lines: int) -> tuple[Rows, int]:
+    """The name wrapped into `width` (at most `max_lines` lines) and the look's notes under it;
+    and how many of the rows are the name's."""
+    name = lines(text, width, LABEL_SIZE, max_lines)
+    rows = [(line, LABEL_SIZE, LABEL_LINE) for line in name]
+    rows += [(note, NOTE_SIZE, NOTE_LINE) for note in look.notes]
+    return rows, len(name)
 
 
-def _glyph(char: str, size: float, look: Look, inverted: bool = False) -> str:
-    if not char:
-        return ""
-    if inverted:  # a filled marker: the glyph in the fill colour on a cell in the pen colour
-        return (
-            '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
-            f'<TR><TD BGCOLOR="{look.pen}"><FONT POINT-SIZE="{number(size)}" '
-            f'COLOR="{look.fill}">{char}</FONT></TD></TR></TABLE>'
-        )
-    return f'<FONT POINT-SIZE="{number(size)}">{char}</FONT>'
+def _hover(marks: list[Mark], tooltip: str) -> list[Mark]:
+    """Hovering an element's text shows what hovering the element shows."""
+    if not tooltip:
+        return marks
+    return [
+        replace(m, tooltip=tooltip) if isinstance(m, Line) and not m.tooltip else m for m in marks
+    ]
 
 
-def outside_label(node: Node, label: Box, look: Look) -> Attrs:
+def _struck(look: Look, count: int) -> list[bool]:
+    """Cancelled elements have their name (not their notes) struck through."""
+    return [look.strike] * count
+
+
+def outside_label(node: Node, label: Box, look: Look) -> list[Mark]:
     """The name (and notes) of an event, gateway or data element, written below or where
-    the designer put it: graphviz's xlabel at a fixed xlp."""
-    body = _name_html(node.name, max(label.width * 1.15, 40), look, 4)
-    if not body:
+    the designer put it: the name centred on the label box, the notes under it."""
+    rows, named = _name_rows(node.name, max(label.width * 1.15, 40), look, 4)
+    if not rows:
         return []
-    # Notes add lines below the name: keep the name where DI put it.
-    y = label.y - len(look.notes) * NOTE_LINE / 2
-    return [("xlabel", f"<{body}>"), ("xlp", quote(f"{number(label.x)},{number(y)}"))]
+    top = label.y + sum(h for _, _, h in rows[:named]) / 2 if named else label.y + NOTE_LINE / 2
+    return _hover(stack(rows, label.x, top, look.font, strike=_struck(look, named)), look.tooltip)
 
 
-def event(node: Node, box: Box, look: Look) -> Attrs:
+def _marker(char: str, x: float, y: float, size: float, look: Look, inverted: bool) -> list[Mark]:
+    """A marker glyph centred on (x, y); `inverted` (a throwing message): in the fill colour on
+    a small rectangle in the pen colour."""
+    if not char:
+        return []
+    if not inverted:
+        return [glyph(char, x, y, size, look.font)]
+    cell = Patch(
+        Box(x, y, round(size * 0.95), round(size * 0.8)), look.pen, look.pen, 0, "", "marker"
+    )
+    return [cell, glyph(char, x, y, size, look.fill)]
+
+
+def event(node: Node, box: Box, look: Look) -> Drawn:
     definition = node.event
     throwing = node.kind in THROWING
     markers = EVENT_MARKERS.get(definition or "", ("", ""))
@@ -138,48 +152,16 @@ def event(node: Node, box: Box, look: Look) -> Attrs:
     styles = ["filled"]
     if not node.interrupting and node.kind in ("boundaryEvent", "startEvent"):
         styles.append("dashed")
-    label = _glyph(char, size, look, inverted)
-    return [
+    attrs: Attrs = [
         ("shape", shape),
         *_fixed(outer),
-        ("label", f"<{label}>" if label else '""'),
+        ("label", '""'),
         *_paint(look, width, styles),
     ]
+    return attrs, _marker(char, box.x, box.y, size, look, inverted)
 
 
-MARKER_ROW = 18  # the type marker's row at the top of a task (2 pt of it above the marker)
-BOTTOM_ROW = 15  # loop and [+] markers
-
-
-def _task_table(box: Box, marker: str, filled: str, name: str, content: float, bottom: str) -> str:
-    """Marker top left, name in the middle: centred in the whole box (a bottom row as high as
-    the marker row) unless the name needs that room; loop and [+] markers at the bottom.
-    The marker sits in a fixed-size cell so that a filled marker's background stays small."""
-    w, h = max(int(box.width), 30), max(int(box.height), 20)
-    top = MARKER_ROW if marker else 0
-    lower = max(top, BOTTOM_ROW if bottom else 0)
-    if content > h - top - lower:
-        lower = BOTTOM_ROW if bottom else max(0, int(h - top - content))
-    middle = max(h - top - lower, 1)
-    rows, span = "", ' COLSPAN="3"' if marker else f' WIDTH="{w}"'
-    if marker:
-        background = f' BGCOLOR="{filled}"' if filled else ""
-        rows += (
-            '<TR><TD COLSPAN="3" HEIGHT="2"></TD></TR>'
-            f'<TR><TD FIXEDSIZE="TRUE" WIDTH="5" HEIGHT="{MARKER_ROW - 2}"></TD>'
-            f'<TD FIXEDSIZE="TRUE" WIDTH="16" HEIGHT="{MARKER_ROW - 2}"{background}>{marker}</TD>'
-            f'<TD WIDTH="{w - 21}"></TD></TR>'
-        )
-    rows += f'<TR><TD{span} HEIGHT="{middle}">{name}</TD></TR>'
-    if lower >= 1:
-        rows += f'<TR><TD{span} HEIGHT="{lower}" VALIGN="BOTTOM">{bottom}</TD></TR>'
-    return (
-        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" '
-        f'WIDTH="{w}" HEIGHT="{h}">{rows}</TABLE>'
-    )
-
-
-def _bottom_markers(node: Node, look: Look, collapsed: bool) -> str:
+def _bottom_markers(node: Node, collapsed: bool) -> str:
     marks = []
     if node.loop in LOOP_MARKERS:
         marks.append(LOOP_MARKERS[node.loop])
@@ -187,30 +169,48 @@ def _bottom_markers(node: Node, look: Look, collapsed: bool) -> str:
         marks.append("~")
     if collapsed and node.kind in SUBPROCESS_KINDS:
         marks.append("⊞")
-    return _glyph(" ".join(marks), MARKER_SIZE, look) if marks else ""
+    return " ".join(marks)
 
 
-def activity(node: Node, box: Box, look: Look) -> Attrs:
+def activity(node: Node, box: Box, look: Look) -> Drawn:
     """Tasks and collapsed sub-processes: a rounded box, type marker top left, name in the
-    middle, loop and [+] markers at the bottom."""
+    middle, loop and [+] markers at the bottom.
+
+    The name is centred in the whole box (a bottom row as high as the marker row) unless it
+    needs that room; the marker sits in a 16 pt cell 5 pt from the left, 2 pt from the top
+    (a send task's cell is filled: the envelope in the fill colour)."""
     kind_marker = TASK_MARKERS.get(node.kind, "")
-    if node.kind == "sendTask":  # a filled envelope: the glyph in the fill colour on a dark cell
-        filled = look.pen
-        size = number(MARKER_SIZE)
-        marker = f'<FONT POINT-SIZE="{size}" COLOR="{look.fill}">{kind_marker}</FONT>'
-    else:
-        filled, marker = "", _glyph(kind_marker, MARKER_SIZE, look)
-    bottom = _bottom_markers(node, look, True)
+    bottom = _bottom_markers(node, True)
     notes = len(look.notes) * NOTE_LINE
-    room = box.height - (MARKER_ROW if marker else 0) - (BOTTOM_ROW if bottom else 0) - notes
+    room = box.height - (MARKER_ROW if kind_marker else 0) - (BOTTOM_ROW if bottom else 0) - notes
     most = max(1, int(room // LABEL_LINE))
-    name = _name_html(node.name, box.width - 8, look, most)
-    content = len(lines(node.name, box.width - 8, LABEL_SIZE, most)) * LABEL_LINE + notes + 2
+    rows, named = _name_rows(node.name, box.width - 8, look, most)
+    content = named * LABEL_LINE + notes + 2
+    h = max(box.height, 20)
+    top = float(MARKER_ROW if kind_marker else 0)
+    lower = max(top, BOTTOM_ROW if bottom else 0.0)
+    if content > h - top - lower:
+        lower = BOTTOM_ROW if bottom else max(0, h - top - content)
+    middle = max(h - top - lower, 1)
+    marks: list[Mark] = []
+    if kind_marker:
+        cx, cy = box.left + 13, box.top - 2 - (MARKER_ROW - 2) / 2
+        if node.kind == "sendTask":  # a filled envelope: the glyph in the fill colour
+            cell = Box(cx, cy, MARKER_ROW - 2, MARKER_ROW - 2)
+            marks.append(Patch(cell, look.pen, look.pen, 0, "", "marker"))
+            marks.append(glyph(kind_marker, cx, cy, MARKER_SIZE, look.fill))
+        else:
+            marks.append(glyph(kind_marker, cx, cy, MARKER_SIZE, look.font))
+    marks += centred(
+        rows, box.x, box.top - top - middle / 2, look.font, strike=_struck(look, named)
+    )
+    if bottom:
+        marks.append(glyph(bottom, box.x, box.bottom + BOTTOM_ROW / 2, MARKER_SIZE, look.font))
     width = 3.5 if node.kind == "callActivity" else 1.5
     attrs: Attrs = [
         ("shape", "box"),
         *_fixed(box),
-        ("label", f"<{_task_table(box, marker, filled, name, content, bottom)}>"),
+        ("label", '""'),
         *_paint(look, width, ["rounded", "filled"]),
     ]
     if node.kind == "transaction":
@@ -221,40 +221,41 @@ def activity(node: Node, box: Box, look: Look) -> Attrs:
         != lines(node.name, box.width - 8, LABEL_SIZE)[-1:]
     ):
         attrs.append(("tooltip", quote(node.name)))  # the name was cut short: hover shows it
-    return attrs
+        marks = _hover(marks, node.name)
+    return attrs, marks
 
 
-def container(node: Node, box: Box, look: Look) -> Attrs:
-    """An expanded sub-process (a big rounded box behind its children) or a group."""
-    name = _name_html(node.name, box.width - 12, look, 2)
-    w, h = max(int(box.width), 20), max(int(box.height), 20)
-    table = (
-        f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" WIDTH="{w}" '
-        f'HEIGHT="{h}"><TR><TD WIDTH="{w}" ALIGN="LEFT" VALIGN="TOP" BALIGN="LEFT">{name}</TD></TR>'
-        f'<TR><TD WIDTH="{w}" VALIGN="BOTTOM">{_bottom_markers(node, look, False)}</TD></TR>'
-        "</TABLE>"
+def container(node: Node, box: Box, look: Look) -> Drawn:
+    """An expanded sub-process (a big rounded box behind its children) or a group: the name
+    at the top left, loop markers at the bottom."""
+    rows, named = _name_rows(node.name, box.width - 12, look, 2)
+    marks: list[Mark] = stack(
+        rows, box.left + 5, box.top - 4, look.font, align="left", strike=_struck(look, named)
     )
+    bottom = _bottom_markers(node, False)
+    if bottom:
+        marks.append(glyph(bottom, box.x, box.bottom + 4 + BOTTOM_ROW / 2, MARKER_SIZE, look.font))
     if node.kind == "group":
         styles, width = ["rounded", "dashed"], 1.0
     else:
         styles, width = ["rounded", "filled"], 3.5 if node.kind == "callActivity" else 1.5
-    attrs: Attrs = [("shape", "box"), *_fixed(box), ("label", f"<{table}>")]
+    attrs: Attrs = [("shape", "box"), *_fixed(box), ("label", '""')]
     attrs += _paint(look, width, styles)
     if node.kind == "transaction":
         attrs.append(("peripheries", "2"))
-    return attrs
+    return attrs, marks
 
 
-def gateway(node: Node, box: Box, look: Look) -> Attrs:
+def gateway(node: Node, box: Box, look: Look) -> Drawn:
     char = GATEWAY_MARKERS.get(node.kind, "")
     size = MARKER_SIZE if box.width >= 20 else LABEL_SIZE
-    label = _glyph(char, size, look)
-    return [
+    attrs: Attrs = [
         ("shape", "diamond"),
         *_fixed(box),
-        ("label", f"<{label}>" if label else '""'),
+        ("label", '""'),
         *_paint(look, 1.5, ["filled"]),
     ]
+    return attrs, _marker(char, box.x, box.y, size, look, False)
 
 
 def overlays(node: Node, box: Box, look: Look) -> list[Attrs]:
@@ -276,49 +277,51 @@ def overlays(node: Node, box: Box, look: Look) -> list[Attrs]:
     return [ring]
 
 
-def data(node: Node, box: Box, look: Look) -> Attrs:
+def data(node: Node, box: Box, look: Look) -> Drawn:
     """Data objects (a page with a folded corner) and data stores (a cylinder)."""
     shape = "cylinder" if node.kind == "dataStoreReference" else "note"
-    return [
+    attrs: Attrs = [
         ("shape", shape),
         *_fixed(box),
         ("label", '""'),
         *_paint(look, 1.2, ["filled"]),
     ]
+    return attrs, []
 
 
-def annotation(node: Node, box: Box, look: Look) -> Attrs:
-    """A text annotation: an open bracket on the left, the text beside it."""
+def annotation(node: Node, box: Box, look: Look) -> Drawn:
+    """A text annotation: an open bracket on the left (a table cell with three sides, no
+    text in it), the text beside it, centred vertically."""
     w, h = max(int(box.width), 20), max(int(box.height), 12)
-    text = lines(node.text or node.name, box.width - 14, LABEL_SIZE)
-    body = "<BR/>".join(html(line) for line in text)
     table = (
         f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" WIDTH="{w}" '
-        f'HEIGHT="{h}"><TR><TD WIDTH="10" BORDER="1" SIDES="LTB" COLOR="{look.pen}"></TD>'
-        f'<TD ALIGN="LEFT" BALIGN="LEFT" CELLPADDING="3">{body}</TD></TR></TABLE>'
+        f'HEIGHT="{h}"><TR><TD FIXEDSIZE="TRUE" WIDTH="10" HEIGHT="{h}" BORDER="1" SIDES="LTB" '
+        f'COLOR="{look.pen}"></TD><TD FIXEDSIZE="TRUE" WIDTH="{w - 10}" HEIGHT="{h}"></TD></TR>'
+        "</TABLE>"
     )
-    return [
-        ("shape", "plain"),
-        *_fixed(box),
-        ("label", f"<{table}>"),
-        ("fontcolor", quote(look.font)),
-    ]
+    text = lines(node.text or node.name, box.width - 14, LABEL_SIZE)
+    rows = [(line, LABEL_SIZE, LABEL_LINE) for line in text]
+    marks: list[Mark] = centred(rows, box.left + 13, box.y, look.font, align="left")
+    attrs: Attrs = [("shape", "plain"), *_fixed(box), ("label", f"<{table}>")]
+    return attrs, marks
 
 
-def node_attrs(node: Node, box: Box, look: Look, expanded: bool) -> Attrs:
-    """The element's own shape (without its outside label and overlays); `expanded`: an open
-    sub-process, drawn as a container behind its children."""
+def node_attrs(node: Node, box: Box, look: Look, expanded: bool) -> Drawn:
+    """The element's own shape (without its outside label and overlays) and the text drawn on
+    it; `expanded`: an open sub-process, drawn as a container behind its children."""
     if node.kind in EVENT_KINDS:
-        return event(node, box, look)
-    if node.kind in GATEWAY_KINDS:
-        return gateway(node, box, look)
-    if node.kind == "group" or expanded:
-        return container(node, box, look)
-    if node.kind in TASK_KINDS or node.kind in SUBPROCESS_KINDS:
-        return activity(node, box, look)
-    if node.kind == "textAnnotation":
-        return annotation(node, box, look)
-    return data(node, box, look)
+        attrs, marks = event(node, box, look)
+    elif node.kind in GATEWAY_KINDS:
+        attrs, marks = gateway(node, box, look)
+    elif node.kind == "group" or expanded:
+        attrs, marks = container(node, box, look)
+    elif node.kind in TASK_KINDS or node.kind in SUBPROCESS_KINDS:
+        attrs, marks = activity(node, box, look)
+    elif node.kind == "textAnnotation":
+        attrs, marks = annotation(node, box, look)
+    else:
+        attrs, marks = data(node, box, look)
+    return attrs, _hover(marks, look.tooltip)
 
 
 def area_attrs(box: Box, header: Box | None, kind: str) -> Attrs:
@@ -333,18 +336,11 @@ def area_attrs(box: Box, header: Box | None, kind: str) -> Attrs:
     return attrs
 
 
-def area_label_attrs(name: str, label: Box, align: str) -> Attrs:
+def area_label(name: str, label: Box, align: str, css: str) -> list[Mark]:
     """The name of a pool or lane, left-aligned (or centred) in its label box."""
-    line = lines(name, label.width, LABEL_SIZE, 1 if align == "left" else 3)
-    body = "<BR/>".join(html(part) for part in line)
-    w = max(int(label.width), 1)
-    table = (
-        f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" WIDTH="{w}">'
-        f'<TR><TD WIDTH="{w}" ALIGN="{align.upper()}" BALIGN="{align.upper()}">{body}</TD></TR>'
-        "</TABLE>"
+    wrapped = lines(name, label.width, LABEL_SIZE, 1 if align == "left" else 3)
+    rows = [(line, LABEL_SIZE, LABEL_LINE) for line in wrapped]
+    x = label.left if align == "left" else label.x
+    return centred(
+        rows, x, label.y, "black", align="left" if align == "left" else "center", css=css
     )
-    return [
-        ("shape", "plain"),
-        ("pos", quote(f"{number(label.x)},{number(label.y)}!")),
-        ("label", f"<{table}>"),
-    ]

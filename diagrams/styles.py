@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from diagrams.text import html
 from engine.graph import STATES, Heat
 
 INK = "black"
@@ -133,49 +132,35 @@ def heat_looks(heat: Heat) -> dict[str, Look]:
     return looks
 
 
-# --- legends: small HTML tables ---------------------------------------------------------------
+# --- legends: a title and rows of swatch + text (dot.py lays them out) ---------------------
 
 
-def _swatch(look: Look, text: str) -> str:
-    style = f' STYLE="{look.dash}"' if look.dash else ""
-    border = 1 + round(look.extra_width)
-    label = f"<S>{html(text)}</S>" if look.strike else html(text)
-    return (
-        f'<TR><TD WIDTH="24" HEIGHT="12" BORDER="{border}" COLOR="{look.pen}" '
-        f'BGCOLOR="{look.fill}"{style}></TD><TD ALIGN="LEFT">{label}</TD></TR>'
-    )
+@dataclass(frozen=True)
+class LegendRow:
+    """One row: a swatch painted with `swatch` (or the glyph `sample` in `sample_colour`) and
+    its text; a row with neither spans the legend's width."""
+
+    text: str
+    swatch: Look | None = None
+    sample: str = ""
+    sample_colour: str = INK
+    size: float = 9.0
 
 
-def _table(title: str, rows: list[str]) -> str:
-    return (
-        '<TABLE BORDER="1" COLOR="#888888" CELLBORDER="0" CELLSPACING="3" CELLPADDING="1" '
-        f'BGCOLOR="white"><TR><TD COLSPAN="2" ALIGN="LEFT">{html(title)}</TD></TR>'
-        + "".join(rows)
-        + "</TABLE>"
-    )
+def state_legend() -> tuple[str, list[LegendRow]]:
+    """The instance legend: its title and rows."""
+    rows = [LegendRow(STATE_TEXT[s], STATE_LOOKS[s]) for s in STATES]
+    rows.append(LegendRow("flow taken", sample="━━▶", sample_colour=PATH))
+    return "Legend", rows
 
 
-def state_legend() -> tuple[str, list[str]]:
-    """The instance legend (HTML) and the texts of its rows (for its size)."""
-    rows = [_swatch(STATE_LOOKS[s], STATE_TEXT[s]) for s in STATES]
-    rows.append(
-        f'<TR><TD><FONT COLOR="{PATH}">━━▶</FONT></TD><TD ALIGN="LEFT">flow taken</TD></TR>'
-    )
-    return _table("Legend", rows), ["Legend", *STATE_TEXT.values(), "flow taken"]
-
-
-def heat_legend(heat: Heat) -> tuple[str, list[str]]:
-    """The heatmap legend (HTML): one row per colour of the scale, and the texts of its rows."""
+def heat_legend(heat: Heat) -> tuple[str, list[LegendRow]]:
+    """The heatmap legend: one row per colour of the scale."""
     bins = heat_bins(max(heat.here_now.values(), default=0))
-    title = f"Deals here now (of {heat.deals:,})"
-    texts = [title, "0 deals"]
-    rows = [_swatch(Look(), "0 deals")]
+    rows = [LegendRow("0 deals", Look())]
     for low, high in bins:
         fill, level = heat_colour(low, bins)
         text = f"{low} deals" if low == high else f"{low}\u2013{high} deals"
-        rows.append(_swatch(Look(fill=fill, extra_width=0.5 * level), text))
-        texts.append(text)
-    note = "on each element: deals here now · median stay"
-    rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="8">{note}</FONT></TD></TR>')
-    texts.append("on each element: deals here · median")
-    return _table(title, rows), texts
+        rows.append(LegendRow(text, Look(fill=fill, extra_width=0.5 * level)))
+    rows.append(LegendRow("on each element: deals here now · median stay", size=8.0))
+    return f"Deals here now (of {heat.deals:,})", rows

@@ -43,8 +43,14 @@ def html(text: str) -> str:
     )
 
 
+# What `quote` has to change: controls (newlines, CRs and tabs too), quotes, backslashes.
+_QUOTED = re.compile('[\x00-\x1f\x7f"\\\\\ud800-\udfff]')
+
+
 def quote(text: str) -> str:
     """A DOT quoted string whose escString expansion gives back exactly `text`."""
+    if not _QUOTED.search(text):  # most names and every number: nothing to change
+        return f'"{text}"'
     body = clean(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{body}"'
 

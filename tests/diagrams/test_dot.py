@@ -66,10 +66,11 @@ def test_hostile_text_never_appears_raw() -> None:
     graph = small_graph(hostile=True)
     dot = instance_dot(graph, drawn_layout(graph), ERROR_VIEW)
     assert HOSTILE not in dot  # its quotes are always escaped
-    # In HTML-like labels as entities (a backslash too: graphviz folds "\\" there) ...
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;客户&quot; &#92;n" in dot
-    # ... and in quoted strings (the tooltip) with quotes and backslashes escaped.
+    # Every text is a quoted string (labels end in graphviz's justification, "\\l" = left):
+    # quotes and backslashes escaped, so nothing ends a string early or expands as "\\N".
+    assert 'label="Small pool <script>alert(1)</script> & \\"客户\\" \\\\n\\l"' in dot
     assert '"ZeroDivisionError <script>alert(1)</script> & \\"客户\\" \\\\n"' in dot
+    assert "<TD" not in dot  # no HTML-like label holds text
 
 
 def test_every_element_has_its_id_and_exactly_one_state() -> None:
