@@ -18,9 +18,11 @@ def field_of(error: jsonschema.ValidationError) -> str:
     """The dotted path of the field an error is about ("budget_range.min", "pain_points")."""
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required" and isinstance(error.instance, dict):
+        # One error per missing property; its message is the only place that names it.
         missing = [k for k in error.validator_value if k not in error.instance]
-        if missing:
-            path.append(str(missing[0]))
+        named = [k for k in missing if error.message.startswith(f"{k!r} ")]
+        if named or missing:
+            path.append(str((named or missing)[0]))
     return ".".join(path) or "(form)"
 
 

@@ -352,3 +352,14 @@ def test_role_names_match_case_insensitively(deployed: Service) -> None:
     deployed.complete(task["task_id"], user="bob", data={"done": True})
     sign_off = only_task(deployed, iid)
     assert sign_off["assignee"] == "mia"
+
+
+def test_every_missing_field_is_named(deployed: Service) -> None:
+    from engine.forms import check_data, make_validator
+
+    validator = make_validator(
+        {"type": "object", "required": ["company", "contact", "intent"], "properties": {}}
+    )
+    with pytest.raises(ValidationError) as err:
+        check_data(validator, {"contact": "Li"})
+    assert [e["field"] for e in err.value.errors] == ["company", "intent"]
