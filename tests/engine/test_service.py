@@ -18,6 +18,7 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
+from engine.forms import check_data, make_validator
 from engine.models import History, Instance, OpenTask
 from engine.service import Service
 from tests.conftest import ENGINE_DATA
@@ -354,9 +355,7 @@ def test_role_names_match_case_insensitively(deployed: Service) -> None:
     assert sign_off["assignee"] == "mia"
 
 
-def test_every_missing_field_is_named(deployed: Service) -> None:
-    from engine.forms import check_data, make_validator
-
+def test_every_missing_field_is_named() -> None:
     validator = make_validator(
         {"type": "object", "required": ["company", "contact", "intent"], "properties": {}}
     )
