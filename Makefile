@@ -13,7 +13,7 @@ PORT   ?= 5000
 
 run: setup db
 	@echo "salesflow on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	$(BIN)/flask --app webui:create_app run --host $(HOST) --port $(PORT)
+	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/pytest -q

@@ -164,6 +164,15 @@ def cmd_demo(args: argparse.Namespace) -> Any:
     return load_demo(_service(args), progress=None if args.json else _progress)
 
 
+def cmd_serve(args: argparse.Namespace) -> Any:
+    """The web UI: Flask's development server, or waitress with --workers threads."""
+    from webui.serving import serve
+
+    _service(args).db.dispose()  # refuse an uninitialised database before listening
+    serve(args.host, args.port, args.workers)
+    return None
+
+
 FORMATS = ("svg", "png", "pdf", "dot")
 
 
@@ -373,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("tick", cmd_tick, "fire the timers that are due now")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
+
+    p = add("serve", cmd_serve, "serve the web UI")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--workers", type=int, help="serve with waitress and this many threads")
 
     p = add("render", cmd_render, "draw a deal, a deployed process or a .bpmn file")
     p.add_argument("target", metavar="INSTANCE_ID|PROCESS_ID|FILE.bpmn")

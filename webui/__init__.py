@@ -1,18 +1,19 @@
 """salesflow web UI: a Flask app factory, one blueprint per concern.
 
 Views are thin callers of the engine's use cases (engine.service.Service, one per app in
-`app.extensions["salesflow"]`) and of diagrams/ for charts.
+`app.extensions["salesflow"]`) and of diagrams/ for charts.  Blueprints: auth (log-in),
+i18n (language), tasks (inbox and task forms), deals (list, board, new, deal page), processes
+(definitions and heatmaps), admin (users), api (the JSON API, bearer tokens).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, redirect, url_for
+from werkzeug.wrappers import Response
 
-from engine.config import database_url
 from engine.db import Database
 from engine.service import Service
 
@@ -20,24 +21,42 @@ __all__ = ["create_app"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
-    app.config.from_mapping(
-        SALESFLOW_DATABASE_URL=database_url(),
-        # A secret set in the environment survives restarts; otherwise one per process.
-        SECRET_KEY=os.environ.get("SALESFLOW_SECRET_KEY") or secrets.token_hex(32),
+    from webui import (
+        admin,
+        api,
+        auth,
+        config,
+        deals,
+        errors,
+        i18n,
+        labels,
+        processes,
+        security,
+        tasks,
     )
+
+    app = Flask(__name__)
+    app.config.from_mapping(config.defaults())
     if test_config:
         app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.stored_secret_key(Path(app.config["SALESFLOW_VAR_DIR"]))
     app.extensions["salesflow"] = Service(Database(app.config["SALESFLOW_DATABASE_URL"]))
 
-    from webui import api
-
     api.init_app(app)
+    # Order matters: the language first (pages and redirects speak it), then who the user is
+    # (so that even a refused form shows the user's page), then the CSRF check.
+    i18n.init_app(app)
+    auth.init_app(app)
+    security.init_app(app, exempt_blueprints=("api",))
+    errors.init_app(app)
+    labels.init_app(app)
+    for pages in (tasks, deals, processes, admin):
+        pages.init_app(app)
 
     @app.get("/")
-    def index() -> str:
-        # Shows nothing about deals: pages with data come with log-in.
-        return render_template("index.html")
+    def index() -> Response:
+        return redirect(url_for("tasks.inbox"))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,114 @@
+"""English and Simplified Chinese: switched per user, defaulted from the browser, and every
+text the templates and views show has its translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.service import Service
+from webui.zh_hans import ZH_HANS
+
+from .conftest import csrf_token, deal_at_needs_analysis, login, post, text
+
+WEBUI = Path(__file__).resolve().parents[2] / "webui"
+# _("...") and N_("...") with a literal, in Python and in Jinja.
+CALL = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+NOT_MINE = {"api.py", "openapi.py"}  # the JSON API speaks English
+
+
+def ui_texts() -> dict[str, str]:
+    found: dict[str, str] = {}
+    files = [*WEBUI.glob("*.py"), *WEBUI.glob("templates/**/*.html")]
+    for path in files:
+        if path.name in NOT_MINE:
+            continue
+        for match in CALL.finditer(path.read_text(encoding="utf-8")):
+            literal = match.group(1) if match.group(1) is not None else match.group(2)
+            found.setdefault(literal.replace('\\"', '"').replace("\\'", "'"), path.name)
+    return found
+
+
+def test_every_ui_text_has_a_chinese_translation() -> None:
+    texts = ui_texts()
+    assert len(texts) > 150  # the scan sees the templates and the views
+    assert "My tasks" in texts and "Lead acquisition" in texts  # a template and a N_ table
+    missing = sorted(f"{where}: {t}" for t, where in texts.items() if t not in ZH_HANS)
+    assert missing == []
+
+
+def test_translations_keep_their_placeholders_and_none_is_stale() -> None:
+    for english, chinese in ZH_HANS.items():
+        assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(chinese)), english
+        assert chinese and chinese != english
+    stale = sorted(set(ZH_HANS) - set(ui_texts()))
+    assert stale == []
+
+
+def test_switching_to_chinese(client: FlaskClient, staff: Service) -> None:
+    deal = deal_at_needs_analysis(staff)
+    login(client, "alice")
+    assert "My tasks" in text(client.get("/tasks"))
+    response = post(client, "/language", {"lang": "zh-Hans", "next": "/tasks"})
+    assert response.headers["Location"] == "/tasks"
+    page = text(client.get("/tasks"))
+    assert '<html lang="zh-Hans">' in page
+    for words in ("我的任务", "商机", "新建商机", "需求分析", "退出登录"):
+        assert words in page
+    assert "My tasks" not in page
+    # Names from the process stay as the designer wrote them.
+    assert "Needs analysis" in page
+    deal_page = text(client.get(f"/deals/{deal}"))
+    assert "流程图" in deal_page and "时间线" in deal_page and "ACME Tools" in deal_page
+    # The choice stays with the session, also across log-out and log-in.
+    post(client, "/logout")
+    assert "登录" in text(client.get("/login"))
+    login(client, "alice")
+    assert "我的任务" in text(client.get("/tasks"))
+    post(client, "/language", {"lang": "en", "next": "/tasks"})
+    assert "My tasks" in text(client.get("/tasks"))
+
+
+def test_chinese_form_errors(client: FlaskClient, staff: Service) -> None:
+    deal = deal_at_needs_analysis(staff)
+    task = staff.tasks(instance=deal)[0]
+    login(client, "alice")
+    post(client, "/language", {"lang": "zh-Hans"})
+    response = post(
+        client, f"/tasks/{task['task_id']}", {"pain_points": ["a"], "action": "complete"}
+    )
+    assert response.status_code == 422
+    page = text(response)
+    assert "请至少填写 3 项。" in page and "此项为必填项。" in page
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-Hans"),
+        ("en-US,en;q=0.9", "en"),
+        ("zh-TW", "zh-Hans"),
+        ("", "en"),
+    ],
+)
+def test_language_defaults_from_the_browser(
+    client: FlaskClient, header: str, expected: str
+) -> None:
+    page = text(client.get("/login", headers={"Accept-Language": header} if header else {}))
+    assert f'<html lang="{expected}">' in page
+
+
+def test_the_switch_works_before_log_in_and_ignores_unknown_languages(client: FlaskClient) -> None:
+    token = csrf_token(client)
+    client.post("/language", data={"lang": "zh-Hans", "csrf_token": token, "next": "/login"})
+    assert "用户名" in text(client.get("/login"))
+    client.post("/language", data={"lang": "klingon", "csrf_token": token})
+    assert "用户名" in text(client.get("/login"))
+    response = client.post(
+        "/language", data={"lang": "en", "csrf_token": token, "next": "//evil.example"}
+    )
+    assert response.headers["Location"] == "/"

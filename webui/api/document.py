@@ -1,0 +1,387 @@
+"""The OpenAPI 3.1 document of the JSON API: every operation of webui/api/views.py.
+
+Written by hand as data next to the views it describes; tests keep the two in step (every
+route documented, every documented operation routed, real responses valid against the
+schemas, and the document valid for openapi-spec-validator).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from webui.api.schemas import DEAL_STATUSES, ref, schemas
+
+__all__ = ["SECURITY_SCHEME", "document"]
+
+SECURITY_SCHEME = "bearer"
+
+
+def _param(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return _param(name, "query", description, schema or {"type": "string"})
+
+
+def _uses(*names: str) -> list[dict[str, Any]]:
+    return [{"$ref": f"#/components/parameters/{n}"} for n in names]
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "InstanceId": _param(
+            "instance_id", "path", "The deal's id.", {"type": "string", "examples": ["42"]}
+        ),
+        "TaskId": _param("task_id", "path", "The task's id (a UUID).", {"type": "string"}),
+        "ProcessId": _param(
+            "process_id",
+            "path",
+            "The process id.",
+            {"type": "string", "examples": ["sales_pipeline"]},
+        ),
+        "Format": _param(
+            "format",
+            "path",
+            "The chart's file type.",
+            {"type": "string", "enum": ["svg", "png", "pdf"]},
+        ),
+        "Layout": _query(
+            "layout",
+            "`drawn`: as the designer drew it (BPMN DI; the default when present); "
+            "`auto`: laid out by graphviz.",
+            type="string",
+            enum=["drawn", "auto"],
+        ),
+    }
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json("Error", description)
+
+
+def _responses() -> dict[str, Any]:
+    return {
+        "Unauthorized": {
+            **_error("No token, or a token that is unknown, revoked or of an inactive user."),
+            "headers": {
+                "WWW-Authenticate": {
+                    "description": '`Bearer realm="salesflow"`, with `error="invalid_token"` '
+                    "when a token was sent but is not valid.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        "Forbidden": _error("The caller may not do this (e.g. does not hold the task's lane)."),
+        "NotFound": _error("No such id, or a deal the caller may not see (the two look the same)."),
+        "Conflict": _error("The task was completed or taken meanwhile; nothing was changed."),
+        "Invalid": _error(
+            "Invalid data: bad JSON, wrong types, a form that fails its schema, or a process "
+            "expression that fails on the data."
+        ),
+    }
+
+
+def _fails(*codes: str) -> dict[str, Any]:
+    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
+             "422": "Invalid"}  # fmt: skip
+    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
+
+
+def _chart(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "image/svg+xml": {"schema": {"type": "string"}},
+            "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+            "application/pdf": {
+                "schema": {"type": "string", "contentMediaType": "application/pdf"}
+            },
+        },
+    }
+
+
+def _op(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    description: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: str | None = None,
+    example: dict[str, Any] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": description,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        media: dict[str, Any] = {"schema": ref(body)}
+        if example is not None:
+            media["example"] = example
+        op["requestBody"] = {"required": True, "content": {"application/json": media}}
+    every = responses if public else {**responses, **_fails("401")}
+    op["responses"] = dict(sorted(every.items()))
+    if public:
+        op["security"] = []
+    return op
+
+
+_LEAD = {
+    "company": "ACME",
+    "contact": "Li Wei, +86 21 5555 0100",
+    "source_channel": "referral",
+    "annual_revenue": 8000000,
+    "intent": "high",
+}
+_QUALIFIED = {
+    "annual_revenue": 8000000,
+    "intent": "high",
+    "decision_chain": "known",
+    "industry": "manufacturing",
+    "region": "Shanghai",
+}
+
+
+def _paths() -> dict[str, Any]:
+    deal_filters = [
+        _query("status", "Only deals with this status.", type="string", enum=DEAL_STATUSES),
+        _query("stage", "Only deals in this sales stage."),
+        _query("owner", "Only deals this user owns."),
+        _query("tier", "Only leads of this grade (A, B, C)."),
+        _query("source", "Only leads from this source channel."),
+        _query("process", "Only deals of this process."),
+        _query("q", "Deals whose name contains this text (any case)."),
+        _query("limit", "Page size.", type="integer", minimum=1, maximum=200, default=50),
+        _query("offset", "Deals to skip.", type="integer", minimum=0, default=0),
+    ]
+    return {
+        "/deals": {
+            "get": _op(
+                "listDeals",
+                "deals",
+                "List the deals you may see",
+                "A rep sees the deals they own, work on or have worked on, and those with a "
+                "task in their queues; a manager sees the team's deals.  Oldest first.",
+                {"200": _json("DealList", "A page of deals."), **_fails("422")},
+                parameters=deal_filters,
+            ),
+            "post": _op(
+                "startDeal",
+                "deals",
+                "Start a deal",
+                "Starts the process with the start form's data, checked against its form.",
+                {
+                    "201": {
+                        **_json("StartedDeal", "Started; `Location` is the deal's URL."),
+                        "headers": {
+                            "Location": {
+                                "description": "The new deal's URL.",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
+                    **_fails("422"),
+                },
+                body="NewDeal",
+                example={"process_id": "sales_pipeline", "data": _LEAD},
+            ),
+        },
+        "/deals/{instance_id}": {
+            "get": _op(
+                "getDeal",
+                "deals",
+                "One deal: position, data, open tasks, timers, history",
+                "",
+                {"200": _json("Deal", "The deal."), **_fails("404")},
+                parameters=_uses("InstanceId"),
+            )
+        },
+        "/deals/{instance_id}/diagram.{format}": {
+            "get": _op(
+                "getDealDiagram",
+                "deals",
+                "The deal's flowchart",
+                "The path taken, the open tasks and any error, drawn on the deal's process.",
+                {"200": _chart("The chart."), **_fails("404", "422")},
+                parameters=[*_uses("InstanceId", "Format", "Layout")],
+            )
+        },
+        "/tasks": {
+            "get": _op(
+                "listTasks",
+                "tasks",
+                "Your open tasks and your queues",
+                "Tasks assigned to you and those waiting, unassigned, in the queues of the "
+                "lanes you hold; soonest due first.",
+                {"200": _json("TaskList", "The tasks."), **_fails("422")},
+                parameters=[
+                    _query("instance", "Only the tasks of this deal.", type="string"),
+                    _query("role", "Only the tasks of this lane."),
+                ],
+            )
+        },
+        "/tasks/{task_id}/claim": {
+            "post": _op(
+                "claimTask",
+                "tasks",
+                "Take a task from your lane's queue",
+                "Claiming a task you already hold changes nothing.",
+                {"200": _json("Task", "The task, now yours."), **_fails("403", "404", "409")},
+                parameters=_uses("TaskId"),
+            )
+        },
+        "/tasks/{task_id}/release": {
+            "post": _op(
+                "releaseTask",
+                "tasks",
+                "Give a task back to its lane's queue",
+                "",
+                {"200": _json("Task", "The task, unassigned."), **_fails("403", "404")},
+                parameters=_uses("TaskId"),
+            )
+        },
+        "/tasks/{task_id}/complete": {
+            "post": _op(
+                "completeTask",
+                "tasks",
+                "Complete a task with its form data",
+                "The data is checked against the task's form; then the process runs on to "
+                "its next tasks.  Only the assignee, or for a queued task someone holding its "
+                "lane, may complete it.",
+                {
+                    "200": _json("CompletedTask", "Completed."),
+                    **_fails("403", "404", "409", "422"),
+                },
+                parameters=_uses("TaskId"),
+                body="TaskCompletion",
+                example={"data": _QUALIFIED},
+            )
+        },
+        "/definitions": {
+            "get": _op(
+                "listDefinitions",
+                "definitions",
+                "The deployed processes",
+                "",
+                {"200": _json("DefinitionList", "The processes.")},
+            )
+        },
+        "/definitions/{process_id}": {
+            "get": _op(
+                "getDefinition",
+                "definitions",
+                "One deployed process and its versions",
+                "",
+                {"200": _json("DefinitionDetail", "The process."), **_fails("404")},
+                parameters=_uses("ProcessId"),
+            )
+        },
+        "/definitions/{process_id}/diagram.{format}": {
+            "get": _op(
+                "getDefinitionDiagram",
+                "definitions",
+                "The process's flowchart, optionally as a heatmap",
+                "With heatmap=1: how many deals are at each step now and how long they stay.",
+                {"200": _chart("The chart."), **_fails("404", "422")},
+                parameters=[
+                    *_uses("ProcessId", "Format", "Layout"),
+                    _query(
+                        "version", "A version other than the latest.", type="integer", minimum=1
+                    ),
+                    _query("heatmap", "1 for a heatmap.", type="string", enum=["0", "1"]),
+                ],
+            )
+        },
+        "/openapi.json": {
+            "get": _op(
+                "getOpenApi",
+                "documentation",
+                "This document",
+                "",
+                {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+                public=True,
+            )
+        },
+        "/docs": {
+            "get": _op(
+                "getDocs",
+                "documentation",
+                "This document as a page to read",
+                "",
+                {
+                    "200": {
+                        "description": "HTML.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+                public=True,
+            )
+        },
+    }
+
+
+_DESCRIPTION = """\
+The JSON API of salesflow: start deals, work tasks and fetch flowcharts from other systems.
+
+Authenticate with a per-user token: `salesflow tokens create USER` prints one; send it as \
+`Authorization: Bearer <token>`.  Tokens are revoked with `salesflow tokens revoke ID`.  \
+Every call acts as the token's user, with the same rules as the web pages: a deal you may \
+not see is reported as not found.
+
+Errors are JSON objects `{"error", "message"}`, with `field` and `errors` for invalid data.  \
+Unknown ids give 404, invalid data 422, a task completed or taken meanwhile 409, a task of \
+a lane you do not hold 403.  Deals and tasks use the same keys as the `--json` output of \
+the `salesflow` command."""
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document, a fresh copy on each call."""
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "salesflow API", "version": "1", "description": _DESCRIPTION},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{SECURITY_SCHEME: []}],
+        "tags": [
+            {"name": "deals", "description": "Deals: one run of a sales process each."},
+            {"name": "tasks", "description": "Human tasks: claim, release, complete."},
+            {"name": "definitions", "description": "Deployed processes and their charts."},
+            {"name": "documentation", "description": "This document; no token needed."},
+        ],
+        "paths": _paths(),
+        "components": {
+            "schemas": schemas(),
+            "parameters": _parameters(),
+            "responses": _responses(),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `salesflow tokens create USER`.",
+                }
+            },
+        },
+    }
+    return copy.deepcopy(doc)  # the schema constants above are shared between calls

@@ -1,0 +1,244 @@
+"""The shapes of what the JSON API takes and returns, as JSON Schema (OpenAPI 3.1's dialect).
+
+Response objects list every key as required: the engine's records (engine/records.py) always
+carry every key, null when there is no value.  Request bodies are closed (no other keys), and
+the API checks bodies against these very schemas, so the document cannot promise one thing
+while the server checks another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["DEAL_STATUSES", "SCHEMAS", "ref", "request_schema", "schemas"]
+
+SCHEMAS = "#/components/schemas/"
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": SCHEMAS + name}
+
+
+def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
+    return {"type": ["string", "null"] if null else "string", "description": description, **more}
+
+
+def _time(description: str, *, null: bool = True) -> dict[str, Any]:
+    return _text(description, null=null, format="date-time")
+
+
+def _object(description: str, properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A response object: every key is always present (null when there is no value)."""
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(properties),
+        **more,
+    }
+
+
+def _items(description: str, item: str, **more: Any) -> dict[str, Any]:
+    return _object(description, {"items": {"type": "array", "items": ref(item)}, **more})
+
+
+DEAL_STATUSES = ["running", "completed", "cancelled", "error"]
+
+_DEAL_SUMMARY = {
+    "instance_id": _text("The deal's id (digits, as a string)."),
+    "process_id": _text("The process the deal runs."),
+    "version": {"type": "integer", "description": "The process version the deal runs on."},
+    "name": _text("The deal's name (by default the company)."),
+    "owner": _text("The user who owns the deal.", null=True),
+    "amount": {"type": ["number", "null"], "description": "The deal's amount, once quoted."},
+    "lead_source": _text("Where the lead came from (source_channel).", null=True),
+    "tier": _text("The lead's grade (A/B/C), once graded.", null=True),
+    "stage": _text("The sales stage the deal is in.", null=True),
+    "status": {"type": "string", "enum": DEAL_STATUSES, "description": "Where the run stands."},
+    "created_at": _time("When the deal was started.", null=False),
+    "updated_at": _time("When the deal last changed."),
+    "completed_at": _time("When the process finished."),
+    "next_due_at": _time("When its next timer fires."),
+}
+
+_TASK = {
+    "task_id": _text("The task's id (a UUID)."),
+    "instance_id": _text("The deal the task belongs to."),
+    "element_id": _text("The BPMN element, e.g. task_qualify_lead."),
+    "name": _text("The task's name as the designer wrote it."),
+    "lane": _text("The lane (role) the task belongs to.", null=True),
+    "assignee": _text("Who holds the task; null while it waits in the lane's queue.", null=True),
+    "stage": _text("The sales stage of the task.", null=True),
+    "due_at": _time("When the task is due."),
+    "form": _text("The file name of the task's JSON-schema form.", null=True),
+    "created_at": _time("When the task became ready.", null=False),
+}
+
+_DEFINITION = {
+    "process_id": _text("The process id (the BPMN process element's id)."),
+    "name": _text("The process name as the designer wrote it."),
+    "version": {"type": "integer", "description": "The latest version's number."},
+    "versions": {"type": "integer", "description": "How many versions are deployed."},
+}
+
+
+def schemas() -> dict[str, Any]:
+    """The components/schemas of the document, built afresh on each call."""
+    any_json: dict[str, Any] = {"description": "Any JSON value."}
+    return {
+        "Error": {
+            "type": "object",
+            "description": (
+                "Every error.  `error` names its kind (e.g. NotFoundError, ForbiddenError, "
+                "ConflictError, ValidationError, ExpressionError, Unauthorized); for invalid "
+                "data `field` names the first failing field (a query parameter, a key of the "
+                "body, or a field of the form inside `data`) and `errors` lists them all."
+            ),
+            "properties": {
+                "error": _text("The kind of error."),
+                "message": _text("What went wrong, written for the person who has to act."),
+                "field": _text("The first field that failed.", null=True),
+                "errors": {
+                    "type": "array",
+                    "description": "Every failing field.",
+                    "items": ref("FieldError"),
+                },
+            },
+            "required": ["error", "message"],
+        },
+        "FieldError": _object(
+            "One failing field.",
+            {"field": _text("The field."), "message": _text("What is wrong with it.")},
+        ),
+        "DealSummary": _object("A deal as listed (`salesflow instances --json`).", _DEAL_SUMMARY),
+        "Deal": _object(
+            "One deal with where it stands (`salesflow show --json`).",
+            {
+                **_DEAL_SUMMARY,
+                "position": {
+                    "type": "object",
+                    "description": "BPMN element id -> its state now (ready, completed...).",
+                    "additionalProperties": {"type": "string"},
+                },
+                "data": {"type": "object", "description": "The deal's data so far."},
+                "tasks": {
+                    "type": "array",
+                    "description": "Its open tasks.",
+                    "items": ref("Task"),
+                },
+                "timers": {
+                    "type": "array",
+                    "description": "Its waiting timers.",
+                    "items": ref("Timer"),
+                },
+                "error": {
+                    "type": ["object", "null"],
+                    "description": "Why the deal stopped, when its status is error.",
+                },
+                "history": {
+                    "type": "array",
+                    "description": "Everything that happened, oldest first.",
+                    "items": ref("HistoryEntry"),
+                },
+            },
+        ),
+        "Task": _object("An open human task (`salesflow tasks --json`).", _TASK),
+        "Timer": _object(
+            "A timer the deal waits for.",
+            {
+                "element_id": _text("The timer's BPMN element."),
+                "name": _text("The timer's name.", null=True),
+                "due_at": _time("When it fires."),
+            },
+        ),
+        "HistoryEntry": _object(
+            "One thing that happened to a deal.",
+            {
+                "at": _time("When.", null=False),
+                "actor": _text("Who (null: the engine).", null=True),
+                "kind": _text("started, completed, claimed, released, comment, timer..."),
+                "element_id": _text("The BPMN element.", null=True),
+                "element_name": _text("Its name.", null=True),
+                "task_id": _text("The task, for task events.", null=True),
+                "entered_at": _time("When the element was entered."),
+                "data": any_json,
+            },
+        ),
+        "DealList": _object(
+            "A page of deals.",
+            {
+                "items": {"type": "array", "items": ref("DealSummary")},
+                "limit": {"type": "integer", "description": "The page size asked for."},
+                "offset": {"type": "integer", "description": "How many deals were skipped."},
+            },
+        ),
+        "StartedDeal": _object(
+            "A deal just started (`salesflow start --json`).",
+            {k: _DEAL_SUMMARY[k] for k in ("instance_id", "process_id", "version", "status")},
+        ),
+        "CompletedTask": _object(
+            "The result of completing a task (`salesflow complete --json`).",
+            {
+                "instance_id": _DEAL_SUMMARY["instance_id"],
+                "status": _DEAL_SUMMARY["status"],
+                "ready": {
+                    "type": "array",
+                    "description": "The BPMN ids of the deal's tasks ready now.",
+                    "items": {"type": "string"},
+                },
+            },
+        ),
+        "TaskList": _items(
+            "Open tasks: the caller's own and those in the caller's queues.", "Task"
+        ),
+        "Definition": _object("A deployed process (`salesflow definitions --json`).", _DEFINITION),
+        "DefinitionDetail": _object(
+            "A deployed process and its versions.",
+            {
+                **_DEFINITION,
+                "version_numbers": {
+                    "type": "array",
+                    "description": "The numbers of its versions, oldest first.",
+                    "items": {"type": "integer"},
+                },
+            },
+        ),
+        "DefinitionList": _items("The deployed processes.", "Definition"),
+        "NewDeal": {
+            "type": "object",
+            "description": "Starts a deal: the caller is recorded as the one who started it.",
+            "properties": {
+                "process_id": _text("The process to run.", minLength=1),
+                "name": _text(
+                    "The deal's name; default: data.company, else the process name and the "
+                    "deal's number.",
+                    minLength=1,
+                    maxLength=300,
+                ),
+                "owner": _text("The user who owns the deal; default: the caller.", minLength=1),
+                "data": {
+                    "type": "object",
+                    "description": "The start form's data (for sales_pipeline: the lead).",
+                },
+                "version": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "A process version other than the latest.",
+                },
+            },
+            "required": ["process_id"],
+            "additionalProperties": False,
+        },
+        "TaskCompletion": {
+            "type": "object",
+            "description": "The task's form data, checked against the task's JSON-schema form.",
+            "properties": {"data": {"type": "object", "description": "The form's fields."}},
+            "additionalProperties": False,
+        },
+    }
+
+
+def request_schema(name: str) -> dict[str, Any]:
+    """A request body's schema (NewDeal, TaskCompletion): the API validates bodies with it."""
+    schema: dict[str, Any] = schemas()[name]
+    return schema

@@ -1,0 +1,59 @@
+"""What a view needs from the request it serves: the engine's use cases and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, current_app, g
+
+from engine.roles import role_key
+from engine.service import Service
+
+# Roles that open the process pages and the user administration (role keys).
+PROCESS_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "designer", "admin"))
+ADMIN_ROLES = frozenset({role_key("admin")})
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The logged-in user: roles are read from the database on every request, so a role
+    taken away or an account deactivated counts at once."""
+
+    username: str
+    display_name: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & {role_key(r) for r in roles})
+
+
+def engine() -> Service:
+    """The engine's use cases of this app."""
+    found: Service = current_app.extensions["salesflow"]
+    return found
+
+
+def user() -> CurrentUser:
+    """The logged-in user (the log-in guard has run before every view that calls this)."""
+    found: CurrentUser | None = g.get("user")
+    if found is None:
+        abort(401)
+    return found
+
+
+def require_any_role(roles: Iterable[str]) -> CurrentUser:
+    """The user, or a 403 page when they hold none of `roles`."""
+    me = user()
+    if not me.has_any(roles):
+        abort(403)
+    return me
+
+
+def per_request(key: str, compute: Any) -> Any:
+    """`compute()` once per request (navigation counts, user names)."""
+    cache: dict[str, Any] = g.setdefault("_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]

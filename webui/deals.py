@@ -1,0 +1,238 @@
+"""Deals: the list, the pipeline board, lead capture, one deal's page, comments, charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+import diagrams
+from engine.errors import ExpressionError, NotFoundError, ValidationError
+from engine.recording import STAGE_ORDER
+from engine.roles import role_key
+from webui import reads
+from webui.chart_svg import inline_svg
+from webui.context import engine, user
+from webui.i18n import _
+from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
+from webui.schema_form import build, parse
+
+bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+PIPELINE = "sales_pipeline"  # the process a new lead starts
+BOARD_CARDS = 50  # cards per column; the list shows the rest
+MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+OWNER_ROLES = frozenset(role_key(r) for r in ("Sales Rep", "Sales Manager"))
+NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
+FILTERS = ("stage", "owner", "status", "tier", "source", "process")
+
+
+def visible_deal(instance_id: int) -> dict[str, Any]:
+    """Everything about a deal the user may see; a 404 for any other (never a 403: that
+    would tell that the deal exists)."""
+    service = engine()
+    if not service.may_see(user().username, instance_id):
+        abort(404)
+    return service.show(instance_id)
+
+
+@bp.get("")
+def index() -> str:
+    me = user()
+    chosen = {k: request.args.get(k, "").strip() for k in (*FILTERS, "q")}
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    size = int(current_app.config["SALESFLOW_PAGE_SIZE"])
+    found = engine().instances(
+        process=chosen["process"] or None,
+        status=chosen["status"] or None,
+        owner=chosen["owner"] or None,
+        stage=chosen["stage"] or None,
+        tier=chosen["tier"] or None,
+        lead_source=chosen["source"] or None,
+        search=chosen["q"] or None,
+        visible_to=me.username,
+        limit=size + 1,  # one more than shown tells whether there is a next page
+        offset=(page - 1) * size,
+    )
+    return render_template(
+        "deals/list.html",
+        deals=found[:size],
+        page=page,
+        has_next=len(found) > size,
+        chosen=chosen,
+        filtered=any(chosen.values()),
+        options=_filter_options(),
+        args={k: v for k, v in chosen.items() if v},
+    )
+
+
+def _filter_options() -> dict[str, list[tuple[str, str]]]:
+    return {
+        "stage": [(s, s) for s in STAGE_ORDER],
+        "owner": [(u["username"], u["display_name"]) for u in engine().users()],
+        "status": [(s, s) for s in STATUSES],
+        "tier": [(t, t) for t in TIERS],
+        "source": [(s, s) for s in SOURCES],
+        "process": [(d["process_id"], d["name"]) for d in engine().definitions()],
+    }
+
+
+@bp.get("/board")
+def board() -> str:
+    me = user()
+    process = request.args.get("process") or PIPELINE
+    columns = []
+    for stage in (s for s in STAGE_ORDER if s != "lost"):
+        cards = engine().instances(
+            process=process,
+            status="running",
+            stage=stage,
+            visible_to=me.username,
+            limit=BOARD_CARDS + 1,
+        )
+        if stage in PIPELINE_STAGES or cards:
+            columns.append(
+                {"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS}
+            )
+    return render_template(
+        "deals/board.html",
+        columns=columns,
+        process=process,
+        processes=engine().definitions(),
+        empty=not any(c["cards"] for c in columns),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> BaseResponse | str | tuple[str, int]:
+    me = user()
+    service = engine()
+    try:
+        schema = reads.start_form(service, PIPELINE)
+    except NotFoundError:
+        return render_template("deals/new.html", missing=True), 404
+    schema = schema or {"type": "object", "properties": {}}
+    owners = [
+        (u["username"], u["display_name"])
+        for u in service.users()
+        if u["active"] and ({role_key(r) for r in u["roles"]} & OWNER_ROLES)
+    ]
+    if me.username not in {o for o, _name in owners}:
+        owners.insert(0, (me.username, me.display_name))
+    if request.method == "GET":
+        return render_template(
+            "deals/new.html", form=build(schema, {}), owners=owners, name="", owner=me.username
+        )
+
+    raw = {k: request.form.getlist(k) for k in request.form if k not in NEW_DEAL_META}
+    name = request.form.get("deal_name", "").strip()
+    owner = request.form.get("deal_owner", "").strip() or me.username
+    parsed = parse(schema, raw)
+    errors = list(parsed.errors)
+    owner_error = None
+    if owner not in {o for o, _name in owners}:
+        owner_error = _("Choose one of the people in the list.")
+    elif not errors:
+        try:
+            started = service.start(
+                PIPELINE, deal=name or None, owner=owner, data=parsed.data, actor=me.username
+            )
+        except ValidationError as exc:
+            errors = exc.errors or [{"field": "(form)", "message": str(exc)}]
+        except ExpressionError as exc:
+            errors = [{"field": "(form)", "message": str(exc)}]
+        else:
+            flash(
+                _("Deal started: %(name)s.", name=name or parsed.data.get("company", "")), "success"
+            )
+            return redirect(url_for(".show", instance_id=int(started["instance_id"])))
+    page = render_template(
+        "deals/new.html",
+        form=build(schema, raw, errors, parsed),
+        owners=owners,
+        name=name,
+        owner=owner,
+        owner_error=owner_error,
+    )
+    return page, 422
+
+
+@bp.get("/<int:instance_id>")
+def show(instance_id: int) -> str:
+    return _show(instance_id)
+
+
+def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> str:
+    deal = visible_deal(instance_id)
+    chart, chart_error = _inline_chart(instance_id, deal)
+    return render_template(
+        "deals/show.html",
+        deal=deal,
+        chart=chart,
+        chart_error=chart_error,
+        history=list(reversed(deal["history"])),
+        comment=comment,
+        comment_error=comment_error,
+    )
+
+
+def _inline_chart(instance_id: int, deal: dict[str, Any]) -> tuple[Any, str]:
+    links: dict[str, str] = {}
+    for task in deal["tasks"]:
+        links.setdefault(task["element_id"], url_for("tasks.task_page", task_id=task["task_id"]))
+    try:
+        graph, view, key = engine().instance_chart(instance_id)
+        svg = diagrams.render_instance(graph, view, "svg", cache_key=key)
+    except diagrams.DiagramError as exc:
+        return None, str(exc)
+    return inline_svg(svg, links=links, label=_("Flowchart of %(deal)s", deal=deal["name"])), ""
+
+
+@bp.post("/<int:instance_id>/comments")
+def comment(instance_id: int) -> BaseResponse | tuple[str, int]:
+    visible_deal(instance_id)
+    text = request.form.get("text", "")
+    try:
+        engine().comment(instance_id, user=user().username, text=text)
+    except ValidationError:
+        message = _("A comment is 1 to 5000 characters.")
+        return _show(instance_id, comment=text, comment_error=message), 422
+    flash(_("Comment added."), "success")
+    return redirect(url_for(".show", instance_id=instance_id, _anchor="timeline"))
+
+
+@bp.get("/<int:instance_id>/chart.<fmt>")
+def chart(instance_id: int, fmt: str) -> Response:
+    if fmt not in MEDIA_TYPES:
+        abort(404)
+    visible_deal(instance_id)
+    graph, view, key = engine().instance_chart(instance_id)
+    data = diagrams.render_instance(graph, view, fmt, cache_key=key)
+    return download(data, fmt, f"deal-{instance_id}.{fmt}")
+
+
+def download(data: bytes, fmt: str, filename: str) -> Response:
+    response = Response(data, mimetype=MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

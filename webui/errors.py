@@ -1,0 +1,84 @@
+"""Engine errors and HTTP errors as pages (or as JSON for clients that want no HTML).
+
+NotFoundError → 404 (a deal the user may not see is a 404 too: never a leak),
+ForbiddenError → 403, ConflictError → 409, ValidationError/ExpressionError → 422.  Forms
+catch ValidationError themselves to show each error on its field.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from engine.errors import (
+    ConflictError,
+    EngineError,
+    ExpressionError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from webui.auth import wants_html
+from webui.i18n import N_, _
+
+TITLES = {
+    400: N_("The request was not accepted"),
+    401: N_("Please log in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("Changed meanwhile"),
+    422: N_("The data was not accepted"),
+    500: N_("Something went wrong"),
+}
+HINTS = {
+    400: N_("The form was too old or incomplete. Go back, reload the page and try again."),
+    403: N_("You do not hold the role this needs. Ask your sales manager or an administrator."),
+    404: N_("This page does not exist, or it is not shared with you."),
+    409: N_("Someone else changed it first; nothing was changed. Reload the page to see it now."),
+    422: N_("Go back and correct the data."),
+    500: N_("Nothing was changed. Try again; if it happens again, tell your administrator."),
+}
+STATUS_OF: tuple[tuple[type[EngineError], int], ...] = (
+    (NotFoundError, 404),
+    (ForbiddenError, 403),
+    (ConflictError, 409),
+    (ValidationError, 422),
+    (ExpressionError, 422),
+)
+
+
+def error_page(status: int, message: str | None = None) -> tuple[Response | str, int]:
+    if request.path.startswith("/api/") or not wants_html():
+        return jsonify(error=_(TITLES.get(status, TITLES[500])), message=message or ""), status
+    return (
+        render_template(
+            "error.html",
+            status=status,
+            title=_(TITLES.get(status, TITLES[500])),
+            hint=_(HINTS.get(status, HINTS[500])),
+            message=message,
+            user=g.get("user"),
+        ),
+        status,
+    )
+
+
+def _engine_error(exc: EngineError) -> tuple[Response | str, int]:
+    status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
+    # A 404 says nothing about what exists: the engine's message names ids.
+    return error_page(status, None if status == 404 else str(exc))
+
+
+def _http_error(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    if exc.code is None or exc.code < 400:
+        return exc
+    message = exc.description if isinstance(exc, CSRFError) else None
+    return error_page(exc.code, message)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,69 @@
+"""English and Simplified Chinese for the whole UI, chosen per user.
+
+The English text is the key; webui/zh_hans.py maps it to Chinese.  Templates and views call
+`_()` with literal text (a test checks that every such string has a translation), and `N_()`
+marks text that is translated later, where it is shown.  The choice is kept in the
+session; until a user picks one, the browser's Accept-Language decides.  Process, element and
+form texts are shown as the designer wrote them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
+from werkzeug.wrappers import Response
+
+from webui.security import safe_next
+from webui.zh_hans import ZH_HANS
+
+ENGLISH = "en"
+CHINESE = "zh-Hans"
+LANGUAGES = {ENGLISH: "English", CHINESE: "简体中文"}
+# What browsers send for Chinese; all of it gets the Simplified Chinese UI.
+_ACCEPTED = (ENGLISH, "zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK", "zh-Hant")
+
+bp = Blueprint("i18n", __name__)
+
+
+def N_(text: str) -> str:
+    """Mark text for translation where it is shown (module-level tables of labels)."""
+    return text
+
+
+def language() -> str:
+    if has_request_context():
+        lang: str = g.get("lang", ENGLISH)
+        return lang
+    return ENGLISH
+
+
+def _(text: str, **values: object) -> str:
+    """`text` in the user's language, with %(name)s placeholders filled from `values`."""
+    out = ZH_HANS.get(text, text) if language() == CHINESE else text
+    return out % values if values else out
+
+
+def choose_language() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    best = request.accept_languages.best_match(_ACCEPTED, default=ENGLISH)
+    return CHINESE if best.startswith("zh") else ENGLISH
+
+
+@bp.post("/language")
+def switch() -> Response:
+    """Remember the language the user picked (open to everyone: the log-in page has it)."""
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next"), "/"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _set_language() -> None:
+        g.lang = choose_language()
+
+    app.jinja_env.globals.update(_=_, languages=LANGUAGES, language=language)

@@ -1,0 +1,106 @@
+"""Processes: each deployed definition, its versions, its chart and its heatmap.
+
+For sales managers, designers and admins only (a 403 for everyone else).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, render_template, request
+
+import diagrams
+from engine.graph import Heat
+from webui.chart_svg import inline_svg
+from webui.context import PROCESS_ROLES, engine, require_any_role
+from webui.deals import MEDIA_TYPES, download
+from webui.i18n import _
+
+bp = Blueprint("processes", __name__, url_prefix="/processes")
+
+
+@bp.before_request
+def _only_process_roles() -> None:
+    require_any_role(PROCESS_ROLES)
+
+
+def _version_arg() -> int | None:
+    value = request.args.get("version", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        abort(404)
+    return int(value)
+
+
+def _chart(process_id: str, version: int | None, heat: Heat | None) -> tuple[Any, str]:
+    graph, key = engine().definition_chart(process_id, version)
+    try:
+        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
+    except diagrams.DiagramError as exc:
+        return None, str(exc)
+    return inline_svg(svg, label=_("Flowchart of %(process)s", process=graph.name)), ""
+
+
+@bp.get("")
+def index() -> str:
+    items = []
+    for definition in engine().definitions():
+        chart, error = _chart(definition["process_id"], None, None)
+        items.append({**definition, "chart": chart, "chart_error": error})
+    return render_template("processes/list.html", definitions=items)
+
+
+def _definition(process_id: str) -> dict[str, Any]:
+    for definition in engine().definitions():
+        if definition["process_id"] == process_id:
+            return definition
+    abort(404)
+
+
+@bp.get("/<process_id>")
+def show(process_id: str) -> str:
+    definition = _definition(process_id)
+    version = _version_arg()
+    chart, error = _chart(process_id, version, None)
+    return render_template(
+        "processes/show.html",
+        definition=definition,
+        version=version or definition["version"],
+        chart=chart,
+        chart_error=error,
+        heat=None,
+    )
+
+
+@bp.get("/<process_id>/heatmap")
+def heatmap(process_id: str) -> str:
+    definition = _definition(process_id)
+    version = _version_arg()
+    heat = engine().heat(process_id, version)
+    chart, error = _chart(process_id, version, heat)
+    return render_template(
+        "processes/show.html",
+        definition=definition,
+        version=version or definition["version"],
+        chart=chart,
+        chart_error=error,
+        heat=heat,
+    )
+
+
+@bp.get("/<process_id>/chart.<fmt>")
+def chart(process_id: str, fmt: str) -> Response:
+    if fmt not in MEDIA_TYPES:
+        abort(404)
+    _definition(process_id)
+    version = _version_arg()
+    heat = engine().heat(process_id, version) if request.args.get("heat") == "1" else None
+    graph, key = engine().definition_chart(process_id, version)
+    data = diagrams.render_definition(graph, fmt, heat=heat, cache_key=key)
+    suffix = "-heatmap" if heat is not None else ""
+    return download(data, fmt, f"{process_id}{suffix}.{fmt}")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,25 @@
+"""Serving the app: Flask's development server, or waitress for real use.
+
+`salesflow serve` calls `serve(host, port, workers)`: without `workers` the development
+server (one process, reloads nothing, debug off); with it waitress and that many threads.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webui import create_app
+
+
+def serve(
+    host: str = "127.0.0.1", port: int = 5000, workers: int | None = None, app: Flask | None = None
+) -> None:
+    app = app or create_app()
+    if workers is None:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+        return
+    if workers < 1:
+        raise ValueError("workers must be 1 or more")
+    import waitress  # only needed here; the development server does without
+
+    waitress.serve(app, host=host, port=port, threads=workers)

@@ -1,0 +1,199 @@
+"""My tasks (the inbox), claim and release, and the form page of one task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from engine import clock
+from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
+from engine.roles import role_key
+from webui import drafts, reads
+from webui.context import CurrentUser, engine, per_request, user
+from webui.i18n import _
+from webui.labels import person, when
+from webui.schema_form import FormView, Raw, build, flatten, parse
+from webui.security import safe_next
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+FORM_META = frozenset({"csrf_token", "action"})  # fields of the page, not of the task's data
+
+
+def my_tasks() -> list[dict[str, Any]]:
+    """Open tasks assigned to me and waiting in the queues of my roles (once per request)."""
+    return per_request("my_tasks", lambda: engine().tasks(user=user().username))
+
+
+def may_act(me: CurrentUser, task: dict[str, Any]) -> bool:
+    """The engine's rule for completing a task, to decide what a page offers (the engine
+    checks again when it is done)."""
+    if task["assignee"] is not None:
+        return bool(task["assignee"] == me.username)
+    return not task["lane"] or role_key(task["lane"]) in me.roles
+
+
+def due_state(due_at: str | None, now: datetime | None = None) -> str:
+    if not due_at:
+        return ""
+    return "overdue" if datetime.fromisoformat(due_at) < (now or clock.now()) else "due"
+
+
+def _due_order(task: dict[str, Any]) -> tuple[bool, str, str]:
+    # Tasks with a due time first, soonest first; then the rest, oldest first.
+    return (task["due_at"] is None, task["due_at"] or "", task["created_at"] or "")
+
+
+@bp.get("")
+def inbox() -> str:
+    me = user()
+    tasks = my_tasks()
+    deals = reads.deals_by_id(engine(), (t["instance_id"] for t in tasks))
+    now = clock.now()
+    rows = []
+    for task in sorted(tasks, key=_due_order):
+        deal = deals.get(task["instance_id"], {})
+        rows.append(
+            {
+                **task,
+                "deal": deal.get("name") or f"#{task['instance_id']}",
+                "process_id": deal.get("process_id"),
+                "mine": task["assignee"] == me.username,
+                "due_state": due_state(task["due_at"], now),
+            }
+        )
+    options = {
+        "stage": sorted({r["stage"] for r in rows if r["stage"]}),
+        "deal": sorted({(r["instance_id"], r["deal"]) for r in rows}, key=lambda d: d[1]),
+        "process": sorted({r["process_id"] for r in rows if r["process_id"]}),
+    }
+    chosen = {k: request.args.get(k, "") for k in ("stage", "deal", "process")}
+    key_of = {"stage": "stage", "deal": "instance_id", "process": "process_id"}
+    shown = [r for r in rows if all(not v or r[key_of[k]] == v for k, v in chosen.items())]
+    return render_template(
+        "tasks/inbox.html", rows=shown, total=len(rows), options=options, chosen=chosen
+    )
+
+
+def _visible_open_task(task_id: str) -> dict[str, Any]:
+    """The open task, if the user may see its deal; a 404 otherwise (no leak), and a 409
+    that says who did it for a task of a visible deal that was completed meanwhile."""
+    me = user().username
+    task = reads.open_task(engine(), task_id)
+    if task is not None and engine().may_see(me, task["instance_id"]):
+        return task
+    done = reads.finished_task(engine(), task_id) if task is None else None
+    if done is not None and engine().may_see(me, done["instance_id"]):
+        raise ConflictError(
+            _(
+                "%(task)s was already completed by %(name)s at %(when)s.",
+                task=done["name"] or "",
+                name=person(done["actor"]),
+                when=when(done["at"]),
+            )
+        )
+    abort(404)
+
+
+@bp.route("/<task_id>", methods=["GET", "POST"])
+def task_page(task_id: str) -> Response | str | tuple[str, int]:
+    me = user()
+    task = _visible_open_task(task_id)
+    service = engine()
+    form = reads.task_form(service, task)
+    schema = form.schema or EMPTY_SCHEMA
+    deal = service.show(task["instance_id"])
+    if request.method == "GET":
+        draft = drafts.load(task_id)
+        raw: Raw = draft if draft is not None else flatten(schema, deal["data"])
+        return _render(task, deal, form, build(schema, raw), draft=draft is not None)
+
+    raw = {k: request.form.getlist(k) for k in request.form if k not in FORM_META}
+    if request.form.get("action") == "draft":
+        if drafts.save(task_id, raw):
+            flash(_("Draft saved. It is kept in this browser until you complete the task."), "info")
+        else:
+            flash(_("This draft is too long to keep in the browser; nothing was saved."), "error")
+        return redirect(url_for(".task_page", task_id=task_id))
+
+    parsed = parse(schema, raw)
+    status = 422
+    if parsed.errors:
+        view = build(schema, raw, parsed.errors, parsed)
+    else:
+        try:
+            service.complete(task_id, user=me.username, data=parsed.data)
+        except ValidationError as exc:
+            view = build(schema, raw, exc.errors or [_form_error(str(exc))], parsed)
+        except ExpressionError as exc:
+            view = build(schema, raw, [_form_error(_("The process could not go on: ") + str(exc))])
+        except ConflictError as exc:
+            view, status = build(schema, raw, [_form_error(str(exc))]), 409
+        except NotFoundError:
+            view, status = build(schema, raw, [_form_error(_("This task is no longer open."))]), 409
+        else:
+            drafts.discard(task_id)
+            flash(_("Done: %(task)s.", task=task["name"]), "success")
+            return redirect(url_for("deals.show", instance_id=int(task["instance_id"])))
+    return _render(task, deal, form, view, status=status)
+
+
+def _form_error(message: str) -> dict[str, str]:
+    return {"field": "(form)", "message": message}
+
+
+def _render(
+    task: dict[str, Any],
+    deal: dict[str, Any],
+    form: reads.TaskForm,
+    view: FormView,
+    *,
+    draft: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    me = user()
+    page = render_template(
+        "tasks/form.html",
+        task=task,
+        deal=deal,
+        form=view,
+        instructions=form.instructions,
+        may_act=may_act(me, task),
+        mine=task["assignee"] == me.username,
+        has_draft=draft,
+        due_state=due_state(task["due_at"]),
+    )
+    return page, status
+
+
+@bp.post("/<task_id>/claim")
+def claim(task_id: str) -> Response:
+    task = _visible_open_task(task_id)
+    engine().claim(task_id, user=user().username)
+    flash(_("The task is yours now: %(task)s.", task=task["name"]), "success")
+    return redirect(safe_next(request.form.get("next"), url_for(".inbox")))
+
+
+@bp.post("/<task_id>/release")
+def release(task_id: str) -> Response:
+    task = _visible_open_task(task_id)
+    engine().release(task_id, user=user().username)
+    flash(_("The task is back in the queue: %(task)s.", task=task["name"]), "info")
+    return redirect(safe_next(request.form.get("next"), url_for(".inbox")))
+
+
+def nav_counts() -> dict[str, int]:
+    if g.get("user") is None:
+        return {}
+    tasks = my_tasks()
+    mine = sum(1 for t in tasks if t["assignee"] == user().username)
+    return {"mine": mine, "queued": len(tasks) - mine}
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"nav_counts": nav_counts, "may_act": may_act})
