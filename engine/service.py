@@ -278,6 +278,7 @@ class Service:
         lead_source: str | None = None,
         search: str | None = None,
         visible_to: str | None = None,
+        ids: Iterable[str | int] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -296,6 +297,10 @@ class Service:
                     query = query.where(column == value)
             if search:
                 query = query.where(Instance.name.icontains(search, autoescape=True))
+            if ids is not None:
+                query = query.where(
+                    Instance.id.in_(sorted({_parse_id(i, "instance") for i in ids}))
+                )
             if visible_to is not None:
                 roles = users.roles_of(s, visible_to)
                 query = query.where(access.visible_deals(visible_to, roles))
@@ -347,6 +352,50 @@ class Service:
             if instance is not None:
                 query = query.where(OpenTask.instance_id == _parse_id(instance, "instance"))
             return [task_record(t) for t in s.scalars(query)]
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """One open task (the record `tasks` lists), or None."""
+        with self.db.read() as s:
+            row = s.get(OpenTask, task_id)
+            return task_record(row) if row is not None else None
+
+    def completed_task(self, task_id: str) -> dict[str, Any] | None:
+        """Who completed a task that is no longer open, when, on which deal; or None."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(History)
+                .where(History.task_id == task_id, History.kind == "completed")
+                .order_by(History.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            return {
+                "instance_id": str(row.instance_id),
+                "name": row.element_name,
+                "actor": row.actor,
+                "at": iso(row.at),
+            }
+
+    def task_form(self, task_id: str) -> dict[str, Any]:
+        """An open task's form schema (None without a form) and its instructions."""
+        with self.db.read() as s:
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                raise self._gone(s, task_id)
+            inst = s.get(Instance, row.instance_id)
+            assert inst is not None  # a foreign key
+            vr = self.version(s, inst.version_id)
+            return {
+                "schema": vr.form_schema(row.form),
+                "instructions": vr.instructions.get(row.element_id, ""),
+            }
+
+    def start_form(self, process_id: str, version: int | None = None) -> dict[str, Any] | None:
+        """The schema of a process's start form (latest version unless given), if any."""
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            return self.version(s, row.id).start_form()
 
     def complete(
         self, task_id: str, *, user: str, data: dict[str, Any] | None = None

@@ -31,6 +31,19 @@ class VersionRuntime:
     subprocess_specs: dict[str, Any]
     validators: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
+    instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
+
+    def form_schema(self, name: str | None) -> dict[str, Any] | None:
+        """The JSON schema of one of the version's forms."""
+        if name is None or name not in self.validators:
+            return None
+        schema: dict[str, Any] = self.validators[name].schema
+        return schema
+
+    def start_form(self) -> dict[str, Any] | None:
+        """The schema of the start event's form, if it has one."""
+        outputs = self.spec.start.outputs
+        return self.form_schema(form_name(outputs[0]) if outputs else None)
 
 
 def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> dict[str, Any]:
@@ -118,6 +131,9 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
             stage = runtime.properties(ts).get("stage")
             if stage:
                 vr.stages[ts.bpmn_id] = stage
+            text = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
+            if text:
+                vr.instructions[ts.bpmn_id] = str(text)
             name = form_name(ts)
             if name and name in row.files and name not in vr.validators:
                 vr.validators[name] = make_validator(load_form(name, row.files[name]))

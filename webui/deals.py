@@ -22,7 +22,6 @@ import diagrams
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
-from webui import reads
 from webui.chart_svg import inline_svg
 from webui.context import engine, user
 from webui.i18n import _
@@ -123,7 +122,7 @@ def new() -> BaseResponse | str | tuple[str, int]:
     me = user()
     service = engine()
     try:
-        schema = reads.start_form(service, PIPELINE)
+        schema = service.start_form(PIPELINE)
     except NotFoundError:
         return render_template("deals/new.html", missing=True), 404
     schema = schema or {"type": "object", "properties": {}}

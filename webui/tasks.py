@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from engine import clock
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
 from engine.roles import role_key
-from webui import drafts, reads
+from webui import drafts
 from webui.context import CurrentUser, engine, per_request, user
 from webui.i18n import _
 from webui.labels import person, when
@@ -52,7 +52,7 @@ def _due_order(task: dict[str, Any]) -> tuple[bool, str, str]:
 def inbox() -> str:
     me = user()
     tasks = my_tasks()
-    deals = reads.deals_by_id(engine(), (t["instance_id"] for t in tasks))
+    deals = {d["instance_id"]: d for d in engine().instances(ids=[t["instance_id"] for t in tasks])}
     now = clock.now()
     rows = []
     for task in sorted(tasks, key=_due_order):
@@ -83,10 +83,10 @@ def _visible_open_task(task_id: str) -> dict[str, Any]:
     """The open task, if the user may see its deal; a 404 otherwise (no leak), and a 409
     that says who did it for a task of a visible deal that was completed meanwhile."""
     me = user().username
-    task = reads.open_task(engine(), task_id)
+    task = engine().task(task_id)
     if task is not None and engine().may_see(me, task["instance_id"]):
         return task
-    done = reads.finished_task(engine(), task_id) if task is None else None
+    done = engine().completed_task(task_id) if task is None else None
     if done is not None and engine().may_see(me, done["instance_id"]):
         raise ConflictError(
             _(
@@ -104,8 +104,8 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
     me = user()
     task = _visible_open_task(task_id)
     service = engine()
-    form = reads.task_form(service, task)
-    schema = form.schema or EMPTY_SCHEMA
+    form = service.task_form(task_id)
+    schema = form["schema"] or EMPTY_SCHEMA
     deal = service.show(task["instance_id"])
     if request.method == "GET":
         draft = drafts.load(task_id)
@@ -149,7 +149,7 @@ def _form_error(message: str) -> dict[str, str]:
 def _render(
     task: dict[str, Any],
     deal: dict[str, Any],
-    form: reads.TaskForm,
+    form: dict[str, Any],
     view: FormView,
     *,
     draft: bool = False,
@@ -161,7 +161,7 @@ def _render(
         task=task,
         deal=deal,
         form=view,
-        instructions=form.instructions,
+        instructions=form["instructions"],
         may_act=may_act(me, task),
         mine=task["assignee"] == me.username,
         has_draft=draft,
