@@ -23,6 +23,14 @@ PROCESSES = ROOT / "processes"
 ENGINE_DATA = ROOT / "tests" / "engine" / "data"
 CORPORA = ROOT.parent / "shared" / "corpora"
 PG_URL = os.environ.get("SALESFLOW_TEST_DATABASE_URL")
+# A lead the sales pipeline's start form accepts (an A-grade lead once qualified).
+LEAD = {
+    "company": "ACME",
+    "contact": "Li Wei",
+    "source_channel": "referral",
+    "annual_revenue": 8_000_000,
+    "intent": "high",
+}
 
 
 @pytest.fixture(scope="session")

@@ -12,18 +12,11 @@ from lxml import etree
 from engine.demo import WON, drive
 from engine.service import Service
 from salesflow.cli import main
-from tests.conftest import CORPORA, PROCESSES
+from tests.conftest import CORPORA, LEAD, PROCESSES
 
 PIPELINE = PROCESSES / "sales_pipeline.bpmn"
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert(1)</script> & 客户"
-LEAD = {
-    "company": "ACME",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
 
 
 @pytest.fixture

@@ -11,16 +11,9 @@ import diagrams
 from engine.demo import WON, complete_step, drive
 from engine.graph import STATES
 from engine.service import Service
-from tests.conftest import PROCESSES
+from tests.conftest import LEAD, PROCESSES
 from tests.diagrams.svg import classes, groups, parse
 
-LEAD = {
-    "company": "ACME",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
 START = {"start_lead_received", "task_prepare_deal", "gw_requalify_merge", "task_qualify_lead",
          "task_grade_lead", "gw_qualified"}  # fmt: skip
 TO_PROPOSAL = START | {"task_initial_contact", "task_needs_analysis", "task_design_proposal"}

@@ -10,16 +10,9 @@ import time_machine
 from engine.demo import WON, complete_step, drive
 from engine.errors import NotFoundError
 from engine.service import Service
-from tests.conftest import PROCESSES
+from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-LEAD = {
-    "company": "ACME",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
 
 
 @pytest.fixture

@@ -7,15 +7,7 @@ import pytest
 from engine.demo import FORMS
 from engine.errors import ConflictError, NotFoundError
 from engine.service import Service
-from tests.conftest import PROCESSES
-
-LEAD = {
-    "company": "ACME",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
+from tests.conftest import LEAD, PROCESSES
 
 
 @pytest.fixture

@@ -13,16 +13,11 @@ from engine.demo import FORMS, NURTURE, WON, complete_step, drive
 from engine.errors import ValidationError
 from engine.service import Service
 from tests.cli_driver import CliDriver
+from tests.conftest import LEAD as BASE_LEAD
 from tests.conftest import PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-LEAD = {
-    "company": "ACME 上海 <Tools & Co>",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
+LEAD = {**BASE_LEAD, "company": "ACME 上海 <Tools & Co>"}
 
 
 @pytest.fixture(params=["service", "cli"])

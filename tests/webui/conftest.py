@@ -17,17 +17,12 @@ from engine.demo import WON, drive
 from engine.models import User
 from engine.passwords import hash_password
 from engine.service import Service
+from tests.conftest import LEAD as BASE_LEAD
 from tests.conftest import PROCESSES
 from webui import create_app
 
 PASSWORD = "s3cret-pass"
-LEAD = {
-    "company": "ACME Tools",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
+LEAD = {**BASE_LEAD, "company": "ACME Tools"}
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -19,18 +19,11 @@ from openapi_spec_validator import validate
 from engine.db import Database
 from engine.demo import FORMS, WON, drive
 from engine.service import Service
-from tests.conftest import ENGINE_DATA, PROCESSES
+from tests.conftest import ENGINE_DATA, LEAD, PROCESSES
 from webui import api, create_app
 from webui.api.document import document
 
 API = "/api/v1"
-LEAD = {
-    "company": "ACME",
-    "contact": "Li",
-    "source_channel": "referral",
-    "annual_revenue": 8000000,
-    "intent": "high",
-}
 QUALIFIED = {
     "annual_revenue": 8000000,
     "intent": "high",
