@@ -60,24 +60,19 @@ def _definition(process_id: str) -> dict[str, Any]:
 
 @bp.get("/<process_id>")
 def show(process_id: str) -> str:
-    definition = _definition(process_id)
-    version = _version_arg()
-    chart, error = _chart(process_id, version, None)
-    return render_template(
-        "processes/show.html",
-        definition=definition,
-        version=version or definition["version"],
-        chart=chart,
-        chart_error=error,
-        heat=None,
-    )
+    return _page(process_id, heatmap=False)
 
 
 @bp.get("/<process_id>/heatmap")
 def heatmap(process_id: str) -> str:
+    return _page(process_id, heatmap=True)
+
+
+def _page(process_id: str, *, heatmap: bool) -> str:
+    """A definition's page: its chart, or its heatmap over the deals."""
     definition = _definition(process_id)
     version = _version_arg()
-    heat = engine().heat(process_id, version)
+    heat = engine().heat(process_id, version) if heatmap else None
     chart, error = _chart(process_id, version, heat)
     return render_template(
         "processes/show.html",
