@@ -21,11 +21,13 @@ test: setup
 setup: system-deps $(STAMP) npm-assets
 
 # Debian packages: graphviz (`dot`) for flowcharts, CJK fonts for exports, venv support,
-# poppler-utils (`pdftotext`) with which the tests read exported PDFs back.
+# poppler-utils (`pdftotext`) with which the tests read exported PDFs back, and Debian's
+# Chromium, which the browser tests drive through Playwright.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
