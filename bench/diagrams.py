@@ -14,25 +14,21 @@ import tempfile
 import time
 from pathlib import Path
 
-# Keep this folder off the import path (bench/engine.py would shadow the engine package).
+# Keep this folder off the front of the import path (bench/engine.py would shadow the engine
+# package); at the end it still provides the shared helper _deals.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent))
+
+from _deals import populate  # noqa: E402
 
 from diagrams import render_definition, render_instance  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.demo import FORMS  # noqa: E402
 from engine.graph import graph_from_xml  # noqa: E402
 from engine.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "processes" / "sales_pipeline.bpmn"
-LEAD = {
-    "company": "Bench",
-    "contact": "Li Wei",
-    "source_channel": "referral",
-    "annual_revenue": 8_000_000,
-    "intent": "high",
-}
-STEPS = ["task_qualify_lead", "task_initial_contact", "task_needs_analysis"]
 
 
 def timed(fn: object, *args: object, **kwargs: object) -> float:
@@ -48,17 +44,6 @@ def first_render_ms() -> float:
     graph = graph_from_xml(text, file=PIPELINE.name)
     render_definition(graph, "svg", cache_key=f"first-{time.perf_counter_ns()}")
     return (time.perf_counter() - t0) * 1000
-
-
-def populate(service: Service, deals: int) -> None:
-    """Deals spread over the first stages, each driven through the engine."""
-    for n in range(deals):
-        iid = service.start("sales_pipeline", owner="alice", data=LEAD)["instance_id"]
-        for element_id in STEPS[: n % (len(STEPS) + 1)]:
-            task = service.tasks(instance=iid)[0]
-            service.complete(task["task_id"], user="alice", data=FORMS[element_id])
-        if (n + 1) % 1000 == 0:
-            print(f"  ... {n + 1} deals", file=sys.stderr)
 
 
 def main() -> None:

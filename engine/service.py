@@ -20,7 +20,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import access, charts, clock, recording, runtime, users, versions
@@ -352,6 +352,17 @@ class Service:
             if instance is not None:
                 query = query.where(OpenTask.instance_id == _parse_id(instance, "instance"))
             return [task_record(t) for t in s.scalars(query)]
+
+    def task_counts(self, user: str) -> dict[str, int]:
+        """How many open tasks are the user's own and how many wait in the user's queues
+        (counted in the database: the navigation shows them on every page)."""
+        with self.db.read() as s:
+            keys = sorted(users.roles_of(s, user))
+            mine = s.scalar(select(func.count()).where(OpenTask.assignee == user))
+            queued = s.scalar(
+                select(func.count()).where(OpenTask.assignee.is_(None), OpenTask.role.in_(keys))
+            )
+            return {"mine": mine or 0, "queued": queued or 0}
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """One open task (the record `tasks` lists), or None."""

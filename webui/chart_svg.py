@@ -7,7 +7,11 @@ text nodes and attribute values, escaped by the serialiser, never HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Generic, TypeVar
 
 from lxml import etree
 from markupsafe import Markup
@@ -15,6 +19,74 @@ from markupsafe import Markup
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 _DROP = frozenset({"script", "foreignObject", "iframe", "object", "embed", "use", "image"})
+CHART_CACHE_SIZE = 256  # rendered deal charts kept per app
+
+T = TypeVar("T")
+
+
+class ChartCache(Generic[T]):
+    """A small thread-safe LRU of rendered charts.  Keys must name everything the chart
+    is drawn from (see `deal_chart_key`), so an entry never needs to be invalidated: a
+    changed deal has a new key and the old entry falls off the end."""
+
+    def __init__(self, size: int = CHART_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        made = make()  # outside the lock: rendering takes milliseconds
+        with self._lock:
+            self._items[key] = made
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return made
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def deal_chart_key(deal: Mapping[str, Any]) -> tuple[str, ...]:
+    """A cache key for a deal's chart from `Service.show`: the deal, its definition version
+    (charts are drawn from that version, which never changes) and everything the chart shows
+    of the deal — position, status, stage, name, owner, open tasks with their holders and due
+    times, timers, error.  Any change of the deal (a completed task, a claim, a fired timer)
+    changes the key."""
+    drawn = {
+        "updated_at": deal.get("updated_at"),
+        "status": deal.get("status"),
+        "stage": deal.get("stage"),
+        "name": deal.get("name"),
+        "owner": deal.get("owner"),
+        "position": deal.get("position"),
+        "tasks": [
+            [
+                t.get("task_id"),
+                t.get("element_id"),
+                t.get("assignee"),
+                t.get("lane"),
+                t.get("due_at"),
+            ]
+            for t in deal.get("tasks", ())
+        ],
+        "timers": deal.get("timers"),
+        "error": deal.get("error"),
+    }
+    return (
+        str(deal["instance_id"]),
+        str(deal["process_id"]),
+        str(deal["version"]),
+        json.dumps(drawn, sort_keys=True, default=str),
+    )
 
 
 def _local(tag: object) -> str:

@@ -16,13 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
-from webui.chart_svg import inline_svg
+from webui.chart_svg import ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, user
 from webui.i18n import _
 from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
@@ -194,12 +195,32 @@ def _inline_chart(instance_id: int, deal: dict[str, Any]) -> tuple[Any, str]:
     links: dict[str, str] = {}
     for task in deal["tasks"]:
         links.setdefault(task["element_id"], url_for("tasks.task_page", task_id=task["task_id"]))
+    label = _("Flowchart of %(deal)s", deal=deal["name"])
+    key = (deal_chart_key(deal), label, tuple(sorted(links.items())))
     try:
-        graph, view, key = engine().instance_chart(instance_id)
-        svg = diagrams.render_instance(graph, view, "svg", cache_key=key)
+        chart = _charts()["page"].get_or_make(
+            key, lambda: inline_svg(_deal_svg(instance_id, deal), links=links, label=label)
+        )
     except diagrams.DiagramError as exc:
         return None, str(exc)
-    return inline_svg(svg, links=links, label=_("Flowchart of %(deal)s", deal=deal["name"])), ""
+    return chart, ""
+
+
+def _charts() -> dict[str, ChartCache[Any]]:
+    charts: dict[str, ChartCache[Any]] = current_app.extensions["salesflow_charts"]
+    return charts
+
+
+def _deal_svg(instance_id: int, deal: dict[str, Any]) -> bytes:
+    """The deal's chart as SVG, rendered once per state of the deal (`deal` is what
+    `Service.show` returned for it)."""
+
+    def render() -> bytes:
+        graph, view, key = engine().instance_chart(instance_id)
+        return diagrams.render_instance(graph, view, "svg", cache_key=key)
+
+    svg: bytes = _charts()["svg"].get_or_make(deal_chart_key(deal), render)
+    return svg
 
 
 @bp.post("/<int:instance_id>/comments")
@@ -219,9 +240,12 @@ def comment(instance_id: int) -> BaseResponse | tuple[str, int]:
 def chart(instance_id: int, fmt: str) -> Response:
     if fmt not in MEDIA_TYPES:
         abort(404)
-    visible_deal(instance_id)
-    graph, view, key = engine().instance_chart(instance_id)
-    data = diagrams.render_instance(graph, view, fmt, cache_key=key)
+    deal = visible_deal(instance_id)
+    if fmt == "svg":
+        data = _deal_svg(instance_id, deal)
+    else:  # PNG and PDF are rare downloads: drawn each time
+        graph, view, key = engine().instance_chart(instance_id)
+        data = diagrams.render_instance(graph, view, fmt, cache_key=key)
     return download(data, fmt, f"deal-{instance_id}.{fmt}")
 
 
@@ -234,4 +258,9 @@ def download(data: bytes, fmt: str, filename: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    # Rendered charts of deals: raw SVG (page and download) and the inlined markup of pages.
+    app.extensions["salesflow_charts"] = {
+        "svg": ChartCache[bytes](),
+        "page": ChartCache[Markup](),
+    }
     app.register_blueprint(bp)

@@ -86,3 +86,12 @@ def test_deal_list_filters_and_pages(deployed: Service) -> None:
     assert [d["name"] for d in page] == ["Deal 2 客户", "Deal 3 客户"]
     assert len(deployed.instances(stage="needs", lead_source="ads", owner="alice")) == 5
     assert deployed.instances(tier="A") == []
+
+
+def test_task_counts_match_the_lists(deployed: Service) -> None:
+    deployed.start("review_loop", owner="alice")
+    deployed.start("review_loop", owner="mia")  # mia is no rep: the review waits in the queue
+    assert deployed.task_counts("alice") == {"mine": 1, "queued": 1}
+    assert deployed.task_counts("bob") == {"mine": 0, "queued": 1}
+    listed = deployed.tasks(user="alice")
+    assert len(listed) == sum(deployed.task_counts("alice").values())
