@@ -20,6 +20,7 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 _DROP = frozenset({"script", "foreignObject", "iframe", "object", "embed", "use", "image"})
 CHART_CACHE_SIZE = 256  # rendered deal charts kept per app
+MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}  # downloads
 
 T = TypeVar("T")
 

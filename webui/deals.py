@@ -23,7 +23,7 @@ import diagrams
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
-from webui.chart_svg import ChartCache, deal_chart_key, inline_svg
+from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, user
 from webui.i18n import _
 from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
@@ -33,7 +33,6 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 PIPELINE = "sales_pipeline"  # the process a new lead starts
 BOARD_CARDS = 50  # cards per column; the list shows the rest
-MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 OWNER_ROLES = frozenset(role_key(r) for r in ("Sales Rep", "Sales Manager"))
 NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
 FILTERS = ("stage", "owner", "status", "tier", "source", "process")

@@ -46,8 +46,13 @@ STATUS_OF: tuple[tuple[type[EngineError], int], ...] = (
     (ForbiddenError, 403),
     (ConflictError, 409),
     (ValidationError, 422),
-    (ExpressionError, 422),
+    (ExpressionError, 422),  # a process expression failing on the submitted data
 )
+
+
+def status_of(exc: EngineError, default: int) -> int:
+    """The HTTP status of an engine error, for the pages and the API alike."""
+    return next((code for cls, code in STATUS_OF if isinstance(exc, cls)), default)
 
 
 def error_page(status: int, message: str | None = None) -> tuple[Response | str, int]:
@@ -67,7 +72,7 @@ def error_page(status: int, message: str | None = None) -> tuple[Response | str,
 
 
 def _engine_error(exc: EngineError) -> tuple[Response | str, int]:
-    status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
+    status = status_of(exc, 500)
     # A 404 says nothing about what exists: the engine's message names ids.
     return error_page(status, None if status == 404 else str(exc))
 

@@ -11,9 +11,9 @@ from flask import Blueprint, Flask, Response, abort, render_template, request
 
 import diagrams
 from engine.graph import Heat
-from webui.chart_svg import inline_svg
+from webui.chart_svg import MEDIA_TYPES, inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role
-from webui.deals import MEDIA_TYPES, download
+from webui.deals import download
 from webui.i18n import _
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")

@@ -24,10 +24,7 @@ from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
 from engine.errors import (
-    ConflictError,
     EngineError,
-    ExpressionError,
-    ForbiddenError,
     NotFoundError,
     ValidationError,
 )
@@ -37,6 +34,8 @@ from webui import service as service_of
 from webui.api.docs_page import docs_page
 from webui.api.document import document
 from webui.api.schemas import DEAL_STATUSES, request_schema
+from webui.chart_svg import MEDIA_TYPES
+from webui.errors import status_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -46,14 +45,6 @@ __all__ = ["bp"]
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
-STATUS_OF: tuple[tuple[type[EngineError], int], ...] = (
-    (NotFoundError, 404),
-    (ForbiddenError, 403),
-    (ConflictError, 409),
-    (ValidationError, 422),
-    (ExpressionError, 422),  # a process expression failing on the submitted data
-)
-CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 LAYOUTS = ("drawn", "auto")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 MAX_INT = 2**31 - 1  # larger numbers would overflow the database's integers
@@ -114,7 +105,7 @@ def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None = N
 
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError) -> Response:
-    status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 400)
+    status = status_of(exc, 400)
     return _error(exc.to_dict(), status)
 
 
@@ -188,7 +179,7 @@ def _visible_deal(instance_id: str) -> None:
 
 
 def _chart(data: bytes, fmt: str, stem: str) -> Response:
-    response = Response(data, mimetype=CHART_TYPES[fmt])
+    response = Response(data, mimetype=MEDIA_TYPES[fmt])
     name = re.sub(r"[^A-Za-z0-9._-]", "_", stem)
     response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-cache"  # deals move, heatmaps change
