@@ -58,6 +58,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
+    # The UI language the user chose ("en", "zh"); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     roles: Mapped[list[UserRole]] = relationship(
@@ -134,6 +137,7 @@ class Instance(Base):
         Index("ix_instance_next_due_at", "next_due_at"),
         Index("ix_instance_process_status", "process_id", "status"),
         Index("ix_instance_owner", "owner"),
+        Index("ix_instance_stale", "status", "stage", "activity_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -160,6 +164,10 @@ class Instance(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lock_version: Mapped[int] = mapped_column(default=1)
     next_due_at: Mapped[datetime | None]
+    # The last time someone worked on the deal or it changed stage (stale deals).
+    activity_at: Mapped[datetime | None]
+    # Set while an SLA of one of its open tasks has passed and been escalated.
+    escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None]
@@ -177,6 +185,7 @@ class OpenTask(Base):
         Index("ix_open_task_instance", "instance_id"),
         Index("ix_open_task_assignee", "assignee"),
         Index("ix_open_task_role", "role"),
+        Index("ix_open_task_due_at", "due_at"),
     )
 
     task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -190,6 +199,11 @@ class OpenTask(Base):
     form: Mapped[str | None] = mapped_column(String(300))
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # SLA: the role the task escalates to when due_at passes, and when it did.
+    escalate_to: Mapped[str | None] = mapped_column(String(120))
+    escalated_at: Mapped[datetime | None]
+    # Who the task was assigned to before a delegation moved it (it goes back after).
+    delegated_from: Mapped[str | None] = mapped_column(String(80))
 
 
 class History(Base):
@@ -212,3 +226,108 @@ class History(Base):
     # When the element became ready/waiting, for time-in-element figures.
     entered_at: Mapped[datetime | None]
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Draft(Base):
+    """A task form saved half-filled by one user, kept until the task is completed."""
+
+    __tablename__ = "draft"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Something a user should know: shown under the bell, e-mailed when SMTP is set up."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "username", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None]
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+
+class Delegation(Base):
+    """A rep's work handed to another user until `ends_at` (a holiday), then handed back."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (
+        Index("ix_delegation_from", "from_user"),
+        Index("ix_delegation_ends", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_user: Mapped[str] = mapped_column(String(80))
+    to_user: Mapped[str] = mapped_column(String(80))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a BPMN message (kept in step with the workflow on each save)."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (
+        Index("ix_message_subscription_name", "name"),
+        Index("ix_message_subscription_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+
+
+class ReceivedMessage(Base):
+    """Every message delivered from outside: for idempotence (a message id is delivered
+    once) and for messages kept until an instance waits for them."""
+
+    __tablename__ = "received_message"
+    __table_args__ = (Index("ix_received_message_pending", "name", "delivered_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    correlation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    instance_id: Mapped[int | None]
+    received_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class Worker(Base):
+    """A running `salesflow worker` and its heartbeat (one at a time on SQLite)."""
+
+    __tablename__ = "worker"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class Setting(Base):
+    """Team settings an admin edits: business hours, holidays, stale days per stage."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(80))

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine import access, charts, clock, recording, runtime, users, versions
@@ -308,6 +308,43 @@ class Service:
                 query = query.limit(limit).offset(offset)
             return [instance_summary(i) for i in s.scalars(query)]
 
+    def board(
+        self, process: str, *, visible_to: str | None = None, per_stage: int = 50
+    ) -> dict[str, dict[str, Any]]:
+        """The running deals of a process by stage: for each stage how many there are and
+        the `per_stage` most recently changed.  Two queries whatever the number of stages
+        (a window function picks the cards)."""
+        with self.db.read() as s:
+            where: list[ColumnElement[bool]] = [
+                Instance.process_id == process,
+                Instance.status == "running",
+            ]
+            if visible_to is not None:
+                where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
+            grouped = select(Instance.stage, func.count()).where(*where).group_by(Instance.stage)
+            counts = {stage: n for stage, n in s.execute(grouped)}
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=Instance.stage,
+                    order_by=(Instance.updated_at.desc(), Instance.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = select(Instance.id, rank).where(*where).subquery()
+            cards = s.scalars(
+                select(Instance)
+                .join(ranked, ranked.c.id == Instance.id)
+                .where(ranked.c.rank <= per_stage)
+                .order_by(ranked.c.rank)
+            )
+            board: dict[str, dict[str, Any]] = {
+                stage or "": {"count": n, "cards": []} for stage, n in counts.items()
+            }
+            for inst in cards:
+                board[inst.stage or ""]["cards"].append(instance_summary(inst))
+            return board
+
     def show(self, instance_id: str | int) -> dict[str, Any]:
         """Everything about one deal, read from its rows (no workflow is loaded)."""
         iid = _parse_id(instance_id, "instance")
@@ -363,6 +400,73 @@ class Service:
                 select(func.count()).where(OpenTask.assignee.is_(None), OpenTask.role.in_(keys))
             )
             return {"mine": mine or 0, "queued": queued or 0}
+
+    def inbox(
+        self,
+        user: str,
+        *,
+        stage: str | None = None,
+        instance: str | int | None = None,
+        process: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """One page of a user's open tasks (own and queued), due soonest first, then oldest:
+        the rows with their deal's name and process, how many match, and the stages and
+        processes the unfiltered inbox holds (for the filter menus).  Sorted and counted in
+        the database, so a rep with thousands of open tasks costs the same as one with ten."""
+        with self.db.read() as s:
+            keys = sorted(users.roles_of(s, user))
+            mine = (OpenTask.assignee == user) | (
+                OpenTask.assignee.is_(None) & OpenTask.role.in_(keys)
+            )
+            base = select(OpenTask, Instance.name, Instance.process_id).join(
+                Instance, Instance.id == OpenTask.instance_id
+            )
+            where: list[ColumnElement[bool]] = [mine]
+            if stage:
+                where.append(OpenTask.stage == stage)
+            if instance is not None and instance != "":
+                where.append(OpenTask.instance_id == _parse_id(instance, "instance"))
+            if process:
+                where.append(Instance.process_id == process)
+            if search:
+                where.append(Instance.name.icontains(search, autoescape=True))
+            total = s.scalar(
+                select(func.count())
+                .select_from(OpenTask)
+                .join(Instance, Instance.id == OpenTask.instance_id)
+                .where(*where)
+            )
+            page = s.execute(
+                base.where(*where)
+                .order_by(
+                    OpenTask.due_at.is_(None),
+                    OpenTask.due_at,
+                    OpenTask.created_at,
+                    OpenTask.task_id,
+                )
+                .limit(limit)
+                .offset(offset)
+            )
+            rows = [
+                {**task_record(t), "deal": name, "process_id": process_id}
+                for t, name, process_id in page
+            ]
+            stages = s.scalars(select(OpenTask.stage).where(mine).distinct())
+            processes = s.scalars(
+                select(Instance.process_id)
+                .join(OpenTask, Instance.id == OpenTask.instance_id)
+                .where(mine)
+                .distinct()
+            )
+            return {
+                "rows": rows,
+                "total": total or 0,
+                "stages": sorted(x for x in stages if x),
+                "processes": sorted(x for x in processes if x),
+            }
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """One open task (the record `tasks` lists), or None."""

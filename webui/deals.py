@@ -95,18 +95,19 @@ def _filter_options() -> dict[str, list[tuple[str, str]]]:
 def board() -> str:
     me = user()
     process = request.args.get("process") or PIPELINE
+    found = engine().board(process, visible_to=me.username, per_stage=BOARD_CARDS)
     columns = []
-    for stage in (s for s in STAGE_ORDER if s != "lost"):
-        cards = engine().instances(
-            process=process,
-            status="running",
-            stage=stage,
-            visible_to=me.username,
-            limit=BOARD_CARDS + 1,
-        )
-        if stage in PIPELINE_STAGES or cards:
+    # The pipeline's stages in order, then any other stage a deal of this process has.
+    for stage in [s for s in STAGE_ORDER if s != "lost"] + sorted(set(found) - set(STAGE_ORDER)):
+        column = found.get(stage, {"count": 0, "cards": []})
+        if stage in PIPELINE_STAGES or column["count"]:
             columns.append(
-                {"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS}
+                {
+                    "stage": stage,
+                    "cards": column["cards"],
+                    "count": column["count"],
+                    "more": column["count"] > len(column["cards"]),
+                }
             )
     return render_template(
         "deals/board.html",

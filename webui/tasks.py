@@ -24,11 +24,6 @@ EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 FORM_META = frozenset({"csrf_token", "action"})  # fields of the page, not of the task's data
 
 
-def my_tasks() -> list[dict[str, Any]]:
-    """Open tasks assigned to me and waiting in the queues of my roles (once per request)."""
-    return per_request("my_tasks", lambda: engine().tasks(user=user().username))
-
-
 def may_act(me: CurrentUser, task: dict[str, Any]) -> bool:
     """The engine's rule for completing a task, to decide what a page offers (the engine
     checks again when it is done)."""
@@ -43,39 +38,51 @@ def due_state(due_at: str | None, now: datetime | None = None) -> str:
     return "overdue" if datetime.fromisoformat(due_at) < (now or clock.now()) else "due"
 
 
-def _due_order(task: dict[str, Any]) -> tuple[bool, str, str]:
-    # Tasks with a due time first, soonest first; then the rest, oldest first.
-    return (task["due_at"] is None, task["due_at"] or "", task["created_at"] or "")
+INBOX_PAGE = 50
 
 
 @bp.get("")
 def inbox() -> str:
     me = user()
-    tasks = my_tasks()
-    deals = {d["instance_id"]: d for d in engine().instances(ids=[t["instance_id"] for t in tasks])}
+    chosen = {k: request.args.get(k, "").strip() for k in ("stage", "deal", "process", "q")}
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    if chosen["deal"] and not chosen["deal"].isdigit():
+        chosen["deal"] = ""
+    found = engine().inbox(
+        me.username,
+        stage=chosen["stage"] or None,
+        instance=chosen["deal"] or None,
+        process=chosen["process"] or None,
+        search=chosen["q"] or None,
+        limit=INBOX_PAGE,
+        offset=(page - 1) * INBOX_PAGE,
+    )
     now = clock.now()
-    rows = []
-    for task in sorted(tasks, key=_due_order):
-        deal = deals.get(task["instance_id"], {})
-        rows.append(
-            {
-                **task,
-                "deal": deal.get("name") or f"#{task['instance_id']}",
-                "process_id": deal.get("process_id"),
-                "mine": task["assignee"] == me.username,
-                "due_state": due_state(task["due_at"], now),
-            }
-        )
-    options = {
-        "stage": sorted({r["stage"] for r in rows if r["stage"]}),
-        "deal": sorted({(r["instance_id"], r["deal"]) for r in rows}, key=lambda d: d[1]),
-        "process": sorted({r["process_id"] for r in rows if r["process_id"]}),
-    }
-    chosen = {k: request.args.get(k, "") for k in ("stage", "deal", "process")}
-    key_of = {"stage": "stage", "deal": "instance_id", "process": "process_id"}
-    shown = [r for r in rows if all(not v or r[key_of[k]] == v for k, v in chosen.items())]
+    rows = [
+        {
+            **task,
+            "deal": task["deal"] or f"#{task['instance_id']}",
+            "mine": task["assignee"] == me.username,
+            "due_state": due_state(task["due_at"], now),
+        }
+        for task in found["rows"]
+    ]
+    filtered = any(chosen.values())
+    counts = nav_counts()
     return render_template(
-        "tasks/inbox.html", rows=shown, total=len(rows), options=options, chosen=chosen
+        "tasks/inbox.html",
+        rows=rows,
+        matching=found["total"],
+        total=counts.get("mine", 0) + counts.get("queued", 0) if filtered else found["total"],
+        options={"stage": found["stages"], "process": found["processes"]},
+        chosen=chosen,
+        filtered=filtered,
+        page=page,
+        pages=max(1, -(-found["total"] // INBOX_PAGE)),
+        args={k: v for k, v in chosen.items() if v},
     )
 
 

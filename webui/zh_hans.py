@@ -7,6 +7,8 @@ them.  A test checks that every text the templates and views use is here, with t
 
 from __future__ import annotations
 
+from webui.zh import entries
+
 ZH_HANS: dict[str, str] = {
     # --- navigation and layout
     "Main": "主导航",
@@ -166,6 +168,9 @@ ZH_HANS: dict[str, str] = {
     "Pages": "分页",
     "Previous": "上一页",
     "Page %(page)s": "第 %(page)s 页",
+    "Page %(page)s of %(pages)s": "第 %(page)s 页，共 %(pages)s 页",
+    "%(n)s tasks": "%(n)s 个任务",
+    "Company or deal name": "公司或商机名称",
     "Next": "下一页",
     "No deal matches these filters.": "没有符合筛选条件的商机。",
     "No deals yet": "还没有商机",
@@ -230,3 +235,7 @@ ZH_HANS: dict[str, str] = {
     "User %(name)s updated.": "用户 %(name)s 已更新。",
     "User %(name)s added.": "用户 %(name)s 已添加。",
 }
+
+for _english, _chinese in entries().items():
+    if ZH_HANS.setdefault(_english, _chinese) != _chinese:
+        raise ValueError(f"webui/zh translates {_english!r} unlike webui/zh_hans.py")

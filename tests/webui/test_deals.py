@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.service import Service
 from webui import create_app
+from webui import deals as deals_view
 
 from .conftest import LEAD, deal_at_needs_analysis, login, post, text
 
@@ -254,3 +256,18 @@ def test_user_text_is_never_markup(client: FlaskClient, staff: Service) -> None:
         page = text(client.get(url))
         assert "<script>alert" not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;" in page or "&#34;" in page or "&lt;img" in page, url
+
+
+def test_board_counts_every_deal_of_a_column_and_shows_the_latest(
+    client: FlaskClient, staff: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deals_view, "BOARD_CARDS", 2)
+    for company in ("First Co", "Second Co", "Third Co"):
+        start(staff, "alice", company)
+    login(client, "alice")
+    page = text(client.get("/deals/board"))
+    column = page[page.index('data-stage="qualification"') : page.index('data-stage="contact"')]
+    assert '<span class="count">3</span>' in column
+    # The two most recently changed deals, and a link to all of them in the list.
+    assert "Third Co" in column and "Second Co" in column and "First Co" not in column
+    assert "All deals in this stage" in column

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.models import OpenTask
 from engine.service import Service
+from webui import tasks as tasks_view
 
 from .conftest import deal_at_needs_analysis, login, open_task, post, text
 
@@ -292,3 +294,25 @@ def test_inbox_filters_by_stage_deal_and_process(client: FlaskClient, staff: Ser
     assert "Needs Co" in page and "Fresh Co" in page
     page = text(client.get("/tasks?process=optimization_initiative"))
     assert "No task matches these filters." in page
+
+
+def test_inbox_is_paged_in_due_order_and_searched_by_deal_name(
+    client: FlaskClient, staff: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks_view, "INBOX_PAGE", 2)
+    names = ["Acme One", "Acme Two", "Bolt Three", "Bolt Four", "Bolt Five"]
+    for name in names:
+        deal_at_needs_analysis(staff, "alice", name)
+    login(client, "alice")
+    shown = []
+    for page_number in (1, 2, 3):
+        page = text(client.get(f"/tasks?page={page_number}"))
+        assert f"Page {page_number} of 3" in page and "5 tasks" in page
+        shown += [n for n in names if n in table(page)]
+        assert ('rel="next"' in page) == (page_number < 3)
+        assert ('rel="prev"' in page) == (page_number > 1)
+    # Every task once, oldest first (none has a due time).
+    assert shown == names
+    page = text(client.get("/tasks?q=bolt&page=2"))
+    assert [n for n in names if n in table(page)] == ["Bolt Five"]
+    assert "Page 2 of 2" in page and 'href="/tasks?page=1&amp;q=bolt"' in page
