@@ -13,7 +13,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from engine import access, charts, clock, recording, runtime, users, versions
+from engine import access, charts, clock, recording, runtime, timers, users, versions
 from engine.db import Database
 from engine.definitions import form_name, parse_sources, read_paths
 from engine.errors import (
@@ -608,51 +608,8 @@ class Service:
             return access.may_see(s, username, users.roles_of(s, username), iid)
 
     def tick(self) -> dict[str, int]:
-        """Fire every timer that is due now."""
-        now = clock.now()
-        fired = 0
-        with self.db.read() as s:
-            due = list(
-                s.scalars(
-                    select(Instance.id)
-                    .where(Instance.status == "running", Instance.next_due_at <= now)
-                    .order_by(Instance.next_due_at)
-                )
-            )
-        for iid in due:
-            try:
-                fired += self._fire_timers(iid, now)
-            except ConflictError:
-                continue  # changed by someone else meanwhile; its timers are looked at again
-            except Exception:
-                # One broken deal must not keep the timers of all the others from firing.
-                log.exception("firing the timers of deal %s failed", iid)
-        return {"fired": fired}
-
-    def _fire_timers(self, iid: int, now: datetime) -> int:
-        with self.db.write() as s:
-            query = select(Instance).where(
-                Instance.id == iid, Instance.status == "running", Instance.next_due_at <= now
-            )
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            inst = s.scalars(query).first()
-            if inst is None:
-                return 0  # fired meanwhile by someone else
-            vr = self.version(s, inst.version_id)
-            wf = self._workflow(inst, vr)
-            change = runtime.Change(wf)
-            error = None
-            try:
-                wf.refresh_timers()
-                change.engine_steps()
-            except WorkflowException as exc:
-                error = self._describe(exc)
-            events = recording.save_change(
-                s, inst, vr, change, actor=None, now=clock.now(), roles={}, error=error
-            )
-        self.workflows.checkin(inst.id, inst.lock_version, wf)
-        return sum(1 for e in events if e.kind == "timer")
+        """Fire every timer that is due now (engine.timers; the worker does it continuously)."""
+        return {"fired": timers.fire_due(self).fired}
 
     # --- internals ---------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -156,6 +157,21 @@ def cmd_complete(args: argparse.Namespace) -> Any:
 
 def cmd_tick(args: argparse.Namespace) -> Any:
     return _service(args).tick()
+
+
+def cmd_worker(args: argparse.Namespace) -> Any:
+    """Fire timers and run the periodic jobs until SIGTERM/SIGINT (or, with --once, until
+    nothing is due)."""
+    from engine.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    worker = Worker(_service(args), poll=args.poll)
+    worker.install_signal_handlers()
+    worker.register()  # refused here when another worker holds a SQLite database
+    if not args.json:
+        print(f"worker {worker.name} started (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    stats = worker.run(until_idle=args.once)
+    return {"fired": stats.fired, "deals": stats.deals, "failed": stats.failed}
 
 
 def cmd_demo(args: argparse.Namespace) -> Any:
@@ -382,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("tick", cmd_tick, "fire the timers that are due now")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
+
+    p = add("worker", cmd_worker, "fire due timers and run escalations, e-mail and digests")
+    p.add_argument("--poll", type=float, default=0.2, help="longest sleep in seconds (0.2)")
+    p.add_argument("--once", action="store_true", help="stop when nothing is due")
 
     p = add("serve", cmd_serve, "serve the web UI")
     p.add_argument("--host", default="127.0.0.1")
