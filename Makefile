@@ -11,8 +11,12 @@ PORT   ?= 5000
 
 .PHONY: run test setup system-deps npm-assets db lint bench clean
 
+# The worker (timers, escalations, e-mail, digests) runs beside the web server; Ctrl-C
+# stops both (the worker finishes the batch in hand first).
 run: setup db
 	@echo "salesflow on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@$(BIN)/salesflow worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
 
 test: setup

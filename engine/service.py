@@ -412,19 +412,17 @@ class Service:
         limit: int = 50,
         offset: int = 0,
     ) -> dict[str, Any]:
-        """One page of a user's open tasks (own and queued), due soonest first, then oldest:
-        the rows with their deal's name and process, how many match, and the stages and
-        processes the unfiltered inbox holds (for the filter menus).  Sorted and counted in
-        the database, so a rep with thousands of open tasks costs the same as one with ten."""
+        """One page of a user's open tasks (own and queued), due soonest first, then oldest,
+        each with its deal's name and process, and how many match.  Sorted, counted and paged
+        in the database; deals are joined only when a filter needs them and otherwise read
+        for the page's rows alone, so a rep with thousands of open tasks costs little more
+        than one with ten."""
         with self.db.read() as s:
             keys = sorted(users.roles_of(s, user))
-            mine = (OpenTask.assignee == user) | (
-                OpenTask.assignee.is_(None) & OpenTask.role.in_(keys)
-            )
-            base = select(OpenTask, Instance.name, Instance.process_id).join(
-                Instance, Instance.id == OpenTask.instance_id
-            )
-            where: list[ColumnElement[bool]] = [mine]
+            where: list[ColumnElement[bool]] = [
+                (OpenTask.assignee == user)
+                | (OpenTask.assignee.is_(None) & OpenTask.role.in_(keys))
+            ]
             if stage:
                 where.append(OpenTask.stage == stage)
             if instance is not None and instance != "":
@@ -433,40 +431,42 @@ class Service:
                 where.append(Instance.process_id == process)
             if search:
                 where.append(Instance.name.icontains(search, autoescape=True))
-            total = s.scalar(
-                select(func.count())
-                .select_from(OpenTask)
-                .join(Instance, Instance.id == OpenTask.instance_id)
-                .where(*where)
-            )
-            page = s.execute(
-                base.where(*where)
-                .order_by(
-                    OpenTask.due_at.is_(None),
-                    OpenTask.due_at,
-                    OpenTask.created_at,
-                    OpenTask.task_id,
+            count = select(func.count()).select_from(OpenTask)
+            page = select(OpenTask)
+            if process or search:
+                count = count.join(Instance, Instance.id == OpenTask.instance_id)
+                page = page.join(Instance, Instance.id == OpenTask.instance_id)
+            total = s.scalar(count.where(*where)) or 0
+            tasks = list(
+                s.scalars(
+                    page.where(*where)
+                    .order_by(
+                        OpenTask.due_at.is_(None),
+                        OpenTask.due_at,
+                        OpenTask.created_at,
+                        OpenTask.task_id,
+                    )
+                    .limit(limit)
+                    .offset(offset)
                 )
-                .limit(limit)
-                .offset(offset)
             )
-            rows = [
-                {**task_record(t), "deal": name, "process_id": process_id}
-                for t, name, process_id in page
-            ]
-            stages = s.scalars(select(OpenTask.stage).where(mine).distinct())
-            processes = s.scalars(
-                select(Instance.process_id)
-                .join(OpenTask, Instance.id == OpenTask.instance_id)
-                .where(mine)
-                .distinct()
-            )
-            return {
-                "rows": rows,
-                "total": total or 0,
-                "stages": sorted(x for x in stages if x),
-                "processes": sorted(x for x in processes if x),
+            deals = {
+                iid: (name, process_id)
+                for iid, name, process_id in s.execute(
+                    select(Instance.id, Instance.name, Instance.process_id).where(
+                        Instance.id.in_({t.instance_id for t in tasks})
+                    )
+                )
             }
+            rows = [
+                {
+                    **task_record(t),
+                    "deal": deals.get(t.instance_id, ("", ""))[0],
+                    "process_id": deals.get(t.instance_id, ("", ""))[1],
+                }
+                for t in tasks
+            ]
+            return {"rows": rows, "total": total}
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """One open task (the record `tasks` lists), or None."""

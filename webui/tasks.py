@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from engine import clock
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
+from engine.recording import STAGE_ORDER
 from engine.roles import role_key
 from webui import drafts
 from webui.context import CurrentUser, engine, per_request, user
@@ -77,7 +78,10 @@ def inbox() -> str:
         rows=rows,
         matching=found["total"],
         total=counts.get("mine", 0) + counts.get("queued", 0) if filtered else found["total"],
-        options={"stage": found["stages"], "process": found["processes"]},
+        options={
+            "stage": list(STAGE_ORDER),
+            "process": [d["process_id"] for d in engine().definitions()],
+        },
         chosen=chosen,
         filtered=filtered,
         page=page,
