@@ -135,7 +135,8 @@ class Instance(Base):
             "status IN ('running', 'completed', 'cancelled', 'error')", name="ck_instance_status"
         ),
         Index("ix_instance_next_due_at", "next_due_at"),
-        Index("ix_instance_process_status", "process_id", "status"),
+        # Covers the board: counts per stage and the newest cards of each, index only.
+        Index("ix_instance_board", "process_id", "status", "stage", "updated_at"),
         Index("ix_instance_owner", "owner"),
         Index("ix_instance_stale", "status", "stage", "activity_at"),
     )

@@ -12,6 +12,27 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# What instance_summary reads: lists load only these, never the stored workflow state.
+SUMMARY_COLUMNS = (
+    Instance.id,
+    Instance.process_id,
+    Instance.version_number,
+    Instance.name,
+    Instance.owner,
+    Instance.amount,
+    Instance.lead_source,
+    Instance.tier,
+    Instance.stage,
+    Instance.status,
+    Instance.created_at,
+    Instance.updated_at,
+    Instance.completed_at,
+    Instance.next_due_at,
+    Instance.activity_at,
+    Instance.escalated_at,
+)
+
+
 def instance_summary(inst: Instance) -> dict[str, Any]:
     return {
         "instance_id": str(inst.id),

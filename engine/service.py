@@ -20,8 +20,8 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select, union_all
+from sqlalchemy.orm import Session, load_only
 
 from engine import access, charts, clock, recording, runtime, timers, users, versions
 from engine.db import Database
@@ -36,7 +36,13 @@ from engine.errors import (
 from engine.forms import check_data
 from engine.graph import Graph, Heat, InstanceView
 from engine.models import DefinitionVersion, History, Instance, OpenTask
-from engine.records import history_record, instance_summary, iso, task_record
+from engine.records import (
+    SUMMARY_COLUMNS,
+    history_record,
+    instance_summary,
+    iso,
+    task_record,
+)
 from engine.roles import role_key
 from engine.versions import VersionRuntime
 
@@ -70,6 +76,10 @@ class WorkflowCache:
             self._items.move_to_end(instance_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+def _stage_is(stage: str | None) -> ColumnElement[bool]:
+    return Instance.stage.is_(None) if stage is None else Instance.stage == stage
 
 
 def _parse_id(value: str | int, what: str) -> int:
@@ -284,7 +294,7 @@ class Service:
     ) -> list[dict[str, Any]]:
         """Deals, filtered; with `visible_to` only those that user may see (engine.access)."""
         with self.db.read() as s:
-            query = select(Instance).order_by(Instance.id)
+            query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(Instance.id)
             for column, value in (
                 (Instance.process_id, process),
                 (Instance.status, status),
@@ -312,8 +322,9 @@ class Service:
         self, process: str, *, visible_to: str | None = None, per_stage: int = 50
     ) -> dict[str, dict[str, Any]]:
         """The running deals of a process by stage: for each stage how many there are and
-        the `per_stage` most recently changed.  Two queries whatever the number of stages
-        (a window function picks the cards)."""
+        the `per_stage` most recently changed.  Two statements whatever the number of stages
+        (counts grouped by stage; the cards as one UNION ALL of per-stage index scans), and
+        only the columns a card shows are read."""
         with self.db.read() as s:
             where: list[ColumnElement[bool]] = [
                 Instance.process_id == process,
@@ -323,24 +334,26 @@ class Service:
                 where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
             grouped = select(Instance.stage, func.count()).where(*where).group_by(Instance.stage)
             counts = {stage: n for stage, n in s.execute(grouped)}
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=Instance.stage,
-                    order_by=(Instance.updated_at.desc(), Instance.id.desc()),
-                )
-                .label("rank")
-            )
-            ranked = select(Instance.id, rank).where(*where).subquery()
-            cards = s.scalars(
-                select(Instance)
-                .join(ranked, ranked.c.id == Instance.id)
-                .where(ranked.c.rank <= per_stage)
-                .order_by(ranked.c.rank)
-            )
             board: dict[str, dict[str, Any]] = {
                 stage or "": {"count": n, "cards": []} for stage, n in counts.items()
             }
+            if not counts:
+                return board
+            newest = [
+                select(Instance.id)
+                .where(*where, _stage_is(stage))
+                .order_by(Instance.updated_at.desc(), Instance.id.desc())
+                .limit(per_stage)
+                .subquery()
+                for stage in counts
+            ]
+            ids = union_all(*(select(sub.c.id) for sub in newest)).subquery()
+            cards = s.scalars(
+                select(Instance)
+                .options(load_only(*SUMMARY_COLUMNS))
+                .where(Instance.id.in_(select(ids.c.id)))
+                .order_by(Instance.updated_at.desc(), Instance.id.desc())
+            )
             for inst in cards:
                 board[inst.stage or ""]["cards"].append(instance_summary(inst))
             return board
