@@ -214,6 +214,7 @@ class History(Base):
     __table_args__ = (
         Index("ix_history_instance", "instance_id", "id"),
         Index("ix_history_task", "task_id"),
+        Index("ix_history_actor", "actor", "instance_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
