@@ -6,7 +6,7 @@ these models and the migrated schema agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -333,3 +333,69 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(String(80))
+
+
+ROW_STATUSES = ("not started", "in progress", "done", "blocked")
+
+
+class Initiative(Base):
+    """An optimisation initiative: an instance of the initiative process, the sales process it
+    improves, its lead, and the moment its changes took effect (the before/after line)."""
+
+    __tablename__ = "initiative"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    process_id: Mapped[str] = mapped_column(String(200))
+    lead: Mapped[str] = mapped_column(String(80))
+    effective_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class InitiativeRow(Base):
+    """One row of an initiative's execution table."""
+
+    __tablename__ = "initiative_row"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('not started', 'in progress', 'done', 'blocked')",
+            name="ck_initiative_row_status",
+        ),
+        Index("ix_initiative_row_initiative", "initiative_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id"))
+    position: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    task: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80))
+    planned_date: Mapped[date | None]
+    actual_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(20), default="not started")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    # Element ids of the sales process this row changes.
+    elements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Consecutive weekly reviews that found the row blocked; flagged at three.
+    blocked_reviews: Mapped[int] = mapped_column(default=0)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    reminded_at: Mapped[datetime | None]
+
+
+class InitiativeReview(Base):
+    """A weekly review of an initiative: when, by whom, which rows were blocked."""
+
+    __tablename__ = "initiative_review"
+    __table_args__ = (Index("ix_initiative_review_initiative", "initiative_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id"))
+    at: Mapped[datetime]
+    by: Mapped[str | None] = mapped_column(String(80))
+    blocked_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
