@@ -399,3 +399,19 @@ class InitiativeReview(Base):
     by: Mapped[str | None] = mapped_column(String(80))
     blocked_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class DefinitionDraft(Base):
+    """A designer's unpublished edit of a definition: the files as saved in the designer,
+    kept until published or discarded (one per process and designer)."""
+
+    __tablename__ = "definition_draft"
+    __table_args__ = (UniqueConstraint("process_id", "saved_by"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    # The version the edit started from (None for a new process).
+    base_version: Mapped[int | None]
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime]
