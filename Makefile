@@ -26,12 +26,13 @@ setup: system-deps $(STAMP) npm-assets
 
 # Debian packages: graphviz (`dot`) for flowcharts, CJK fonts for exports, venv support,
 # poppler-utils (`pdftotext`) with which the tests read exported PDFs back, and Debian's
-# Chromium, which the browser tests drive through Playwright.
+# Chromium, which the browser tests drive through Playwright; npm for the designer's bpmn-js.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -46,9 +47,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# Front-end packages (bpmn-js) come from the npm registry once webui/package.json exists.
+# Front-end packages (bpmn-js for the designer) come from the npm registry, as pinned by
+# webui/package-lock.json; installed again when the lock file changes.
 npm-assets:
-	@if [ -f webui/package.json ] && [ ! -d webui/node_modules ]; then \
+	@if [ -f webui/package.json ] && { [ ! -f webui/node_modules/.package-lock.json ] || \
+	  [ webui/package-lock.json -nt webui/node_modules/.package-lock.json ]; }; then \
 	  cd webui && npm ci --no-audit --no-fund; fi
 
 # Create or migrate the database; load the demo deals when it is new.

@@ -22,8 +22,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from diagrams import lettering, notation
 from diagrams.layout import (
@@ -86,8 +86,24 @@ LEGEND_ROW = 16.0
 SWATCH = (24.0, 12.0)
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """Marks laid over a definition chart by another module (diagrams/diff.py): looks and
+    extra classes of elements, looks of flows, and the legend that explains them."""
+
+    looks: Mapping[str, Look] = field(default_factory=dict)
+    classes: Mapping[str, str] = field(default_factory=dict)  # element id -> extra classes
+    edges: Mapping[str, EdgeLook] = field(default_factory=dict)
+    legend: tuple[str, list[LegendRow]] | None = None
+
+
 def definition_dot(
-    graph: Graph, layout: Layout, *, heat: Heat | None = None, title: str | None = None
+    graph: Graph,
+    layout: Layout,
+    *,
+    heat: Heat | None = None,
+    title: str | None = None,
+    overlay: Overlay | None = None,
 ) -> str:
     """The process as designed; with `heat`, coloured by deals here now, with a legend."""
     looks = heat_looks(heat) if heat is not None else {}
@@ -96,7 +112,14 @@ def definition_dot(
         legend = _legend(*heat_legend(heat))
     heading = [(title, TITLE_SIZE, TITLE_ROW)] if title else []
     classes = {n.id: n.kind for n in graph.nodes}
-    return _document(graph, layout, looks, classes, {}, heading, legend)
+    if overlay is None:
+        return _document(graph, layout, looks, classes, {}, heading, legend)
+    looks = {**looks, **overlay.looks}
+    for element_id, extra in overlay.classes.items():
+        if element_id in classes:
+            classes[element_id] += f" {extra}"
+    legend = _legend(*overlay.legend) if overlay.legend else legend
+    return _document(graph, layout, looks, classes, dict(overlay.edges), heading, legend)
 
 
 def instance_dot(graph: Graph, layout: Layout, view: InstanceView) -> str:

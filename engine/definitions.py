@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine import camunda
 from engine.errors import DefinitionError
 from engine.spec_check import check_spec
 
@@ -84,8 +85,10 @@ def _parse_xml(name: str, text: str) -> Any:
         ) from exc
 
 
-def parse_sources(sources: dict[str, str]) -> list[ProcessBundle]:
-    """Parse, validate (XSD) and check every executable process in `sources`."""
+def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[ProcessBundle]:
+    """Parse, validate (XSD) and check every executable process in `sources`.  Camunda
+    extensions are mapped first (engine.camunda).  `check` False skips the expression, SLA
+    and form-schema checks, for engine.lint, which reports every problem, not the first."""
     bpmn = {n: t for n, t in sources.items() if n.endswith(".bpmn")}
     dmn = {n: t for n, t in sources.items() if n.endswith(".dmn")}
     if not bpmn:
@@ -99,6 +102,7 @@ def parse_sources(sources: dict[str, str]) -> list[ProcessBundle]:
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(xml, filename=name)
             else:
+                xml = camunda.translate(xml)[0]
                 parser.add_bpmn_xml(etree.ElementTree(xml), filename=name)
 
     process_ids = parser.get_process_ids()
@@ -113,13 +117,14 @@ def parse_sources(sources: dict[str, str]) -> list[ProcessBundle]:
         with _definition_errors(file, lines):
             spec = parser.get_spec(pid)
             subs = parser.get_subprocess_specs(pid)
-        check_spec(spec, subs, file=file, element_lines=lines.get(file, {}))
+        if check:
+            check_spec(spec, subs, file=file, element_lines=lines.get(file, {}))
         files = {file: sources[file]}
         for sub in subs.values():
             if sub.file in sources:
                 files[sub.file] = sources[sub.file]
         files.update(_decision_files(parser, [spec, *subs.values()], sources))
-        files.update(_form_files([spec, *subs.values()], sources, lines))
+        files.update(_form_files([spec, *subs.values()], sources, lines, check=check))
         bundles.append(
             ProcessBundle(
                 process_id=pid,
@@ -181,7 +186,11 @@ def form_name(task_spec: Any) -> str | None:
 
 
 def _form_files(
-    specs: list[Any], sources: dict[str, str], lines: dict[str, dict[str, int]]
+    specs: list[Any],
+    sources: dict[str, str],
+    lines: dict[str, dict[str, int]],
+    *,
+    check: bool = True,
 ) -> dict[str, str]:
     files = {}
     for spec in specs:
@@ -196,7 +205,8 @@ def _form_files(
                     line=lines.get(spec.file, {}).get(task_spec.bpmn_id),
                     element_id=task_spec.bpmn_id,
                 )
-            load_form(name, sources[name])
+            if check:  # engine.lint checks the schemas itself
+                load_form(name, sources[name])
             files[name] = sources[name]
     return files
 

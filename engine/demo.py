@@ -1,7 +1,9 @@
 """Demo data: a sales team and ~30 deals spread over the stages of the shipped pipeline.
 
 Every deal is driven through the engine exactly as reps would drive it (start, then complete
-each task as the person who holds it): nothing is written to the tables directly.
+each task as the person who holds it): nothing is written to the tables directly, except
+that the demo initiative (engine.initiatives.load_demo_initiative) then spreads the times of
+their history over the past weeks, so that its before/after effect has something to measure.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.initiatives import load_demo_initiative
 from engine.roles import role_key
 from engine.service import Service
 
@@ -219,6 +222,7 @@ def load_demo(service: Service, *, progress: Progress | None = None) -> dict[str
         started.append(deal["instance_id"])
         if progress is not None:
             progress(n + 1, len(DEALS), company)
+    load_demo_initiative(service)  # needs the deals above: it measures their history
     return {
         "users": len(TEAM),
         "deals": len(started),

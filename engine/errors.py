@@ -51,6 +51,30 @@ class UnsafeExpressionError(DefinitionError):
     """An expression uses something outside the restricted language."""
 
 
+class DefinitionProblemsError(DefinitionError):
+    """A save or publish refused: every problem found (engine.lint `Problem.to_dict()`s),
+    the first error's file, line and element on the exception itself."""
+
+    def __init__(self, problems: list[dict[str, object]]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.get("severity") == "error"] or problems
+        first = errors[0] if errors else {}
+        more = len(errors) - 1
+        message = str(first.get("message") or "the definition has problems")
+        if more > 0:
+            message += f" (and {more} more error{'s' if more > 1 else ''})"
+        line = first.get("line")
+        super().__init__(
+            message,
+            file=str(first["file"]) if first.get("file") else None,
+            line=line if isinstance(line, int) else None,
+            element_id=str(first["element_id"]) if first.get("element_id") else None,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "problems": self.problems}
+
+
 class NotFoundError(EngineError):
     """An id (instance, task, process, user) that does not exist."""
 

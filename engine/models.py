@@ -215,6 +215,8 @@ class History(Base):
         Index("ix_history_instance", "instance_id", "id"),
         Index("ix_history_task", "task_id"),
         Index("ix_history_actor", "actor", "instance_id"),
+        # Reports: per element over a period (engine.reports), index only.
+        Index("ix_history_element", "element_id", "at", "entered_at", "instance_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clock, runtime, users
+from engine import clock, escalation, handover, messages, notifications, runtime, users
 from engine.definitions import form_name
 from engine.errors import ConflictError
 from engine.models import History, Instance, OpenTask
@@ -55,6 +55,24 @@ def _stamp(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
+def note_activity(s: Session, instance_id: int, now: datetime) -> None:
+    """Someone worked on the deal (claimed, released, commented): it is not stale.  A plain
+    UPDATE, so the deal's lock_version and its cached workflow stay valid.  A deal locked by
+    a change in progress is skipped (that change counts as activity itself), so a claim that
+    holds its task row never waits for a completion that waits for that row."""
+    query = select(Instance.id).where(Instance.id == instance_id)
+    if s.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    if s.scalar(query) is None:
+        return
+    s.execute(
+        update(Instance)
+        .where(Instance.id == instance_id)
+        .values(activity_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def save_change(
     s: Session,
     inst: Instance,
@@ -68,10 +86,15 @@ def save_change(
     error: dict[str, Any] | None = None,
     submitted: tuple[str, dict[str, Any]] | None = None,
     first: dict[str, Any] | None = None,
+    status: str | None = None,
 ) -> list[runtime.Event]:
     """Write what a change did; returns its events.  Raises ConflictError if the deal
-    was changed meanwhile (lock_version)."""
+    was changed meanwhile (lock_version).  `status` is one the use case decided (a deal
+    cancelled, engine.incidents); otherwise the workflow tells.  A deal that goes into
+    error (an incident) is told to its owner."""
     wf = change.workflow
+    kept = messages.deliver_kept(s, inst, vr, change, now=now)  # kept messages it now waits for
+    error = error or kept.error
     events = change.finish()
     visited = dict(inst.visited)
     last_stage = None
@@ -80,6 +103,7 @@ def save_change(
         data: dict[str, Any] | None = ev.changes or None
         if submitted is not None and ev.task_id == submitted[0]:
             data = submitted[1]  # what the person entered, even where it changed nothing
+        data = kept.notes.get(ev.task_id, data)
         if ev.kind == "error" and error is not None:
             data = {"message": error["message"], "data": error["data"]}
         history.append(
@@ -97,6 +121,7 @@ def save_change(
         if ev.kind in ("completed", "timer", "message", "cancelled"):
             visited[ev.element_id] = "cancelled" if ev.kind == "cancelled" else "completed"
         last_stage = vr.stages.get(ev.element_id, last_stage)
+    stage_before = inst.stage
     open_tasks = runtime.open_human_tasks(wf)
     open_stages = [
         vr.stages[t.task_spec.bpmn_id] for t in open_tasks if t.task_spec.bpmn_id in vr.stages
@@ -118,7 +143,11 @@ def save_change(
         {"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "due_at": iso(due)}
         for t, due in runtime.waiting_timers(wf)
     ]
-    if runtime.has_error(wf):
+    status_before = inst.status
+    if status is not None:
+        inst.status = status
+        inst.error = None
+    elif runtime.has_error(wf):
         inst.status = "error"
         inst.error = error
     elif wf.is_completed():
@@ -129,6 +158,12 @@ def save_change(
         inst.status = "running"
         inst.error = None
     inst.next_due_at = runtime.next_due(wf) if inst.status == "running" else None
+    if new or submitted is not None or inst.stage != stage_before:
+        inst.activity_at = now  # someone worked on the deal or it moved on (engine.stale)
+    if inst.escalated_at is not None and not escalation.still_escalated(
+        s, inst.id, (str(t.id) for t in open_tasks)
+    ):
+        inst.escalated_at = None  # the escalated tasks are done
     inst.updated_at = now
     inst.state = runtime.dump_state(wf)
     try:
@@ -139,7 +174,13 @@ def save_change(
         ) from exc
     if history:
         s.execute(insert(History), [{**h, "instance_id": inst.id} for h in history])
+    if inst.status == "error" and status_before != "error":
+        failure = error or {}
+        where = failure.get("element_name") or failure.get("element_id") or "a step"
+        text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
+        notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
+    messages.sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
     return events
 
 
@@ -157,6 +198,8 @@ def sync_open_tasks(
     if not new:
         existing = set(s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id)))
     rows = []
+    away: dict[str, Any] = {}  # delegations looked up once per person (engine.handover)
+    due = escalation.DueTimes(s, vr.slas)
     for task in open_tasks:
         tid = str(task.id)
         if tid in existing:
@@ -170,6 +213,10 @@ def sync_open_tasks(
         # Exactly one responsible person: the owner where they hold the lane's role,
         # otherwise the role's queue.
         assignee = owner if owner and (role is None or role in roles[owner]) else None
+        delegated_from = None
+        if assignee is not None:  # a rep who is away: to the delegate
+            assignee, delegated_from = handover.route(s, assignee, role, clock.now(), away)
+        ready_at = _stamp(task.last_state_change) or clock.now()
         rows.append(
             {
                 "task_id": tid,
@@ -179,10 +226,11 @@ def sync_open_tasks(
                 "lane": spec.lane,
                 "role": role,
                 "assignee": assignee,
+                "delegated_from": delegated_from,
                 "stage": vr.stages.get(spec.bpmn_id),
                 "form": form_name(spec),
-                "due_at": None,
-                "created_at": _stamp(task.last_state_change) or clock.now(),
+                "created_at": ready_at,
+                **due.fields(spec.bpmn_id, ready_at),  # due_at, escalate_to (its SLA)
             }
         )
     if existing:

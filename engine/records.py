@@ -49,6 +49,8 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
         "updated_at": iso(inst.updated_at),
         "completed_at": iso(inst.completed_at),
         "next_due_at": iso(inst.next_due_at),
+        "activity_at": iso(inst.activity_at),
+        "escalated_at": iso(inst.escalated_at),
     }
 
 

@@ -28,8 +28,10 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -240,10 +242,25 @@ def _changes(task: Task) -> dict[str, Any]:
     return {k: v for k, v in task.data.items() if k not in parent or parent[k] != v}
 
 
+def _caught_definition(task: Task) -> Any:
+    """The event a catching element waits for.  The branches of an event-based gateway hand
+    theirs to the gateway (in the order of its outputs), keeping a "none" event themselves."""
+    spec = task.task_spec
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, EventBasedGateway):
+        gateway = parent.task_spec
+        if spec in gateway.outputs:
+            branches = gateway.event_definition.event_definitions
+            index = gateway.outputs.index(spec)
+            if index < len(branches):
+                return branches[index]
+    return getattr(spec, "event_definition", None)
+
+
 def _kind(task: Task, before: Snapshot) -> str | None:
     spec = task.task_spec
     if task.state == TaskState.COMPLETED:
-        definition = getattr(spec, "event_definition", None)
+        definition = _caught_definition(task)
         if isinstance(spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
             return "timer"
         if isinstance(spec, CatchingEvent) and type(definition).__name__.endswith(
@@ -450,23 +467,23 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 def next_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest time a waiting timer is due, if any."""
-    due: list[datetime] = []
-    for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(definition, TimerEventDefinition):
-            continue
-        value = definition.details(task).value
-        if isinstance(value, str):
-            due.append(parse_iso(value))
+    due = [at for _task, at in waiting_timers(workflow)]
     return min(due) if due else None
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
+    """Every waiting timer and when it is due: timer events, and the timer branches of
+    event-based gateways (the gateway's task waits for them and keeps their due time)."""
     found = []
     for task in workflow.event_manager.tasks.values():
         definition = getattr(task.task_spec, "event_definition", None)
+        value = None
         if isinstance(definition, TimerEventDefinition):
             value = definition.details(task).value
-            if isinstance(value, str):
-                found.append((task, parse_iso(value)))
+        elif isinstance(definition, MultipleEventDefinition) and any(
+            isinstance(d, TimerEventDefinition) for d in definition.event_definitions
+        ):
+            value = task.internal_data.get("event_value")
+        if isinstance(value, str):
+            found.append((task, parse_iso(value)))
     return found

@@ -12,10 +12,10 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.exceptions import WorkflowException
@@ -23,11 +23,30 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.orm import Session, load_only
 
-from engine import access, charts, clock, recording, runtime, timers, users, versions
+from engine import (
+    access,
+    charts,
+    clock,
+    drafts,
+    handover,
+    incidents,
+    messages,
+    migration,
+    notifications,
+    recording,
+    runtime,
+    settings,
+    timers,
+    users,
+    versions,
+)
 from engine.db import Database
 from engine.definitions import form_name, parse_sources, read_paths
+from engine.diff import VersionDiff
 from engine.errors import (
     ConflictError,
+    DefinitionError,
+    DefinitionProblemsError,
     ExpressionError,
     ForbiddenError,
     NotFoundError,
@@ -35,7 +54,17 @@ from engine.errors import (
 )
 from engine.forms import check_data
 from engine.graph import Graph, Heat, InstanceView
-from engine.models import DefinitionVersion, History, Instance, OpenTask
+from engine.lint import check as lint_check
+from engine.lint import source_texts
+from engine.models import (
+    DefinitionDraft,
+    DefinitionVersion,
+    History,
+    Instance,
+    OpenTask,
+    User,
+    UserRole,
+)
 from engine.records import (
     SUMMARY_COLUMNS,
     history_record,
@@ -44,8 +73,10 @@ from engine.records import (
     task_record,
 )
 from engine.roles import role_key
+from engine.stale import stale_clause
 from engine.versions import VersionRuntime
 
+_T = TypeVar("_T")
 WORKFLOW_CACHE_SIZE = 2000
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger(__name__)
@@ -108,10 +139,13 @@ class Service:
         *,
         password: str | None = None,
         display_name: str | None = None,
+        email: str | None = None,
     ) -> dict[str, Any]:
         """Create a user, or add roles (and a new password) to an existing one."""
         with self.db.write() as s:
-            return users.add_user(s, username, roles, password=password, display_name=display_name)
+            return users.add_user(
+                s, username, roles, password=password, display_name=display_name, email=email
+            )
 
     def users(self) -> list[dict[str, Any]]:
         with self.db.read() as s:
@@ -153,6 +187,65 @@ class Service:
         with self.db.read() as s:
             return users.list_tokens(s, username)
 
+    def user(self, username: str) -> dict[str, Any]:
+        """One user (active or not) with the open tasks assigned to them."""
+        with self.db.read() as s:
+            return users.get_user(s, username)
+
+    def set_user(
+        self,
+        username: str,
+        *,
+        roles: Iterable[str] | None = None,
+        display_name: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Change an existing user; given roles replace the held ones (engine.users)."""
+        with self.db.write() as s:
+            return users.set_user(
+                s,
+                username,
+                roles=roles,
+                display_name=display_name,
+                email=email,
+                password=password,
+                actor=actor,
+            )
+
+    def deactivate_user(self, username: str, *, actor: str | None = None) -> dict[str, Any]:
+        """No more log-ins or API calls; the record lists the open tasks that stay theirs."""
+        with self.db.write() as s:
+            return users.deactivate_user(s, username, actor=actor)
+
+    def activate_user(self, username: str) -> dict[str, Any]:
+        with self.db.write() as s:
+            return users.activate_user(s, username)
+
+    def set_language(self, username: str, language: str | None) -> None:
+        with self.db.write() as s:
+            users.set_language(s, username, language)
+
+    # --- drafts ------------------------------------------------------------------------
+
+    def save_draft(self, task_id: str, *, user: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Keep a half-filled form of an open task the user may complete (engine.drafts)."""
+        with self.db.write() as s:
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                raise self._gone(s, task_id)
+            self._check_may_complete(user, users.roles_of(s, user), row)
+            return drafts.save_draft(s, task_id, user, data)
+
+    def draft(self, task_id: str, *, user: str) -> dict[str, Any] | None:
+        with self.db.read() as s:
+            return drafts.load_draft(s, task_id, user)
+
+    def discard_draft(self, task_id: str, *, user: str) -> bool:
+        with self.db.write() as s:
+            return drafts.discard_draft(s, task_id, user)
+
     # --- definitions -------------------------------------------------------------------
 
     def deploy(
@@ -171,6 +264,107 @@ class Service:
     def definitions(self) -> list[dict[str, Any]]:
         with self.db.read() as s:
             return versions.list_definitions(s)
+
+    # --- designing definitions: check, publish, drafts (engine.lint) --------------------
+
+    def check_definition(self, files: Mapping[str, str | bytes]) -> list[dict[str, Any]]:
+        """Every problem of a definition's files, errors and warnings (engine.lint)."""
+        with self.db.read() as s:
+            held = _held_roles(s)
+        return [p.to_dict() for p in lint_check(files, held_roles=held)]
+
+    def publish(self, files: Mapping[str, str | bytes], *, actor: str | None) -> dict[str, Any]:
+        """Check everything, then deploy: a new version, or `changed` False for content that
+        is deployed already.  Any error refuses the whole save (DefinitionProblemsError) and
+        leaves what was deployed as it was.  `actor` None is the command line."""
+        with self.db.read() as s:
+            _check_designer(s, actor)
+            held = _held_roles(s)
+        problems = lint_check(files, held_roles=held)
+        if any(p.severity == "error" for p in problems):
+            raise DefinitionProblemsError([p.to_dict() for p in problems])
+        texts, _ = source_texts(files)
+        bundles = parse_sources(texts)
+        with self.db.write() as s:
+            results = [versions.store_bundle(s, bundle, actor) for bundle in bundles]
+            if actor is not None:
+                for result in results:
+                    _drop_draft(s, result["process_id"], actor)
+        return {
+            **results[0],
+            "processes": results,
+            "warnings": [p.to_dict() for p in problems],
+        }
+
+    def definition_files(self, process_id: str, version: int | None = None) -> dict[str, str]:
+        """The files of a deployed version (its latest without `version`), as stored."""
+        with self.db.read() as s:
+            return dict(versions.version_row(s, process_id, version).files)
+
+    def export_definitions(self) -> dict[str, str]:
+        """The files of every process's latest version, by file name; a file name that two
+        processes use with different contents is a DefinitionError."""
+        files: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        with self.db.read() as s:
+            for found in versions.list_definitions(s):
+                pid = found["process_id"]
+                for name, text in versions.version_row(s, pid, None).files.items():
+                    if name in files and files[name] != text:
+                        raise DefinitionError(
+                            f"the latest versions of '{owner[name]}' and '{pid}' hold "
+                            "different files of this name: deploy them together first",
+                            file=name,
+                        )
+                    files[name], owner[name] = text, pid
+        return files
+
+    def save_draft_definition(
+        self,
+        process_id: str,
+        files: Mapping[str, str | bytes],
+        *,
+        actor: str,
+        base_version: int | None,
+    ) -> dict[str, Any]:
+        """Keep a designer's unfinished edit (one per process and designer), problems and
+        all; the answer lists the problems a publish would meet."""
+        texts, _ = source_texts(files)
+        with self.db.write() as s:
+            _check_designer(s, actor)
+            if base_version is not None:
+                versions.version_row(s, process_id, base_version)  # NotFoundError
+            row = s.scalars(
+                select(DefinitionDraft).where(
+                    DefinitionDraft.process_id == process_id, DefinitionDraft.saved_by == actor
+                )
+            ).first()
+            if row is None:
+                row = DefinitionDraft(process_id=process_id, saved_by=actor)
+                s.add(row)
+            row.base_version = base_version
+            row.files = texts
+            row.saved_at = clock.now()
+            s.flush()
+            record = _draft_record(row)
+            held = _held_roles(s)
+        record["problems"] = [p.to_dict() for p in lint_check(files, held_roles=held)]
+        return record
+
+    def definition_draft(self, process_id: str, actor: str) -> dict[str, Any] | None:
+        """The designer's draft of a process, if they kept one."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(DefinitionDraft).where(
+                    DefinitionDraft.process_id == process_id, DefinitionDraft.saved_by == actor
+                )
+            ).first()
+            return _draft_record(row) if row is not None else None
+
+    def discard_definition_draft(self, process_id: str, actor: str) -> bool:
+        """Drop the designer's draft; False when there was none."""
+        with self.db.write() as s:
+            return _drop_draft(s, process_id, actor)
 
     def version(self, s: Session, version_id: int) -> VersionRuntime:
         """A deployed version ready to run, restored once per process and kept."""
@@ -223,8 +417,10 @@ class Service:
         data: dict[str, Any] | None = None,
         actor: str | None = None,
         version: int | None = None,
+        then: Callable[[Session, Instance], None] | None = None,
     ) -> dict[str, Any]:
-        """Start a deal on the latest (or the given) version of a process."""
+        """Start a deal on the latest (or the given) version of a process.  `then(s, inst)`
+        writes what a caller keeps beside the new instance, in the same transaction."""
         data = dict(data or {})
         with self.db.write() as s:
             vrow = versions.version_row(s, process_id, version)
@@ -269,6 +465,8 @@ class Service:
             if deal is None and not data.get("company"):
                 inst.name = f"{vr.name} #{inst.id}"[:300]
                 s.flush()
+            if then is not None:
+                then(s, inst)
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return {
             "instance_id": str(inst.id),
@@ -289,10 +487,12 @@ class Service:
         search: str | None = None,
         visible_to: str | None = None,
         ids: Iterable[str | int] | None = None,
+        stale: bool = False,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Deals, filtered; with `visible_to` only those that user may see (engine.access)."""
+        """Deals, filtered; with `visible_to` only those that user may see (engine.access);
+        with `stale` only the stale ones (engine.stale)."""
         with self.db.read() as s:
             query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(Instance.id)
             for column, value in (
@@ -314,6 +514,8 @@ class Service:
             if visible_to is not None:
                 roles = users.roles_of(s, visible_to)
                 query = query.where(access.visible_deals(visible_to, roles))
+            if stale:
+                query = query.where(stale_clause(settings.stale_days(s), clock.now()))
             if limit is not None:
                 query = query.limit(limit).offset(offset)
             return [instance_summary(i) for i in s.scalars(query)]
@@ -553,12 +755,11 @@ class Service:
             change = runtime.Change(wf)
             submitted = runtime.json_safe(data)
             task.data.update(submitted)
-
-            def run() -> None:
-                task.run()
-                change.engine_steps()
-
-            self._run(run)
+            # The task, or a condition or timer its completion leads into, fails: refused.  A
+            # script, decision or service call on the way on fails: the task stays done and
+            # the deal goes into error (engine.incidents).
+            self._run(task.run)
+            error = self._run(lambda: incidents.engine_steps(change, after=task))
             recording.save_change(
                 s,
                 inst,
@@ -568,11 +769,30 @@ class Service:
                 now=clock.now(),
                 roles=roles,
                 submitted=(task_id, submitted),
+                error=error,
             )
+            drafts.discard_task_drafts(s, task_id)
             ready = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(wf))
             result = {"instance_id": str(inst.id), "status": inst.status, "ready": ready}
         self.workflows.checkin(inst.id, inst.lock_version, wf)
         return result
+
+    def deliver_message(
+        self,
+        name: str,
+        *,
+        instance_id: str | int | None = None,
+        correlate: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        message_id: str | None = None,
+        sender: str | None = None,
+    ) -> dict[str, Any]:
+        """Deliver a BPMN message from outside to the deal waiting for it, or keep it when
+        the definition says so; `sender` None is the command line (rules: engine.messages)."""
+        message = messages.Message.of(
+            name, instance_id=instance_id, correlate=correlate, data=data, message_id=message_id
+        )
+        return messages.deliver(self, message, sender=sender)
 
     def claim(self, task_id: str, *, user: str) -> dict[str, Any]:
         """Take a task from a role's queue: it becomes the user's own."""
@@ -612,6 +832,7 @@ class Service:
             )
             s.add(row)
             s.flush()
+            recording.note_activity(s, iid, row.at)
             return history_record(row)
 
     def may_see(self, username: str, instance_id: str | int) -> bool:
@@ -623,6 +844,136 @@ class Service:
     def tick(self) -> dict[str, int]:
         """Fire every timer that is due now (engine.timers; the worker does it continuously)."""
         return {"fired": timers.fire_due(self).fired}
+
+    # --- people covering for people (engine.handover) and notifications ----------------
+
+    def reassign(self, task_id: str, to_user: str, *, actor: str | None) -> dict[str, Any]:
+        """Give one open task to another user holding its lane's role."""
+        with self.db.write() as s:
+            row = self._open_task_for_update(s, task_id)
+            return handover.reassign(s, row, to_user, actor=actor, now=clock.now())
+
+    def handover_preview(
+        self, from_user: str, to_user: str, *, actor: str | None, instance_id: str | None = None
+    ) -> dict[str, Any]:
+        """How many deals and tasks `hand_over` would move (nothing is changed)."""
+        iid = _parse_id(instance_id, "instance") if instance_id is not None else None
+        with self.db.read() as s:
+            return handover.handover_preview(s, from_user, to_user, actor=actor, instance_id=iid)
+
+    def hand_over(
+        self, from_user: str, to_user: str, *, actor: str | None, instance_id: str | None = None
+    ) -> dict[str, Any]:
+        """Everything `from_user` has (or one deal of it) to `to_user`, in one transaction."""
+        iid = _parse_id(instance_id, "instance") if instance_id is not None else None
+        with self.db.write() as s:
+            return handover.hand_over(
+                s, from_user, to_user, actor=actor, now=clock.now(), instance_id=iid
+            )
+
+    def delegate(
+        self,
+        from_user: str,
+        to_user: str,
+        *,
+        until: handover.Moment,
+        starts: handover.Moment | None = None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        """`from_user`'s work goes to `to_user` until `until` (a date: to its end)."""
+        ends_at = handover.as_time(until, end=True)
+        starts_at = handover.as_time(starts) if starts not in (None, "") else None
+        with self.db.write() as s:
+            return handover.delegate(
+                s,
+                from_user,
+                to_user,
+                ends_at=ends_at,
+                starts_at=starts_at,
+                actor=actor,
+                now=clock.now(),
+            )
+
+    def cancel_delegation(self, delegation_id: int, *, actor: str | None) -> dict[str, Any]:
+        with self.db.write() as s:
+            return handover.cancel_delegation(s, delegation_id, actor=actor, now=clock.now())
+
+    def delegations(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Delegations not ended yet, from or to `user` (everyone's without)."""
+        with self.db.read() as s:
+            return handover.delegations(s, user)
+
+    def notifications(self, user: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self.db.read() as s:
+            return notifications.recent(s, user, limit)
+
+    def unread_notifications(self, user: str) -> int:
+        """One COUNT (the bell on every page)."""
+        with self.db.read() as s:
+            return notifications.unread_count(s, user)
+
+    def mark_notifications_read(self, user: str, ids: list[int] | None = None) -> int:
+        """Mark some (or all) of the user's notifications read; how many changed."""
+        with self.db.write() as s:
+            return notifications.mark_read(s, user, ids)
+
+    # --- incidents: deals in error (engine.incidents) -----------------------------------
+
+    def incidents(
+        self, *, user: str, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The deals in error with their incidents, newest first (sales managers, admins)."""
+        return incidents.list_incidents(self, user=user, limit=limit, offset=offset)
+
+    def incident_count(self) -> int:
+        return incidents.count(self)
+
+    def retry(
+        self, instance_id: str | int, *, user: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Run a deal's failed element again, with `data` set on it first."""
+        return incidents.retry(self, instance_id, user=user, data=data)
+
+    def skip(self, instance_id: str | int, *, user: str) -> dict[str, Any]:
+        """Mark a deal's failed element completed without running it, and go on."""
+        return incidents.skip(self, instance_id, user=user)
+
+    def cancel(self, instance_id: str | int, *, user: str, reason: str) -> dict[str, Any]:
+        """Stop a deal in error, for a reason."""
+        return incidents.cancel(self, instance_id, user=user, reason=reason)
+
+    # --- versions: list, compare, move running deals (engine.migration) -----------------
+
+    def definition_versions(self, process_id: str) -> list[dict[str, Any]]:
+        """A process's versions, newest first: who published each, when, its deals."""
+        return migration.version_list(self, process_id)
+
+    def version_diff(self, process_id: str, old: int, new: int) -> VersionDiff:
+        """Added, removed and changed elements from version `old` to `new` (engine.diff)."""
+        return migration.version_diff(self, process_id, old, new)
+
+    def migrate(
+        self,
+        process_id: str,
+        to_version: int,
+        *,
+        user: str | None,
+        instance_ids: list[str] | None = None,
+        stage: str | None = None,
+        from_version: int | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Move running deals to another version, or (dry_run) preview where they land."""
+        return migration.migrate(
+            self,
+            process_id,
+            to_version,
+            user=user,
+            instance_ids=instance_ids,
+            stage=stage,
+            from_version=from_version,
+            dry_run=dry_run,
+        )
 
     # --- internals ---------------------------------------------------------------------
 
@@ -654,6 +1005,7 @@ class Service:
                 task_id=row.task_id,
             )
         )
+        recording.note_activity(s, row.instance_id, clock.now())
 
     def _lock(self, s: Session, iid: int) -> Instance:
         inst = s.get(Instance, iid, with_for_update=not self.db.is_sqlite, populate_existing=True)
@@ -685,25 +1037,54 @@ class Service:
 
     @staticmethod
     def _describe(exc: WorkflowException) -> dict[str, Any]:
-        task = getattr(exc, "task", None)
-        spec = getattr(task, "task_spec", None)
-        return {
-            "element_id": getattr(spec, "bpmn_id", None),
-            "element_name": getattr(spec, "bpmn_name", None),
-            "message": str(exc),
-            "data": runtime.json_safe(task.data) if task is not None else None,
-        }
+        return incidents.describe_failure(exc)
 
-    def _run(self, step: Any) -> None:
+    def _run(self, step: Callable[[], _T]) -> _T:
         """Run engine work started by a person: on failure nothing is kept."""
         try:
-            step()
+            return step()
         except WorkflowException as exc:
             info = self._describe(exc)
             where = info["element_name"] or info["element_id"] or "the process"
             raise ExpressionError(
                 f"{where} ({info['element_id']}) failed: {info['message']}"
             ) from exc
+
+
+DESIGNER_ROLES = frozenset({role_key("designer"), role_key("admin")})
+
+
+def _check_designer(s: Session, actor: str | None) -> None:
+    """Only designers and admins change definitions; None is the command line."""
+    if actor is not None and not users.roles_of(s, actor) & DESIGNER_ROLES:
+        raise ForbiddenError(f"{actor} may not change process definitions (designers, admins)")
+
+
+def _held_roles(s: Session) -> frozenset[str]:
+    """The role keys at least one active user holds."""
+    rows = s.scalars(select(UserRole.role).join(User).where(User.active).distinct())
+    return frozenset(rows)
+
+
+def _drop_draft(s: Session, process_id: str, actor: str) -> bool:
+    row = s.scalars(
+        select(DefinitionDraft).where(
+            DefinitionDraft.process_id == process_id, DefinitionDraft.saved_by == actor
+        )
+    ).first()
+    if row is not None:
+        s.delete(row)
+    return row is not None
+
+
+def _draft_record(row: DefinitionDraft) -> dict[str, Any]:
+    return {
+        "process_id": row.process_id,
+        "base_version": row.base_version,
+        "files": dict(row.files),
+        "saved_by": row.saved_by,
+        "saved_at": iso(row.saved_at),
+    }
 
 
 def load_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:

@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
+from engine.calendar import check_slas
 from engine.errors import UnsafeExpressionError
 from engine.expressions import Kind, SafeScriptEngine, check_expression
 
@@ -48,7 +49,8 @@ def check_spec(
     file: str | None = None,
     element_lines: dict[str, int] | None = None,
 ) -> None:
-    """Raise UnsafeExpressionError for the first expression outside the language."""
+    """Raise UnsafeExpressionError for the first expression outside the language, and
+    DefinitionError for a task SLA that cannot work (engine.calendar.check_slas)."""
     lines = element_lines or {}
     for found in iter_expressions(spec, subprocess_specs):
         try:
@@ -60,6 +62,7 @@ def check_spec(
                 line=lines.get(found.element_id),
                 element_id=found.element_id,
             ) from err
+    check_slas(spec, subprocess_specs, file=file, element_lines=lines)
 
 
 def iter_expressions(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[FoundExpression]:

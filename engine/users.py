@@ -16,12 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import NotFoundError, ValidationError
-from engine.models import ApiToken, User, UserRole
+from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.models import ApiToken, Instance, OpenTask, User, UserRole
 from engine.passwords import check_password, hash_password
+from engine.records import task_record
 from engine.roles import role_key
 
 TOKEN_PREFIX = "sf_"  # makes a leaked token recognisable to secret scanners
+ADMIN = role_key("admin")
+MIN_PASSWORD = 8
+# The UI languages a user can keep ("zh" is Simplified Chinese); None follows the browser.
+LANGUAGES = ("en", "zh")
 
 
 def add_user(
@@ -31,6 +36,7 @@ def add_user(
     *,
     password: str | None = None,
     display_name: str | None = None,
+    email: str | None = None,
 ) -> dict[str, Any]:
     """Create a user, or add roles (and a new password) to an existing one."""
     username = username.strip()
@@ -42,6 +48,8 @@ def add_user(
         s.add(user)
     if display_name:
         user.display_name = display_name
+    if email is not None:
+        user.email = _checked_email(email)
     if password is not None:
         user.password_hash = hash_password(password)
     held = {r.role for r in user.roles}
@@ -66,7 +74,131 @@ def user_record(user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "roles": sorted(r.label for r in user.roles),
         "active": user.active,
+        "email": user.email,
+        "language": user.language,
     }
+
+
+def get_user(s: Session, username: str) -> dict[str, Any]:
+    """A user's record with the open tasks assigned to them (active or not)."""
+    user = _user(s, username)
+    return {**user_record(user), "open_tasks": _open_tasks(s, user.username)}
+
+
+def set_user(
+    s: Session,
+    username: str,
+    *,
+    roles: Iterable[str] | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Change what is given (None leaves it): `roles` replace the held ones, an empty
+    display name falls back to the user name, an empty e-mail clears it.  An admin (`actor`)
+    cannot take their own admin role away: another admin has to."""
+    user = _user(s, username)
+    if roles is not None:
+        wanted: dict[str, str] = {}
+        for label in roles:
+            key = role_key(label)
+            if not key:
+                raise ValidationError("a role name cannot be empty", field="roles")
+            wanted.setdefault(key, label.strip())
+        held = {r.role for r in user.roles}
+        if actor == user.username and ADMIN in held and ADMIN not in wanted:
+            raise ForbiddenError(
+                f"{actor} cannot remove their own admin role; another admin has to"
+            )
+        user.roles = [r for r in user.roles if r.role in wanted]
+        user.roles += [UserRole(role=k, label=v) for k, v in wanted.items() if k not in held]
+    if display_name is not None:
+        name = display_name.strip()
+        if len(name) > 200:
+            raise ValidationError("a name is at most 200 characters", field="display_name")
+        user.display_name = name or user.username
+    if email is not None:
+        user.email = _checked_email(email)
+    if password is not None:
+        if len(password) < MIN_PASSWORD:
+            raise ValidationError(
+                f"a password has at least {MIN_PASSWORD} characters", field="password"
+            )
+        user.password_hash = hash_password(password)
+    s.flush()
+    return user_record(user)
+
+
+def deactivate_user(s: Session, username: str, *, actor: str | None = None) -> dict[str, Any]:
+    """The user can no longer log in; their sessions end and their API tokens are revoked.
+    Their open tasks stay assigned to them: the record lists them, so someone can take
+    them over."""
+    user = _user(s, username)
+    if actor == user.username:
+        raise ForbiddenError(f"{actor} cannot deactivate themselves; another admin has to")
+    user.active = False
+    now = clock.now()
+    revoked = 0
+    for token in s.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = now
+        revoked += 1
+    s.flush()
+    return {
+        **user_record(user),
+        "open_tasks": _open_tasks(s, user.username),
+        "tokens_revoked": revoked,
+    }
+
+
+def activate_user(s: Session, username: str) -> dict[str, Any]:
+    """Let a deactivated user log in again (API tokens revoked meanwhile stay revoked)."""
+    user = _user(s, username)
+    user.active = True
+    s.flush()
+    return user_record(user)
+
+
+def set_language(s: Session, username: str, language: str | None) -> None:
+    """Keep the UI language the user chose ("en", "zh"; None follows the browser)."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationError(f"a language is one of {', '.join(LANGUAGES)}", field="language")
+    _user(s, username).language = language
+
+
+def _user(s: Session, username: str) -> User:
+    user = s.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFoundError(f"no user '{username}'")
+    return user
+
+
+def _open_tasks(s: Session, username: str) -> list[dict[str, Any]]:
+    rows = s.execute(
+        select(OpenTask, Instance.name)
+        .join(Instance, Instance.id == OpenTask.instance_id)
+        .where(OpenTask.assignee == username)
+        .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+    )
+    return [{**task_record(t), "deal": name} for t, name in rows]
+
+
+def _checked_email(text: str) -> str | None:
+    address = text.strip()
+    if not address:
+        return None
+    local, at, domain = address.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or len(address) > 254
+        or any(c.isspace() for c in address)
+    ):
+        raise ValidationError("not an e-mail address (name@example.com)", field="email")
+    return address
 
 
 def roles_of(s: Session, username: str | None) -> set[str]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock, runtime
+from engine.calendar import Sla, known_sla
 from engine.definitions import ProcessBundle, form_name, load_form
 from engine.errors import NotFoundError
 from engine.forms import make_validator
@@ -32,6 +33,7 @@ class VersionRuntime:
     validators: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
     instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
+    slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
 
     def form_schema(self, name: str | None) -> dict[str, Any] | None:
         """The JSON schema of one of the version's forms."""
@@ -134,6 +136,9 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
             text = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
             if text:
                 vr.instructions[ts.bpmn_id] = str(text)
+            sla = known_sla(ts)
+            if sla is not None:
+                vr.slas[ts.bpmn_id] = sla
             name = form_name(ts)
             if name and name in row.files and name not in vr.validators:
                 vr.validators[name] = make_validator(load_form(name, row.files[name]))

@@ -212,5 +212,19 @@ def _alive(pid: int) -> bool:
 
 
 def default_jobs() -> list[Job]:
-    """The periodic jobs of the features that have them."""
-    return []
+    """The periodic jobs: SLA escalations every second (they fall due like timers), the end
+    of delegations and the e-mail of notifications often, the daily digest when its hour
+    comes, reminders for initiative rows nobody updated for a day.  Each job knows what it
+    already did, so a restart or a second worker repeats nothing."""
+    from engine import digest, escalation, handover, initiatives, mail
+
+    def delegations(service: Service, now: datetime) -> int:
+        return sum(handover.end_expired_delegations(service.db, now).values())
+
+    return [
+        Job("escalations", 1.0, lambda service, now: escalation.escalate_due(service.db, now)),
+        Job("delegations", 30.0, delegations),
+        Job("e-mail", 10.0, lambda service, now: mail.send_pending(service.db, now)),
+        Job("digests", 60.0, lambda service, now: digest.send_digests(service.db, now)),
+        Job("initiative reminders", 600.0, initiatives.send_reminders),
+    ]

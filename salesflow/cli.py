@@ -29,6 +29,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.graph import graph_from_xml
+from engine.messages import correlation_pairs
 from engine.service import Service, load_json_object
 
 EXIT_CODES: dict[type[EngineError], int] = {
@@ -108,6 +109,30 @@ def cmd_users_list(args: argparse.Namespace) -> Any:
     return _service(args).users()
 
 
+def cmd_users_set(args: argparse.Namespace) -> Any:
+    roles = None if args.roles is None else [r for r in args.roles.split(",") if r.strip()]
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ValidationError("no password on standard input", field="--password-stdin")
+    return _service(args).set_user(
+        args.name,
+        roles=roles,
+        display_name=args.display_name,
+        email=args.email,
+        password=password,
+    )
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> Any:
+    return _service(args).deactivate_user(args.name)
+
+
+def cmd_users_activate(args: argparse.Namespace) -> Any:
+    return _service(args).activate_user(args.name)
+
+
 def cmd_tokens_create(args: argparse.Namespace) -> Any:
     return _service(args).create_token(args.user, args.name or "")
 
@@ -127,6 +152,18 @@ def cmd_deploy(args: argparse.Namespace) -> Any:
 
 def cmd_definitions(args: argparse.Namespace) -> Any:
     return _service(args).definitions()
+
+
+def cmd_export_definitions(args: argparse.Namespace) -> Any:
+    """Every process's latest version back as files: `deploy` of the folder changes nothing."""
+    files = _service(args).export_definitions()
+    folder = Path(args.outdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(files):
+        # newline="" writes the text exactly as deployed: the files stay byte-identical.
+        with (folder / name).open("w", encoding="utf-8", newline="") as out:
+            out.write(files[name])
+    return {"exported": len(files), "directory": str(folder), "files": sorted(files)}
 
 
 def cmd_start(args: argparse.Namespace) -> Any:
@@ -155,8 +192,54 @@ def cmd_complete(args: argparse.Namespace) -> Any:
     return _service(args).complete(args.task_id, user=args.user, data=load_json_object(args.data))
 
 
+def cmd_message(args: argparse.Namespace) -> Any:
+    return _service(args).deliver_message(
+        args.name,
+        instance_id=args.instance,
+        correlate=correlation_pairs(args.correlate),
+        data=load_json_object(args.data),
+        message_id=args.message_id,
+    )
+
+
+def cmd_handover(args: argparse.Namespace) -> Any:
+    service = _service(args)
+    if args.dry_run:
+        return {
+            **service.handover_preview(
+                args.from_user, args.to_user, actor=args.user, instance_id=args.deal
+            ),
+            "dry_run": True,
+        }
+    return service.hand_over(args.from_user, args.to_user, actor=args.user, instance_id=args.deal)
+
+
+def cmd_migrate(args: argparse.Namespace) -> Any:
+    return _service(args).migrate(
+        args.process_id,
+        args.to,
+        user=args.user,
+        instance_ids=args.instance or None,
+        stage=args.stage,
+        from_version=args.from_version,
+        dry_run=args.dry_run,
+    )
+
+
+def cmd_delegate(args: argparse.Namespace) -> Any:
+    return _service(args).delegate(
+        args.from_user, args.to_user, until=args.until, starts=args.starts, actor=args.user
+    )
+
+
 def cmd_tick(args: argparse.Namespace) -> Any:
     return _service(args).tick()
+
+
+def cmd_digest(args: argparse.Namespace) -> Any:
+    from engine.digest import digest
+
+    return digest(_service(args).db, args.user)
 
 
 def cmd_worker(args: argparse.Namespace) -> Any:
@@ -269,6 +352,20 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def _human(command: str, result: Any) -> str:
+    if command == "handover":
+        queued = f" ({result['queued']} to their role's queue)" if result["queued"] else ""
+        verb = "would hand over" if result.get("dry_run") else "handed over"
+        return (
+            f"{verb} from {result['from']} to {result['to']}: {result['deals']} deals, "
+            f"{result['tasks']} open tasks{queued}"
+        )
+    if command == "migrate":
+        return _migration_text(result)
+    if command == "delegate":
+        return (
+            f"{result['to_user']} covers for {result['from_user']} from {result['starts_at']} "
+            f"until {result['ends_at']} ({result['moved']} open tasks moved now)"
+        )
     if command in ("tasks",):
         return _table(result, ["task_id", "instance_id", "name", "lane", "assignee", "stage"])
     if command in ("instances",):
@@ -277,11 +374,21 @@ def _human(command: str, result: Any) -> str:
         return _table(result, ["process_id", "name", "version"])
     if command == "deploy":
         return _table(result, ["process_id", "version", "changed"])
+    if command == "export-definitions":
+        return f"wrote {result['exported']} files to {result['directory']}"
     if command == "users list":
         return _table(
             [{**u, "roles": ", ".join(u["roles"])} for u in result],
-            ["username", "display_name", "roles"],
+            ["username", "display_name", "roles", "email", "active"],
         )
+    if command == "users deactivate":
+        lines = [
+            f"{result['username']} is deactivated ({result['tokens_revoked']} API tokens revoked)"
+        ]
+        if result["open_tasks"]:
+            lines.append("open tasks that stay assigned to them:")
+            lines.append(_table(result["open_tasks"], ["task_id", "instance_id", "deal", "name"]))
+        return "\n".join(lines)
     if command == "show":
         lines = [
             f"{result['name']} (#{result['instance_id']}, {result['process_id']} "
@@ -306,13 +413,49 @@ def _human(command: str, result: Any) -> str:
         return str(result["token"])  # alone on its line, for scripts
     if command == "tokens list":
         return _table(result, ["id", "name", "created_at", "last_used_at", "revoked"])
+    if command == "digest":
+        from engine.digest import as_text
+
+        return as_text(result)
     if command == "render":
         return f"wrote {result['output']} ({result['bytes']:,} bytes)"
     if command == "export-all":
         return f"wrote {result['exported']} charts to {result['directory']}"
+    if command == "message":
+        again = " (this message id was sent before)" if result["duplicate"] else ""
+        if result["status"] == "delivered":
+            return f"delivered {result['name']} to deal {result['instance_id']}{again}"
+        if result["status"] == "kept":
+            return f"kept {result['name']} until {result['expires_at']}: no deal waits yet{again}"
+        return f"{result['name']} expired at {result['expires_at']}, no deal took it{again}"
     if isinstance(result, dict):
         return "\n".join(f"{k}: {v}" for k, v in result.items())
     return str(result)
+
+
+def _migration_text(result: dict[str, Any]) -> str:
+    """One line per deal (where it lands, or why it stays), then the totals."""
+    rows = []
+    for deal in result["deals"]:
+        lands = ", ".join(t["name"] for t in deal["open"]) or "-"
+        rows.append(
+            {
+                "instance_id": deal["instance_id"],
+                "name": deal["name"],
+                "from": deal["from_version"],
+                "moves": "moved" if deal["migrated"] else "yes" if deal["can_move"] else "no",
+                "lands at / reason": lands if deal["can_move"] else deal["reason"],
+            }
+        )
+    columns = ["instance_id", "name", "from", "moves", "lands at / reason"]
+    verb = "can move" if result["dry_run"] else "moved"
+    count = result["movable"] if result["dry_run"] else result["migrated"]
+    total = (
+        f"{count} deals {verb} to version {result['to_version']}, "
+        f"{result['refused']} cannot move"
+        + (" (dry run: nothing changed)" if result["dry_run"] else "")
+    )
+    return _table(rows, columns) + "\n" + total
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -349,6 +492,29 @@ def build_parser() -> argparse.ArgumentParser:
     ua.set_defaults(func=cmd_users_add, command_name="users add")
     ul = users_sub.add_parser("list", help="list users", parents=[common])
     ul.set_defaults(func=cmd_users_list, command_name="users list")
+    us = users_sub.add_parser(
+        "set", help="change a user: roles replace the held ones", parents=[common]
+    )
+    us.add_argument("name")
+    us.add_argument("--roles", metavar="R,R", help="the roles, comma-separated ('' for none)")
+    us.add_argument("--display-name")
+    us.add_argument("--email", help="an e-mail address ('' clears it)")
+    us.add_argument(
+        "--password-stdin", action="store_true", help="read a new password from standard input"
+    )
+    us.set_defaults(func=cmd_users_set, command_name="users set")
+    ud = users_sub.add_parser(
+        "deactivate",
+        help="no more log-ins or API tokens; lists the open tasks that stay the user's",
+        parents=[common],
+    )
+    ud.add_argument("name")
+    ud.set_defaults(func=cmd_users_deactivate, command_name="users deactivate")
+    uc = users_sub.add_parser(
+        "activate", help="let a deactivated user log in again", parents=[common]
+    )
+    uc.add_argument("name")
+    uc.set_defaults(func=cmd_users_activate, command_name="users activate")
 
     tokens = sub.add_parser("tokens", help="API tokens (Authorization: Bearer ...)")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
@@ -370,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", help="who deploys (recorded with the version)")
 
     add("definitions", cmd_definitions, "list deployed processes")
+    p = add("export-definitions", cmd_export_definitions, "write every current version as files")
+    p.add_argument("outdir", metavar="DIR")
 
     p = add("start", cmd_start, "start a deal")
     p.add_argument("process_id")
@@ -396,7 +564,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--data", help="the form data as a JSON object")
 
+    p = add("message", cmd_message, "deliver a BPMN message to the deal waiting for it")
+    p.add_argument("name", metavar="NAME", help="the message name, e.g. contract_signed")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--instance", metavar="ID", help="the deal's id")
+    which.add_argument(
+        "--correlate",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a deal field (name, owner, process_id) or data field to match; repeatable",
+    )
+    p.add_argument("--data", help="data to merge into the deal, as a JSON object")
+    p.add_argument("--id", dest="message_id", metavar="MESSAGE_ID", help="delivered once per id")
+
     add("tick", cmd_tick, "fire the timers that are due now")
+
+    p = add("handover", cmd_handover, "give a rep's deals and open tasks to another user")
+    p.add_argument("from_user", metavar="FROM")
+    p.add_argument("to_user", metavar="TO")
+    p.add_argument("--deal", metavar="INSTANCE_ID", help="only this deal")
+    p.add_argument("--dry-run", action="store_true", help="show what would move; move nothing")
+    p.add_argument("--user", help="who does it (checked: a sales manager or an admin)")
+
+    p = add("migrate", cmd_migrate, "move running deals to another version of their process")
+    p.add_argument("process_id", metavar="PROCESS_ID")
+    p.add_argument("--to", type=int, required=True, metavar="N", help="the version to move to")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--stage", help="only the deals at this stage")
+    which.add_argument(
+        "--instance", action="append", metavar="ID", help="only this deal; repeatable"
+    )
+    p.add_argument("--from", dest="from_version", type=int, metavar="N", help="only from it")
+    p.add_argument("--dry-run", action="store_true", help="preview: where each deal would land")
+    p.add_argument("--user", help="who does it (checked: a designer or an admin)")
+
+    p = add("delegate", cmd_delegate, "while a rep is away, their work goes to another user")
+    p.add_argument("from_user", metavar="FROM")
+    p.add_argument("to_user", metavar="TO")
+    p.add_argument("--until", required=True, metavar="DATE", help="the last day away (or a time)")
+    p.add_argument("--from", dest="starts", metavar="DATE", help="the first day away (default now)")
+    p.add_argument("--user", help="who does it (checked: the rep or a sales manager)")
+    p = add("digest", cmd_digest, "a rep's day: tasks due, stale deals, timers firing soon")
+    p.add_argument("user")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
 
     p = add("worker", cmd_worker, "fire due timers and run escalations, e-mail and digests")

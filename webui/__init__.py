@@ -3,7 +3,9 @@
 Views are thin callers of the engine's use cases (engine.service.Service, one per app in
 `app.extensions["salesflow"]`) and of diagrams/ for charts.  Blueprints: auth (log-in),
 i18n (language), tasks (inbox and task forms), deals (list, board, new, deal page), processes
-(definitions and heatmaps), admin (users), api (the JSON API, bearer tokens).
+(definitions and heatmaps), admin (users), incidents (deals in error), handover (reassign,
+hand over, holidays), notifications (the bell), initiatives (optimisation initiatives and
+their execution tables), api (the JSON API, bearer tokens).
 """
 
 from __future__ import annotations
@@ -27,12 +29,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth,
         config,
         deals,
+        designer,
+        digest,
         errors,
+        handover,
         i18n,
+        incidents,
+        initiatives,
         labels,
+        notifications,
         processes,
+        reports,
         security,
+        settings,
         tasks,
+        versions,
     )
 
     app = Flask(__name__)
@@ -51,8 +62,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app, exempt_blueprints=("api",))
     errors.init_app(app)
     labels.init_app(app)
-    for pages in (tasks, deals, processes, admin):
+    for pages in (tasks, deals, processes, admin, digest, settings, incidents):
         pages.init_app(app)
+    handover.init_app(app)
+    notifications.init_app(app)
+    initiatives.init_app(app)
+    designer.init_app(app)
+    versions.init_app(app)
+    reports.init_app(app)
 
     @app.get("/")
     def index() -> Response:

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from engine.errors import NotFoundError
 from webui.context import CurrentUser, engine
-from webui.i18n import _
+from webui.i18n import _, adopt_stored
 from webui.security import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -94,6 +94,7 @@ def login() -> Response | str | tuple[str, int]:
     session.permanent = True
     session["user"] = found["username"]
     session["name"] = found["display_name"]
+    adopt_stored(found["language"])
     flash(_("Welcome, %(name)s.", name=found["display_name"]), "success")
     return redirect(target)
 

@@ -21,8 +21,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
 from engine.errors import ExpressionError, NotFoundError, ValidationError
+from engine.escalation import deal_sla
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
+from engine.stale import stale_ids
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, user
 from webui.i18n import _
@@ -35,7 +37,7 @@ PIPELINE = "sales_pipeline"  # the process a new lead starts
 BOARD_CARDS = 50  # cards per column; the list shows the rest
 OWNER_ROLES = frozenset(role_key(r) for r in ("Sales Rep", "Sales Manager"))
 NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
-FILTERS = ("stage", "owner", "status", "tier", "source", "process")
+FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
 
 
 def visible_deal(instance_id: int) -> dict[str, Any]:
@@ -64,6 +66,7 @@ def index() -> str:
         tier=chosen["tier"] or None,
         lead_source=chosen["source"] or None,
         search=chosen["q"] or None,
+        stale=chosen["stale"] == "1",
         visible_to=me.username,
         limit=size + 1,  # one more than shown tells whether there is a next page
         offset=(page - 1) * size,
@@ -71,6 +74,7 @@ def index() -> str:
     return render_template(
         "deals/list.html",
         deals=found[:size],
+        stale=stale_ids(engine().db, [d["instance_id"] for d in found[:size]]),
         page=page,
         has_next=len(found) > size,
         chosen=chosen,
@@ -112,6 +116,7 @@ def board() -> str:
     return render_template(
         "deals/board.html",
         columns=columns,
+        stale=stale_ids(engine().db, [d["instance_id"] for c in columns for d in c["cards"]]),
         process=process,
         processes=engine().definitions(),
         empty=not any(c["cards"] for c in columns),
@@ -183,6 +188,7 @@ def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> st
     return render_template(
         "deals/show.html",
         deal=deal,
+        sla=deal_sla(engine().db, instance_id),
         chart=chart,
         chart_error=chart_error,
         history=list(reversed(deal["history"])),

@@ -3,8 +3,9 @@
 The English text is the key; webui/zh_hans.py maps it to Chinese.  Templates and views call
 `_()` with literal text (a test checks that every such string has a translation), and `N_()`
 marks text that is translated later, where it is shown.  The choice is kept in the
-session; until a user picks one, the browser's Accept-Language decides.  Process, element and
-form texts are shown as the designer wrote them.
+session and, for a logged-in user, on the user (User.language), where it wins at the next
+log-in in any browser; until a user picks one, the browser's Accept-Language decides.  Process,
+element and form texts are shown as the designer wrote them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
 from werkzeug.wrappers import Response
 
+from webui.context import engine
 from webui.security import safe_next
 from webui.zh_hans import ZH_HANS
 
@@ -20,6 +22,8 @@ CHINESE = "zh-Hans"
 LANGUAGES = {ENGLISH: "English", CHINESE: "简体中文"}
 # What browsers send for Chinese; all of it gets the Simplified Chinese UI.
 _ACCEPTED = (ENGLISH, "zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK", "zh-Hant")
+# The UI's language codes as the engine keeps them on the user.
+STORED = {ENGLISH: "en", CHINESE: "zh"}
 
 bp = Blueprint("i18n", __name__)
 
@@ -52,11 +56,23 @@ def choose_language() -> str:
 
 @bp.post("/language")
 def switch() -> Response:
-    """Remember the language the user picked (open to everyone: the log-in page has it)."""
+    """Remember the language the user picked (open to everyone: the log-in page has it), on
+    the user too when someone is logged in."""
     lang = request.form.get("lang", "")
     if lang in LANGUAGES:
         session["lang"] = lang
+        me = g.get("user")
+        if me is not None:
+            engine().set_language(me.username, STORED[lang])
     return redirect(safe_next(request.form.get("next"), "/"))
+
+
+def adopt_stored(stored: str | None) -> None:
+    """At log-in: the language kept on the user wins over the browser's (and over a choice
+    made before logging in, which may have been someone else's on a shared computer)."""
+    for lang, code in STORED.items():
+        if code == stored:
+            session["lang"] = g.lang = lang
 
 
 def init_app(app: Flask) -> None:

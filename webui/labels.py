@@ -47,6 +47,14 @@ STATUSES = {
     "completed": N_("Completed"),
     "cancelled": N_("Cancelled"),
     "error": N_("Error"),
+    "escalated": N_("Escalated (SLA passed)"),
+    "incident_retry": N_("Retried after an incident"),
+    "incident_skip": N_("Step skipped after an incident"),
+    "reassigned": N_("Reassigned"),
+    "handover": N_("Handed over"),
+    "delegated": N_("Delegated for a holiday"),
+    "delegation_ended": N_("Back from holiday"),
+    "migrated": N_("Moved to another version"),
 }
 SOURCES = {
     "trade_show": N_("Trade show"),
@@ -67,6 +75,14 @@ EVENTS = {
     "message": N_("Message received"),
     "cancelled": N_("Cancelled"),
     "error": N_("Error"),
+    "escalated": N_("Escalated (SLA passed)"),
+    "incident_retry": N_("Retried after an incident"),
+    "incident_skip": N_("Step skipped after an incident"),
+    "reassigned": N_("Reassigned"),
+    "handover": N_("Handed over"),
+    "delegated": N_("Delegated for a holiday"),
+    "delegation_ended": N_("Back from holiday"),
+    "migrated": N_("Moved to another version"),
 }
 
 
@@ -141,8 +157,30 @@ def field_title(key: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+def duration(seconds: Any) -> str:
+    """A time span: days from a day on, hours below, minutes below an hour."""
+    if seconds is None:
+        return "—"
+    value = float(seconds)
+    if value >= 86400:
+        return _("%(n)s d", n=f"{value / 86400:.1f}")
+    if value >= 3600:
+        return _("%(n)s h", n=f"{value / 3600:.1f}")
+    return _("%(n)s min", n=f"{value / 60:.0f}")
+
+
+def percent(ratio: Any, signed: bool = False, digits: int = 1) -> str:
+    """A ratio as a percentage ("66.7%"); `signed` for a change ("+12%")."""
+    if ratio is None:
+        return "—"
+    number = float(ratio) * 100
+    return f"{number:+.{digits}f}%" if signed else f"{number:.{digits}f}%"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
+        duration=duration,
+        percent=percent,
         stage=stage,
         role=role,
         status=status,

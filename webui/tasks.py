@@ -126,9 +126,9 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
     raw = {k: request.form.getlist(k) for k in request.form if k not in FORM_META}
     if request.form.get("action") == "draft":
         if drafts.save(task_id, raw):
-            flash(_("Draft saved. It is kept in this browser until you complete the task."), "info")
+            flash(_("Draft saved. It stays until the task is completed, on any device."), "info")
         else:
-            flash(_("This draft is too long to keep in the browser; nothing was saved."), "error")
+            flash(_("This draft is too long to keep; nothing was saved."), "error")
         return redirect(url_for(".task_page", task_id=task_id))
 
     parsed = parse(schema, raw)
@@ -147,7 +147,6 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
         except NotFoundError:
             view, status = build(schema, raw, [_form_error(_("This task is no longer open."))]), 409
         else:
-            drafts.discard(task_id)
             flash(_("Done: %(task)s.", task=task["name"]), "success")
             return redirect(url_for("deals.show", instance_id=int(task["instance_id"])))
     return _render(task, deal, form, view, status=status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from engine.service import Service
 from salesflow.cli import main
 from tests.conftest import ENGINE_DATA
 
@@ -207,3 +209,68 @@ def test_tokens_from_the_command_line(
     assert run(capsys, "tokens", "revoke", str(issued["id"]))[0] == 0
     assert run(capsys, "tokens", "list", "alice")[1][0]["revoked"] is True
     assert run(capsys, "tokens", "create", "ghost")[0] == 4
+
+
+def test_users_set_deactivate_and_activate(
+    env: dict[str, str],
+    defs: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    service: Service,
+) -> None:
+    iid, task = open_review(capsys, defs)
+    run(capsys, "users", "add", "root", "--role", "admin")
+    code, record, _ = run(
+        capsys,
+        "users",
+        "set",
+        "alice",
+        "--roles",
+        "Sales Rep,Key Accounts",
+        "--display-name",
+        "Alice Wang",
+        "--email",
+        "alice@example.com",
+    )
+    assert code == 0
+    assert record == {
+        "username": "alice",
+        "display_name": "Alice Wang",
+        "roles": ["Key Accounts", "Sales Rep"],
+        "active": True,
+        "email": "alice@example.com",
+        "language": None,
+    }
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert run(capsys, "users", "set", "alice", "--password-stdin")[0] == 0
+    assert service.authenticate("alice", "a-long-password") is not None
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    code, _, err = run(capsys, "users", "set", "alice", "--password-stdin")
+    assert code == 7 and json.loads(err)["field"] == "--password-stdin"
+    code, _, err = run(capsys, "users", "set", "alice", "--email", "nope")
+    assert code == 7 and json.loads(err)["field"] == "email"
+    assert run(capsys, "users", "set", "ghost", "--roles", "Legal")[0] == 4
+
+    token = run(capsys, "tokens", "create", "alice")[1]["token"]
+    code, done, _ = run(capsys, "users", "deactivate", "alice")
+    assert code == 0
+    assert done["active"] is False and done["tokens_revoked"] == 1
+    assert [(t["task_id"], t["instance_id"]) for t in done["open_tasks"]] == [
+        (task["task_id"], iid)
+    ]
+    listed = {u["username"]: u["active"] for u in run(capsys, "users", "list")[1]}
+    assert listed == {"alice": False, "root": True}
+    assert run(capsys, "tasks", "--instance", iid)[1][0]["assignee"] == "alice"
+    assert run(capsys, "tokens", "list", "alice")[1][0]["revoked"] is True
+    assert token not in str(run(capsys, "tokens", "list", "alice")[1])
+    assert run(capsys, "tasks", "--user", "alice")[0] == 4  # no active user 'alice'
+
+    code, again, _ = run(capsys, "users", "activate", "alice")
+    assert code == 0 and again["active"] is True
+    assert run(capsys, "users", "deactivate", "ghost")[0] == 4
+
+    # Human output names the open tasks that stay.
+    assert main(["users", "deactivate", "alice"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("alice is deactivated (0 API tokens revoked)")
+    assert task["task_id"] in out and "Review" in out

@@ -129,3 +129,26 @@ def test_a_failure_after_a_timer_puts_that_deal_in_error_and_no_other(
 
         assert team.show(fine)["status"] == "running"
         assert team.show(fine)["data"]["score"] == 6
+
+
+def test_the_timer_branch_of_an_event_based_gateway_is_due_and_fires(team: Service) -> None:
+    team.deploy([ENGINE_DATA / "messages.bpmn"])
+    with time_machine.travel(T0, tick=False) as clock:
+        iid = team.start("messages", owner="alice", data={"company": "ACME"})["instance_id"]
+        for element_id in ("task_prepare",):
+            [task] = [t for t in team.tasks(instance=iid) if t["element_id"] == element_id]
+            team.complete(task["task_id"], user="alice")
+        team.deliver_message("contract_signed", instance_id=iid)
+        [task] = team.tasks(instance=iid)
+        team.complete(task["task_id"], user="alice")
+        shown = team.show(iid)
+        assert shown["position"]["gw_payment"] == "waiting"
+        # The gateway waits for a payment or 30 days, whichever comes first.
+        due = T0 + timedelta(days=30)
+        assert shown["next_due_at"] == due.isoformat()
+        assert [t["due_at"] for t in shown["timers"]] == [due.isoformat()]
+
+        clock.move_to(due + timedelta(seconds=1))
+        assert team.tick() == {"fired": 1}
+        assert [t["element_id"] for t in team.tasks(instance=iid)] == ["task_chase"]
+        assert team.show(iid)["next_due_at"] is None

@@ -94,7 +94,8 @@ def test_one_broken_deal_does_not_keep_the_others_from_firing(
             return real(service, s, inst)  # type: ignore[arg-type]
 
         monkeypatch.setattr(timers, "_fire", fire)
-        batch = timers.fire_due_batch(team)
+        # (A generous time budget: a loaded machine must not end the batch early.)
+        batch = timers.fire_due_batch(team, seconds=3600)
         assert (batch.deals, batch.fired, batch.failed) == (2, 2, [broken])
         assert timer_rows(team) == {int(ids[0]): 1, int(ids[2]): 1}
         # The broken deal is where it was, and looked at again a minute later, not at once.
@@ -114,7 +115,7 @@ def test_batches_are_bounded_and_the_rest_is_fired_next(team: Service) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         ids = [team.start("timers", owner="alice")["instance_id"] for _ in range(5)]
         clock.shift(timedelta(days=3, seconds=1))
-        first = timers.fire_due_batch(team, limit=2)
+        first = timers.fire_due_batch(team, limit=2, seconds=3600)
         assert (first.deals, first.more) == (2, True)
         # The earliest due first.
         assert set(timer_rows(team)) == {int(ids[0]), int(ids[1])}
@@ -294,3 +295,31 @@ def test_sigterm_stops_the_worker_cleanly(team: Service, db_url: str) -> None:
     with team.db.read() as s:
         rows = s.scalars(select(WorkerRow)).all()
     assert len(rows) == 1 and rows[0].stopped_at is not None
+
+
+def test_the_worker_escalates_slas_and_fires_the_idle_timer_together(team: Service) -> None:
+    team.deploy([PROCESSES])
+    with time_machine.travel(T0, tick=False) as clock:
+        iid = team.start("sales_pipeline", owner="alice", data=LEAD)["instance_id"]
+        drive(team, iid, WON[:2])  # at the needs analysis: SLA P3D, escalates to the manager
+        worker = Worker(team)  # the default jobs
+        clock.shift(timedelta(days=3, seconds=2))
+        worker.run_once()
+        shown = team.show(iid)
+        assert shown["escalated_at"] is not None
+        kinds = [h["kind"] for h in shown["history"]]
+        assert kinds.count("escalated") == 1 and kinds.count("timer") == 1
+        worker.run_once()  # nothing twice
+        assert [h["kind"] for h in team.show(iid)["history"]].count("escalated") == 1
+
+
+def test_a_batch_stops_taking_deals_when_its_time_is_up(team: Service) -> None:
+    team.deploy([ENGINE_DATA / "timers.bpmn"])
+    with time_machine.travel(T0, tick=False) as clock:
+        for _ in range(3):
+            team.start("timers", owner="alice")
+        clock.shift(timedelta(days=3, seconds=1))
+        # No time at all: one deal is always done (progress), the rest left for the next batch.
+        batch = timers.fire_due_batch(team, seconds=0)
+        assert (batch.deals, batch.more) == (1, True)
+        assert len(timer_rows(team)) == 1

@@ -32,7 +32,9 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def chart_of(page: str) -> str:
-    return page[page.index("<svg") : page.index("</svg>")]
+    """The deal's chart (the page has other inline SVG, such as the bell's icon)."""
+    start = page.index("<svg", page.index('<div class="chart">'))
+    return page[start : page.index("</svg>", start)]
 
 
 def test_the_same_deal_twice_is_drawn_once(

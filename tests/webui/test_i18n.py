@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.service import Service
 from webui.zh_hans import ZH_HANS
 
-from .conftest import csrf_token, deal_at_needs_analysis, login, post, text
+from .conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login, post, text
 
 WEBUI = Path(__file__).resolve().parents[2] / "webui"
 # _("...") and N_("...") with a literal, in Python and in Jinja.
@@ -112,3 +113,57 @@ def test_the_switch_works_before_log_in_and_ignores_unknown_languages(client: Fl
         "/language", data={"lang": "en", "csrf_token": token, "next": "//evil.example"}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_the_choice_is_kept_on_the_user_and_wins_at_the_next_log_in(
+    app: Flask, client: FlaskClient, staff: Service
+) -> None:
+    login(client, "alice")
+    post(client, "/language", {"lang": "zh-Hans", "next": "/tasks"})
+    assert staff.user("alice")["language"] == "zh"
+
+    # Another browser that asks for English: after the log-in alice gets her Chinese.
+    other = app.test_client()
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    assert '<html lang="en">' in text(other.get("/login", headers=english))
+    token = csrf_token(other)
+    response = other.post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+        headers=english,
+    )
+    assert response.status_code == 302
+    page = text(other.get("/tasks", headers=english))
+    assert '<html lang="zh-Hans">' in page and "欢迎" in page  # the welcome too
+
+    # Switching back is kept too; someone who never chose follows the browser.
+    post(other, "/language", {"lang": "en"})
+    assert staff.user("alice")["language"] == "en"
+    assert staff.user("bob")["language"] is None
+    third = app.test_client()
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    token = csrf_token(third)
+    third.post(
+        "/login",
+        data={"username": "bob", "password": PASSWORD, "csrf_token": token},
+        headers=chinese,
+    )
+    assert '<html lang="zh-Hans">' in text(third.get("/tasks", headers=chinese))
+
+
+def test_a_choice_before_log_in_is_not_stored_and_yields_to_the_users(
+    client: FlaskClient, staff: Service
+) -> None:
+    token = csrf_token(client)
+    client.post("/language", data={"lang": "zh-Hans", "csrf_token": token, "next": "/login"})
+    assert "用户名" in text(client.get("/login"))
+    assert {u["language"] for u in staff.users()} == {None}
+    # bob never chose: the choice made on the log-in page stays.
+    login(client, "bob")
+    assert "我的任务" in text(client.get("/tasks"))
+    assert staff.user("bob")["language"] is None
+    post(client, "/logout")
+    # mia chose English once: on this shared computer she gets it, not the last choice.
+    staff.set_language("mia", "en")
+    login(client, "mia")
+    assert "My tasks" in text(client.get("/tasks"))

@@ -102,8 +102,14 @@ def test_admin_form_errors(client: FlaskClient, staff: Service) -> None:
     assert "at least 8 characters" in text(response)
     response = post(client, "/admin/users", {"username": "two words", "password": "longenough"})
     assert response.status_code == 422 and "without spaces" in text(response)
+    response = post(
+        client, "/admin/users", {"username": "newbie", "password": "longenough", "email": "x@y"}
+    )
+    assert response.status_code == 422 and "name@example.com" in text(response)
     assert "newbie" not in {u["username"] for u in staff.users()}
-    # An existing user gets more roles without a new password.
-    response = post(client, "/admin/users", {"username": "bob", "roles": ["Finance"]})
-    assert response.status_code == 302
-    assert staff.roles("bob") == {"sales rep", "finance"}
+    # An existing user is changed on their own page, never over by the add form.
+    response = post(
+        client, "/admin/users", {"username": "bob", "roles": ["Finance"], "password": "longenough"}
+    )
+    assert response.status_code == 422 and "bob exists already" in text(response)
+    assert staff.roles("bob") == {"sales rep"}

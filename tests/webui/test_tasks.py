@@ -193,23 +193,50 @@ def test_draft_is_kept_until_the_task_is_completed(client: FlaskClient, staff: S
     # Nothing reached the engine.
     assert "pain_points" not in staff.show(deal)["data"]
 
+    saved = staff.draft(task["task_id"], user="alice")
+    assert saved is not None and saved["data"]["cost_if_persists"] == ["Half a day"]
     data = {**NEEDS, "pain_points": ["a", "b", "c"]}
     assert post(client, url, data).status_code == 302
-    with client.session_transaction() as session:
-        assert task["task_id"] not in (session.get("drafts") or {})
+    assert staff.draft(task["task_id"], user="alice") is None
 
 
-def test_a_draft_too_large_for_the_cookie_is_refused(client: FlaskClient, staff: Service) -> None:
+def test_a_long_draft_is_kept_outside_the_cookie(client: FlaskClient, staff: Service) -> None:
     deal = deal_at_needs_analysis(staff)
-    url = f"/tasks/{open_task(staff, deal, 'task_needs_analysis')['task_id']}"
+    task_id = open_task(staff, deal, "task_needs_analysis")["task_id"]
+    url = f"/tasks/{task_id}"
     login(client, "alice")
-    import secrets
-
-    huge = {"cost_if_persists": secrets.token_hex(4000), "action": "draft"}
-    response = post(client, url, huge)
+    long_text = "Quotes take a week. " * 1000  # 20,000 characters: no cookie holds that
+    response = post(client, url, {"cost_if_persists": long_text, "action": "draft"})
     assert response.status_code == 302
     assert len(response.headers.get("Set-Cookie", "")) < 4096
-    assert "This draft is too long" in text(client.get(url))
+    page = text(client.get(url))
+    assert "Draft saved." in page and "Your saved draft is filled in." in page
+    assert long_text.strip() in page
+    # Only an absurd size is refused; the draft saved before stays.
+    absurd = {"cost_if_persists": "x" * 300_000, "action": "draft"}
+    assert post(client, url, absurd).status_code == 302
+    page = text(client.get(url))
+    assert "This draft is too long" in page and long_text.strip() in page
+
+
+def test_the_draft_follows_the_user_to_another_browser(app: Flask, staff: Service) -> None:
+    deal = deal_at_needs_analysis(staff)
+    url = f"/tasks/{open_task(staff, deal, 'task_needs_analysis')['task_id']}"
+    office, phone = app.test_client(), app.test_client()
+    login(office, "alice")
+    draft = {"pain_points": ["Slow quotes", "No CRM", ""], "action": "draft"}
+    assert post(office, url, draft).status_code == 302
+    post(office, "/logout")
+
+    login(phone, "alice")
+    page = text(phone.get(url))
+    assert "Your saved draft is filled in." in page
+    assert 'value="Slow quotes"' in page and 'value="No CRM"' in page
+    # Another user on the same task sees none of it (a manager reads the form only).
+    manager = app.test_client()
+    login(manager, "mia")
+    page = text(manager.get(url))
+    assert "Your saved draft is filled in." not in page and "Slow quotes" not in page
 
 
 def test_the_task_of_a_deal_one_may_not_see_is_not_found(

@@ -275,6 +275,7 @@ def _paths() -> dict[str, Any]:
                 example={"data": _QUALIFIED},
             )
         },
+        "/messages/{name}": {"post": _message_op()},
         "/definitions": {
             "get": _op(
                 "listDefinitions",
@@ -343,6 +344,44 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _message_op() -> dict[str, Any]:
+    return _op(
+        "postMessage",
+        "messages",
+        "Deliver a BPMN message to the deal waiting for it",
+        "For the deal named by `instance_id` or matching `correlate`, waiting for this message "
+        "at a message catch event, a message boundary event or an event-based gateway: its "
+        "`data` is merged into the deal's data and the process runs on.  Nothing waiting: 404, "
+        "unless the process keeps early messages (the catch event's property `keepMessagesFor`, "
+        "e.g. `P2D`): then 202, and the first matching deal that starts waiting receives it "
+        "before it expires.  Several deals match: 409 with their `instance_ids`.  A "
+        "`message_id` sent again is not delivered again: 200 with `duplicate` true.  A token "
+        "reaches the deals its user may see; a user who sees every deal or holds the "
+        "`integration` role reaches any deal and may have messages kept.",
+        {
+            "200": _json("MessageResult", "Delivered, or a duplicate of a message sent before."),
+            "202": _json("MessageResult", "Kept until a deal waits for it."),
+            "404": _error("No deal you may see waits for it, or no process receives it."),
+            "409": _error("Several deals match (`instance_ids`); nothing was delivered."),
+            **_fails("422"),
+        },
+        parameters=[
+            _param(
+                "name",
+                "path",
+                "The message name as in the BPMN (`bpmn:message name`).",
+                {"type": "string", "examples": ["contract_signed"]},
+            )
+        ],
+        body="MessageDelivery",
+        example={
+            "correlate": {"contract_no": "C-17"},
+            "data": {"signed_at": "2026-03-02"},
+            "message_id": "esign-8812",
+        },
+    )
+
+
 _DESCRIPTION = """\
 The JSON API of salesflow: start deals, work tasks and fetch flowcharts from other systems.
 
@@ -359,6 +398,13 @@ the `salesflow` command."""
 
 def document() -> dict[str, Any]:
     """The OpenAPI document, a fresh copy on each call."""
+    # Imported here: the incident routes import the views, which import this module.
+    from webui.api import definitions_publish as publish_api
+    from webui.api import incidents, people
+    from webui.api import initiatives as initiative_api
+    from webui.api import reports as report_api
+    from webui.api import versions as version_api
+
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "salesflow API", "version": "1", "description": _DESCRIPTION},
@@ -368,11 +414,16 @@ def document() -> dict[str, Any]:
             {"name": "deals", "description": "Deals: one run of a sales process each."},
             {"name": "tasks", "description": "Human tasks: claim, release, complete."},
             {"name": "definitions", "description": "Deployed processes and their charts."},
+            {"name": "messages", "description": "BPMN messages from other systems."},
+            {"name": "incidents", "description": "Deals in error: retry, skip, cancel."},
+            {"name": "notifications", "description": "Your notifications (the bell)."},
+            {"name": "initiatives", "description": "Optimisation initiatives and their tables."},
+            {"name": "reports", "description": "Funnel, channels, cycle, reps, stale deals."},
             {"name": "documentation", "description": "This document; no token needed."},
         ],
-        "paths": _paths(),
+        "paths": {**_paths(), **incidents.paths(), **people.paths()},
         "components": {
-            "schemas": schemas(),
+            "schemas": {**schemas(), **incidents.schemas(), **people.schemas()},
             "parameters": _parameters(),
             "responses": _responses(),
             "securitySchemes": {
@@ -384,4 +435,13 @@ def document() -> dict[str, Any]:
             },
         },
     }
+    doc["paths"].update(initiative_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(initiative_api.schemas())  # type: ignore[index]
+    doc["paths"].update(version_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(version_api.schemas())  # type: ignore[index]
+    doc["paths"].update(report_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(report_api.schemas())  # type: ignore[index]
+    # POST /definitions shares its path with the GET above.
+    doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
+    doc["components"]["schemas"].update(publish_api.schemas())  # type: ignore[index]
     return copy.deepcopy(doc)  # the schema constants above are shared between calls

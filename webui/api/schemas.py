@@ -59,6 +59,8 @@ _DEAL_SUMMARY = {
     "updated_at": _time("When the deal last changed."),
     "completed_at": _time("When the process finished."),
     "next_due_at": _time("When its next timer fires."),
+    "activity_at": _time("When someone last worked on it or it changed stage (stale deals)."),
+    "escalated_at": _time("Set while an SLA of one of its open tasks has passed."),
 }
 
 _TASK = {
@@ -82,6 +84,60 @@ _DEFINITION = {
 }
 
 
+_MESSAGE_STATUS = {
+    "type": "string",
+    "enum": ["delivered", "kept", "expired"],
+    "description": "delivered; kept until a deal waits for it; expired before one did.",
+}
+_MESSAGE_SCHEMAS: dict[str, Any] = {
+    "MessageDelivery": {
+        "type": "object",
+        "description": (
+            "A BPMN message for the deal waiting for it, named by `instance_id`, by "
+            "`correlate` (deal fields `name`, `owner`, `process_id`; any other key is a field "
+            "of the deal's data), or both."
+        ),
+        "properties": {
+            "instance_id": {
+                "type": ["string", "integer"],
+                "pattern": "^[0-9]+$",
+                "minimum": 1,
+                "description": "The deal's id.",
+            },
+            "correlate": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": ["string", "number", "boolean"]},
+                "description": 'Fields the deal must have, e.g. {"contract_no": "C-17"}.',
+            },
+            "data": {"type": "object", "description": "Merged into the deal's data."},
+            "message_id": _text(
+                "Your id of the message: the same id is delivered once.",
+                minLength=1,
+                maxLength=200,
+            ),
+        },
+        "additionalProperties": False,
+    },
+    "MessageResult": _object(
+        "What became of a message (`salesflow message --json`).",
+        {
+            "name": _text("The message name."),
+            "message_id": _text("The sender's id of the message.", null=True),
+            "status": _MESSAGE_STATUS,
+            "duplicate": {
+                "type": "boolean",
+                "description": "The id was sent before: this is the first delivery's answer.",
+            },
+            "instance_id": _text("The deal that received it.", null=True),
+            "received_at": _time("When it arrived.", null=False),
+            "delivered_at": _time("When a deal received it."),
+            "expires_at": _time("Until when a kept message waits for a deal."),
+        },
+    ),
+}
+
+
 def schemas() -> dict[str, Any]:
     """The components/schemas of the document, built afresh on each call."""
     any_json: dict[str, Any] = {"description": "Any JSON value."}
@@ -102,6 +158,11 @@ def schemas() -> dict[str, Any]:
                     "type": "array",
                     "description": "Every failing field.",
                     "items": ref("FieldError"),
+                },
+                "instance_ids": {
+                    "type": "array",
+                    "description": "A message several deals match: their ids.",
+                    "items": {"type": "string"},
                 },
             },
             "required": ["error", "message"],
@@ -235,6 +296,7 @@ def schemas() -> dict[str, Any]:
             "properties": {"data": {"type": "object", "description": "The form's fields."}},
             "additionalProperties": False,
         },
+        **_MESSAGE_SCHEMAS,
     }
 
 

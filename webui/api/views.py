@@ -4,7 +4,8 @@ Views are thin callers of the engine's use cases with the pages' rules:
 - a token names a user (`salesflow tokens create USER`), sent as `Authorization: Bearer ...`;
 - a deal the user may not see (engine.access) is "not found", word for word like a deal
   that does not exist, so ids cannot be probed;
-- claiming, releasing and completing follow the engine's lane rule (ForbiddenError -> 403).
+- claiming, releasing and completing follow the engine's lane rule (ForbiddenError -> 403),
+  on a task of a deal the user may see; any other task is "not found" like a missing one.
 Every answer is JSON, errors too: `{"error", "message"}`, plus `field` and `errors` for
 invalid data.  document.py describes all of it; a test keeps the two in step.
 """
@@ -168,14 +169,26 @@ def _body(schema_name: str) -> dict[str, Any]:
     return body
 
 
+def _sees(instance_id: str) -> bool:
+    try:
+        return _service().may_see(_user(), instance_id)
+    except NotFoundError:
+        return False
+
+
 def _visible_deal(instance_id: str) -> None:
     """404 for a deal the user may not see, with the words used for one that does not exist."""
-    try:
-        visible = _service().may_see(_user(), instance_id)
-    except NotFoundError:
-        visible = False
-    if not visible:
+    if not _sees(instance_id):
         raise NotFoundError(f"no deal with id '{instance_id}'")
+
+
+def _visible_task(task_id: str) -> None:
+    """404 for a task (open or done) of a deal the user may not see, worded like the engine's
+    404 for a missing one: its 403 and 409 would name the lane, the assignee, who did it."""
+    service = _service()
+    found = service.task(task_id) or service.completed_task(task_id)
+    if found is None or not _sees(found["instance_id"]):
+        raise NotFoundError(f"no open task with id '{task_id}'")
 
 
 def _chart(data: bytes, fmt: str, stem: str) -> Response:
@@ -268,17 +281,20 @@ def list_tasks() -> ResponseReturnValue:
 
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str) -> ResponseReturnValue:
+    _visible_task(task_id)
     return _service().claim(task_id, user=_user())
 
 
 @bp.post("/tasks/<task_id>/release")
 def release_task(task_id: str) -> ResponseReturnValue:
+    _visible_task(task_id)
     return _service().release(task_id, user=_user())
 
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str) -> ResponseReturnValue:
-    body = _body("TaskCompletion")
+    body = _body("TaskCompletion")  # checked without a look at the task: no leak
+    _visible_task(task_id)
     return _service().complete(task_id, user=_user(), data=body.get("data"))
 
 

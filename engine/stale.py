@@ -1,0 +1,50 @@
+"""Stale ("rotting") deals: running deals nobody has worked on for N days in their stage.
+
+N is per stage (engine.settings `stale_days`; None: never stale there) and counts calendar
+days since `Instance.activity_at`, which engine.recording sets when someone completes,
+claims or releases a task, comments, or the deal changes stage.  The condition is one SQL
+clause, so lists, the board, the digest and the `stale=1` filter agree, and it reads the
+(status, stage, activity_at) index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+
+from engine import clock, settings
+from engine.db import Database
+from engine.models import Instance
+
+__all__ = ["stale_clause", "stale_ids"]
+
+
+def stale_clause(stale_days: Mapping[str, int | None], now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause on Instance: running, and quiet for longer than its stage allows."""
+    parts = []
+    for stage, days in sorted(stale_days.items()):
+        if not days:
+            continue
+        cutoff = now - timedelta(days=days)
+        quiet = or_(
+            Instance.activity_at < cutoff,
+            # Deals from before activity was recorded count from their start.
+            and_(Instance.activity_at.is_(None), Instance.created_at < cutoff),
+        )
+        parts.append(and_(Instance.stage == stage, quiet))
+    if not parts:
+        return false()
+    return and_(Instance.status == "running", or_(*parts))
+
+
+def stale_ids(db: Database, ids: Iterable[str | int], now: datetime | None = None) -> set[str]:
+    """Which of the given deals are stale now (ids as strings, like the deal records)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return set()
+    with db.read() as s:
+        clause = stale_clause(settings.stale_days(s), now or clock.now())
+        found = s.scalars(select(Instance.id).where(Instance.id.in_(wanted), clause))
+        return {str(i) for i in found}

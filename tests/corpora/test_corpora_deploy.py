@@ -1,0 +1,230 @@
+# ruff: noqa: E501  (each reason is one line, word for word what the designer is shown)
+"""Every model of the spiff-examples and camunda7 corpora: it deploys and runs its happy
+path, or REASONS says in one line why not, and that line is exactly one of the errors
+engine.lint.check reports for it (what the designer page shows on import).
+
+Most examples keep their human tasks in no lane, which salesflow refuses (a lane is the role
+whose people do the task).  For those whose only errors are lanes, the test also puts the
+tasks in a "Sales Rep" lane, as a designer would on import, and runs that: it must publish
+and run its happy path to the end (each task completed with the example's test data or its
+form's example data, timers fired by moving the clock).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from lxml import etree
+
+from engine import clock
+from engine.lint import Problem, check
+from engine.service import Service
+from tests.conftest import CORPORA
+from tests.corpora.test_spiff_examples import EXAMPLES, cases
+
+CAMUNDA = CORPORA / "camunda7"
+MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+HUMAN = ("userTask", "manualTask", "task")
+LANE_ERROR = ("sits in no lane", "which has no name")
+TEAM_ROLES = {"sales rep", "sales manager"}
+
+# model -> why it cannot deploy, in one line: exactly one of the errors `check` reports.
+REASONS = {
+    "camunda:instantiating_process": "camunda:class 'org.camunda.bpm.example.event.message.InstantiateProcessByMessageDelegate' calls Java code, which salesflow cannot run",
+    "camunda:invoice.v1": "the condition '${!clarified}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'not clarified'",
+    "camunda:invoice.v2": "the condition '${clarified}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'clarified'",
+    "camunda:invoiceApproval": "the task 'Approve Invoice' sits in no lane: put it in the lane of the role that does it",
+    "camunda:invoicePayment": "the task 'Pay Invoice' sits in no lane: put it in the lane of the role that does it",
+    "camunda:loan-granting": "the condition '${score > 5}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'score > 5'",
+    "camunda:loanApproval": "camunda:delegateExpression '${calculateInterestService}' calls Java code, which salesflow cannot run",
+    "camunda:message_start_process": "the task 'Wait in Message Process' sits in no lane: put it in the lane of the role that does it",
+    "camunda:order-handling": "an external task (topic 'invoiceCreator') waits for a Camunda worker, and salesflow has none",
+    "camunda:order-process": "the task 'Identify needs' sits in no lane: put it in the lane of the role that does it",
+    "camunda:retry-example": "camunda:class 'org.camunda.bpm.example.delegate.ServiceTaskOneDelegate' calls Java code, which salesflow cannot run",
+    "camunda:reviewInvoice": "the task 'Assign Reviewer' sits in no lane: put it in the lane of the role that does it",
+    "spiff:0-1-minimal-example": "the task 'Show Example Manual Task' sits in no lane: put it in the lane of the role that does it",
+    "spiff:0-2-basic-example": "the task 'Display Questions' sits in no lane: put it in the lane of the role that does it",
+    "spiff:0-4-request-permissions": "a service task calls an outside service, and salesflow has none configured: use a script task, or a user task for the person who does it",
+    # (its form is spiff-arena's, not JSON Schema; which field jsonschema names varies)
+    "spiff:1-basic-concepts/1-2-forms": "the task 'Simple Form' sits in no lane: put it in the lane of the role that does it",
+    "spiff:1-basic-concepts/1-4-decisions": "the task 'Select a Pizza' sits in no lane: put it in the lane of the role that does it",
+    "spiff:1-basic-concepts/1-6-roles": "pre-script 'requested_by = get_current_user()[\\'username\\'] lane_owners = { \"Vacation Appro...': calling 'get_current_user' is not allowed (line 1, column 16)",
+    "spiff:2-in-depth/2-2-external-services/service-task-error-strategies": "the exclusive gateway 'Strategy Type' has no default flow and its conditions may all be false (the deal would stop in error): mark one flow as the default",
+    "spiff:2-in-depth/2-3-sub-processes": "the exclusive gateway 'payment method' has no default flow and its conditions may all be false (the deal would stop in error): mark one flow as the default",
+    "spiff:2-in-depth/2-4-messages/chef": "the task 'Confirm Order Ready' sits in no lane: put it in the lane of the role that does it",
+    "spiff:2-in-depth/2-4-messages/waiter": "the task 'Take Order' sits in no lane: put it in the lane of the role that does it",
+    "spiff:2-in-depth/2-5-loops/multi-instance": "not valid BPMN 2.0 (XSD): Element 'bpmn:outputDataItem', attribute 'id': 'composer_in_form' is not a valid value of the atomic type 'xs:ID'.",
+    "spiff:2-in-depth/events/escalation-events": "the task 'Select your Path' sits in no lane: put it in the lane of the role that does it",
+    "spiff:2-in-depth/events/timer-events": "the task 'Example manual task' sits in no lane: put it in the lane of the role that does it",
+    "spiff:2-in-depth/message-api": "not valid BPMN 2.0 (XSD): Element 'bpmn:startEvent', attribute 'messageRef': The attribute 'messageRef' is not allowed.",
+    "spiff:3-use-cases/allow-updates-until-approved": "the task 'Confirm Selection' sits in the lane 'Lane_18ckkf0', which has no name: name the lane after the role whose people do the task",
+    "spiff:3-use-cases/invitation-to-quote/prototype/receive-quote": 'the process \'receive_quote_prototype\' is not executable (isExecutable="false"): set isExecutable="true" to run it',
+    "spiff:3-use-cases/invitation-to-quote/prototype/request-quote": "the task 'Example manual task' sits in no lane: put it in the lane of the role that does it",
+    "spiff:3-use-cases/invitation-to-quote/prototype/submit-quote": "the task 'Submit Quote' sits in no lane: put it in the lane of the role that does it",
+    "spiff:3-use-cases/todo-list": "the task 'Manage Todo List' sits in no lane: put it in the lane of the role that does it",
+}
+# Models whose happy path waits for a message from outside: model -> the message sent.
+MESSAGES = {"camunda:message_start_process": "instantiationMessage"}
+
+
+def spiff_models() -> dict[str, dict[str, str]]:
+    models = {}
+    for marker in sorted(EXAMPLES.rglob("process_model.json")):
+        folder = marker.parent
+        files = {
+            p.name: p.read_text(encoding="utf-8")
+            for p in folder.iterdir()
+            if p.suffix in (".bpmn", ".dmn", ".json")
+            and p.name != "process_model.json"
+            and not p.name.startswith("test_")
+        }
+        if any(n.endswith(".bpmn") for n in files):
+            models[f"spiff:{folder.relative_to(EXAMPLES)}"] = files
+    return models
+
+
+def camunda_models() -> dict[str, dict[str, str]]:
+    """One model per BPMN file, with the DMN files beside it and the processes it calls."""
+    models = {}
+    for path in sorted(CAMUNDA.rglob("*.bpmn")):
+        files = {path.name: path.read_text(encoding="utf-8")}
+        files.update({p.name: p.read_text(encoding="utf-8") for p in path.parent.glob("*.dmn")})
+        called = {
+            e.get("calledElement") for e in etree.parse(str(path)).iter(f"{{{MODEL}}}callActivity")
+        }
+        for other in path.parent.glob("*.bpmn"):
+            ids = {p.get("id") for p in etree.parse(str(other)).iter(f"{{{MODEL}}}process")}
+            if other != path and ids & called:
+                files[other.name] = other.read_text(encoding="utf-8")
+        models[f"camunda:{path.stem}"] = files
+    return models
+
+
+MODELS = {**spiff_models(), **camunda_models()} if CORPORA.is_dir() else {}
+pytestmark = pytest.mark.skipif(not MODELS, reason="shared/corpora is not beside")
+
+
+def errors_of(files: dict[str, str]) -> list[Problem]:
+    return [p for p in check(files, held_roles=TEAM_ROLES) if p.severity == "error"]
+
+
+def in_a_lane(files: dict[str, str]) -> dict[str, str]:
+    """The files with every human task in no lane put in a "Sales Rep" lane, and nameless
+    lanes named so."""
+    fixed = dict(files)
+    for name, text in files.items():
+        if not name.endswith(".bpmn"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"))
+        for process in root.iterfind(f"{{{MODEL}}}process"):
+            for lane in process.iter(f"{{{MODEL}}}lane"):
+                if not lane.get("name"):
+                    lane.set("name", "Sales Rep")
+            placed = {r.text for r in process.iter(f"{{{MODEL}}}flowNodeRef")}
+            loose = [
+                t.get("id")
+                for kind in HUMAN
+                for t in process.iter(f"{{{MODEL}}}{kind}")
+                if t.get("id") not in placed
+            ]
+            if not loose:
+                continue
+            lane_set = etree.Element(f"{{{MODEL}}}laneSet", id=f"{process.get('id')}_lanes")
+            lane = etree.SubElement(
+                lane_set, f"{{{MODEL}}}lane", id=f"{process.get('id')}_rep", name="Sales Rep"
+            )
+            for ident in loose:
+                etree.SubElement(lane, f"{{{MODEL}}}flowNodeRef").text = ident
+            before = ("documentation", "extensionElements", "ioSpecification", "laneSet")
+            at = sum(1 for c in process if etree.QName(c).localname in before)
+            process.insert(at, lane_set)
+        fixed[name] = etree.tostring(root, encoding="unicode")
+    return fixed
+
+
+def task_inputs(key: str) -> dict[str, list[dict[str, Any]]]:
+    """Element id -> the data the example's own test case enters, in order."""
+    if not key.startswith("spiff:"):
+        return {}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for _, case in cases(EXAMPLES / key.removeprefix("spiff:"))[:1]:
+        for task, entered in case["tasks"].items():
+            found[task.split(":")[-1]] = list(entered["data"])
+    return found
+
+
+def form_data(files: dict[str, str], form: str | None) -> dict[str, Any]:
+    """What a rep would enter: the form's example data, else its required fields filled."""
+    if form is None:
+        return {}
+    example = files.get(form.replace("-schema.", "-exampledata."))
+    if example and json.loads(example):
+        return dict(json.loads(example))
+    filled = fill(json.loads(files[form]))
+    return filled if isinstance(filled, dict) else {}
+
+
+def fill(schema: dict[str, Any]) -> Any:
+    """A value that satisfies a simple JSON schema: required fields, first enum choices."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: fill(props[k]) for k in props if k in schema.get("required", list(props))}
+    defaults = {"string": "x", "boolean": True, "array": [], "integer": 1}
+    return defaults.get(kind, max(1, schema.get("minimum", 1)))
+
+
+def run_happy_path(
+    service: Service, key: str, process_id: str, files: dict[str, str]
+) -> dict[str, Any]:
+    """Start a deal; complete each task as it comes (those the example's own test enters data
+    for first); move the clock to each timer; send the message it waits for."""
+    inputs = task_inputs(key)
+    iid = service.start(process_id, owner="alice")["instance_id"]
+    message = MESSAGES.get(key)
+    for _ in range(40):
+        ready = sorted(service.tasks(instance=iid), key=lambda t: not inputs.get(t["element_id"]))
+        if ready:
+            task = ready[0]
+            queue = inputs.get(task["element_id"])
+            data = queue.pop(0) if queue else form_data(files, task["form"])
+            if task["lane"]:
+                service.add_user("alice", [task["lane"]])  # she does every part here
+            service.complete(task["task_id"], user="alice", data=data)
+            continue
+        [deal] = service.instances(ids=[iid])
+        if deal["status"] == "running" and message is not None:
+            service.deliver_message(message, instance_id=iid)
+            message = None
+            continue
+        if deal["status"] != "running" or deal["next_due_at"] is None:
+            return dict(deal)
+        with time_machine.travel(clock.parse_iso(deal["next_due_at"]) + timedelta(seconds=1)):
+            service.tick()
+    raise AssertionError(f"{key} did not finish in 40 steps")
+
+
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_each_model_deploys_and_runs_or_says_why(key: str, team: Service) -> None:
+    files = MODELS[key]
+    errors = errors_of(files)
+    if key not in REASONS:
+        assert errors == [], f"{key}: {errors[0].message if errors else ''}"
+        runnable = files
+    else:
+        assert errors, f"{key} deploys now: drop it from REASONS"
+        assert REASONS[key] in [e.message for e in errors]
+        if not all(any(m in e.message for m in LANE_ERROR) for e in errors):
+            return
+        runnable = in_a_lane(files)
+        assert errors_of(runnable) == [], key
+    published = team.publish(runnable, actor=None)
+    assert published["changed"] is True
+    end = run_happy_path(team, key, published["process_id"], runnable)
+    assert end["status"] == "completed", end

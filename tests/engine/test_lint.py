@@ -1,0 +1,264 @@
+"""engine/lint.py: every problem of a definition at once, each on the element to fix.
+
+One small BPMN file per rule in tests/engine/data/lint/ (clean.bpmn has none); the shared
+form and decision files go with each of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from engine import camunda
+from engine.definitions import parse_sources, read_paths
+from engine.lint import Problem, check, covers_every_case, timer_problem
+from tests.conftest import CORPORA, PROCESSES
+
+DATA = Path(__file__).parent / "data" / "lint"
+TEAM = {"sales rep", "sales manager"}
+
+
+def files_with(bpmn: str) -> dict[str, str | bytes]:
+    """One BPMN fixture with every form and decision of the folder."""
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in DATA.iterdir()
+        if p.suffix in (".json", ".dmn") or p.name == bpmn
+    }
+
+
+def found(problems: list[Problem]) -> dict[str | None, list[Problem]]:
+    by_element: dict[str | None, list[Problem]] = {}
+    for problem in problems:
+        by_element.setdefault(problem.element_id, []).append(problem)
+    return by_element
+
+
+def errors(problems: list[Problem]) -> set[str | None]:
+    return {p.element_id for p in problems if p.severity == "error"}
+
+
+def test_a_clean_definition_has_no_problem_and_the_shipped_processes_no_error() -> None:
+    assert check(files_with("clean.bpmn"), held_roles=TEAM) == []
+    shipped = check(read_paths([PROCESSES]), held_roles=None)
+    assert [p for p in shipped if p.severity == "error"] == []
+
+
+def test_problems_carry_file_line_element_and_severity() -> None:
+    [problem] = [p for p in check(files_with("lanes.bpmn")) if p.element_id == "task_no_lane"]
+    assert problem.to_dict() == {
+        "element_id": "task_no_lane",
+        "message": problem.message,
+        "line": 18,
+        "file": "lanes.bpmn",
+        "severity": "error",
+    }
+    assert "sits in no lane" in problem.message
+
+
+def test_lanes_every_human_task_sits_in_a_named_lane_someone_holds() -> None:
+    problems = check(files_with("lanes.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"task_no_lane", "task_nameless_lane"}
+    assert "has no name" in by["task_nameless_lane"][0].message
+    # Nobody holds "Pilot" yet: one warning, on the lane, not one per task.
+    [nobody] = by["lane_pilots"]
+    assert nobody.severity == "warning" and "'Pilot'" in nobody.message
+    # The task inside the sub-process is in the sub-process's lane.
+    assert "task_in_sub" not in by
+    # Without knowing the team, the warning is left out; with "pilot" held, too.
+    assert "lane_pilots" not in found(check(files_with("lanes.bpmn")))
+    assert "lane_pilots" not in found(check(files_with("lanes.bpmn"), held_roles={"pilot"}))
+
+
+def test_exclusive_gateways_need_a_default_or_conditions_that_cover_every_case() -> None:
+    problems = check(files_with("gateways.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"gw_gap", "f_bare_none"}
+    assert "default" in by["gw_gap"][0].message
+    assert "without a condition" in by["f_bare_none"][0].message
+    # clean.bpmn's gateway has no default: amount >= 10000 / amount < 10000 cover it.
+    assert "gw_amount" not in found(check(files_with("clean.bpmn")))
+
+
+@pytest.mark.parametrize(
+    ("conditions", "covered"),
+    [
+        (["approved", "not approved"], True),
+        (["not (a and b)", "a and b"], True),
+        (["amount >= 1000", "amount < 1000"], True),
+        (["amount > 1000", "amount < 1000"], False),  # 1000 itself
+        (["amount > 1000", "amount == 1000", "amount < 1000"], True),
+        (["0 <= amount < 10", "amount >= 10", "amount < 0"], True),
+        (["amount < 5 or amount > 10", "5 <= amount <= 10"], True),
+        (["amount < 5", "discount > 5"], False),  # two different fields
+        (["amount != 3", "amount == 3"], True),
+        (['tier == "A"', 'tier != "A"'], True),
+        (['tier in ("A", "B")', 'tier not in ("A", "B", "C")'], False),  # "C"
+        (['tier in ("A", "B", "C")', 'tier not in ("A", "B", "C")'], True),
+        (['tier == "A"', 'tier == "B"', 'tier == "C"'], False),
+        (["amount > limit", "amount <= limit"], False),  # not shown without constants
+        (["amount >", "True"], False),
+    ],
+)
+def test_which_conditions_are_shown_to_cover_every_case(
+    conditions: list[str], covered: bool
+) -> None:
+    assert covers_every_case(conditions) is covered
+
+
+def test_timers_are_checked_as_the_engine_will_evaluate_them() -> None:
+    problems = check(files_with("timers.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"t_bare", "t_bad_duration", "t_bad_date", "t_bad_cycle"}
+    assert 'write it as quoted text, "P3D"' in by["t_bare"][0].message
+    assert "ISO 8601 duration" in by["t_bad_duration"][0].message
+    assert "date-time" in by["t_bad_date"][0].message
+    assert "repeating interval" in by["t_bad_cycle"][0].message
+    # A name nothing sets is only a warning: the deal's start data may carry it.
+    [unknown] = by["t_unknown"]
+    assert unknown.severity == "warning" and "'renewal_date'" in unknown.message
+    assert {"t_ok", "t_data", "t_cycle_ok"}.isdisjoint(by)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "wrong"),
+    [
+        ("duration", '"P1Y2M10DT2H30M"', False),
+        ("duration", '"2026-01-01"', True),
+        ("date", '"2026-05-01T09:00:00+08:00"', False),
+        ("cycle", '"R/PT1H"', False),
+        ("cycle", '"R2/2026-05-01T09:00:00Z/P1D"', False),
+        ("cycle", '"R2/2026-05-01T09:00:00Z/2026-06-01T09:00:00Z"', True),
+        ("duration", "7", True),
+    ],
+)
+def test_timer_texts(kind: str, text: str, wrong: bool) -> None:
+    message, severity = timer_problem(kind, text, set())
+    assert (message is not None and severity == "error") is wrong
+
+
+def test_forms_decisions_and_called_processes_must_be_among_the_files() -> None:
+    problems = check(files_with("references.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {
+        "task_missing_form",
+        "task_broken_form",
+        "task_missing_decision",
+        "task_no_decision",
+        "call_missing",
+    }
+    assert "'nowhere.schema.json'" in by["task_missing_form"][0].message
+    assert "not a valid JSON schema" in by["task_broken_form"][0].message
+    assert "(there are: lint_grade_decision)" in by["task_missing_decision"][0].message
+    assert "nowhere_process" in by["call_missing"][0].message
+
+
+def test_every_element_is_reached_from_a_start_event() -> None:
+    problems = check(files_with("reachability.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"task_orphan", "task_after_orphan", "sub_orphan", "sub_empty"}
+    assert "cannot be reached" in by["task_orphan"][0].message
+    assert "no start event" in by["sub_empty"][0].message
+    # Boundary path, link target and event sub-process are reached.
+    assert {"b_timer", "end_b", "link_in", "event_sub"}.isdisjoint(by)
+
+
+def test_every_unsafe_expression_and_broken_sla_is_reported_at_once() -> None:
+    problems = check(files_with("expressions.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"script_import", "gw_unsafe", "task_sla"}
+    assert "'import' is not allowed" in by["script_import"][0].message
+    assert "__class__" in by["gw_unsafe"][0].message
+    assert by["task_sla"][0].message.startswith("SLA:")
+
+
+def test_a_model_not_meant_to_run_says_why_per_element() -> None:
+    problems = check(files_with("not_executable.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"lint_not_executable", "gw_complex", "service_crm"}
+    assert 'isExecutable="false"' in by["lint_not_executable"][0].message
+    assert "complexGateway" in by["gw_complex"][0].message
+    assert "service task" in by["service_crm"][0].message
+
+
+def test_a_drawing_beside_a_runnable_process_is_only_a_warning() -> None:
+    files = {**files_with("clean.bpmn"), **files_with("not_executable.bpmn")}
+    by = found(check(files, held_roles=TEAM))
+    assert by["lint_not_executable"][0].severity == "warning"
+    assert "clean.bpmn" not in {p.file for p in check(files, held_roles=TEAM)}
+
+
+def test_xml_and_schema_errors_are_all_reported_with_their_lines() -> None:
+    broken = {"broken.bpmn": "<bpmn:definitions xmlns:bpmn='x'>\n<oops>"}
+    [problem] = check(broken)
+    assert problem.file == "broken.bpmn" and "not well-formed XML" in problem.message
+    text = (DATA / "clean.bpmn").read_text(encoding="utf-8")
+    text = text.replace(
+        '<bpmn:userTask id="task_quote"', '<bpmn:userTask bogus="1" id="task_quote"'
+    )
+    text = text.replace('<bpmn:endEvent id="end">', '<bpmn:endEvent id="end" what="2">')
+    files = {**files_with("clean.bpmn"), "clean.bpmn": text}
+    xsd = [p for p in check(files) if "XSD" in p.message]
+    assert {p.line for p in xsd} == {24, 61} and all(p.file == "clean.bpmn" for p in xsd)
+    assert check({"x.bpmn": b"\xff\xfe"}) == [
+        Problem("not UTF-8 text (invalid start byte)", file="x.bpmn")
+    ]
+
+
+# --- Camunda files ---------------------------------------------------------------------
+
+
+def test_camunda_extensions_are_mapped_or_refused_per_element() -> None:
+    problems = check(files_with("camunda.bpmn"), held_roles=TEAM)
+    by = found(problems)
+    assert errors(problems) == {"script_groovy", "service_java", "flow_large"}
+    assert "JUEL" in by["flow_large"][0].message
+    assert "'amount > 1000 and not approved'" in by["flow_large"][0].message
+    assert "groovy" in by["script_groovy"][0].message
+    assert "Java" in by["service_java"][0].message
+    # The user task has a lane (its candidate group) and its form: no problem there.
+    assert "task_quote" not in by
+
+
+def test_a_camunda_file_that_maps_fully_parses_into_our_properties() -> None:
+    files = files_with("camunda_mapped.bpmn")
+    assert check(files, held_roles=TEAM) == []
+    [bundle] = parse_sources({k: str(v) for k, v in files.items()})
+    quote = bundle.spec.task_specs["task_quote"]
+    assert quote.lane == "Sales Rep"
+    assert quote.extensions["properties"] == {
+        "formJsonSchemaFilename": "lint_quote.schema.json",
+        "stage": "Proposal",
+        "sla": "P2D",
+    }
+    assert bundle.spec.task_specs["timer_wait"].event_definition.expression == '"PT5M"'
+    # The stored file is the designer's, untouched.
+    assert bundle.files["camunda_mapped.bpmn"] == files["camunda_mapped.bpmn"]
+
+
+def test_camunda_translation_leaves_other_files_alone() -> None:
+    root = etree.fromstring((DATA / "clean.bpmn").read_bytes())
+    same, findings = camunda.translate(root)
+    assert same is root and findings == []
+    assert camunda.form_file("camunda-forms:app:task.form") is None
+    assert camunda.form_file("embedded:app:forms/quote.schema.json") == "quote.schema.json"
+
+
+# --- files from other tools: never a crash ---------------------------------------------
+
+
+MIWG = CORPORA / "miwg"
+
+
+@pytest.mark.skipif(not MIWG.is_dir(), reason="shared/corpora is not beside")
+def test_every_interchange_model_is_checked_without_crashing() -> None:
+    """The OMG interchange models are drawings: each says, per element, why it cannot run."""
+    models = sorted(MIWG.rglob("*.bpmn"))
+    assert len(models) >= 20
+    for path in models:
+        problems = check({path.name: path.read_bytes()})
+        assert any(p.severity == "error" for p in problems), path
+        assert all(p.file in (path.name, None) for p in problems), path

@@ -1,0 +1,443 @@
+"""Optimisation initiatives over the API (engine.initiatives): initiatives, their execution
+table rows and weekly reviews.
+
+    GET   /initiatives                              every initiative, newest first
+    POST  /initiatives                              {"name", "process_id", "lead"?, "effective_at"?}
+    GET   /initiatives/{initiative_id}              rows, latest reviews and the effect
+    POST  /initiatives/{initiative_id}/rows         a new row (task and owner needed)
+    PATCH /initiatives/{initiative_id}/rows/{row_id}  the fields sent change, the rest stays
+    POST  /initiatives/{initiative_id}/reviews      {"notes"?}: the weekly review
+
+Every token's user reads; sales managers and admins start initiatives; the lead, sales
+managers and admins add rows, change any field and record reviews; a row's owner changes its
+progress (status, actual_date, notes, contact).  Anyone else gets 403.  Invalid data is 422
+with `field` (an owner that is a team, a role or a list: `owner`; elements that are not in the
+sales process: `elements`), an unknown initiative or row 404.  `paths()` and `schemas()` are
+this module's part of the OpenAPI document, merged in by document.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask.typing import ResponseReturnValue
+
+from engine import initiatives
+from engine.errors import ValidationError
+from engine.models import ROW_STATUSES
+from engine.service import load_json_object
+from webui.api.schemas import ref
+from webui.api.views import _service, _user, bp
+
+__all__ = ["paths", "schemas"]
+
+TAG = "initiatives"
+NEW_KEYS = ("name", "process_id", "lead", "effective_at")
+
+
+def _body(keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The JSON object sent (none is an empty one); with `keys`, no other key."""
+    body = load_json_object(request.get_data(as_text=True), what="body")
+    if keys is not None:
+        unknown = sorted(set(body) - set(keys))
+        if unknown:
+            raise ValidationError(
+                f"unknown key; the body takes {', '.join(keys)}", field=unknown[0]
+            )
+    return body
+
+
+@bp.get("/initiatives")
+def list_initiatives() -> ResponseReturnValue:
+    return {"items": initiatives.list_initiatives(_service())}
+
+
+@bp.post("/initiatives")
+def create_initiative() -> ResponseReturnValue:
+    body = _body(NEW_KEYS)
+    service = _service()
+    made = initiatives.create_initiative(
+        service,
+        name=body.get("name", ""),
+        process_id=body.get("process_id", ""),
+        lead=body.get("lead", _user()),
+        effective_at=body.get("effective_at"),
+        actor=_user(),
+    )
+    location = url_for(".get_initiative", initiative_id=made["id"])
+    return initiatives.get_initiative(service, made["id"]), 201, {"Location": location}
+
+
+@bp.get("/initiatives/<initiative_id>")
+def get_initiative(initiative_id: str) -> ResponseReturnValue:
+    return initiatives.get_initiative(_service(), initiative_id)
+
+
+@bp.post("/initiatives/<initiative_id>/rows")
+def add_initiative_row(initiative_id: str) -> ResponseReturnValue:
+    row = initiatives.add_row(_service(), initiative_id, _body(), actor=_user())
+    return row, 201
+
+
+@bp.patch("/initiatives/<initiative_id>/rows/<row_id>")
+def update_initiative_row(initiative_id: str, row_id: str) -> ResponseReturnValue:
+    return initiatives.update_row(_service(), initiative_id, row_id, _body(), actor=_user())
+
+
+@bp.post("/initiatives/<initiative_id>/reviews")
+def record_initiative_review(initiative_id: str) -> ResponseReturnValue:
+    body = _body(("notes",))
+    review = initiatives.record_review(
+        _service(), initiative_id, actor=_user(), notes=body.get("notes", "")
+    )
+    return review, 201
+
+
+# --- the OpenAPI document's part -----------------------------------------------------------
+
+
+def _fails(*codes: str) -> dict[str, Any]:
+    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
+             "422": "Invalid"}  # fmt: skip
+    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
+
+
+def _answer(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "examples": ["1"]},
+    }
+
+
+INITIATIVE_ID = _path("initiative_id", "The initiative's id.")
+ROW_ID = _path("row_id", "The row's id.")
+
+
+def _op(
+    operation_id: str,
+    summary: str,
+    description: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: str | None = None,
+    example: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [TAG],
+        "summary": summary,
+        "description": description,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        media: dict[str, Any] = {"schema": ref(body)}
+        if example is not None:
+            media["example"] = example
+        op["requestBody"] = {"required": True, "content": {"application/json": media}}
+    op["responses"] = dict(sorted({**responses, **_fails("401")}.items()))
+    return op
+
+
+_ROW_EXAMPLE = {
+    "stage": "Needs analysis",
+    "task": "Standard pain-point survey",
+    "owner": "li.na",
+    "planned_date": "2026-03-05",
+    "status": "in progress",
+    "contact": "",
+    "elements": ["task_needs_analysis"],
+}
+
+
+def paths() -> dict[str, Any]:
+    """The initiative operations, keyed by path."""
+    one = [INITIATIVE_ID]
+    return {
+        "/initiatives": {
+            "get": _op(
+                "listInitiatives",
+                "The optimisation initiatives",
+                "Every initiative, newest first, with how many of its rows are in each status "
+                "and how many are flagged.  Every user may read them.",
+                {"200": _answer("InitiativeList", "The initiatives.")},
+            ),
+            "post": _op(
+                "startInitiative",
+                "Start an optimisation initiative",
+                "Starts the initiative process for its lead (default: the caller), who must "
+                "hold the Sales Manager role, and keeps the initiative beside it.  "
+                "`effective_at` is when its changes take effect (a date, or an ISO time; "
+                "default now): the effect compares the deals before it with those after it.  "
+                "Sales managers and admins only.",
+                {
+                    "201": _answer("Initiative", "Started; `Location` is its URL."),
+                    **_fails("403", "409", "422"),
+                },
+                body="NewInitiative",
+                example={
+                    "name": "Cut needs-analysis time by 20%",
+                    "process_id": "sales_pipeline",
+                    "lead": "zhang.wei",
+                    "effective_at": "2026-03-02",
+                },
+            ),
+        },
+        "/initiatives/{initiative_id}": {
+            "get": _op(
+                "getInitiative",
+                "One initiative: its execution table, reviews and effect",
+                "The rows in table order, the latest weekly reviews, and the effect: for the "
+                "elements the rows link, the deals' time in the element and their conversion "
+                "before against after `effective_at`, with the counts behind each figure.",
+                {"200": _answer("Initiative", "The initiative."), **_fails("404")},
+                parameters=one,
+            )
+        },
+        "/initiatives/{initiative_id}/rows": {
+            "post": _op(
+                "addInitiativeRow",
+                "Add a row to the execution table",
+                "`task` and `owner` are needed.  The owner is exactly one active user: a role, "
+                "a team or a list is refused (422 on `owner`).  `elements` are element ids of "
+                "the sales process's current version.  The lead, sales managers and admins.",
+                {
+                    "201": _answer("InitiativeRow", "The new row."),
+                    **_fails("403", "404", "422"),
+                },
+                parameters=one,
+                body="InitiativeRowFields",
+                example=_ROW_EXAMPLE,
+            )
+        },
+        "/initiatives/{initiative_id}/rows/{row_id}": {
+            "patch": _op(
+                "updateInitiativeRow",
+                "Change a row (only the fields sent)",
+                "The lead, sales managers and admins change any field; the row's owner its "
+                "progress (`status`, `actual_date`, `notes`, `contact`).  A status other than "
+                "`blocked` clears the row's flag.  `null` clears a date.",
+                {"200": _answer("InitiativeRow", "The row now."), **_fails("403", "404", "422")},
+                parameters=[INITIATIVE_ID, ROW_ID],
+                body="InitiativeRowFields",
+                example={"status": "blocked", "notes": "Customers resist the survey"},
+            )
+        },
+        "/initiatives/{initiative_id}/reviews": {
+            "post": _op(
+                "recordInitiativeReview",
+                "Record the weekly review",
+                "Lists the blocked rows; a row blocked at three consecutive reviews is flagged, "
+                "and the initiative's process raises its Re-evaluate direction task for the "
+                "lead.  The review completes the process's Weekly review task (ending the "
+                "week's wait if it still runs); a process in another phase is left as it is "
+                "(`process.advanced` false).  The lead, sales managers and admins.",
+                {
+                    "201": _answer("InitiativeReviewResult", "The review and what it caused."),
+                    **_fails("403", "404", "409", "422"),
+                },
+                parameters=one,
+                body="InitiativeReviewRequest",
+                example={"notes": "The survey is still blocked: customers resist it."},
+            )
+        },
+    }
+
+
+def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
+    return {"type": ["string", "null"] if null else "string", "description": description, **more}
+
+
+def _number(description: str, *, null: bool = True) -> dict[str, Any]:
+    return {"type": ["number", "null"] if null else "number", "description": description}
+
+
+def _int(description: str) -> dict[str, Any]:
+    return {"type": "integer", "description": description}
+
+
+def _closed(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(properties),
+    }
+
+
+def schemas() -> dict[str, Any]:
+    """The schemas the initiative operations use, built afresh on each call."""
+    status = {"type": "string", "enum": list(ROW_STATUSES), "description": "The row's status."}
+    summary = {
+        "id": _int("The initiative's id."),
+        "name": _text("Its name."),
+        "process_id": _text("The sales process it improves."),
+        "lead": _text("The user who leads it (holds the Sales Manager role)."),
+        "effective_at": _text(
+            "When its changes took effect: the before/after line.", null=True, format="date-time"
+        ),
+        "instance_id": _text("Its run of the initiative process (a deal id).", null=True),
+        "status": _text("That run's status (running, completed, ...).", null=True),
+        "created_at": _text("When it was started.", format="date-time"),
+        "created_by": _text("Who started it.", null=True),
+    }
+    fields = {
+        "stage": _text("The stage the task improves."),
+        "task": _text("What is done."),
+        "owner": _text("Exactly one responsible person: a user name."),
+        "planned_date": _text("The deadline.", null=True, format="date"),
+        "actual_date": _text("When it was done (not after today).", null=True, format="date"),
+        "status": status,
+        "notes": _text("Notes."),
+        "contact": _text("The contact person in another department, if the task needs one."),
+        "elements": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Element ids of the sales process that the task changes.",
+        },
+    }
+    review = {
+        "id": _int("The review's id."),
+        "at": _text("When.", format="date-time"),
+        "by": _text("Who recorded it.", null=True),
+        "blocked_rows": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "The rows blocked at the review.",
+        },
+        "notes": _text("Notes of the review."),
+    }
+    figures = {
+        "passes": _int("How many times deals passed the element."),
+        "deals": _int("How many deals did."),
+        "mean_seconds": _number("Their mean time in the element."),
+        "min_seconds": _number("The shortest."),
+        "max_seconds": _number("The longest."),
+        "won": _int("Of those deals, how many were won."),
+        "lost": _int("How many were lost."),
+        "conversion": _number("won / (won + lost); null while none is decided."),
+    }
+    return {
+        "InitiativeRow": _closed(
+            "A row of the execution table.",
+            {
+                "id": _int("The row's id."),
+                **fields,
+                "flagged": {
+                    "type": "boolean",
+                    "description": "Blocked at three or more consecutive weekly reviews.",
+                },
+                "blocked_reviews": _int("Consecutive weekly reviews that found it blocked."),
+                "updated_at": _text("Its last change.", null=True, format="date-time"),
+                "updated_by": _text("Who made it.", null=True),
+            },
+        ),
+        "InitiativeRowFields": {
+            "type": "object",
+            "description": "Fields of a row; a new row needs `task` and `owner`.",
+            "properties": fields,
+            "additionalProperties": False,
+        },
+        "InitiativeReview": _closed("A weekly review.", review),
+        "InitiativeReviewRequest": {
+            "type": "object",
+            "description": "The weekly review.",
+            "properties": {"notes": _text("Notes of the review.")},
+            "additionalProperties": False,
+        },
+        "InitiativeReviewResult": _closed(
+            "A recorded review, the rows flagged now, and what the process did.",
+            {
+                **review,
+                "flagged_rows": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "description": "Every row flagged after the review.",
+                },
+                "process": {
+                    "type": "object",
+                    "description": "What the initiative's process did.",
+                    "properties": {
+                        "advanced": {
+                            "type": "boolean",
+                            "description": "The review completed its Weekly review task.",
+                        },
+                        "status": _text("The process's status.", null=True),
+                        "open": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "The element ids of its open tasks now.",
+                        },
+                        "re_evaluation_task": _text(
+                            "The Re-evaluate direction task raised by this review (its id)."
+                        ),
+                    },
+                    "required": ["advanced", "status", "open"],
+                },
+            },
+        ),
+        "InitiativeEffectFigures": _closed("The figures of one period.", figures),
+        "InitiativeEffectElement": _closed(
+            "One linked element, before and after.",
+            {
+                "element_id": _text("The element."),
+                "name": _text("Its name."),
+                "before": ref("InitiativeEffectFigures"),
+                "after": ref("InitiativeEffectFigures"),
+                "time_change": _number("after / before mean time - 1 (-0.25: a quarter faster)."),
+                "conversion_change": _number("after - before conversion."),
+            },
+        ),
+        "InitiativeEffect": _closed(
+            "Before against after `effective_at`, for the elements the rows link.",
+            {
+                "effective_at": _text("The line.", null=True, format="date-time"),
+                "elements": {"type": "array", "items": ref("InitiativeEffectElement")},
+            },
+        ),
+        "InitiativeSummary": _closed(
+            "An initiative in the list.",
+            {
+                **summary,
+                "counts": {
+                    "type": "object",
+                    "description": "Rows per status, and how many are flagged.",
+                    "additionalProperties": {"type": "integer"},
+                },
+            },
+        ),
+        "InitiativeList": _closed(
+            "The initiatives.",
+            {"items": {"type": "array", "items": ref("InitiativeSummary")}},
+        ),
+        "Initiative": _closed(
+            "An initiative with its execution table, latest reviews and effect.",
+            {
+                **summary,
+                "rows": {"type": "array", "items": ref("InitiativeRow")},
+                "reviews": {"type": "array", "items": ref("InitiativeReview")},
+                "effect": ref("InitiativeEffect"),
+            },
+        ),
+        "NewInitiative": {
+            "type": "object",
+            "description": "A new initiative.",
+            "properties": {
+                "name": _text("Its name."),
+                "process_id": _text("The sales process it improves."),
+                "lead": _text("Its lead (default: the caller); holds the Sales Manager role."),
+                "effective_at": _text("A date (YYYY-MM-DD) or an ISO time; default now."),
+            },
+            "required": ["name", "process_id"],
+            "additionalProperties": False,
+        },
+    }

@@ -1,0 +1,304 @@
+"""Reports over the API (engine.reports), the same figures and filters as the report pages.
+
+    GET /reports/funnel      deals entering each stage, conversion, win rate, lost reasons
+    GET /reports/channels    leads, conversion, median cycle and cost per lead by channel
+    GET /reports/cycle       sales cycle, time in each stage and at each element
+    GET /reports/reps        open deals, won value, overdue tasks, response time by person
+    GET /reports/stale       stale deals, overdue and escalated tasks, escalations
+
+Query parameters: `from`, `to` (dates in the team's time zone; the last 90 days when neither
+is given), `process`, `version`, `owner`, `team`, `tier`, `channel`; `format=csv` answers one
+table as CSV (`table` names it; the first by default).  Sales managers and admins get the
+team's figures, reps those of the deals they may see, anyone else 403.  `paths()` and
+`schemas()` are this module's part of the OpenAPI document (document.py merges them in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from engine.errors import ForbiddenError
+from engine.reports import REPORTS
+from webui.api.schemas import ref
+from webui.api.views import _service, _user, bp
+from webui.reports import REPORT_ROLES, TABLES, csv_response, read_filters, run
+
+__all__ = ["paths", "schemas"]
+
+TAG = "reports"
+
+
+def _report(name: str) -> ResponseReturnValue:
+    user = _user()
+    if not _service().roles(user) & REPORT_ROLES:
+        raise ForbiddenError("reports are for sales reps, sales managers and admins")
+    report = run(name, read_filters(request.args), user)
+    if request.args.get("format") == "csv":
+        return csv_response(name, report, request.args.get("table") or None, bom=False)
+    return report
+
+
+def _route(name: str) -> None:
+    def view() -> ResponseReturnValue:
+        return _report(name)
+
+    view.__name__ = f"report_{name}"
+    bp.add_url_rule(f"/reports/{name}", endpoint=f"report_{name}", view_func=view)
+
+
+for _name in REPORTS:
+    _route(_name)
+
+
+# --- the OpenAPI document's part -----------------------------------------------------------
+
+_SUMMARIES = {
+    "funnel": (
+        "Funnel: deals entering each stage, conversion, win rate, lost reasons",
+        "Per stage of the process, the deals that entered it in the period and how many of "
+        "them have since reached a later stage (a loss is no progress); the deals won and "
+        "lost in the period, the win rate and the reasons for the losses.",
+    ),
+    "channels": (
+        "Lead channels: leads, conversion to won, median cycle, cost per lead",
+        "Per lead channel, the deals created in the period, how many of them are won by now "
+        "and their median cycle; where a monthly spend is set for the channel, the spend over "
+        "the period and the cost per lead and per won deal.",
+    ),
+    "cycle": (
+        "Sales cycle and time in each stage and at each element",
+        "The cycle (creation to won) of the deals won in the period, the time from entering "
+        "each stage to entering the next one, and the time at each element (from becoming "
+        "ready to being done): count, median and 90th percentile, in seconds.",
+    ),
+    "reps": (
+        "By person: open deals, won value, overdue tasks, response time",
+        "Per person: deals owned and running, deals won in the period and their value, open "
+        "and overdue tasks assigned now, and the median time from a task becoming ready to "
+        "the person's first action on it.",
+    ),
+    "stale": (
+        "Stale deals and SLA breaches",
+        "Deals without activity for longer than their stage allows, open tasks past their "
+        "SLA and escalated now, and the escalations of the period, per stage and per owner; "
+        "the stalest deals by name.",
+    ),
+}
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _parameters(name: str) -> list[dict[str, Any]]:
+    return [
+        _query("from", "First day of the period (team's time zone).", type="string", format="date"),
+        _query("to", "Last day of the period (included).", type="string", format="date"),
+        _query("process", "The process (default `sales_pipeline`)."),
+        _query("version", "Only deals on this version of it.", type="integer", minimum=1),
+        _query("owner", "Only deals of this owner (a user name)."),
+        _query("team", "Only deals owned by holders of this role."),
+        _query("tier", "Only deals of this tier (A, B, C)."),
+        _query("channel", "Only deals from this lead channel."),
+        _query("format", "`csv` for one table as CSV.", type="string", enum=["json", "csv"]),
+        _query("table", "The table the CSV holds.", type="string", enum=list(TABLES[name])),
+    ]
+
+
+def _fails(*codes: str) -> dict[str, Any]:
+    names = {"401": "Unauthorized", "403": "Forbidden", "422": "Invalid"}
+    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
+
+
+def paths() -> dict[str, Any]:
+    """The report operations, keyed by path."""
+    found: dict[str, Any] = {}
+    for name in REPORTS:
+        summary, description = _SUMMARIES[name]
+        schema = f"{name.capitalize()}Report"
+        found[f"/reports/{name}"] = {
+            "get": {
+                "operationId": f"get{schema}",
+                "tags": [TAG],
+                "summary": summary,
+                "description": description,
+                "parameters": _parameters(name),
+                "responses": {
+                    **_fails("401", "403", "422"),
+                    "200": {
+                        "description": "The report, or one of its tables as CSV.",
+                        "content": {
+                            "application/json": {"schema": ref(schema)},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                },
+            }
+        }
+    return found
+
+
+def _object(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(properties),
+    }
+
+
+_INT = {"type": "integer", "minimum": 0}
+_NUMBER = {"type": ["number", "null"]}
+_TEXT = {"type": ["string", "null"]}
+
+
+def _rows(description: str, columns: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "description": description, "items": _object("A row.", columns)}
+
+
+def _stats() -> dict[str, Any]:
+    return {"count": _INT, "median_seconds": _NUMBER, "p90_seconds": _NUMBER}
+
+
+def _report_schema(name: str, description: str, parts: dict[str, Any]) -> dict[str, Any]:
+    return _object(
+        description,
+        {"report": {"const": name}, "filters": ref("ReportFilters"), **parts},
+    )
+
+
+def schemas() -> dict[str, Any]:
+    """The schemas the report operations use, built afresh on each call."""
+    counts = {k: _INT for k in ("stale_deals", "overdue_tasks", "escalated_tasks", "escalations")}
+    return {
+        "ReportFilters": _object(
+            "The filters the figures are for; the period is [from, to) in UTC.",
+            {
+                "from": {**_TEXT, "format": "date-time"},
+                "to": {**_TEXT, "format": "date-time"},
+                "process": {"type": "string"},
+                "version": {"type": ["integer", "null"]},
+                "owner": _TEXT,
+                "team": _TEXT,
+                "tier": _TEXT,
+                "channel": _TEXT,
+            },
+        ),
+        "FunnelReport": _report_schema(
+            "funnel",
+            "Deals entering each stage in the period and their conversion.",
+            {
+                "stages": _rows(
+                    "The stages in order; the last has no conversion.",
+                    {
+                        "stage": {"type": "string"},
+                        "entered": _INT,
+                        "converted": {"type": ["integer", "null"]},
+                        "conversion": _NUMBER,
+                    },
+                ),
+                "won": _INT,
+                "lost": _INT,
+                "win_rate": _NUMBER,
+                "lost_reasons": _rows("Losses by reason.", {"reason": _TEXT, "deals": _INT}),
+            },
+        ),
+        "ChannelsReport": _report_schema(
+            "channels",
+            "Leads by channel.",
+            {
+                "channels": _rows(
+                    "One row per channel, most leads first; costs are null where no spend is set.",
+                    {
+                        "channel": _TEXT,
+                        "leads": _INT,
+                        "won": _INT,
+                        "conversion": _NUMBER,
+                        "median_cycle_seconds": _NUMBER,
+                        "monthly_cost": _NUMBER,
+                        "cost": _NUMBER,
+                        "cost_per_lead": _NUMBER,
+                        "cost_per_won": _NUMBER,
+                    },
+                ),
+                "leads": _INT,
+                "won": _INT,
+                "conversion": _NUMBER,
+                "months": {"type": "number"},
+            },
+        ),
+        "CycleReport": _report_schema(
+            "cycle",
+            "Sales cycle and times.",
+            {
+                "cycle": _object("The cycle of the deals won in the period.", _stats()),
+                "stages": _rows("Time in each stage.", {"stage": {"type": "string"}, **_stats()}),
+                "elements": _rows(
+                    "Time at each element done in the period.",
+                    {
+                        "element_id": {"type": "string"},
+                        "element_name": {"type": "string"},
+                        "stage": _TEXT,
+                        **_stats(),
+                    },
+                ),
+            },
+        ),
+        "RepsReport": _report_schema(
+            "reps",
+            "Figures per person.",
+            {
+                "reps": _rows(
+                    "One row per person (null: deals or tasks without one).",
+                    {
+                        "user": _TEXT,
+                        "open_deals": _INT,
+                        "won_deals": _INT,
+                        "won_value": {"type": "number"},
+                        "open_tasks": _INT,
+                        "overdue_tasks": _INT,
+                        "responses": _INT,
+                        "median_response_seconds": _NUMBER,
+                    },
+                )
+            },
+        ),
+        "StaleReport": _report_schema(
+            "stale",
+            "Stale deals and SLA breaches.",
+            {
+                **counts,
+                "stages": _rows("Per stage.", {"stage": _TEXT, **counts}),
+                "owners": _rows("Per deal owner.", {"owner": _TEXT, **counts}),
+                "elements": _rows(
+                    "Escalations in the period per element.",
+                    {
+                        "element_id": {"type": "string"},
+                        "element_name": {"type": "string"},
+                        "stage": _TEXT,
+                        "escalations": _INT,
+                    },
+                ),
+                "deals": _rows(
+                    "The stalest deals, longest quiet first (at most 50).",
+                    {
+                        "instance_id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "owner": _TEXT,
+                        "stage": _TEXT,
+                        "activity_at": {**_TEXT, "format": "date-time"},
+                        "quiet_days": {"type": "number"},
+                    },
+                ),
+            },
+        ),
+    }

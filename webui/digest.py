@@ -1,0 +1,21 @@
+"""Today: the signed-in user's daily digest (tasks due today or overdue, stale deals, timers
+firing in the next 24 hours), from engine.digest."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+
+from engine.digest import digest
+from webui.context import engine, user
+
+bp = Blueprint("digest", __name__)
+
+
+@bp.get("/digest")
+def today() -> str:
+    me = user()
+    return render_template("digest/today.html", digest=digest(engine().db, me.username))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

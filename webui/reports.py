@@ -1,0 +1,418 @@
+"""Reports (engine.reports): funnel, lead channels, cycle and time in stage, reps, stale deals
+and SLA breaches.  One page per report with the filters, a chart drawn on the server (pygal,
+SVG), the numbers in tables beside it, CSV downloads (`?format=csv&table=...`) and, on the
+funnel and time pages, the process heatmap of the same deals.
+
+Who sees what: sales managers and admins the whole team's figures; a rep the figures of the
+deals the rep may see (engine.access); anyone else no reports (403).  Managers and admins set
+the monthly spend per lead channel.  The JSON API (webui/api/reports.py) reads the same
+filters with `read_filters` and writes the same CSV with `csv_response`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+import pygal
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from lxml import etree
+from pygal.style import Style
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+import diagrams
+from engine import clock, reports
+from engine.calendar import zone
+from engine.errors import NotFoundError, ValidationError
+from engine.reports import REPORTS, Filters
+from engine.roles import role_key
+from engine.settings import get as setting
+from webui.chart_svg import inline_svg
+from webui.context import engine, require_any_role, user
+from webui.i18n import N_, _
+from webui.labels import SOURCES, TIERS, person, source, stage
+
+# pygal puts an import hook for its map plugins on sys.meta_path, one written for the old
+# finder protocol: every later import that reaches it (zoneinfo loading a zone, say) warns.
+# We draw no maps, so the hook goes.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+REPORT_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "admin", "Sales Rep"))
+COST_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "admin"))
+DEFAULT_DAYS = 90  # the period when none is chosen: the last 90 days up to today
+TEXT_FILTERS = ("process", "owner", "team", "tier", "channel")
+TITLES = {
+    "funnel": N_("Funnel"),
+    "channels": N_("Lead channels"),
+    "cycle": N_("Sales cycle and time"),
+    "reps": N_("Reps"),
+    "stale": N_("Stale deals and SLAs"),
+}
+# The tables of each report and their columns: the page, the CSV and the API agree on them.
+TABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "funnel": {
+        "stages": ("stage", "entered", "converted", "conversion"),
+        "lost_reasons": ("reason", "deals"),
+    },
+    "channels": {
+        "channels": (
+            "channel",
+            "leads",
+            "won",
+            "conversion",
+            "median_cycle_seconds",
+            "monthly_cost",
+            "cost",
+            "cost_per_lead",
+            "cost_per_won",
+        ),
+    },
+    "cycle": {
+        "stages": ("stage", "count", "median_seconds", "p90_seconds"),
+        "elements": (
+            "element_id",
+            "element_name",
+            "stage",
+            "count",
+            "median_seconds",
+            "p90_seconds",
+        ),
+        "cycle": ("count", "median_seconds", "p90_seconds"),
+    },
+    "reps": {
+        "reps": (
+            "user",
+            "open_deals",
+            "won_deals",
+            "won_value",
+            "open_tasks",
+            "overdue_tasks",
+            "responses",
+            "median_response_seconds",
+        ),
+    },
+    "stale": {
+        "stages": ("stage", "stale_deals", "overdue_tasks", "escalated_tasks", "escalations"),
+        "owners": ("owner", "stale_deals", "overdue_tasks", "escalated_tasks", "escalations"),
+        "elements": ("element_id", "element_name", "stage", "escalations"),
+        "deals": ("instance_id", "name", "owner", "stage", "activity_at", "quiet_days"),
+    },
+}
+CHART_STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    font_family="system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif",
+    colors=("#2563eb", "#16a34a", "#ea580c", "#9333ea"),
+)
+
+
+# --- the filters ------------------------------------------------------------------------------
+
+
+def read_filters(args: MultiDict[str, str]) -> Filters:
+    """Filters from query parameters: `from` and `to` (dates, in the team's time zone; the
+    last 90 days when neither is given), `process`, `version`, `owner`, `team` (a role),
+    `tier`, `channel`.  ValidationError names a bad parameter."""
+    first, last = _date(args, "from"), _date(args, "to")
+    text = {}
+    for name in TEXT_FILTERS:
+        value = (args.get(name) or "").strip()
+        if len(value) > 200:
+            raise ValidationError("at most 200 characters", field=name)
+        text[name] = value or None
+    version = (args.get("version") or "").strip()
+    if version and (not version.isdigit() or not 1 <= int(version) <= 2**31 - 1):
+        raise ValidationError("a version number such as 2", field="version")
+    with engine().db.read() as s:
+        if first is None and last is None:
+            today = clock.now().astimezone(zone(setting(s, "timezone") or "UTC")).date()
+            first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+        since, until = reports.period(s, first, last)
+    return Filters(
+        since=since,
+        until=until,
+        process=text["process"] or reports.DEFAULT_PROCESS,
+        version=int(version) if version else None,
+        owner=text["owner"],
+        team=text["team"],
+        tier=text["tier"],
+        channel=text["channel"],
+    )
+
+
+def _date(args: MultiDict[str, str], name: str) -> date | None:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("a date such as 2026-03-01", field=name) from None
+
+
+def run(name: str, f: Filters, username: str) -> dict[str, Any]:
+    """A report over the deals `username` may see (all of them for managers and admins)."""
+    report: dict[str, Any] = getattr(reports, name)(engine().db, f, viewer=username)
+    return report
+
+
+def rows_of(name: str, report: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    if name == "cycle" and table == "cycle":
+        return [report["cycle"]]
+    rows: list[dict[str, Any]] = report[table]
+    return rows
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def csv_response(name: str, report: dict[str, Any], table: str | None, *, bom: bool) -> Response:
+    """One table of a report as CSV (the first unless `table` names another); `bom` for
+    spreadsheets that need it to read UTF-8 (Chinese names)."""
+    tables = TABLES[name]
+    table = table or next(iter(tables))
+    if table not in tables:
+        raise ValidationError(f"one of {', '.join(tables)}", field="table")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = tables[table]
+    writer.writerow(columns)
+    for row in rows_of(name, report, table):
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    period = report["filters"]
+    stem = "-".join(p for p in (name, table, (period["from"] or "")[:10]) if p)
+    response = Response(("\ufeff" if bom else "") + out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    response.mimetype_params["charset"] = "utf-8"
+    return response
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet must not take a name for a formula
+    return value
+
+
+# --- how numbers read ---------------------------------------------------------------------------
+
+
+def _days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400, 1)
+
+
+# --- the charts ---------------------------------------------------------------------------------
+
+
+def chart(name: str, report: dict[str, Any]) -> str:
+    """The report's chart as an SVG data URL (an <img>: the page's CSP allows no inline
+    style, and pygal styles its SVG with a <style> element)."""
+    bar = pygal.Bar(
+        style=CHART_STYLE,
+        js=[],
+        disable_xml_declaration=True,
+        width=720,
+        height=360,
+        legend_at_bottom=True,
+        x_label_rotation=25,
+        truncate_label=24,
+        print_values=False,
+        margin=12,
+    )
+    series: list[tuple[str, list[Any]]] = []
+    if name == "funnel":
+        rows = report["stages"]
+        bar.x_labels = [stage(r["stage"]) for r in rows]
+        series = [
+            (_("Entered"), [r["entered"] for r in rows]),
+            (_("Went on"), [r["converted"] for r in rows]),
+        ]
+    elif name == "channels":
+        rows = report["channels"]
+        bar.x_labels = [source(r["channel"]) for r in rows]
+        series = [(_("Leads"), [r["leads"] for r in rows]), (_("Won"), [r["won"] for r in rows])]
+    elif name == "cycle":
+        rows = report["stages"]
+        bar.x_labels = [stage(r["stage"]) for r in rows]
+        series = [
+            (_("Median (days)"), [_days(r["median_seconds"]) for r in rows]),
+            (_("90th percentile (days)"), [_days(r["p90_seconds"]) for r in rows]),
+        ]
+    elif name == "reps":
+        rows = report["reps"]
+        bar.x_labels = [person(r["user"]) for r in rows]
+        series = [
+            (_("Open deals"), [r["open_deals"] for r in rows]),
+            (_("Won deals"), [r["won_deals"] for r in rows]),
+            (_("Overdue tasks"), [r["overdue_tasks"] for r in rows]),
+        ]
+    else:
+        rows = report["stages"]
+        bar.x_labels = [stage(r["stage"]) for r in rows]
+        series = [
+            (_("Stale deals"), [r["stale_deals"] for r in rows]),
+            (_("Overdue tasks"), [r["overdue_tasks"] for r in rows]),
+            (_("Escalations"), [r["escalations"] for r in rows]),
+        ]
+    bar.title = _(TITLES[name])
+    bar.no_data_text = _("No data")
+    for title, values in series:
+        bar.add(title, values)
+    root = etree.fromstring(bar.render(is_unicode=False), etree.XMLParser(resolve_entities=False))
+    for script in root.findall(".//{http://www.w3.org/2000/svg}script"):
+        script.getparent().remove(script)  # pygal's tooltip settings: nothing runs in an <img>
+    svg = etree.tostring(root, encoding="unicode").encode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def _heatmap(f: Filters, username: str, report: dict[str, Any] | None) -> tuple[Any, str]:
+    """The process chart coloured by the deals in scope (where they wait now, and on the
+    time page how long they stay at each element)."""
+    times = None
+    if report is not None:
+        times = {r["element_id"]: r["median_seconds"] for r in report["elements"]}
+    try:
+        graph, key = engine().definition_chart(f.process, f.version)
+        heat = reports.heat(engine().db, f, viewer=username, median_seconds=times)
+        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
+    except (NotFoundError, diagrams.DiagramError) as exc:
+        return None, str(exc)
+    label = _("Heatmap of %(process)s", process=graph.name)
+    return inline_svg(svg, label=label), ""
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _only_report_roles() -> None:
+    require_any_role(REPORT_ROLES)
+
+
+@bp.get("")
+def index() -> BaseResponse:
+    args: dict[str, Any] = request.args.to_dict()
+    return redirect(url_for("reports.show", name="funnel", **args))
+
+
+@bp.get("/<name>")
+def show(name: str) -> Response | str | tuple[str, int]:
+    if name not in REPORTS:
+        abort(404)
+    me = user()
+    chosen = {
+        k: (request.args.get(k) or "").strip() for k in ("from", "to", "version", *TEXT_FILTERS)
+    }
+    try:
+        f = read_filters(request.args)
+    except ValidationError as exc:
+        return _page(name, chosen, None, error=exc), 422
+    report = run(name, f, me.username)
+    if request.args.get("format") == "csv":
+        try:
+            return csv_response(name, report, request.args.get("table"), bom=True)
+        except ValidationError:
+            abort(404)
+    chosen["process"] = f.process
+    chosen["from"] = chosen["from"] or (
+        f.since.astimezone(_zone()).date().isoformat() if f.since else ""
+    )
+    chosen["to"] = chosen["to"] or (
+        (f.until.astimezone(_zone()) - timedelta(days=1)).date().isoformat() if f.until else ""
+    )
+    return _page(name, chosen, report, filters=f)
+
+
+def _zone() -> Any:
+    with engine().db.read() as s:
+        return zone(setting(s, "timezone") or "UTC")
+
+
+def _page(
+    name: str,
+    chosen: dict[str, str],
+    report: dict[str, Any] | None,
+    *,
+    filters: Filters | None = None,
+    error: ValidationError | None = None,
+) -> str:
+    me = user()
+    heatmap, heatmap_error = None, ""
+    if report is not None and filters is not None and name in ("funnel", "cycle"):
+        heatmap, heatmap_error = _heatmap(filters, me.username, report if name == "cycle" else None)
+    args = {k: v for k, v in chosen.items() if v}
+    return render_template(
+        f"reports/{name}.html",
+        name=name,
+        titles=TITLES,
+        report=report,
+        chart=chart(name, report) if report is not None else None,
+        tables=TABLES[name],
+        chosen=chosen,
+        args=args,
+        options=_options(),
+        error=error,
+        heatmap=heatmap,
+        heatmap_error=heatmap_error,
+        may_set_costs=me.has_any(COST_ROLES),
+        costs=_costs() if name == "channels" else {},
+        team_wide=me.has_any(["Sales Manager", "admin"]),
+    )
+
+
+def _options() -> dict[str, list[tuple[str, str]]]:
+    people = engine().users()
+    roles = sorted({r for u in people for r in u["roles"]}, key=str.casefold)
+    return {
+        "process": [(d["process_id"], d["name"]) for d in engine().definitions()],
+        "owner": [(u["username"], u["display_name"] or u["username"]) for u in people],
+        "team": [(r, r) for r in roles],
+        "tier": [(t, t) for t in TIERS],
+        "channel": [(c, source(c)) for c in SOURCES],
+    }
+
+
+def _costs() -> dict[str, float]:
+    with engine().db.read() as s:
+        return reports.channel_costs(s)
+
+
+@bp.post("/channels/costs")
+def set_costs() -> BaseResponse:
+    me = require_any_role(COST_ROLES)
+    costs = {c: request.form.get(f"cost_{c}", "") for c in SOURCES}
+    try:
+        reports.set_channel_costs(engine().db, costs, actor=me.username)
+    except ValidationError as exc:
+        flash(
+            _("Not saved: %(channel)s needs an amount of 0 or more.", channel=source(exc.field)),
+            "error",
+        )
+    else:
+        flash(_("Monthly spend per channel saved."), "success")
+    back: dict[str, Any] = {
+        k: v for k, v in request.form.items() if k in ("from", "to", *TEXT_FILTERS) and v
+    }
+    return redirect(url_for("reports.show", name="channels", **back))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

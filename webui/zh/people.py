@@ -1,0 +1,65 @@
+# ruff: noqa: E501, RUF001 - full-width Chinese punctuation is right here; one text per line
+"""Simplified Chinese for reassigning, handing over, holidays and the notifications (the bell)."""
+
+from __future__ import annotations
+
+ENTRIES: dict[str, str] = {
+    # --- navigation
+    "Notifications": "通知",
+    "unread": "未读",
+    "My holiday": "我的休假",
+    "Hand over": "移交",
+    # --- the deal page
+    "Hand over / reassign": "移交 / 重新分配",
+    "Give %(task)s to": "将 %(task)s 交给",
+    "Reassign": "重新分配",
+    "Hand the deal and its owner's open tasks over to": "将此商机及其负责人的待办任务移交给",
+    "A task goes only to someone holding its lane's role; the people concerned are notified.": "任务只能交给担任其泳道角色的人；相关人员会收到通知。",
+    "Not reassigned: %(why)s": "未重新分配：%(why)s",
+    "%(task)s is now with %(name)s.": "%(task)s 现在由 %(name)s 负责。",
+    "Not handed over: %(why)s": "未移交：%(why)s",
+    "The deal is %(name)s's now, with %(count)s open tasks.": "此商机现在归 %(name)s，连同 %(count)s 个待办任务。",
+    # --- hand over a rep's work
+    "Hand over a rep's work": "移交销售代表的工作",
+    "For a rep who leaves or changes territory: their deals, their open tasks and the tasks their deals bring later go to the new owner.": "用于离职或调整区域的销售代表：其商机、待办任务以及这些商机日后产生的任务都交给新负责人。",
+    "Who to whom": "从谁到谁",
+    "Whose work": "谁的工作",
+    "New owner": "新负责人",
+    "Deactivated": "已停用",
+    "Show what moves": "查看将移交的内容",
+    "What moves": "将移交的内容",
+    "Deals: %(count)s": "商机：%(count)s",
+    "Open tasks: %(count)s": "待办任务：%(count)s",
+    "%(count)s of them to their role's queue: %(name)s lacks the role": "其中 %(count)s 个进入角色队列：%(name)s 不担任该角色",
+    "Hand over from %(giver)s to %(taker)s": "从 %(giver)s 移交给 %(taker)s",
+    "%(taker)s has %(giver)s's work: %(deals)s deals, %(tasks)s open tasks.": "%(taker)s 已接手 %(giver)s 的工作：%(deals)s 个商机，%(tasks)s 个待办任务。",
+    "Delegations": "工作委托",
+    "Plan a holiday": "安排休假",
+    # --- holidays
+    "While you are away your open tasks and new assignments go to a colleague; on the day after the last one they come back to you.": "休假期间，你的待办任务和新分配的任务交给一位同事；休假最后一天的次日它们会回到你手中。",
+    "Who covers for you": "谁来代理你的工作",
+    "Who is away": "休假人",
+    "Colleague": "同事",
+    "First day away": "休假第一天",
+    "Empty: from now on.": "留空：从现在开始。",
+    "Last day away": "休假最后一天",
+    "Hand over for the holiday": "休假期间移交",
+    "Planned and running": "已安排和进行中",
+    "Choose who covers for you.": "请选择代理你工作的人。",
+    "Choose the last day away.": "请选择休假的最后一天。",
+    "%(name)s covers until %(when)s.": "%(name)s 代理至 %(when)s。",
+    "The delegation to %(name)s has ended; %(count)s open tasks went back.": "对 %(name)s 的委托已结束；%(count)s 个待办任务已退回。",
+    "Covered by": "代理人",
+    "Away from": "开始",
+    "Away until": "结束",
+    "End now": "立即结束",
+    "Nobody is away.": "没有人在休假。",
+    # --- notifications
+    "Tasks given to you, work handed over, holidays you cover.": "交给你的任务、移交的工作、你代理的休假。",
+    "Mark all read": "全部标为已读",
+    "Open the deal": "打开商机",
+    "Open the task": "打开任务",
+    "Mark read": "标为已读",
+    "Nothing yet: when someone gives you work, you will find it here.": "暂无通知：有人交给你工作时，会显示在这里。",
+    "All notifications are marked read.": "所有通知已标为已读。",
+}
