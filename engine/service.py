@@ -626,6 +626,7 @@ class Service:
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        total: int | None = None,
     ) -> dict[str, Any]:
         """One page of a user's open tasks (own and queued), due soonest first, then oldest,
         each with its deal's name and process, and how many match.  Sorted, counted and paged
@@ -651,7 +652,8 @@ class Service:
             if process or search:
                 count = count.join(Instance, Instance.id == OpenTask.instance_id)
                 page = page.join(Instance, Instance.id == OpenTask.instance_id)
-            total = s.scalar(count.where(*where)) or 0
+            if total is None or len(where) > 1:  # a known total holds for the unfiltered inbox
+                total = s.scalar(count.where(*where)) or 0
             tasks = list(
                 s.scalars(
                     page.where(*where)

@@ -63,6 +63,7 @@ def fire_due_batch(
     started = time.monotonic()
     batch = Batch()
     kept: list[tuple[int, int, runtime.SalesWorkflow]] = []
+    roles: dict[str, set[str]] = {}  # who holds which role, read once per batch
     with service.db.write() as s:
         query = (
             select(Instance)
@@ -80,7 +81,7 @@ def fire_due_batch(
             iid = inst.id
             savepoint = s.begin_nested()
             try:
-                fired, wf = _fire(service, s, inst)
+                fired, wf = _fire(service, s, inst, roles)
                 savepoint.commit()
             except Exception:
                 savepoint.rollback()
@@ -104,7 +105,9 @@ def fire_due_batch(
     return batch
 
 
-def _fire(service: Service, s: Session, inst: Instance) -> tuple[int, runtime.SalesWorkflow]:
+def _fire(
+    service: Service, s: Session, inst: Instance, roles: dict[str, set[str]] | None = None
+) -> tuple[int, runtime.SalesWorkflow]:
     vr = service.version(s, inst.version_id)
     wf = service._workflow(inst, vr)
     change = runtime.Change(wf)
@@ -115,7 +118,14 @@ def _fire(service: Service, s: Session, inst: Instance) -> tuple[int, runtime.Sa
     except WorkflowException as exc:
         error = service._describe(exc)
     events = recording.save_change(
-        s, inst, vr, change, actor=None, now=clock.now(), roles={}, error=error
+        s,
+        inst,
+        vr,
+        change,
+        actor=None,
+        now=clock.now(),
+        roles={} if roles is None else roles,
+        error=error,
     )
     s.flush()
     return sum(1 for e in events if e.kind == "timer"), wf
