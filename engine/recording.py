@@ -87,11 +87,13 @@ def save_change(
     submitted: tuple[str, dict[str, Any]] | None = None,
     first: dict[str, Any] | None = None,
     status: str | None = None,
+    open_before: set[str] | None = None,
 ) -> list[runtime.Event]:
     """Write what a change did; returns its events.  Raises ConflictError if the deal
     was changed meanwhile (lock_version).  `status` is one the use case decided (a deal
     cancelled, engine.incidents); otherwise the workflow tells.  A deal that goes into
-    error (an incident) is told to its owner."""
+    error (an incident) is told to its owner.  `open_before`: the deal's open-task ids, when
+    the caller read them already (the worker reads a whole batch's at once)."""
     wf = change.workflow
     kept = messages.deliver_kept(s, inst, vr, change, now=now)  # kept messages it now waits for
     error = error or kept.error
@@ -179,7 +181,7 @@ def save_change(
         where = failure.get("element_name") or failure.get("element_id") or "a step"
         text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
-    sync_open_tasks(s, inst, vr, open_tasks, roles, new=new)
+    sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
     messages.sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
     return events
 
@@ -192,10 +194,15 @@ def sync_open_tasks(
     roles: dict[str, set[str]],
     *,
     new: bool,
+    existing: set[str] | None = None,
 ) -> None:
-    """Make the instance's open-task rows match its ready human tasks."""
-    existing: set[str] = set()
-    if not new:
+    """Make the instance's open-task rows match its ready human tasks (`existing`: the
+    deal's open-task ids when the caller has read them)."""
+    if existing is not None:
+        existing = set(existing)
+    elif new:
+        existing = set()
+    else:
         existing = set(s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id)))
     rows = []
     away: dict[str, Any] = {}  # delegations looked up once per person (engine.handover)

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, recording, runtime
-from engine.models import Instance
+from engine.models import Instance, OpenTask
 
 if TYPE_CHECKING:
     from engine.service import Service
@@ -58,8 +58,18 @@ def fire_due_batch(
     seconds: float = BATCH_SECONDS,
 ) -> Batch:
     """Fire the timers of up to `limit` due deals (fewer if `seconds` run out) in one
-    transaction, earliest due first."""
-    now = now or clock.now()
+    transaction, earliest due first.  The batch first runs without savepoints (two
+    statements and a flush less per deal); if any deal fails for a reason other than its
+    process, that attempt rolls back as a whole and the batch runs again with a savepoint
+    per deal, so the failing deal is put off and the others fire."""
+    try:
+        return _batch(service, now or clock.now(), limit, seconds, isolate=False)
+    except Exception:
+        log.warning("a deal of the batch failed: firing the batch again deal by deal")
+        return _batch(service, now or clock.now(), limit, seconds, isolate=True)
+
+
+def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isolate: bool) -> Batch:
     started = time.monotonic()
     batch = Batch()
     kept: list[tuple[int, int, runtime.SalesWorkflow]] = []
@@ -74,26 +84,38 @@ def fire_due_batch(
         if not service.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         due = list(s.scalars(query))
+        # The open tasks of the whole batch in one read (each saved change compares them).
+        open_before: dict[int, set[str]] = {inst.id: set() for inst in due}
+        if due:
+            for iid, task_id in s.execute(
+                select(OpenTask.instance_id, OpenTask.task_id).where(
+                    OpenTask.instance_id.in_(list(open_before))
+                )
+            ):
+                open_before[iid].add(task_id)
         for n, inst in enumerate(due):
             if n and time.monotonic() - started > seconds:
                 batch.more = True
                 break
             iid = inst.id
-            savepoint = s.begin_nested()
-            try:
-                fired, wf = _fire(service, s, inst, roles)
-                savepoint.commit()
-            except Exception:
-                savepoint.rollback()
-                log.exception("firing the timers of deal %s failed; retrying later", iid)
-                s.execute(
-                    update(Instance)
-                    .where(Instance.id == iid)
-                    .values(next_due_at=clock.now() + RETRY_AFTER)
-                    .execution_options(synchronize_session=False)
-                )
-                batch.failed.append(iid)
-                continue
+            if not isolate:
+                fired, wf = _fire(service, s, inst, roles, open_before[iid])  # a failure ends it
+            else:
+                savepoint = s.begin_nested()
+                try:
+                    fired, wf = _fire(service, s, inst, roles, open_before[iid])
+                    savepoint.commit()
+                except Exception:
+                    savepoint.rollback()
+                    log.exception("firing the timers of deal %s failed; retrying later", iid)
+                    s.execute(
+                        update(Instance)
+                        .where(Instance.id == iid)
+                        .values(next_due_at=clock.now() + RETRY_AFTER)
+                        .execution_options(synchronize_session=False)
+                    )
+                    batch.failed.append(iid)
+                    continue
             batch.deals += 1
             batch.fired += fired
             kept.append((iid, inst.lock_version, wf))
@@ -106,7 +128,11 @@ def fire_due_batch(
 
 
 def _fire(
-    service: Service, s: Session, inst: Instance, roles: dict[str, set[str]] | None = None
+    service: Service,
+    s: Session,
+    inst: Instance,
+    roles: dict[str, set[str]] | None = None,
+    open_before: set[str] | None = None,
 ) -> tuple[int, runtime.SalesWorkflow]:
     vr = service.version(s, inst.version_id)
     wf = service._workflow(inst, vr)

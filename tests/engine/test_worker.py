@@ -88,10 +88,10 @@ def test_one_broken_deal_does_not_keep_the_others_from_firing(
         real = timers._fire
         broken = int(ids[1])
 
-        def fire(service: Service, s: object, inst: Instance, roles: object = None) -> object:
+        def fire(service: Service, s: object, inst: Instance, *more: object) -> object:
             if inst.id == broken:
                 raise RuntimeError("the disk is full")
-            return real(service, s, inst, roles)  # type: ignore[arg-type]
+            return real(service, s, inst, *more)  # type: ignore[arg-type]
 
         monkeypatch.setattr(timers, "_fire", fire)
         # (A generous time budget: a loaded machine must not end the batch early.)
