@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import DefinitionError
-from engine.roles import role_key
+from engine.roles import TEAM_ROLES, role_key
 
 __all__ = [
     "ALWAYS",
@@ -29,6 +29,7 @@ __all__ = [
     "add_business_time",
     "check_slas",
     "parse_duration",
+    "sla_problems",
     "task_sla",
 ]
 
@@ -36,20 +37,7 @@ SLA_PROPERTY = "sla"
 ESCALATE_PROPERTY = "escalateTo"
 # Roles of the app and of the standard sales process (domain.md); a process's own lanes are
 # known roles too.
-STANDARD_ROLES = frozenset(
-    role_key(r)
-    for r in (
-        "Sales Rep",
-        "Sales Manager",
-        "Product Expert",
-        "Legal",
-        "Finance",
-        "After-Sales",
-        "Marketing",
-        "designer",
-        "admin",
-    )
-)
+STANDARD_ROLES = frozenset(role_key(r) for r in TEAM_ROLES)
 DAY_MINUTES = 24 * 60
 _SEARCH_DAYS = 366 * 20  # a calendar that has no working time for 20 years is broken
 _DURATION = re.compile(
@@ -282,16 +270,9 @@ def known_sla(task_spec: Any) -> Sla | None:
         return None
 
 
-def check_slas(
-    spec: Any,
-    subprocess_specs: Mapping[str, Any],
-    *,
-    file: str | None = None,
-    element_lines: Mapping[str, int] | None = None,
-) -> None:
-    """Refuse an SLA with a bad duration or an escalation role nobody can hold (neither a
-    lane of the process nor a role of the team): DefinitionError naming the element."""
-    lines = element_lines or {}
+def sla_problems(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every task whose SLA has a bad duration or an escalation role nobody can hold (neither
+    a lane of the process nor a role of the team), as (element id, message)."""
     processes = (spec, *subprocess_specs.values())
     task_specs = [ts for p in processes for ts in p.task_specs.values()]
     known = STANDARD_ROLES | {role_key(ts.lane) for ts in task_specs if getattr(ts, "lane", None)}
@@ -302,14 +283,26 @@ def check_slas(
         try:
             sla = task_sla(ts)
         except ValueError as exc:
-            raise DefinitionError(
-                f"SLA: {exc}", file=file, line=lines.get(element), element_id=element
-            ) from exc
+            yield element, f"SLA: {exc}"
+            continue
         if sla is not None and sla.escalate_to and role_key(sla.escalate_to) not in known:
-            raise DefinitionError(
-                f"SLA: '{ESCALATE_PROPERTY}' names the role '{sla.escalate_to}', which is neither "
-                "a lane of the process nor a role of the team",
-                file=file,
-                line=lines.get(element),
-                element_id=element,
+            yield (
+                element,
+                (
+                    f"SLA: '{ESCALATE_PROPERTY}' names the role '{sla.escalate_to}', which is "
+                    "neither a lane of the process nor a role of the team"
+                ),
             )
+
+
+def check_slas(
+    spec: Any,
+    subprocess_specs: Mapping[str, Any],
+    *,
+    file: str | None = None,
+    element_lines: Mapping[str, int] | None = None,
+) -> None:
+    """Refuse the first bad SLA (sla_problems): DefinitionError naming the element."""
+    for element, message in sla_problems(spec, subprocess_specs):
+        line = (element_lines or {}).get(element)
+        raise DefinitionError(message, file=file, line=line, element_id=element)

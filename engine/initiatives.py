@@ -69,7 +69,7 @@ from engine.models import (
 )
 from engine.notifications import notify
 from engine.records import iso
-from engine.roles import role_key
+from engine.roles import TEAM_ROLES, role_key
 
 if TYPE_CHECKING:
     from engine.service import Service
@@ -108,15 +108,7 @@ PASSED = ("completed", "timer", "message")
 TEAM_WORDS = frozenset(
     role_key(w)
     for w in (
-        "Sales Rep",
-        "Sales Manager",
-        "Product Expert",
-        "Legal",
-        "Finance",
-        "After-Sales",
-        "Marketing",
-        "designer",
-        "admin",
+        *TEAM_ROLES,
         "team",
         "sales team",
         "sales",

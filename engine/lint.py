@@ -89,7 +89,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine import camunda
-from engine.calendar import ESCALATE_PROPERTY, STANDARD_ROLES, task_sla
+from engine.calendar import STANDARD_ROLES, sla_problems
 from engine.definitions import FORM_PROPERTY, element_lines, load_form, parse_sources
 from engine.errors import DefinitionError, UnsafeExpressionError
 from engine.expressions import BUILTIN_NAMES, check_expression
@@ -985,27 +985,9 @@ def _expression_problems(bundle: Any, file: str | None, lines: dict[str, int]) -
 
 
 def _sla_problems(bundle: Any, file: str | None, lines: dict[str, int]) -> Iterator[Problem]:
-    """engine.calendar.check_slas, for every task instead of the first."""
-    specs = [bundle.spec, *bundle.subprocess_specs.values()]
-    task_specs = [ts for spec in specs for ts in spec.task_specs.values()]
-    known = STANDARD_ROLES | {role_key(ts.lane) for ts in task_specs if getattr(ts, "lane", None)}
-    for ts in task_specs:
-        element = getattr(ts, "bpmn_id", None)
-        if element is None:
-            continue
-        try:
-            sla = task_sla(ts)
-        except ValueError as exc:
-            yield Problem(f"SLA: {exc}", element, lines.get(element), file)
-            continue
-        if sla is not None and sla.escalate_to and role_key(sla.escalate_to) not in known:
-            yield Problem(
-                f"SLA: '{ESCALATE_PROPERTY}' names the role '{sla.escalate_to}', which is "
-                "neither a lane of the process nor a role of the team",
-                element,
-                lines.get(element),
-                file,
-            )
+    """engine.calendar's SLA check, for every task instead of the first."""
+    for element, message in sla_problems(bundle.spec, bundle.subprocess_specs):
+        yield Problem(message, element, lines.get(element), file)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

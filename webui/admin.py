@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from werkzeug.wrappers import Response
 
 from engine.errors import ForbiddenError, ValidationError
-from engine.roles import role_key
+from engine.roles import TEAM_ROLES, role_key
 from engine.users import MIN_PASSWORD
 from webui.context import ADMIN_ROLES, engine, require_any_role, user
 from webui.i18n import _
@@ -21,17 +21,7 @@ from webui.i18n import _
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The lanes of the shipped processes plus the two roles of the app itself, as stored labels.
-ROLE_CHOICES = (
-    "Sales Rep",
-    "Sales Manager",
-    "Product Expert",
-    "Legal",
-    "Finance",
-    "After-Sales",
-    "Marketing",
-    "designer",
-    "admin",
-)
+ROLE_CHOICES = TEAM_ROLES
 CHOICE_KEYS = {role_key(r): r for r in ROLE_CHOICES}
 # The engine's field names -> the form's (the form splits roles into ticks and free text).
 FIELDS = {"name": "username", "role": "extra_roles", "roles": "extra_roles"}
