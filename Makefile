@@ -16,7 +16,7 @@ PORT   ?= 5000
 run: setup db
 	@echo "salesflow on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	@$(BIN)/salesflow worker & worker=$$!; \
-	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
 
 test: setup
