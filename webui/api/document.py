@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from webui.api.schemas import DEAL_STATUSES, ref, schemas
+from webui.api.schemas import DEAL_STATUSES, answer, fails, operation, schemas
 
 __all__ = ["SECURITY_SCHEME", "document"]
 
@@ -63,12 +63,8 @@ def _parameters() -> dict[str, Any]:
     }
 
 
-def _json(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
 def _error(description: str) -> dict[str, Any]:
-    return _json("Error", description)
+    return answer("Error", description)
 
 
 def _responses() -> dict[str, Any]:
@@ -93,12 +89,6 @@ def _responses() -> dict[str, Any]:
     }
 
 
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
-             "422": "Invalid"}  # fmt: skip
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
 def _chart(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -110,38 +100,6 @@ def _chart(description: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _op(
-    operation_id: str,
-    tag: str,
-    summary: str,
-    description: str,
-    responses: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: str | None = None,
-    example: dict[str, Any] | None = None,
-    public: bool = False,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": operation_id,
-        "tags": [tag],
-        "summary": summary,
-        "description": description,
-    }
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        media: dict[str, Any] = {"schema": ref(body)}
-        if example is not None:
-            media["example"] = example
-        op["requestBody"] = {"required": True, "content": {"application/json": media}}
-    every = responses if public else {**responses, **_fails("401")}
-    op["responses"] = dict(sorted(every.items()))
-    if public:
-        op["security"] = []
-    return op
 
 
 _LEAD = {
@@ -174,23 +132,23 @@ def _paths() -> dict[str, Any]:
     ]
     return {
         "/deals": {
-            "get": _op(
+            "get": operation(
                 "listDeals",
                 "deals",
                 "List the deals you may see",
                 "A rep sees the deals they own, work on or have worked on, and those with a "
                 "task in their queues; a manager sees the team's deals.  Oldest first.",
-                {"200": _json("DealList", "A page of deals."), **_fails("422")},
+                {"200": answer("DealList", "A page of deals."), **fails("422")},
                 parameters=deal_filters,
             ),
-            "post": _op(
+            "post": operation(
                 "startDeal",
                 "deals",
                 "Start a deal",
                 "Starts the process with the start form's data, checked against its form.",
                 {
                     "201": {
-                        **_json("StartedDeal", "Started; `Location` is the deal's URL."),
+                        **answer("StartedDeal", "Started; `Location` is the deal's URL."),
                         "headers": {
                             "Location": {
                                 "description": "The new deal's URL.",
@@ -198,40 +156,40 @@ def _paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    **_fails("422"),
+                    **fails("422"),
                 },
                 body="NewDeal",
                 example={"process_id": "sales_pipeline", "data": _LEAD},
             ),
         },
         "/deals/{instance_id}": {
-            "get": _op(
+            "get": operation(
                 "getDeal",
                 "deals",
                 "One deal: position, data, open tasks, timers, history",
                 "",
-                {"200": _json("Deal", "The deal."), **_fails("404")},
+                {"200": answer("Deal", "The deal."), **fails("404")},
                 parameters=_uses("InstanceId"),
             )
         },
         "/deals/{instance_id}/diagram.{format}": {
-            "get": _op(
+            "get": operation(
                 "getDealDiagram",
                 "deals",
                 "The deal's flowchart",
                 "The path taken, the open tasks and any error, drawn on the deal's process.",
-                {"200": _chart("The chart."), **_fails("404", "422")},
+                {"200": _chart("The chart."), **fails("404", "422")},
                 parameters=[*_uses("InstanceId", "Format", "Layout")],
             )
         },
         "/tasks": {
-            "get": _op(
+            "get": operation(
                 "listTasks",
                 "tasks",
                 "Your open tasks and your queues",
                 "Tasks assigned to you and those waiting, unassigned, in the queues of the "
                 "lanes you hold; soonest due first.",
-                {"200": _json("TaskList", "The tasks."), **_fails("422")},
+                {"200": answer("TaskList", "The tasks."), **fails("422")},
                 parameters=[
                     _query("instance", "Only the tasks of this deal.", type="string"),
                     _query("role", "Only the tasks of this lane."),
@@ -239,27 +197,27 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/tasks/{task_id}/claim": {
-            "post": _op(
+            "post": operation(
                 "claimTask",
                 "tasks",
                 "Take a task from your lane's queue",
                 "Claiming a task you already hold changes nothing.",
-                {"200": _json("Task", "The task, now yours."), **_fails("403", "404", "409")},
+                {"200": answer("Task", "The task, now yours."), **fails("403", "404", "409")},
                 parameters=_uses("TaskId"),
             )
         },
         "/tasks/{task_id}/release": {
-            "post": _op(
+            "post": operation(
                 "releaseTask",
                 "tasks",
                 "Give a task back to its lane's queue",
                 "",
-                {"200": _json("Task", "The task, unassigned."), **_fails("403", "404")},
+                {"200": answer("Task", "The task, unassigned."), **fails("403", "404")},
                 parameters=_uses("TaskId"),
             )
         },
         "/tasks/{task_id}/complete": {
-            "post": _op(
+            "post": operation(
                 "completeTask",
                 "tasks",
                 "Complete a task with its form data",
@@ -267,8 +225,8 @@ def _paths() -> dict[str, Any]:
                 "its next tasks.  Only the assignee, or for a queued task someone holding its "
                 "lane, may complete it.",
                 {
-                    "200": _json("CompletedTask", "Completed."),
-                    **_fails("403", "404", "409", "422"),
+                    "200": answer("CompletedTask", "Completed."),
+                    **fails("403", "404", "409", "422"),
                 },
                 parameters=_uses("TaskId"),
                 body="TaskCompletion",
@@ -277,31 +235,31 @@ def _paths() -> dict[str, Any]:
         },
         "/messages/{name}": {"post": _message_op()},
         "/definitions": {
-            "get": _op(
+            "get": operation(
                 "listDefinitions",
                 "definitions",
                 "The deployed processes",
                 "",
-                {"200": _json("DefinitionList", "The processes.")},
+                {"200": answer("DefinitionList", "The processes.")},
             )
         },
         "/definitions/{process_id}": {
-            "get": _op(
+            "get": operation(
                 "getDefinition",
                 "definitions",
                 "One deployed process and its versions",
                 "",
-                {"200": _json("DefinitionDetail", "The process."), **_fails("404")},
+                {"200": answer("DefinitionDetail", "The process."), **fails("404")},
                 parameters=_uses("ProcessId"),
             )
         },
         "/definitions/{process_id}/diagram.{format}": {
-            "get": _op(
+            "get": operation(
                 "getDefinitionDiagram",
                 "definitions",
                 "The process's flowchart, optionally as a heatmap",
                 "With heatmap=1: how many deals are at each step now and how long they stay.",
-                {"200": _chart("The chart."), **_fails("404", "422")},
+                {"200": _chart("The chart."), **fails("404", "422")},
                 parameters=[
                     *_uses("ProcessId", "Format", "Layout"),
                     _query(
@@ -312,7 +270,7 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/openapi.json": {
-            "get": _op(
+            "get": operation(
                 "getOpenApi",
                 "documentation",
                 "This document",
@@ -327,7 +285,7 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/docs": {
-            "get": _op(
+            "get": operation(
                 "getDocs",
                 "documentation",
                 "This document as a page to read",
@@ -345,7 +303,7 @@ def _paths() -> dict[str, Any]:
 
 
 def _message_op() -> dict[str, Any]:
-    return _op(
+    return operation(
         "postMessage",
         "messages",
         "Deliver a BPMN message to the deal waiting for it",
@@ -359,11 +317,11 @@ def _message_op() -> dict[str, Any]:
         "reaches the deals its user may see; a user who sees every deal or holds the "
         "`integration` role reaches any deal and may have messages kept.",
         {
-            "200": _json("MessageResult", "Delivered, or a duplicate of a message sent before."),
-            "202": _json("MessageResult", "Kept until a deal waits for it."),
+            "200": answer("MessageResult", "Delivered, or a duplicate of a message sent before."),
+            "202": answer("MessageResult", "Kept until a deal waits for it."),
             "404": _error("No deal you may see waits for it, or no process receives it."),
             "409": _error("Several deals match (`instance_ids`); nothing was delivered."),
-            **_fails("422"),
+            **fails("422"),
         },
         parameters=[
             _param(

@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from engine.forms import check_data, make_validator
 from engine.incidents import MAX_REASON
 from engine.service import load_json_object
-from webui.api.schemas import ref
+from webui.api.schemas import answer, fails, operation, record, ref, text
 from webui.api.schemas import schemas as base_schemas
 from webui.api.views import (
     DEFAULT_LIMIT,
@@ -84,41 +84,25 @@ def _body(name: str) -> dict[str, Any]:
 # --- the OpenAPI document's part -----------------------------------------------------------
 
 
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
-             "422": "Invalid"}  # fmt: skip
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
-def _answer(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
 def _op(
     operation_id: str,
     summary: str,
     description: str,
     responses: dict[str, Any],
     *,
-    body: str | None = None,
-    required: bool = True,
-    example: dict[str, Any] | None = None,
     parameters: list[dict[str, Any]] | None = None,
+    **more: Any,
 ) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": operation_id,
-        "tags": [TAG],
-        "summary": summary,
-        "description": description,
-        "parameters": parameters or [{"$ref": "#/components/parameters/InstanceId"}],
-    }
-    if body is not None:
-        media: dict[str, Any] = {"schema": ref(body)}
-        if example is not None:
-            media["example"] = example
-        op["requestBody"] = {"required": required, "content": {"application/json": media}}
-    op["responses"] = dict(sorted({**responses, **_fails("401", "403")}.items()))
-    return op
+    """An incident operation: on a deal unless told otherwise, for managers only (403)."""
+    return operation(
+        operation_id,
+        TAG,
+        summary,
+        description,
+        {**responses, **fails("403")},
+        parameters=parameters or [{"$ref": "#/components/parameters/InstanceId"}],
+        **more,
+    )
 
 
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -133,7 +117,7 @@ def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
 
 def paths() -> dict[str, Any]:
     """The incident operations, keyed by path."""
-    done = _answer("IncidentResult", "Done: the deal's status now, and its next incident if any.")
+    done = answer("IncidentResult", "Done: the deal's status now, and its next incident if any.")
     return {
         "/incidents": {
             "get": _op(
@@ -141,7 +125,7 @@ def paths() -> dict[str, Any]:
                 "The deals in error",
                 "Deals whose process stopped at a failing expression, script or service call, "
                 "newest first, each with its incident.  For sales managers and admins.",
-                {"200": _answer("IncidentList", "A page of incidents."), **_fails("422")},
+                {"200": answer("IncidentList", "A page of incidents."), **fails("422")},
                 parameters=[
                     _query("limit", "Page size.", minimum=1, maximum=MAX_LIMIT, default=50),
                     _query("offset", "Incidents to skip.", minimum=0, default=0),
@@ -155,7 +139,7 @@ def paths() -> dict[str, Any]:
                 "The failed element runs again on its input data, with the values in `data` "
                 "set first (names not given keep their values).  Failing at the same element "
                 "again changes nothing (422); failing further on is the deal's next incident.",
-                {"200": done, **_fails("404", "409", "422")},
+                {"200": done, **fails("404", "409", "422")},
                 body="IncidentRetry",
                 required=False,
                 example={"data": {"quantity": 2}},
@@ -167,7 +151,7 @@ def paths() -> dict[str, Any]:
                 "Mark the failed element done without running it, and go on",
                 "A gateway decides which way the deal goes and cannot be skipped (409): "
                 "retry it on corrected data instead.",
-                {"200": done, **_fails("404", "409", "422")},
+                {"200": done, **fails("404", "409", "422")},
             )
         },
         "/deals/{instance_id}/cancel": {
@@ -175,7 +159,7 @@ def paths() -> dict[str, Any]:
                 "cancelDeal",
                 "Stop a deal in error, with a reason",
                 "The deal's status becomes `cancelled`; its open tasks and timers go.",
-                {"200": done, **_fails("404", "409", "422")},
+                {"200": done, **fails("404", "409", "422")},
                 body="IncidentCancel",
                 example={"reason": "The customer withdrew the order."},
             )
@@ -183,43 +167,30 @@ def paths() -> dict[str, Any]:
     }
 
 
-def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
-    return {"type": ["string", "null"] if null else "string", "description": description, **more}
-
-
-def _closed(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-    }
-
-
 def schemas() -> dict[str, Any]:
     """The schemas the incident operations use, built afresh on each call."""
     summary = base_schemas()["DealSummary"]["properties"]
     return {
-        "IncidentError": _closed(
+        "IncidentError": record(
             "Where and why a deal stopped.",
             {
-                "element_id": _text("The failed BPMN element.", null=True),
-                "element_name": _text("Its name.", null=True),
-                "task_id": _text("The failed task (a UUID).", null=True),
-                "message": _text("What failed, as the engine reported it."),
+                "element_id": text("The failed BPMN element.", null=True),
+                "element_name": text("Its name.", null=True),
+                "task_id": text("The failed task (a UUID).", null=True),
+                "message": text("What failed, as the engine reported it."),
                 "data": {"description": "The data the element saw when it failed."},
-                "at": _text("When it failed.", null=True, format="date-time"),
+                "at": text("When it failed.", null=True, format="date-time"),
                 "skippable": {
                     "type": "boolean",
                     "description": "False for a gateway: it can only be retried.",
                 },
             },
         ),
-        "Incident": _closed(
+        "Incident": record(
             "A deal in error with its incident.",
             {**summary, "error": ref("IncidentError")},
         ),
-        "IncidentList": _closed(
+        "IncidentList": record(
             "A page of incidents.",
             {
                 "items": {"type": "array", "items": ref("Incident")},
@@ -227,7 +198,7 @@ def schemas() -> dict[str, Any]:
                 "offset": {"type": "integer", "description": "How many were skipped."},
             },
         ),
-        "IncidentResult": _closed(
+        "IncidentResult": record(
             "What a retry, skip or cancel left.",
             {
                 "instance_id": summary["instance_id"],
@@ -249,7 +220,7 @@ def schemas() -> dict[str, Any]:
         "IncidentCancel": {
             "type": "object",
             "description": "Why the deal is stopped (kept in its history).",
-            "properties": {"reason": _text("The reason.", minLength=1, maxLength=MAX_REASON)},
+            "properties": {"reason": text("The reason.", minLength=1, maxLength=MAX_REASON)},
             "required": ["reason"],
             "additionalProperties": False,
         },

@@ -27,7 +27,7 @@ from engine import initiatives
 from engine.errors import ValidationError
 from engine.models import ROW_STATUSES
 from engine.service import load_json_object
-from webui.api.schemas import ref
+from webui.api.schemas import answer, fails, integer, operation, record, ref, text
 from webui.api.views import _service, _user, bp
 
 __all__ = ["paths", "schemas"]
@@ -97,16 +97,6 @@ def record_initiative_review(initiative_id: str) -> ResponseReturnValue:
 # --- the OpenAPI document's part -----------------------------------------------------------
 
 
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
-             "422": "Invalid"}  # fmt: skip
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
-def _answer(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
 def _path(name: str, description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -121,31 +111,8 @@ INITIATIVE_ID = _path("initiative_id", "The initiative's id.")
 ROW_ID = _path("row_id", "The row's id.")
 
 
-def _op(
-    operation_id: str,
-    summary: str,
-    description: str,
-    responses: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: str | None = None,
-    example: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "operationId": operation_id,
-        "tags": [TAG],
-        "summary": summary,
-        "description": description,
-    }
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        media: dict[str, Any] = {"schema": ref(body)}
-        if example is not None:
-            media["example"] = example
-        op["requestBody"] = {"required": True, "content": {"application/json": media}}
-    op["responses"] = dict(sorted({**responses, **_fails("401")}.items()))
-    return op
+def _op(operation_id: str, summary: str, description: str, *args: Any, **more: Any) -> Any:
+    return operation(operation_id, TAG, summary, description, *args, **more)
 
 
 _ROW_EXAMPLE = {
@@ -169,7 +136,7 @@ def paths() -> dict[str, Any]:
                 "The optimisation initiatives",
                 "Every initiative, newest first, with how many of its rows are in each status "
                 "and how many are flagged.  Every user may read them.",
-                {"200": _answer("InitiativeList", "The initiatives.")},
+                {"200": answer("InitiativeList", "The initiatives.")},
             ),
             "post": _op(
                 "startInitiative",
@@ -180,8 +147,8 @@ def paths() -> dict[str, Any]:
                 "default now): the effect compares the deals before it with those after it.  "
                 "Sales managers and admins only.",
                 {
-                    "201": _answer("Initiative", "Started; `Location` is its URL."),
-                    **_fails("403", "409", "422"),
+                    "201": answer("Initiative", "Started; `Location` is its URL."),
+                    **fails("403", "409", "422"),
                 },
                 body="NewInitiative",
                 example={
@@ -199,7 +166,7 @@ def paths() -> dict[str, Any]:
                 "The rows in table order, the latest weekly reviews, and the effect: for the "
                 "elements the rows link, the deals' time in the element and their conversion "
                 "before against after `effective_at`, with the counts behind each figure.",
-                {"200": _answer("Initiative", "The initiative."), **_fails("404")},
+                {"200": answer("Initiative", "The initiative."), **fails("404")},
                 parameters=one,
             )
         },
@@ -211,8 +178,8 @@ def paths() -> dict[str, Any]:
                 "a team or a list is refused (422 on `owner`).  `elements` are element ids of "
                 "the sales process's current version.  The lead, sales managers and admins.",
                 {
-                    "201": _answer("InitiativeRow", "The new row."),
-                    **_fails("403", "404", "422"),
+                    "201": answer("InitiativeRow", "The new row."),
+                    **fails("403", "404", "422"),
                 },
                 parameters=one,
                 body="InitiativeRowFields",
@@ -226,7 +193,7 @@ def paths() -> dict[str, Any]:
                 "The lead, sales managers and admins change any field; the row's owner its "
                 "progress (`status`, `actual_date`, `notes`, `contact`).  A status other than "
                 "`blocked` clears the row's flag.  `null` clears a date.",
-                {"200": _answer("InitiativeRow", "The row now."), **_fails("403", "404", "422")},
+                {"200": answer("InitiativeRow", "The row now."), **fails("403", "404", "422")},
                 parameters=[INITIATIVE_ID, ROW_ID],
                 body="InitiativeRowFields",
                 example={"status": "blocked", "notes": "Customers resist the survey"},
@@ -242,8 +209,8 @@ def paths() -> dict[str, Any]:
                 "week's wait if it still runs); a process in another phase is left as it is "
                 "(`process.advanced` false).  The lead, sales managers and admins.",
                 {
-                    "201": _answer("InitiativeReviewResult", "The review and what it caused."),
-                    **_fails("403", "404", "409", "422"),
+                    "201": answer("InitiativeReviewResult", "The review and what it caused."),
+                    **fails("403", "404", "409", "422"),
                 },
                 parameters=one,
                 body="InitiativeReviewRequest",
@@ -253,52 +220,35 @@ def paths() -> dict[str, Any]:
     }
 
 
-def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
-    return {"type": ["string", "null"] if null else "string", "description": description, **more}
-
-
 def _number(description: str, *, null: bool = True) -> dict[str, Any]:
     return {"type": ["number", "null"] if null else "number", "description": description}
-
-
-def _int(description: str) -> dict[str, Any]:
-    return {"type": "integer", "description": description}
-
-
-def _closed(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-    }
 
 
 def schemas() -> dict[str, Any]:
     """The schemas the initiative operations use, built afresh on each call."""
     status = {"type": "string", "enum": list(ROW_STATUSES), "description": "The row's status."}
     summary = {
-        "id": _int("The initiative's id."),
-        "name": _text("Its name."),
-        "process_id": _text("The sales process it improves."),
-        "lead": _text("The user who leads it (holds the Sales Manager role)."),
-        "effective_at": _text(
+        "id": integer("The initiative's id."),
+        "name": text("Its name."),
+        "process_id": text("The sales process it improves."),
+        "lead": text("The user who leads it (holds the Sales Manager role)."),
+        "effective_at": text(
             "When its changes took effect: the before/after line.", null=True, format="date-time"
         ),
-        "instance_id": _text("Its run of the initiative process (a deal id).", null=True),
-        "status": _text("That run's status (running, completed, ...).", null=True),
-        "created_at": _text("When it was started.", format="date-time"),
-        "created_by": _text("Who started it.", null=True),
+        "instance_id": text("Its run of the initiative process (a deal id).", null=True),
+        "status": text("That run's status (running, completed, ...).", null=True),
+        "created_at": text("When it was started.", format="date-time"),
+        "created_by": text("Who started it.", null=True),
     }
     fields = {
-        "stage": _text("The stage the task improves."),
-        "task": _text("What is done."),
-        "owner": _text("Exactly one responsible person: a user name."),
-        "planned_date": _text("The deadline.", null=True, format="date"),
-        "actual_date": _text("When it was done (not after today).", null=True, format="date"),
+        "stage": text("The stage the task improves."),
+        "task": text("What is done."),
+        "owner": text("Exactly one responsible person: a user name."),
+        "planned_date": text("The deadline.", null=True, format="date"),
+        "actual_date": text("When it was done (not after today).", null=True, format="date"),
         "status": status,
-        "notes": _text("Notes."),
-        "contact": _text("The contact person in another department, if the task needs one."),
+        "notes": text("Notes."),
+        "contact": text("The contact person in another department, if the task needs one."),
         "elements": {
             "type": "array",
             "items": {"type": "string"},
@@ -306,39 +256,39 @@ def schemas() -> dict[str, Any]:
         },
     }
     review = {
-        "id": _int("The review's id."),
-        "at": _text("When.", format="date-time"),
-        "by": _text("Who recorded it.", null=True),
+        "id": integer("The review's id."),
+        "at": text("When.", format="date-time"),
+        "by": text("Who recorded it.", null=True),
         "blocked_rows": {
             "type": "array",
             "items": {"type": "integer"},
             "description": "The rows blocked at the review.",
         },
-        "notes": _text("Notes of the review."),
+        "notes": text("Notes of the review."),
     }
     figures = {
-        "passes": _int("How many times deals passed the element."),
-        "deals": _int("How many deals did."),
+        "passes": integer("How many times deals passed the element."),
+        "deals": integer("How many deals did."),
         "mean_seconds": _number("Their mean time in the element."),
         "min_seconds": _number("The shortest."),
         "max_seconds": _number("The longest."),
-        "won": _int("Of those deals, how many were won."),
-        "lost": _int("How many were lost."),
+        "won": integer("Of those deals, how many were won."),
+        "lost": integer("How many were lost."),
         "conversion": _number("won / (won + lost); null while none is decided."),
     }
     return {
-        "InitiativeRow": _closed(
+        "InitiativeRow": record(
             "A row of the execution table.",
             {
-                "id": _int("The row's id."),
+                "id": integer("The row's id."),
                 **fields,
                 "flagged": {
                     "type": "boolean",
                     "description": "Blocked at three or more consecutive weekly reviews.",
                 },
-                "blocked_reviews": _int("Consecutive weekly reviews that found it blocked."),
-                "updated_at": _text("Its last change.", null=True, format="date-time"),
-                "updated_by": _text("Who made it.", null=True),
+                "blocked_reviews": integer("Consecutive weekly reviews that found it blocked."),
+                "updated_at": text("Its last change.", null=True, format="date-time"),
+                "updated_by": text("Who made it.", null=True),
             },
         ),
         "InitiativeRowFields": {
@@ -347,14 +297,14 @@ def schemas() -> dict[str, Any]:
             "properties": fields,
             "additionalProperties": False,
         },
-        "InitiativeReview": _closed("A weekly review.", review),
+        "InitiativeReview": record("A weekly review.", review),
         "InitiativeReviewRequest": {
             "type": "object",
             "description": "The weekly review.",
-            "properties": {"notes": _text("Notes of the review.")},
+            "properties": {"notes": text("Notes of the review.")},
             "additionalProperties": False,
         },
-        "InitiativeReviewResult": _closed(
+        "InitiativeReviewResult": record(
             "A recorded review, the rows flagged now, and what the process did.",
             {
                 **review,
@@ -371,13 +321,13 @@ def schemas() -> dict[str, Any]:
                             "type": "boolean",
                             "description": "The review completed its Weekly review task.",
                         },
-                        "status": _text("The process's status.", null=True),
+                        "status": text("The process's status.", null=True),
                         "open": {
                             "type": "array",
                             "items": {"type": "string"},
                             "description": "The element ids of its open tasks now.",
                         },
-                        "re_evaluation_task": _text(
+                        "re_evaluation_task": text(
                             "The Re-evaluate direction task raised by this review (its id)."
                         ),
                     },
@@ -385,26 +335,26 @@ def schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "InitiativeEffectFigures": _closed("The figures of one period.", figures),
-        "InitiativeEffectElement": _closed(
+        "InitiativeEffectFigures": record("The figures of one period.", figures),
+        "InitiativeEffectElement": record(
             "One linked element, before and after.",
             {
-                "element_id": _text("The element."),
-                "name": _text("Its name."),
+                "element_id": text("The element."),
+                "name": text("Its name."),
                 "before": ref("InitiativeEffectFigures"),
                 "after": ref("InitiativeEffectFigures"),
                 "time_change": _number("after / before mean time - 1 (-0.25: a quarter faster)."),
                 "conversion_change": _number("after - before conversion."),
             },
         ),
-        "InitiativeEffect": _closed(
+        "InitiativeEffect": record(
             "Before against after `effective_at`, for the elements the rows link.",
             {
-                "effective_at": _text("The line.", null=True, format="date-time"),
+                "effective_at": text("The line.", null=True, format="date-time"),
                 "elements": {"type": "array", "items": ref("InitiativeEffectElement")},
             },
         ),
-        "InitiativeSummary": _closed(
+        "InitiativeSummary": record(
             "An initiative in the list.",
             {
                 **summary,
@@ -415,11 +365,11 @@ def schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "InitiativeList": _closed(
+        "InitiativeList": record(
             "The initiatives.",
             {"items": {"type": "array", "items": ref("InitiativeSummary")}},
         ),
-        "Initiative": _closed(
+        "Initiative": record(
             "An initiative with its execution table, latest reviews and effect.",
             {
                 **summary,
@@ -432,10 +382,10 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "description": "A new initiative.",
             "properties": {
-                "name": _text("Its name."),
-                "process_id": _text("The sales process it improves."),
-                "lead": _text("Its lead (default: the caller); holds the Sales Manager role."),
-                "effective_at": _text("A date (YYYY-MM-DD) or an ISO time; default now."),
+                "name": text("Its name."),
+                "process_id": text("The sales process it improves."),
+                "lead": text("Its lead (default: the caller); holds the Sales Manager role."),
+                "effective_at": text("A date (YYYY-MM-DD) or an ISO time; default now."),
             },
             "required": ["name", "process_id"],
             "additionalProperties": False,

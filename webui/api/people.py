@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.forms import check_data, make_validator
 from engine.service import load_json_object
-from webui.api.schemas import ref
+from webui.api.schemas import answer, fails, record, ref
 from webui.api.views import MAX_INT, _int_arg, _service, _user, bp
 
 __all__ = ["list_notifications", "paths", "read_notifications", "schemas"]
@@ -56,15 +56,6 @@ def _validator(name: str) -> Any:
 # --- the OpenAPI document's part -----------------------------------------------------------
 
 
-def _answer(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "422": "Invalid"}
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
 def paths() -> dict[str, Any]:
     """The notification operations, keyed by path."""
     return {
@@ -92,8 +83,8 @@ def paths() -> dict[str, Any]:
                 "responses": dict(
                     sorted(
                         {
-                            "200": _answer("NotificationList", "The notifications."),
-                            **_fails("401", "422"),
+                            "200": answer("NotificationList", "The notifications."),
+                            **fails("401", "422"),
                         }.items()
                     )
                 ),
@@ -118,8 +109,8 @@ def paths() -> dict[str, Any]:
                 "responses": dict(
                     sorted(
                         {
-                            "200": _answer("NotificationsMarked", "Marked."),
-                            **_fails("401", "422"),
+                            "200": answer("NotificationsMarked", "Marked."),
+                            **fails("401", "422"),
                         }.items()
                     )
                 ),
@@ -128,20 +119,11 @@ def paths() -> dict[str, Any]:
     }
 
 
-def _object(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-    }
-
-
 def schemas() -> dict[str, Any]:
     """The notification shapes, for components/schemas."""
     text: dict[str, Any] = {"type": "string"}
     return {
-        "Notification": _object(
+        "Notification": record(
             "Something you should know.",
             {
                 "id": {"type": "integer", "description": "The notification's id."},
@@ -159,7 +141,7 @@ def schemas() -> dict[str, Any]:
                 "read": {"type": "boolean", "description": "Marked read."},
             },
         ),
-        "NotificationList": _object(
+        "NotificationList": record(
             "Your newest notifications.",
             {
                 "items": {"type": "array", "items": ref("Notification")},
@@ -179,7 +161,7 @@ def schemas() -> dict[str, Any]:
             },
             "additionalProperties": False,
         },
-        "NotificationsMarked": _object(
+        "NotificationsMarked": record(
             "The result of marking.",
             {
                 "marked": {"type": "integer", "description": "How many were unread before."},

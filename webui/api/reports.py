@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.errors import ForbiddenError
 from engine.reports import REPORTS
-from webui.api.schemas import ref
+from webui.api.schemas import fails, record, ref
 from webui.api.views import _service, _user, bp
 from webui.reports import REPORT_ROLES, TABLES, csv_response, read_filters, run
 
@@ -114,11 +114,6 @@ def _parameters(name: str) -> list[dict[str, Any]]:
     ]
 
 
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "403": "Forbidden", "422": "Invalid"}
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
 def paths() -> dict[str, Any]:
     """The report operations, keyed by path."""
     found: dict[str, Any] = {}
@@ -133,7 +128,7 @@ def paths() -> dict[str, Any]:
                 "description": description,
                 "parameters": _parameters(name),
                 "responses": {
-                    **_fails("401", "403", "422"),
+                    **fails("401", "403", "422"),
                     "200": {
                         "description": "The report, or one of its tables as CSV.",
                         "content": {
@@ -147,22 +142,13 @@ def paths() -> dict[str, Any]:
     return found
 
 
-def _object(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-    }
-
-
 _INT = {"type": "integer", "minimum": 0}
 _NUMBER = {"type": ["number", "null"]}
 _TEXT = {"type": ["string", "null"]}
 
 
 def _rows(description: str, columns: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "description": description, "items": _object("A row.", columns)}
+    return {"type": "array", "description": description, "items": record("A row.", columns)}
 
 
 def _stats() -> dict[str, Any]:
@@ -170,7 +156,7 @@ def _stats() -> dict[str, Any]:
 
 
 def _report_schema(name: str, description: str, parts: dict[str, Any]) -> dict[str, Any]:
-    return _object(
+    return record(
         description,
         {"report": {"const": name}, "filters": ref("ReportFilters"), **parts},
     )
@@ -180,7 +166,7 @@ def schemas() -> dict[str, Any]:
     """The schemas the report operations use, built afresh on each call."""
     counts = {k: _INT for k in ("stale_deals", "overdue_tasks", "escalated_tasks", "escalations")}
     return {
-        "ReportFilters": _object(
+        "ReportFilters": record(
             "The filters the figures are for; the period is [from, to) in UTC.",
             {
                 "from": {**_TEXT, "format": "date-time"},
@@ -240,7 +226,7 @@ def schemas() -> dict[str, Any]:
             "cycle",
             "Sales cycle and times.",
             {
-                "cycle": _object("The cycle of the deals won in the period.", _stats()),
+                "cycle": record("The cycle of the deals won in the period.", _stats()),
                 "stages": _rows("Time in each stage.", {"stage": {"type": "string"}, **_stats()}),
                 "elements": _rows(
                     "Time at each element done in the period.",

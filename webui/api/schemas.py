@@ -19,15 +19,15 @@ def ref(name: str) -> dict[str, Any]:
     return {"$ref": SCHEMAS + name}
 
 
-def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
+def text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
     return {"type": ["string", "null"] if null else "string", "description": description, **more}
 
 
-def _time(description: str, *, null: bool = True) -> dict[str, Any]:
-    return _text(description, null=null, format="date-time")
+def date_time(description: str, *, null: bool = True) -> dict[str, Any]:
+    return text(description, null=null, format="date-time")
 
 
-def _object(description: str, properties: dict[str, Any], **more: Any) -> dict[str, Any]:
+def record(description: str, properties: dict[str, Any], **more: Any) -> dict[str, Any]:
     """A response object: every key is always present (null when there is no value)."""
     return {
         "type": "object",
@@ -38,47 +38,101 @@ def _object(description: str, properties: dict[str, Any], **more: Any) -> dict[s
     }
 
 
+def integer(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
+    return {"type": ["integer", "null"] if null else "integer", "description": description, **more}
+
+
+# --- operations (the OpenAPI document and every module that adds its own paths) ---------
+
+_RESPONSES = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
+              "422": "Invalid"}  # fmt: skip
+
+
+def fails(*codes: str) -> dict[str, Any]:
+    """The shared error responses for these status codes."""
+    return {code: {"$ref": f"#/components/responses/{_RESPONSES[code]}"} for code in codes}
+
+
+def answer(schema: str, description: str) -> dict[str, Any]:
+    """A JSON response of the named schema."""
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def operation(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    description: str,
+    responses: dict[str, Any],
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: str | None = None,
+    required: bool = True,
+    example: dict[str, Any] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    """One operation; every one but the public ones answers 401 without a token."""
+    op: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": description,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        media: dict[str, Any] = {"schema": ref(body)}
+        if example is not None:
+            media["example"] = example
+        op["requestBody"] = {"required": required, "content": {"application/json": media}}
+    every = responses if public else {**responses, **fails("401")}
+    op["responses"] = dict(sorted(every.items()))
+    if public:
+        op["security"] = []
+    return op
+
+
 def _items(description: str, item: str, **more: Any) -> dict[str, Any]:
-    return _object(description, {"items": {"type": "array", "items": ref(item)}, **more})
+    return record(description, {"items": {"type": "array", "items": ref(item)}, **more})
 
 
 DEAL_STATUSES = ["running", "completed", "cancelled", "error"]
 
 _DEAL_SUMMARY = {
-    "instance_id": _text("The deal's id (digits, as a string)."),
-    "process_id": _text("The process the deal runs."),
+    "instance_id": text("The deal's id (digits, as a string)."),
+    "process_id": text("The process the deal runs."),
     "version": {"type": "integer", "description": "The process version the deal runs on."},
-    "name": _text("The deal's name (by default the company)."),
-    "owner": _text("The user who owns the deal.", null=True),
+    "name": text("The deal's name (by default the company)."),
+    "owner": text("The user who owns the deal.", null=True),
     "amount": {"type": ["number", "null"], "description": "The deal's amount, once quoted."},
-    "lead_source": _text("Where the lead came from (source_channel).", null=True),
-    "tier": _text("The lead's grade (A/B/C), once graded.", null=True),
-    "stage": _text("The sales stage the deal is in.", null=True),
+    "lead_source": text("Where the lead came from (source_channel).", null=True),
+    "tier": text("The lead's grade (A/B/C), once graded.", null=True),
+    "stage": text("The sales stage the deal is in.", null=True),
     "status": {"type": "string", "enum": DEAL_STATUSES, "description": "Where the run stands."},
-    "created_at": _time("When the deal was started.", null=False),
-    "updated_at": _time("When the deal last changed."),
-    "completed_at": _time("When the process finished."),
-    "next_due_at": _time("When its next timer fires."),
-    "activity_at": _time("When someone last worked on it or it changed stage (stale deals)."),
-    "escalated_at": _time("Set while an SLA of one of its open tasks has passed."),
+    "created_at": date_time("When the deal was started.", null=False),
+    "updated_at": date_time("When the deal last changed."),
+    "completed_at": date_time("When the process finished."),
+    "next_due_at": date_time("When its next timer fires."),
+    "activity_at": date_time("When someone last worked on it or it changed stage (stale deals)."),
+    "escalated_at": date_time("Set while an SLA of one of its open tasks has passed."),
 }
 
 _TASK = {
-    "task_id": _text("The task's id (a UUID)."),
-    "instance_id": _text("The deal the task belongs to."),
-    "element_id": _text("The BPMN element, e.g. task_qualify_lead."),
-    "name": _text("The task's name as the designer wrote it."),
-    "lane": _text("The lane (role) the task belongs to.", null=True),
-    "assignee": _text("Who holds the task; null while it waits in the lane's queue.", null=True),
-    "stage": _text("The sales stage of the task.", null=True),
-    "due_at": _time("When the task is due."),
-    "form": _text("The file name of the task's JSON-schema form.", null=True),
-    "created_at": _time("When the task became ready.", null=False),
+    "task_id": text("The task's id (a UUID)."),
+    "instance_id": text("The deal the task belongs to."),
+    "element_id": text("The BPMN element, e.g. task_qualify_lead."),
+    "name": text("The task's name as the designer wrote it."),
+    "lane": text("The lane (role) the task belongs to.", null=True),
+    "assignee": text("Who holds the task; null while it waits in the lane's queue.", null=True),
+    "stage": text("The sales stage of the task.", null=True),
+    "due_at": date_time("When the task is due."),
+    "form": text("The file name of the task's JSON-schema form.", null=True),
+    "created_at": date_time("When the task became ready.", null=False),
 }
 
 _DEFINITION = {
-    "process_id": _text("The process id (the BPMN process element's id)."),
-    "name": _text("The process name as the designer wrote it."),
+    "process_id": text("The process id (the BPMN process element's id)."),
+    "name": text("The process name as the designer wrote it."),
     "version": {"type": "integer", "description": "The latest version's number."},
     "versions": {"type": "integer", "description": "How many versions are deployed."},
 }
@@ -111,7 +165,7 @@ _MESSAGE_SCHEMAS: dict[str, Any] = {
                 "description": 'Fields the deal must have, e.g. {"contract_no": "C-17"}.',
             },
             "data": {"type": "object", "description": "Merged into the deal's data."},
-            "message_id": _text(
+            "message_id": text(
                 "Your id of the message: the same id is delivered once.",
                 minLength=1,
                 maxLength=200,
@@ -119,20 +173,20 @@ _MESSAGE_SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": False,
     },
-    "MessageResult": _object(
+    "MessageResult": record(
         "What became of a message (`salesflow message --json`).",
         {
-            "name": _text("The message name."),
-            "message_id": _text("The sender's id of the message.", null=True),
+            "name": text("The message name."),
+            "message_id": text("The sender's id of the message.", null=True),
             "status": _MESSAGE_STATUS,
             "duplicate": {
                 "type": "boolean",
                 "description": "The id was sent before: this is the first delivery's answer.",
             },
-            "instance_id": _text("The deal that received it.", null=True),
-            "received_at": _time("When it arrived.", null=False),
-            "delivered_at": _time("When a deal received it."),
-            "expires_at": _time("Until when a kept message waits for a deal."),
+            "instance_id": text("The deal that received it.", null=True),
+            "received_at": date_time("When it arrived.", null=False),
+            "delivered_at": date_time("When a deal received it."),
+            "expires_at": date_time("Until when a kept message waits for a deal."),
         },
     ),
 }
@@ -151,9 +205,9 @@ def schemas() -> dict[str, Any]:
                 "body, or a field of the form inside `data`) and `errors` lists them all."
             ),
             "properties": {
-                "error": _text("The kind of error."),
-                "message": _text("What went wrong, written for the person who has to act."),
-                "field": _text("The first field that failed.", null=True),
+                "error": text("The kind of error."),
+                "message": text("What went wrong, written for the person who has to act."),
+                "field": text("The first field that failed.", null=True),
                 "errors": {
                     "type": "array",
                     "description": "Every failing field.",
@@ -167,12 +221,12 @@ def schemas() -> dict[str, Any]:
             },
             "required": ["error", "message"],
         },
-        "FieldError": _object(
+        "FieldError": record(
             "One failing field.",
-            {"field": _text("The field."), "message": _text("What is wrong with it.")},
+            {"field": text("The field."), "message": text("What is wrong with it.")},
         ),
-        "DealSummary": _object("A deal as listed (`salesflow instances --json`).", _DEAL_SUMMARY),
-        "Deal": _object(
+        "DealSummary": record("A deal as listed (`salesflow instances --json`).", _DEAL_SUMMARY),
+        "Deal": record(
             "One deal with where it stands (`salesflow show --json`).",
             {
                 **_DEAL_SUMMARY,
@@ -203,29 +257,29 @@ def schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "Task": _object("An open human task (`salesflow tasks --json`).", _TASK),
-        "Timer": _object(
+        "Task": record("An open human task (`salesflow tasks --json`).", _TASK),
+        "Timer": record(
             "A timer the deal waits for.",
             {
-                "element_id": _text("The timer's BPMN element."),
-                "name": _text("The timer's name.", null=True),
-                "due_at": _time("When it fires."),
+                "element_id": text("The timer's BPMN element."),
+                "name": text("The timer's name.", null=True),
+                "due_at": date_time("When it fires."),
             },
         ),
-        "HistoryEntry": _object(
+        "HistoryEntry": record(
             "One thing that happened to a deal.",
             {
-                "at": _time("When.", null=False),
-                "actor": _text("Who (null: the engine).", null=True),
-                "kind": _text("started, completed, claimed, released, comment, timer..."),
-                "element_id": _text("The BPMN element.", null=True),
-                "element_name": _text("Its name.", null=True),
-                "task_id": _text("The task, for task events.", null=True),
-                "entered_at": _time("When the element was entered."),
+                "at": date_time("When.", null=False),
+                "actor": text("Who (null: the engine).", null=True),
+                "kind": text("started, completed, claimed, released, comment, timer..."),
+                "element_id": text("The BPMN element.", null=True),
+                "element_name": text("Its name.", null=True),
+                "task_id": text("The task, for task events.", null=True),
+                "entered_at": date_time("When the element was entered."),
                 "data": any_json,
             },
         ),
-        "DealList": _object(
+        "DealList": record(
             "A page of deals.",
             {
                 "items": {"type": "array", "items": ref("DealSummary")},
@@ -233,11 +287,11 @@ def schemas() -> dict[str, Any]:
                 "offset": {"type": "integer", "description": "How many deals were skipped."},
             },
         ),
-        "StartedDeal": _object(
+        "StartedDeal": record(
             "A deal just started (`salesflow start --json`).",
             {k: _DEAL_SUMMARY[k] for k in ("instance_id", "process_id", "version", "status")},
         ),
-        "CompletedTask": _object(
+        "CompletedTask": record(
             "The result of completing a task (`salesflow complete --json`).",
             {
                 "instance_id": _DEAL_SUMMARY["instance_id"],
@@ -252,8 +306,8 @@ def schemas() -> dict[str, Any]:
         "TaskList": _items(
             "Open tasks: the caller's own and those in the caller's queues.", "Task"
         ),
-        "Definition": _object("A deployed process (`salesflow definitions --json`).", _DEFINITION),
-        "DefinitionDetail": _object(
+        "Definition": record("A deployed process (`salesflow definitions --json`).", _DEFINITION),
+        "DefinitionDetail": record(
             "A deployed process and its versions.",
             {
                 **_DEFINITION,
@@ -269,14 +323,14 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "description": "Starts a deal: the caller is recorded as the one who started it.",
             "properties": {
-                "process_id": _text("The process to run.", minLength=1),
-                "name": _text(
+                "process_id": text("The process to run.", minLength=1),
+                "name": text(
                     "The deal's name; default: data.company, else the process name and the "
                     "deal's number.",
                     minLength=1,
                     maxLength=300,
                 ),
-                "owner": _text("The user who owns the deal; default: the caller.", minLength=1),
+                "owner": text("The user who owns the deal; default: the caller.", minLength=1),
                 "data": {
                     "type": "object",
                     "description": "The start form's data (for sales_pipeline: the lead).",

@@ -29,7 +29,7 @@ from engine.errors import NotFoundError, ValidationError
 from engine.forms import check_data, make_validator
 from engine.migration import MAX_IDS
 from engine.service import load_json_object
-from webui.api.schemas import ref
+from webui.api.schemas import answer, fails, integer, record, ref, text
 from webui.api.views import MAX_INT, _definition, _service, _user, bp
 
 __all__ = ["list_versions", "migrate_deals", "paths", "schemas"]
@@ -71,15 +71,6 @@ def _validator() -> Any:
 # --- the OpenAPI document's part -----------------------------------------------------------
 
 
-def _fails(*codes: str) -> dict[str, Any]:
-    names = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "422": "Invalid"}
-    return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
-
-
-def _answer(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
 def paths() -> dict[str, Any]:
     """The version operations, keyed by path."""
     process = [{"$ref": "#/components/parameters/ProcessId"}]
@@ -93,8 +84,8 @@ def paths() -> dict[str, Any]:
                 "many deals run on it (running, in error, all it ever ran).",
                 "parameters": process,
                 "responses": {
-                    "200": _answer("VersionList", "The versions."),
-                    **_fails("401", "404"),
+                    "200": answer("VersionList", "The versions."),
+                    **fails("401", "404"),
                 },
             }
         },
@@ -123,51 +114,34 @@ def paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _answer("MigrationResult", "What happened to each deal."),
-                    **_fails("401", "403", "404", "422"),
+                    "200": answer("MigrationResult", "What happened to each deal."),
+                    **fails("401", "403", "404", "422"),
                 },
             }
         },
     }
 
 
-def _text(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
-    return {"type": ["string", "null"] if null else "string", "description": description, **more}
-
-
-def _int(description: str, *, null: bool = False, **more: Any) -> dict[str, Any]:
-    return {"type": ["integer", "null"] if null else "integer", "description": description, **more}
-
-
-def _closed(description: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": properties,
-        "required": list(properties),
-    }
-
-
 def schemas() -> dict[str, Any]:
     """The schemas the version operations use, built afresh on each call."""
-    count = functools.partial(_int, minimum=0)
+    count = functools.partial(integer, minimum=0)
     return {
-        "Version": _closed(
+        "Version": record(
             "One version of a process.",
             {
-                "version": _int("The version number (1, 2, ...).", minimum=1),
+                "version": integer("The version number (1, 2, ...).", minimum=1),
                 "latest": {"type": "boolean", "description": "Whether new deals start on it."},
-                "deployed_by": _text("Who published it.", null=True),
-                "deployed_at": _text("When it was published.", format="date-time"),
+                "deployed_by": text("Who published it.", null=True),
+                "deployed_at": text("When it was published.", format="date-time"),
                 "running": count("Deals running on it now."),
                 "error": count("Deals on it that are in error."),
                 "total": count("Every deal that ever ran on it."),
             },
         ),
-        "VersionList": _closed(
+        "VersionList": record(
             "A process's versions, newest first.",
             {
-                "process_id": _text("The process."),
+                "process_id": text("The process."),
                 "items": {"type": "array", "items": ref("Version")},
             },
         ),
@@ -175,7 +149,7 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "description": "Which deals to move where.",
             "properties": {
-                "to_version": _int("The version to move to.", minimum=1, maximum=MAX_INT),
+                "to_version": integer("The version to move to.", minimum=1, maximum=MAX_INT),
                 "instance_ids": {
                     "type": "array",
                     "description": "Only these deals (else every running one not on it yet).",
@@ -183,27 +157,29 @@ def schemas() -> dict[str, Any]:
                     "minItems": 1,
                     "maxItems": MAX_IDS,
                 },
-                "stage": _text("Only the deals at this stage.", minLength=1, maxLength=40),
-                "from_version": _int("Only the deals on this version.", minimum=1, maximum=MAX_INT),
+                "stage": text("Only the deals at this stage.", minLength=1, maxLength=40),
+                "from_version": integer(
+                    "Only the deals on this version.", minimum=1, maximum=MAX_INT
+                ),
                 "dry_run": {"type": "boolean", "description": "Preview only; nothing changes."},
             },
             "required": ["to_version"],
             "additionalProperties": False,
         },
-        "MigrationOpenTask": _closed(
+        "MigrationOpenTask": record(
             "A task open after the move (or now, for a deal that stays).",
             {
-                "element_id": _text("The BPMN element."),
-                "name": _text("Its name."),
-                "lane": _text("Its lane (the role that does it).", null=True),
+                "element_id": text("The BPMN element."),
+                "name": text("Its name."),
+                "lane": text("Its lane (the role that does it).", null=True),
             },
         ),
-        "MigrationTimer": _closed(
+        "MigrationTimer": record(
             "A timer the deal waits for after the move.",
             {
-                "element_id": _text("The BPMN element."),
-                "name": _text("Its name.", null=True),
-                "due_at": _text("When it fires.", null=True, format="date-time"),
+                "element_id": text("The BPMN element."),
+                "name": text("Its name.", null=True),
+                "due_at": text("When it fires.", null=True, format="date-time"),
                 "restarted": {
                     "type": "boolean",
                     "description": "True when the move restarts it (the new version changed "
@@ -211,27 +187,27 @@ def schemas() -> dict[str, Any]:
                 },
             },
         ),
-        "MigrationDeal": _closed(
+        "MigrationDeal": record(
             "What happens (or happened) to one deal.",
             {
-                "instance_id": _text("The deal's id.", null=True),
-                "name": _text("The deal's name (null for a deal you may not see).", null=True),
-                "owner": _text("Who owns it (null for a deal you may not see).", null=True),
-                "stage": _text("Its stage now.", null=True),
-                "status": _text("Its status now.", null=True),
-                "from_version": _int("The version it is (or was) on.", null=True),
-                "to_version": _int("The version asked for."),
+                "instance_id": text("The deal's id.", null=True),
+                "name": text("The deal's name (null for a deal you may not see).", null=True),
+                "owner": text("Who owns it (null for a deal you may not see).", null=True),
+                "stage": text("Its stage now.", null=True),
+                "status": text("Its status now.", null=True),
+                "from_version": integer("The version it is (or was) on.", null=True),
+                "to_version": integer("The version asked for."),
                 "can_move": {"type": "boolean", "description": "Whether it can move."},
                 "migrated": {"type": "boolean", "description": "Whether it was moved now."},
-                "code": _text(
+                "code": text(
                     "Why it cannot move: element_removed, next_removed, in_error, not_running, "
                     "same_version, subprocess_removed, fails, unsupported, not_found (no "
                     "deal of this process: another process's deal reads the same as none).",
                     null=True,
                 ),
-                "reason": _text("The same in words.", null=True),
-                "element_id": _text("The element the reason is about.", null=True),
-                "element_name": _text("Its name.", null=True),
+                "reason": text("The same in words.", null=True),
+                "element_id": text("The element the reason is about.", null=True),
+                "element_name": text("Its name.", null=True),
                 "position": {
                     "type": "object",
                     "description": "Where its tokens land on the new version (or where it "
@@ -240,17 +216,17 @@ def schemas() -> dict[str, Any]:
                 },
                 "open": {"type": "array", "items": ref("MigrationOpenTask")},
                 "timers": {"type": "array", "items": ref("MigrationTimer")},
-                "stage_after": _text("Its stage after the move.", null=True),
-                "status_after": _text("Its status after the move.", null=True),
+                "stage_after": text("Its stage after the move.", null=True),
+                "status_after": text("Its status after the move.", null=True),
             },
         ),
-        "MigrationResult": _closed(
+        "MigrationResult": record(
             "A migration or its preview, deal by deal.",
             {
-                "process_id": _text("The process."),
-                "to_version": _int("The version asked for."),
+                "process_id": text("The process."),
+                "to_version": integer("The version asked for."),
                 "dry_run": {"type": "boolean", "description": "True for a preview."},
-                "batch": _text(
+                "batch": text(
                     "The id shared by the `migrated` history entries of this move.", null=True
                 ),
                 "movable": count("Deals that can move (in a migration: that moved)."),
