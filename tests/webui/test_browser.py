@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,14 +56,37 @@ pytestmark = pytest.mark.skipif(
 # --- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def launched() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright (the browser tests' modules share it)."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def served(db_url: str, secret: str) -> Iterator[str]:
+    """The real app (CSRF on) served on a free localhost port from a background thread."""
+    app = create_app({"SALESFLOW_DATABASE_URL": db_url, "SECRET_KEY": secret})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"{secret}-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        app.extensions["salesflow"].db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -73,18 +97,9 @@ def deal(staff: Service) -> str:
 
 @pytest.fixture
 def live_url(db_url: str, staff: Service, deal: str) -> Iterator[str]:
-    """The real app (CSRF on) served on a free localhost port from a background thread."""
-    app = create_app({"SALESFLOW_DATABASE_URL": db_url, "SECRET_KEY": "browser-test"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        app.extensions["salesflow"].db.dispose()
+    """The app with alice's deal at the needs analysis."""
+    with served(db_url, "browser-test") as url:
+        yield url
 
 
 @pytest.fixture

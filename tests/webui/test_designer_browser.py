@@ -11,24 +11,20 @@ step leaves a screenshot in var/artifacts/browser/.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lxml import etree
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page, expect
 
 from engine.service import Service
 from tests.conftest import LEAD
 from tests.webui.conftest import PASSWORD
-from tests.webui.test_browser import CHROMIUM_ARGS, Shots
+from tests.webui.test_browser import Shots, launched, served
 from tests.webui.test_browser import pytestmark as browser_mark
-from webui import create_app
 from webui.designer import BPMN_JS_DIST, MODELER_JS, TEMPLATE
 
-CHROMIUM = "/usr/bin/chromium"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 CREDIT_FORM = (
@@ -47,28 +43,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def live_url(db_url: str, staff: Service) -> Iterator[str]:
-    """The real app (CSRF on) served on a free localhost port from a background thread."""
-    app = create_app({"SALESFLOW_DATABASE_URL": db_url, "SECRET_KEY": "designer-browser"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="designer-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        app.extensions["salesflow"].db.dispose()
+    with served(db_url, "designer-browser") as url:
+        yield url
 
 
 @pytest.fixture
