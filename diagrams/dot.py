@@ -15,6 +15,10 @@ Every BPMN element carries graphviz's `id` (its BPMN id) and `class` (its kind, 
 `state-*` in instance diagrams); graphviz copies both onto the element's SVG `<g>`, which is
 what the web UI styles and clicks.  Helper nodes (lines of text, gateway rings, legend
 boxes) have names starting with "~", which no BPMN id (an XML NCName) can.
+
+Most of a deal's chart is what every deal of its version shows (lanes, the elements not
+reached, the legend); what an element or flow turns into is kept per layout, keyed by
+everything it is made from (`_pieces`), so a deal's chart only works out what is its own.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from threading import Lock
+from typing import Any, TypeVar
 
 from diagrams import lettering, notation
 from diagrams.layout import (
@@ -195,12 +202,54 @@ class _Marks:
         self.count = 0
 
     def statements(self, marks: Sequence[Mark]) -> list[str]:
+        return self.numbered(_bodies(marks))
+
+    def numbered(self, bodies: Sequence[str]) -> list[str]:
         out = []
-        for mark in marks:
-            for body in lettering.bodies(mark):
-                self.count += 1
-                out.append(f'  "~{self.count}" [{body}];')
+        for body in bodies:
+            self.count += 1
+            out.append(f'  "~{self.count}" [{body}];')
         return out
+
+
+def _bodies(marks: Sequence[Mark]) -> tuple[str, ...]:
+    return tuple(body for mark in marks for body in lettering.bodies(mark))
+
+
+P = TypeVar("P")
+_PIECES_LIMIT = 5_000  # pieces kept per layout (a deal adds a few: its assignee, due times)
+_pieces_lock = Lock()
+_pieces_by_layout: dict[int, tuple[weakref.ref[Layout], dict[Hashable, Any]]] = {}
+
+
+def _pieces(layout: Layout) -> dict[Hashable, Any]:
+    """The pieces of DOT made for `layout` so far (forgotten with the layout)."""
+    key = id(layout)
+    with _pieces_lock:
+        found = _pieces_by_layout.get(key)
+        if found is not None and found[0]() is layout:
+            pieces = found[1]
+            if len(pieces) > _PIECES_LIMIT:
+                pieces.clear()
+            return pieces
+
+        def forget(ref: weakref.ref[Layout]) -> None:
+            with _pieces_lock:
+                if _pieces_by_layout.get(key, (None,))[0] is ref:
+                    del _pieces_by_layout[key]
+
+        pieces = {}
+        _pieces_by_layout[key] = (weakref.ref(layout, forget), pieces)
+        return pieces
+
+
+def _piece(pieces: dict[Hashable, Any], key: Hashable, make: Callable[..., P], *args: Any) -> P:
+    """`make(*args)`, made once per `key` (which must name everything `args` are)."""
+    if key in pieces:
+        found: P = pieces[key]
+        return found
+    made = pieces[key] = make(*args)
+    return made
 
 
 def _document(
@@ -234,23 +283,25 @@ def _document(
         f"  edge [arrowsize={number(ARROW_SIZE)}];",
     ]
     marks = _Marks()
-    for area in layout.areas:
-        attrs = [("id", quote(area.id)), ("class", quote(area.kind))]
-        out.append(
-            _statement(area.id, attrs + notation.area_attrs(area.box, area.header, area.kind))
-        )
-    for area in layout.areas:
-        if area.name.strip():
-            css = f"{area.kind}-label"
-            out += marks.statements(notation.area_label(area.name, area.label, area.align, css))
+    pieces = _pieces(layout)
+    areas, area_labels = _piece(pieces, "areas", _areas, layout)
+    out += areas
+    out += marks.numbered(area_labels)
     for node in _order(graph, layout):
-        out.extend(_node(node, layout, looks.get(node.id, PLAIN), classes[node.id], marks))
+        look, css = looks.get(node.id, PLAIN), classes[node.id]
+        statements, bodies = _piece(
+            pieces, ("node", node, look, css), _node, node, layout, look, css
+        )
+        out += statements
+        out += marks.numbered(bodies)
     if heading:
         out += marks.statements(
             lettering.stack(heading, MARGIN, height - 2, INK, align="left", css="title")
         )
     if legend and legend_box:
-        out += marks.statements(_legend_marks(legend, legend_box))
+        out += marks.numbered(
+            _piece(pieces, ("legend", legend), _legend_bodies, legend, legend_box)
+        )
     kinds = {n.id: n.kind for n in graph.nodes}
     ends = set(layout.nodes) | {a.id for a in layout.areas}
     flows = []
@@ -258,17 +309,38 @@ def _document(
         path = layout.edges.get(edge.id)
         if path is None or edge.source not in ends or edge.target not in ends:
             continue
-        look = edge_looks.get(edge.id)
-        statement = _edge(edge, path, kinds.get(edge.source, ""), look)
+        kind, edge_look = kinds.get(edge.source, ""), edge_looks.get(edge.id)
+        statement, bodies = _piece(
+            pieces, ("edge", edge, kind, edge_look), _flow, edge, path, kind, edge_look
+        )
         if statement:
             flows.append(statement)
-            out += marks.statements(_edge_marks(edge, path, look))
+            out += marks.numbered(bodies)
     out += flows
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _node(node: Node, layout: Layout, look: Look, classes: str, marks: _Marks) -> list[str]:
+def _areas(layout: Layout) -> tuple[list[str], tuple[str, ...]]:
+    """Pools and lanes: their statements, and the bodies of their names' marks."""
+    out = []
+    for area in layout.areas:
+        attrs = [("id", quote(area.id)), ("class", quote(area.kind))]
+        out.append(
+            _statement(area.id, attrs + notation.area_attrs(area.box, area.header, area.kind))
+        )
+    labels: list[Mark] = []
+    for area in layout.areas:
+        if area.name.strip():
+            css = f"{area.kind}-label"
+            labels += notation.area_label(area.name, area.label, area.align, css)
+    return out, _bodies(labels)
+
+
+def _node(
+    node: Node, layout: Layout, look: Look, classes: str
+) -> tuple[list[str], tuple[str, ...]]:
+    """An element's statements, and the bodies of its text's marks."""
     box = layout.nodes[node.id]
     attrs = [("id", quote(node.id)), ("class", _classes(classes))]
     own, text = notation.node_attrs(node, box, look, node.id in layout.containers)
@@ -281,7 +353,7 @@ def _node(node: Node, layout: Layout, look: Look, classes: str, marks: _Marks) -
     out = [_statement(node.id, attrs)]
     for index, ring in enumerate(notation.overlays(node, box, look)):
         out.append(_statement(f"~ring{index}~{node.id}", [("class", '"marker"'), *ring]))
-    return out + marks.statements(text)
+    return out, _bodies(text)
 
 
 # --- edges --------------------------------------------------------------------------------
@@ -320,6 +392,14 @@ def _edge(edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None) -
     ]
     ends = f"{quote(edge.source)} -> {quote(edge.target)}"
     return f"  {ends} [{', '.join(f'{k}={v}' for k, v in attrs)}];"
+
+
+def _flow(
+    edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """A flow's statement (None: nothing to draw) and the bodies of its marks."""
+    statement = _edge(edge, path, source_kind, look)
+    return statement, _bodies(_edge_marks(edge, path, look)) if statement else ()
 
 
 def _edge_marks(edge: Edge, path: EdgePath, look: EdgeLook | None) -> list[Mark]:
@@ -451,6 +531,10 @@ def _legend(title: str, rows: list[LegendRow]) -> Legend:
         widths.append((LEGEND_PAD if spans else text_left) + text_width(row.text, row.size))
     height = 2 * LEGEND_PAD + (len(rows) + 1) * LEGEND_ROW
     return Legend(title, tuple(rows), max(widths) + LEGEND_PAD + 2, height)
+
+
+def _legend_bodies(legend: Legend, box: Box) -> tuple[str, ...]:
+    return _bodies(_legend_marks(legend, box))
 
 
 def _legend_marks(legend: Legend, box: Box) -> list[Mark]:

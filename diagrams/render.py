@@ -1,4 +1,5 @@
-"""The only module that runs graphviz: DOT text -> SVG/PNG/PDF, and the automatic layout.
+"""DOT text -> SVG/PNG/PDF, and the automatic layout: with resident.py the only modules that
+run graphviz.
 
 Rendering uses `neato -n2`: positions of nodes and edges are taken from the DOT as they are
 (dot.py fixes all of them), so graphviz only draws.  The automatic layout runs `dot` once per
@@ -11,7 +12,8 @@ depend on it: dot.py places no text by graphviz's measure of it, and the browser
 text.  That graphviz is the installed one, given a plugin folder of its own (GVBINDIR): links
 to the three plugin libraries and the configuration `neato -c` writes for them, made once per
 process in a private temporary folder.  Whatever fails there, SVG falls back to the full
-graphviz (logged at debug level).  PNG and PDF keep the full graphviz: cairo draws their text
+graphviz (logged at debug level).  That graphviz stays running between drawings (resident.py), so a
+page does not wait for one to start.  PNG and PDF keep the full graphviz: cairo draws their text
 with the real fonts (and embeds the CJK one in PDFs).
 """
 
@@ -31,11 +33,13 @@ from threading import Lock
 from diagrams.auto import auto_dot, layout_from_json
 from diagrams.errors import RenderError
 from diagrams.layout import Layout
+from diagrams.resident import Resident
 from engine.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
 PNG_DPI = 150  # 9 pt names come out ~19 px high: readable when the PNG is shown 1:1
 TIMEOUT = 60  # seconds; a big process takes well under one
+RESIDENT_TIMEOUT = 5  # seconds for the resident graphviz, then a one-shot one gets TIMEOUT
 SETUP_TIMEOUT = 10  # seconds, for each graphviz run that sets up the plugin folder
 PLUGINS = ("core", "neato_layout", "dot_layout")  # svg output; neato -n2 (dot's is optional)
 REQUIRED = ("core", "neato_layout")
@@ -112,6 +116,7 @@ class _Lean:
 
 
 _lean = _Lean()
+_resident = Resident()
 
 
 def _remove_at_exit(folder: str, pid: int) -> None:
@@ -204,6 +209,13 @@ def render(dot_text: str, fmt: str) -> bytes:
         raise RenderError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "dot":
         return dot_text.encode("utf-8")
+    if fmt == "svg":
+        executable = _executable("neato")
+        drawn = _resident.draw(
+            executable, _lean.environment(executable), dot_text, RESIDENT_TIMEOUT
+        )
+        if drawn is not None:
+            return drawn
     args = ["-n2", f"-T{fmt}"]
     if fmt == "png":
         args.append(f"-Gdpi={PNG_DPI}")

@@ -206,10 +206,15 @@ def test_only_svg_uses_the_lean_graphviz(monkeypatch: pytest.MonkeyPatch, pipeli
         seen.append((args[-1] if program == "neato" else args[0], env is not None))
         return call(program, executable, args, text, env)
 
+    def resident(executable: str, env: object, text: str, timeout: float) -> None:
+        seen.append(("-Tsvg resident", env is not None))
+        return None  # then the one-shot graphviz draws it
+
     monkeypatch.setattr(RENDER, "_call", spy)
+    monkeypatch.setattr(RENDER._resident, "draw", resident)
     dot = charts(pipeline)["definition"]
     for fmt in ("svg", "png", "pdf", "dot"):
         diagrams.render(dot, fmt)
     diagrams.auto_layout(pipeline)
-    assert seen == [("-Tsvg", True), (f"-Gdpi={RENDER.PNG_DPI}", False), ("-Tpdf", False),
-                    ("-Tjson", False)]  # fmt: skip
+    assert seen == [("-Tsvg resident", True), ("-Tsvg", True), (f"-Gdpi={RENDER.PNG_DPI}", False),
+                    ("-Tpdf", False), ("-Tjson", False)]  # fmt: skip
