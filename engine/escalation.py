@@ -178,14 +178,23 @@ def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dic
     now = now or clock.now()
     with db.read() as s:
         row = s.execute(
-            select(Instance.escalated_at, Instance.activity_at).where(Instance.id == instance_id)
+            select(
+                Instance.escalated_at,
+                Instance.activity_at,
+                Instance.created_at,
+                Instance.status,
+                Instance.stage,
+            ).where(Instance.id == instance_id)
         ).first()
         if row is None:
             raise NotFoundError(f"no instance with id '{instance_id}'")
-        is_stale = s.scalar(
-            select(Instance.id).where(
-                Instance.id == instance_id, stale.stale_clause(settings.stale_days(s), now)
-            )
+        is_stale = stale.is_stale(
+            settings.stale_days(s),
+            now,
+            status=row.status,
+            stage=row.stage,
+            activity_at=row.activity_at,
+            created_at=row.created_at,
         )
         tasks = s.execute(
             select(OpenTask.task_id, OpenTask.escalate_to, OpenTask.escalated_at).where(
@@ -195,7 +204,7 @@ def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dic
         return {
             "escalated_at": iso(row.escalated_at),
             "activity_at": iso(row.activity_at),
-            "stale": is_stale is not None,
+            "stale": is_stale,
             "tasks": {
                 tid: {"escalate_to": role, "escalated_at": iso(at)} for tid, role, at in tasks
             },

@@ -4,7 +4,7 @@ N is per stage (engine.settings `stale_days`; None: never stale there) and count
 days since `Instance.activity_at`, which engine.recording sets when someone completes,
 claims or releases a task, comments, or the deal changes stage.  The condition is one SQL
 clause, so lists, the board, the digest and the `stale=1` filter agree, and it reads the
-(status, stage, activity_at) index.
+(status, stage, activity_at) index; `is_stale` says the same of one deal already read.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from engine import clock, settings
 from engine.db import Database
 from engine.models import Instance
 
-__all__ = ["stale_clause", "stale_ids"]
+__all__ = ["is_stale", "stale_clause", "stale_ids"]
 
 
 def stale_clause(stale_days: Mapping[str, int | None], now: datetime) -> ColumnElement[bool]:
@@ -37,6 +37,23 @@ def stale_clause(stale_days: Mapping[str, int | None], now: datetime) -> ColumnE
     if not parts:
         return false()
     return and_(Instance.status == "running", or_(*parts))
+
+
+def is_stale(
+    stale_days: Mapping[str, int | None],
+    now: datetime,
+    *,
+    status: str,
+    stage: str | None,
+    activity_at: datetime | None,
+    created_at: datetime,
+) -> bool:
+    """`stale_clause` for one deal already read (its page): the same condition in Python."""
+    days = stale_days.get(stage) if stage is not None else None
+    if status != "running" or not days:
+        return False
+    since = activity_at if activity_at is not None else created_at
+    return since < now - timedelta(days=days)
 
 
 def stale_ids(db: Database, ids: Iterable[str | int], now: datetime | None = None) -> set[str]:

@@ -10,6 +10,7 @@ import time_machine
 from engine import settings
 from engine.demo import WON, drive
 from engine.errors import ValidationError
+from engine.escalation import deal_sla
 from engine.models import Instance
 from engine.service import Service
 from engine.stale import stale_ids
@@ -110,3 +111,25 @@ def test_stale_days_are_checked(team: Service) -> None:
     assert err.value.field == "stale_days"
     with pytest.raises(ValidationError):
         settings.save(team.db, {"stale_days": {"needs": "soon"}}, actor="root")
+
+
+def test_one_deals_page_says_what_the_list_says(team: Service) -> None:
+    """The deal page checks one deal in Python (engine.stale.is_stale); the lists ask the
+    database (stale_clause).  Both must agree for every deal at every moment."""
+    team.deploy([PROCESSES])
+    settings.save(team.db, {"stale_days": {"needs": 2, "contact": None}}, actor="root")
+    with time_machine.travel(T0, tick=False) as clock:
+        deals = [start(team, 0), start(team, 1), start(team, 2), start(team, 3), start(team, 8)]
+        with team.db.write() as s:
+            inst = s.get(Instance, int(deals[0]))
+            assert inst is not None
+            inst.activity_at = None  # from before activity was recorded: counts from the start
+        clock.move_to(T0 + timedelta(days=1))
+        team.comment(deals[3], user="alice", text="Still waiting for the expert.")
+        seen_stale = set()
+        for days in (0, 1, 2, 3, 6, 7, 8, 9, 30):
+            clock.move_to(T0 + timedelta(days=days) + SECOND)
+            listed = stale(team)
+            seen_stale |= listed
+            assert {d for d in deals if deal_sla(team.db, int(d))["stale"]} == listed, days
+        assert seen_stale == {deals[0], deals[2], deals[3]}  # contact and after-sales never

@@ -40,3 +40,20 @@ def test_inline_svg_is_safe_and_links_ready_tasks() -> None:
 def test_links_to_unknown_elements_change_nothing() -> None:
     html = str(inline_svg(SVG, links={"no_such_element": "/tasks/1"}))
     assert "/tasks/1" not in html
+
+
+def test_handlers_links_and_styles_go_in_any_letter_case_and_namespace() -> None:
+    svg = b"""<?xml version="1.0"?>
+<?xml-stylesheet href="http://evil.example/x.css"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     xmlns:x="urn:other" ONLOAD="alert(1)">
+<g id="a" Style="background:url(http://evil.example/)" x:onMouseOver="alert(2)">
+<text xlink:HREF="javascript:alert(3)" oNcLiCk="alert(4)" class="keep" x:hrefs="kept">t</text>
+<g><image href="http://evil.example/i.png"/><script>alert(5)</script></g>
+</g>
+</svg>"""
+    html = str(inline_svg(svg))
+    for gone in ("alert(", "evil.example", "xml-stylesheet", "<image", "<script"):
+        assert gone not in html, gone
+    assert 'class="keep"' in html and 'hrefs="kept"' in html  # only what could act goes
+    assert '<g id="a">' in html
