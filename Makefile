@@ -20,7 +20,7 @@ run: setup db
 	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
 
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 setup: system-deps $(STAMP) npm-assets
 

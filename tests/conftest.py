@@ -1,7 +1,8 @@
 """Shared fixtures: a real database for every test.
 
 SQLite by default (a file per test, copied from one migrated template); PostgreSQL when
-SALESFLOW_TEST_DATABASE_URL is set (CI's second leg) — then every test runs against it.
+SALESFLOW_TEST_DATABASE_URL is set (CI's second leg) — then every test runs against it, in a
+schema of its own per pytest-xdist worker (`make test` runs one worker per core).
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ PROCESSES = ROOT / "processes"
 ENGINE_DATA = ROOT / "tests" / "engine" / "data"
 CORPORA = ROOT.parent / "shared" / "corpora"
 PG_URL = os.environ.get("SALESFLOW_TEST_DATABASE_URL")
+# With pytest-xdist every worker process has its own schema of that database, chosen through
+# the connection's search_path, so the workers never see each other's rows.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+_SCHEMA = f"test_{_WORKER}" if _WORKER else "public"
+_PG_TEST_URL = (
+    f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-c%20search_path%3D{_SCHEMA}"
+    if PG_URL
+    else None
+)
 # A lead the sales pipeline's start form accepts (an A-grade lead once qualified).
 LEAD = {
     "company": "ACME",
@@ -45,27 +55,42 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _pg_schema() -> str | None:
+def _pg_schema() -> Iterator[Database | None]:
     if not PG_URL:
-        return None
-    db = Database(PG_URL)
+        yield None
+        return
+    db = Database(_PG_TEST_URL or "")
     with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{_SCHEMA}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{_SCHEMA}"'))
     db.migrate()
+    yield db
+    if _SCHEMA != "public":
+        with db.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{_SCHEMA}" CASCADE'))
     db.dispose()
-    return PG_URL
+
+
+def _emptied(db: Database) -> None:
+    """Every table emptied and every id counter restarted, as after a fresh migration.
+
+    DELETE, not TRUNCATE: on tables this small TRUNCATE costs ~90 ms a test (it rewrites each
+    table's files), DELETE ~15 ms; over a thousand tests that is minutes of the CI leg."""
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).scalars()
+        for name in sequences:
+            conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, _sqlite_template: Path, _pg_schema: str | None) -> str:
+def db_url(tmp_path: Path, _sqlite_template: Path, _pg_schema: Database | None) -> str:
     if _pg_schema:
-        db = Database(_pg_schema)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.dispose()
-        return _pg_schema
+        _emptied(_pg_schema)
+        return _PG_TEST_URL or ""
     path = tmp_path / "salesflow.sqlite3"
     shutil.copy(_sqlite_template, path)
     return f"sqlite:///{path}"
