@@ -57,3 +57,10 @@ def per_request(key: str, compute: Any) -> Any:
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def team() -> list[dict[str, Any]]:
+    """Every user with roles and display name, read once per request (names on a page, the
+    hand-over choices)."""
+    found: list[dict[str, Any]] = per_request("team", lambda: engine().users())
+    return found

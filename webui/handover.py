@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from engine.errors import ConflictError, ForbiddenError, ValidationError
 from engine.handover import MANAGERS
 from engine.roles import role_key
-from webui.context import CurrentUser, engine, per_request, require_any_role, user
+from webui.context import CurrentUser, engine, require_any_role, team, user
 from webui.deals import OWNER_ROLES, visible_deal
 from webui.i18n import _
 from webui.labels import person, when
@@ -36,18 +36,13 @@ def is_manager(me: CurrentUser) -> bool:
     return bool(me.roles & MANAGERS)
 
 
-def _team() -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = per_request("team", lambda: engine().users())
-    return found
-
-
 def _holders(roles: Iterable[str] | None, *, exclude: Iterable[str | None] = ()) -> list[Choice]:
     """Active users holding one of `roles` (anyone active for None), minus `exclude`."""
     wanted = {role_key(r) for r in roles} if roles is not None else None
     left_out = set(exclude)
     return [
         (u["username"], u["display_name"])
-        for u in _team()
+        for u in team()
         if u["active"]
         and u["username"] not in left_out
         and (wanted is None or wanted & {role_key(r) for r in u["roles"]})
@@ -150,7 +145,7 @@ def people() -> Response | str | tuple[str, int]:
             error = str(exc)
     page = render_template(
         "handover/people.html",
-        givers=[(u["username"], u["display_name"], u["active"]) for u in _team()],
+        givers=[(u["username"], u["display_name"], u["active"]) for u in team()],
         takers=_holders(None),
         chosen=chosen,
         preview=preview,

@@ -13,7 +13,7 @@ from flask import Flask
 
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
-from webui.context import engine, per_request
+from webui.context import per_request, team
 from webui.i18n import N_, _
 
 # The eight stages of the standard sales process, in order (the board's columns).
@@ -138,9 +138,7 @@ def money(value: Any) -> str:
 
 
 def display_names() -> dict[str, str]:
-    return per_request(
-        "display_names", lambda: {u["username"]: u["display_name"] for u in engine().users()}
-    )
+    return per_request("display_names", lambda: {u["username"]: u["display_name"] for u in team()})
 
 
 def person(username: Any) -> str:
