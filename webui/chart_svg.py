@@ -19,7 +19,9 @@ from markupsafe import Markup
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-_DROP = frozenset({"script", "foreignObject", "iframe", "object", "embed", "use", "image"})
+# Elements that could run or load something, lowercased: the HTML parser lowercases the tag
+# names of inline SVG (and then restores foreignObject's case), so <SCRIPT> is a script.
+_DROP = frozenset({"script", "foreignobject", "iframe", "object", "embed", "use", "image"})
 CHART_CACHE_SIZE = 256  # rendered deal charts kept per app
 MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}  # downloads
 
@@ -113,7 +115,7 @@ def inline_svg(svg: bytes, *, links: Mapping[str, str] | None = None, label: str
     dropped = []
     for element in root.iter():  # plain string work: ~700 elements in a deal chart
         tag = element.tag
-        if isinstance(tag, str) and tag.rpartition("}")[2] in _DROP:
+        if isinstance(tag, str) and tag.rpartition("}")[2].lower() in _DROP:
             dropped.append(element)
         for name in list(element.attrib):
             if _BAD_ATTRIBUTE.search(name):

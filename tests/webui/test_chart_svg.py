@@ -50,10 +50,12 @@ def test_handlers_links_and_styles_go_in_any_letter_case_and_namespace() -> None
 <g id="a" Style="background:url(http://evil.example/)" x:onMouseOver="alert(2)">
 <text xlink:HREF="javascript:alert(3)" oNcLiCk="alert(4)" class="keep" x:hrefs="kept">t</text>
 <g><image href="http://evil.example/i.png"/><script>alert(5)</script></g>
+<SCRIPT>alert(6)</SCRIPT><ForeignObject><p>alert(7)</p></ForeignObject><x:Use/>
 </g>
 </svg>"""
     html = str(inline_svg(svg))
-    for gone in ("alert(", "evil.example", "xml-stylesheet", "<image", "<script"):
+    for gone in ("alert(", "evil.example", "xml-stylesheet", "<image", "<script", "<SCRIPT"):
         assert gone not in html, gone
+    assert "Use" not in html and "ForeignObject" not in html
     assert 'class="keep"' in html and 'hrefs="kept"' in html  # only what could act goes
     assert '<g id="a">' in html
