@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_
 
 from engine import clock, settings
 from engine.db import Database
 from engine.models import Instance
 
-__all__ = ["is_stale", "stale_clause", "stale_ids"]
+__all__ = ["is_stale", "stale_among", "stale_clause"]
 
 
 def stale_clause(stale_days: Mapping[str, int | None], now: datetime) -> ColumnElement[bool]:
@@ -56,12 +57,31 @@ def is_stale(
     return since < now - timedelta(days=days)
 
 
-def stale_ids(db: Database, ids: Iterable[str | int], now: datetime | None = None) -> set[str]:
-    """Which of the given deals are stale now (ids as strings, like the deal records)."""
-    wanted = sorted({int(i) for i in ids})
-    if not wanted:
+def stale_among(
+    db: Database, deals: Iterable[Mapping[str, Any]], now: datetime | None = None
+) -> set[str]:
+    """Which of the deal records already read (a page of the list, the board's cards) are
+    stale now (ids as strings): decided from their status, stage and times, as
+    `stale_clause` would."""
+    records = list(deals)
+    if not records:
         return set()
     with db.read() as s:
-        clause = stale_clause(settings.stale_days(s), now or clock.now())
-        found = s.scalars(select(Instance.id).where(Instance.id.in_(wanted), clause))
-        return {str(i) for i in found}
+        days = settings.stale_days(s)
+    moment = now or clock.now()
+    return {
+        str(d["instance_id"])
+        for d in records
+        if is_stale(
+            days,
+            moment,
+            status=d["status"],
+            stage=d["stage"],
+            activity_at=_moment(d["activity_at"]),
+            created_at=_moment(d["created_at"]) or moment,
+        )
+    }
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

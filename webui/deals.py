@@ -24,9 +24,9 @@ from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.escalation import deal_sla
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
-from engine.stale import stale_ids
+from engine.stale import stale_among
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
-from webui.context import engine, user
+from webui.context import engine, team, user
 from webui.i18n import _
 from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
 from webui.schema_form import build, parse
@@ -74,7 +74,7 @@ def index() -> str:
     return render_template(
         "deals/list.html",
         deals=found[:size],
-        stale=stale_ids(engine().db, [d["instance_id"] for d in found[:size]]),
+        stale=stale_among(engine().db, found[:size]),
         page=page,
         has_next=len(found) > size,
         chosen=chosen,
@@ -87,7 +87,7 @@ def index() -> str:
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
     return {
         "stage": [(s, s) for s in STAGE_ORDER],
-        "owner": [(u["username"], u["display_name"]) for u in engine().users()],
+        "owner": [(u["username"], u["display_name"]) for u in team()],
         "status": [(s, s) for s in STATUSES],
         "tier": [(t, t) for t in TIERS],
         "source": [(s, s) for s in SOURCES],
@@ -116,7 +116,7 @@ def board() -> str:
     return render_template(
         "deals/board.html",
         columns=columns,
-        stale=stale_ids(engine().db, [d["instance_id"] for c in columns for d in c["cards"]]),
+        stale=stale_among(engine().db, [d for c in columns for d in c["cards"]]),
         process=process,
         processes=engine().definitions(),
         empty=not any(c["cards"] for c in columns),

@@ -10,6 +10,8 @@ element and form texts are shown as the designer wrote them.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
 from werkzeug.wrappers import Response
 
@@ -26,6 +28,9 @@ _ACCEPTED = (ENGLISH, "zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK", "zh-H
 STORED = {ENGLISH: "en", CHINESE: "zh"}
 
 bp = Blueprint("i18n", __name__)
+# The request's language, set before every request.  A context variable, not flask.g: a
+# list page translates ~600 strings, and each read through g's proxy costs ~2.5 us.
+_LANG: ContextVar[str] = ContextVar("salesflow_language", default=ENGLISH)
 
 
 def N_(text: str) -> str:
@@ -34,10 +39,12 @@ def N_(text: str) -> str:
 
 
 def language() -> str:
-    if has_request_context():
-        lang: str = g.get("lang", ENGLISH)
-        return lang
-    return ENGLISH
+    return _LANG.get() if has_request_context() else ENGLISH
+
+
+def _use(lang: str) -> None:
+    g.lang = lang
+    _LANG.set(lang)
 
 
 def _(text: str, **values: object) -> str:
@@ -72,7 +79,8 @@ def adopt_stored(stored: str | None) -> None:
     made before logging in, which may have been someone else's on a shared computer)."""
     for lang, code in STORED.items():
         if code == stored:
-            session["lang"] = g.lang = lang
+            session["lang"] = lang
+            _use(lang)
 
 
 def init_app(app: Flask) -> None:
@@ -80,6 +88,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _set_language() -> None:
-        g.lang = choose_language()
+        _use(choose_language())
 
     app.jinja_env.globals.update(_=_, languages=LANGUAGES, language=language)

@@ -13,7 +13,7 @@ from engine.errors import ValidationError
 from engine.escalation import deal_sla
 from engine.models import Instance
 from engine.service import Service
-from engine.stale import stale_ids
+from engine.stale import stale_among
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def test_a_deal_nobody_works_on_goes_stale_after_7_days(team: Service) -> None:
         team.comment(busy, user="alice", text="Called, they are on holiday.")
         clock.move_to(T0 + WEEK + SECOND)
         assert stale(team) == {quiet}
-        assert stale_ids(team.db, [quiet, busy]) == {quiet}
+        assert stale_among(team.db, [team.show(quiet), team.show(busy)]) == {quiet}
         # The needs-analysis timer fires meanwhile: the deal moves nowhere, still stale.
         assert team.tick()["fired"] == 2
         assert stale(team) == {quiet}
@@ -114,8 +114,9 @@ def test_stale_days_are_checked(team: Service) -> None:
 
 
 def test_one_deals_page_says_what_the_list_says(team: Service) -> None:
-    """The deal page checks one deal in Python (engine.stale.is_stale); the lists ask the
-    database (stale_clause).  Both must agree for every deal at every moment."""
+    """The deal page, the list's page and the board decide in Python (engine.stale.is_stale)
+    on what they read; the stale filter asks the database (stale_clause).  They must agree
+    for every deal at every moment."""
     team.deploy([PROCESSES])
     settings.save(team.db, {"stale_days": {"needs": 2, "contact": None}}, actor="root")
     with time_machine.travel(T0, tick=False) as clock:
@@ -132,4 +133,5 @@ def test_one_deals_page_says_what_the_list_says(team: Service) -> None:
             listed = stale(team)
             seen_stale |= listed
             assert {d for d in deals if deal_sla(team.db, int(d))["stale"]} == listed, days
+            assert stale_among(team.db, team.instances()) == listed, days  # list page, board
         assert seen_stale == {deals[0], deals[2], deals[3]}  # contact and after-sales never
