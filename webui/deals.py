@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import (
@@ -24,6 +26,7 @@ from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.escalation import deal_sla
 from engine.recording import STAGE_ORDER
 from engine.roles import role_key
+from engine.service import Service
 from engine.stale import stale_among
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, team, user
@@ -184,32 +187,57 @@ def show(instance_id: int) -> str:
 
 def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> str:
     deal = visible_deal(instance_id)
-    chart, chart_error = _inline_chart(instance_id, deal)
-    return render_template(
+    chart = _PageChart(instance_id, deal)
+    page = render_template(
         "deals/show.html",
         deal=deal,
         sla=deal_sla(engine().db, instance_id),
-        chart=chart,
-        chart_error=chart_error,
+        chart_slot=chart.slot,
         history=list(reversed(deal["history"])),
         comment=comment,
         comment_error=comment_error,
     )
+    return chart.put_into(page)
 
 
-def _inline_chart(instance_id: int, deal: dict[str, Any]) -> tuple[Any, str]:
-    links: dict[str, str] = {}
-    for task in deal["tasks"]:
-        links.setdefault(task["element_id"], url_for("tasks.task_page", task_id=task["task_id"]))
-    label = _("Flowchart of %(deal)s", deal=deal["name"])
-    key = (deal_chart_key(deal), label, tuple(sorted(links.items())))
-    try:
-        chart = _charts()["page"].get_or_make(
-            key, lambda: inline_svg(_deal_svg(instance_id, deal), links=links, label=label)
-        )
-    except diagrams.DiagramError as exc:
-        return None, str(exc)
-    return chart, ""
+# A deal's chart not drawn yet waits several ms for graphviz; the page is rendered meanwhile
+# (Python's lock is free while graphviz draws) and the chart put in its slot afterwards.
+_DRAWING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="salesflow-chart")
+
+
+class _PageChart:
+    """The deal's chart for its page, being drawn while the page is rendered."""
+
+    def __init__(self, instance_id: int, deal: dict[str, Any]) -> None:
+        links: dict[str, str] = {}
+        for task in deal["tasks"]:
+            links.setdefault(
+                task["element_id"], url_for("tasks.task_page", task_id=task["task_id"])
+            )
+        label = _("Flowchart of %(deal)s", deal=deal["name"])
+        key = (deal_chart_key(deal), label, tuple(sorted(links.items())))
+        pages, svgs, service = _charts()["page"], _charts()["svg"], engine()
+
+        def draw() -> Markup:
+            svg = svgs.get_or_make(deal_chart_key(deal), lambda: _svg(service, instance_id))
+            return inline_svg(svg, links=links, label=label)
+
+        made = pages.peek(key)
+        self.chart: Future[Markup] = Future()
+        if made is not None:
+            self.chart.set_result(made)
+        else:
+            self.chart = _DRAWING.submit(pages.get_or_make, key, draw)
+        # A comment no one can write: names and comments on the page are escaped.
+        self.slot = Markup(f"<!--chart-{secrets.token_hex(16)}-->")
+
+    def put_into(self, page: str) -> str:
+        try:
+            chart, error = self.chart.result(), ""
+        except diagrams.DiagramError as exc:
+            chart, error = None, str(exc)
+        markup = render_template("deals/_chart.html", chart=chart, chart_error=error)
+        return page.replace(self.slot, markup, 1)
 
 
 def _charts() -> dict[str, ChartCache[Any]]:
@@ -217,15 +245,18 @@ def _charts() -> dict[str, ChartCache[Any]]:
     return charts
 
 
+def _svg(service: Service, instance_id: int) -> bytes:
+    graph, view, key = service.instance_chart(instance_id)
+    return diagrams.render_instance(graph, view, "svg", cache_key=key)
+
+
 def _deal_svg(instance_id: int, deal: dict[str, Any]) -> bytes:
     """The deal's chart as SVG, rendered once per state of the deal (`deal` is what
     `Service.show` returned for it)."""
-
-    def render() -> bytes:
-        graph, view, key = engine().instance_chart(instance_id)
-        return diagrams.render_instance(graph, view, "svg", cache_key=key)
-
-    svg: bytes = _charts()["svg"].get_or_make(deal_chart_key(deal), render)
+    service = engine()
+    svg: bytes = _charts()["svg"].get_or_make(
+        deal_chart_key(deal), lambda: _svg(service, instance_id)
+    )
     return svg
 
 

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from diagrams import RenderError
 from engine.service import Service
 from webui import create_app
 from webui import deals as deals_view
@@ -194,6 +195,24 @@ def test_deal_page_shows_data_tasks_chart_and_timeline(client: FlaskClient, staf
     assert "Deal started" in page and "Annual revenue" in page
     for fmt in ("svg", "png", "pdf"):
         assert f'href="/deals/{deal}/chart.{fmt}"' in page
+
+
+def test_a_chart_that_cannot_be_drawn_leaves_the_rest_of_the_page(
+    client: FlaskClient, staff: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart is drawn while the page renders and put in its slot afterwards; when
+    graphviz fails, the slot says why and nothing else of the page is missing."""
+    deal = deal_at_needs_analysis(staff)
+
+    def broken(service: Service, instance_id: int) -> bytes:
+        raise RenderError("graphviz `neato` failed (1): out of paper")
+
+    monkeypatch.setattr(deals_view, "_svg", broken)
+    login(client, "alice")
+    page = text(client.get(f"/deals/{deal}"))
+    assert "The chart cannot be drawn here: graphviz `neato` failed (1): out of paper" in page
+    assert "<h1>ACME Tools</h1>" in page and "Deal started" in page
+    assert "<!--chart-" not in page  # the slot was filled
 
 
 def test_chart_downloads(client: FlaskClient, staff: Service) -> None:
