@@ -69,6 +69,7 @@ from engine.models import (
 )
 from engine.notifications import notify
 from engine.records import iso
+from engine.reports import facts
 from engine.roles import TEAM_ROLES, role_key
 
 if TYPE_CHECKING:
@@ -1062,6 +1063,8 @@ def _retime_demo_deals(service: Service, process_id: str, effective: datetime) -
             )
         if changes:
             s.execute(update(History), changes)  # by primary key, one executemany
+            for iid, _status in deals:  # the report facts follow the history's new times
+                facts.touch(s, iid)
 
 
 def _demo_stay(element_id: str | None, manual: bool, after: bool, k: int) -> timedelta:

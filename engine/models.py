@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -230,6 +231,93 @@ class History(Base):
     # When the element became ready/waiting, for time-in-element figures.
     entered_at: Mapped[datetime | None]
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReportFact(Base):
+    """What the reports read instead of the history (engine.reports.facts): a stage a deal
+    entered, a stay at an element, a person's first action on a task, a win.  Derived from a
+    deal's history and open tasks, worked out anew after the deal changed (report_pending).
+    Times are seconds since 1970: compared and sorted as numbers."""
+
+    __tablename__ = "report_fact"
+    __table_args__ = (
+        Index("ix_report_fact_instance", "instance_id", "kind", "task_id"),
+        # The values of a few buckets of duration, per key, over a period: index only.
+        Index(
+            "ix_report_fact_figure",
+            "kind",
+            "process_id",
+            "key",
+            "bucket",
+            "seconds",
+            "at",
+            "previous",
+            "higher",
+        ),
+        # The facts of a stretch of time (the ends of a period), index only.
+        Index(
+            "ix_report_fact_period",
+            "kind",
+            "process_id",
+            "at",
+            "key",
+            "bucket",
+            "previous",
+            "higher",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    # stage (a deal's first entry into it, without a further stage entered before), restage
+    # (any other entry), element, response, won; "irregular" marks a deal whose stays in a
+    # stage depend on where the period starts (worked out then, not kept in `seconds`).
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))  # the stage, the element id, the person
+    at: Mapped[float] = mapped_column(Float)  # when it counts for a period
+    seconds: Mapped[float | None] = mapped_column(Float)  # how long it took
+    bucket: Mapped[int | None]  # a coarse class of `seconds`, in the same order
+    # A stage: its previous entry and the last entry of a stage further on, by the deal.
+    previous: Mapped[float | None] = mapped_column(Float)
+    higher: Mapped[float | None] = mapped_column(Float)
+    # A response: its task; a stage entry only an open task tells of: that task.
+    task_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class ReportCount(Base):
+    """The report facts counted per stretch of time (`span`: 30 days from 1970 on), key,
+    bucket of duration (halved) and whether a stage entry went further: a report over a long
+    period adds up these counts and reads single facts only at its two ends.  Kept in step
+    with report_fact (engine.reports.facts); restage facts are not counted here.  A group
+    may have several rows, to be added up: changes append theirs and fold the rows no other
+    transaction holds, so concurrent changes never wait for each other here."""
+
+    __tablename__ = "report_count"
+    __table_args__ = (
+        Index(
+            "ix_report_count_group", "kind", "process_id", "span", "key", "bucket", "further", "n"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    process_id: Mapped[str] = mapped_column(String(200))
+    span: Mapped[int]
+    key: Mapped[str] = mapped_column(String(200))
+    bucket: Mapped[int]
+    further: Mapped[int]
+    n: Mapped[int]
+
+
+class ReportPending(Base):
+    """A deal changed since its report facts were last worked out (engine.reports.facts):
+    appended by each change, taken by the reports before they read."""
+
+    __tablename__ = "report_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int]
 
 
 class Draft(Base):

@@ -183,6 +183,11 @@ def save_change(
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
     messages.sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
+    # The deal's report facts are worked out again before the next report.  Imported here:
+    # engine.reports reads this module.
+    from engine.reports import facts
+
+    facts.touch(s, inst.id)
     return events
 
 

@@ -72,6 +72,7 @@ from engine.records import (
     iso,
     task_record,
 )
+from engine.reports import facts
 from engine.roles import role_key
 from engine.stale import stale_clause
 from engine.versions import VersionRuntime
@@ -1007,6 +1008,8 @@ class Service:
                 task_id=row.task_id,
             )
         )
+        if kind in facts.ACTION_KINDS:  # a first action on the task: a response time
+            facts.touch(s, row.instance_id)
         recording.note_activity(s, row.instance_id, clock.now())
 
     def _lock(self, s: Session, iid: int) -> Instance:

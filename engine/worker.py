@@ -214,9 +214,12 @@ def _alive(pid: int) -> bool:
 def default_jobs() -> list[Job]:
     """The periodic jobs: SLA escalations every second (they fall due like timers), the end
     of delegations and the e-mail of notifications often, the daily digest when its hour
-    comes, reminders for initiative rows nobody updated for a day.  Each job knows what it
-    already did, so a restart or a second worker repeats nothing."""
+    comes, reminders for initiative rows nobody updated for a day, and the reports' facts of
+    the deals that changed (so a report opened after a burst of timers need not work them
+    out first).  Each job knows what it already did, so a restart or a second worker repeats
+    nothing."""
     from engine import digest, escalation, handover, initiatives, mail
+    from engine.reports import facts
 
     def delegations(service: Service, now: datetime) -> int:
         return sum(handover.end_expired_delegations(service.db, now).values())
@@ -227,4 +230,5 @@ def default_jobs() -> list[Job]:
         Job("e-mail", 10.0, lambda service, now: mail.send_pending(service.db, now)),
         Job("digests", 60.0, lambda service, now: digest.send_digests(service.db, now)),
         Job("initiative reminders", 600.0, initiatives.send_reminders),
+        Job("report facts", 5.0, lambda service, now: facts.catch_up(service.db)),
     ]

@@ -20,7 +20,7 @@ from engine import reports, settings
 from engine.demo import LOST, WON, drive
 from engine.errors import ValidationError
 from engine.models import History, Instance, OpenTask
-from engine.reports import Filters
+from engine.reports import Filters, facts
 from engine.service import Service
 from engine.versions import version_row
 from tests.conftest import LEAD, PROCESSES
@@ -59,7 +59,7 @@ AUTO_AFTER = {
 
 class Deals:
     """Writes deals' rows straight into the tables, as the engine would have written them,
-    with chosen times."""
+    with chosen times, and the deal's report facts from them."""
 
     def __init__(self, service: Service) -> None:
         self.db = service.db
@@ -151,6 +151,8 @@ class Deals:
             if status is not None:
                 inst.status = status
             s.execute(insert(History), rows)
+            s.flush()
+            facts.refresh(s, inst.id)  # as the engine does after every change of a deal
             return inst.id
 
     @staticmethod
@@ -266,6 +268,7 @@ def test_a_nurtured_lead_going_back_enters_no_stage(deals: Deals) -> None:
         s.execute(
             insert(History), [Deals._row(iid, "completed", "task_count_nurture_round", T0 + DAY)]
         )
+        facts.refresh(s, iid)
     report = reports.funnel(deals.db, ALL, now=NOW)
     assert by_stage(report, "entered")["lead"] == 1
     assert by_stage(report, "entered")["qualification"] == 1

@@ -22,7 +22,7 @@ from engine import timers
 from engine.db import Database
 from engine.demo import NURTURE, WON, complete_step, drive
 from engine.errors import ConflictError
-from engine.models import History, Instance
+from engine.models import History, Instance, ReportFact, ReportPending
 from engine.models import Worker as WorkerRow
 from engine.service import Service
 from engine.worker import Job, Worker
@@ -323,3 +323,24 @@ def test_a_batch_stops_taking_deals_when_its_time_is_up(team: Service) -> None:
         batch = timers.fire_due_batch(team, seconds=0)
         assert (batch.deals, batch.more) == (1, True)
         assert len(timer_rows(team)) == 1
+
+
+def test_the_worker_keeps_the_reports_facts_up_to_date(team: Service) -> None:
+    """Every change notes its deal for the reports; the worker works the notes off, so a
+    report opened after a burst of fired timers does not have to."""
+    team.deploy([PROCESSES])
+    with time_machine.travel(T0, tick=False) as clock:
+        ids = [team.start("sales_pipeline", owner="alice", data=LEAD)["instance_id"] for _ in "abc"]
+        for iid in ids:
+            drive(team, iid, WON[:3])
+        with team.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(ReportPending)) > 0
+        worker = Worker(team)  # the default jobs
+        clock.shift(timedelta(seconds=6))
+        worker.run_once()
+        with team.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(ReportPending)) == 0
+            entered = s.scalar(
+                select(func.count()).select_from(ReportFact).where(ReportFact.kind == "stage")
+            )
+        assert entered and entered >= 3 * 2  # each deal entered at least two stages
