@@ -185,7 +185,7 @@ class OpenTask(Base):
     __tablename__ = "open_task"
     __table_args__ = (
         Index("ix_open_task_instance", "instance_id"),
-        Index("ix_open_task_assignee", "assignee"),
+        Index("ix_open_task_queue", "assignee", "role"),  # own and queued counts
         Index("ix_open_task_role", "role"),
         Index("ix_open_task_due_at", "due_at"),
     )
