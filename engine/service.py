@@ -121,6 +121,21 @@ def _parse_id(value: str | int, what: str) -> int:
         raise NotFoundError(f"no {what} with id '{value}'") from None
 
 
+# What a deal's chart is drawn from (Service.instance_chart, charts.instance_view).
+CHART_COLUMNS = (
+    Instance.id,
+    Instance.version_id,
+    Instance.process_id,
+    Instance.name,
+    Instance.owner,
+    Instance.status,
+    Instance.stage,
+    Instance.position,
+    Instance.timers,
+    Instance.error,
+)
+
+
 class Service:
     """The engine's use cases over one database."""
 
@@ -388,13 +403,25 @@ class Service:
         """A deal's graph (its own version), where it stands, and the layout's cache key."""
         iid = _parse_id(instance_id, "instance")
         with self.db.read() as s:
-            inst = s.get(Instance, iid)
+            # Neither the workflow state nor the version's files and spec: a chart is drawn
+            # from the position, and the graph is parsed once per version.
+            inst = s.scalars(
+                select(Instance).options(load_only(*CHART_COLUMNS)).where(Instance.id == iid)
+            ).first()
             if inst is None:
                 raise NotFoundError(f"no instance with id '{instance_id}'")
-            row = s.get(DefinitionVersion, inst.version_id)
-            assert row is not None  # a foreign key
+            content_hash = s.scalars(
+                select(DefinitionVersion.content_hash).where(
+                    DefinitionVersion.id == inst.version_id
+                )
+            ).one()
+            graph = self._graphs.get(inst.version_id)
+            if graph is None:
+                row = s.get(DefinitionVersion, inst.version_id)
+                assert row is not None  # a foreign key
+                graph = self._graph(row)
             view = charts.instance_view(s, inst)
-            return self._graph(row), view, f"{row.content_hash}:{inst.process_id}"
+            return graph, view, f"{content_hash}:{inst.process_id}"
 
     def heat(self, process_id: str, version: int | None = None) -> Heat:
         with self.db.read() as s:
