@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFoundError
 from engine.graph import Graph, Heat, InstanceView, graph_from_xml
 from engine.models import DefinitionVersion, History, Instance, OpenTask
+from engine.records import task_record
 
 OPEN_STATES = ("ready", "waiting", "error")
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -48,24 +50,44 @@ def _when(value: str | None) -> str:
 
 def instance_view(s: Session, inst: Instance) -> InstanceView:
     """A deal's position for its chart: states, who holds each open task, what is due."""
-    tasks = s.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id))
+    tasks = s.scalars(
+        select(OpenTask).where(OpenTask.instance_id == inst.id).order_by(OpenTask.created_at)
+    )
+    return view_of(
+        {
+            "name": inst.name,
+            "owner": inst.owner,
+            "status": inst.status,
+            "stage": inst.stage,
+            "position": inst.position,
+            "timers": inst.timers,
+            "error": inst.error,
+            "tasks": [task_record(t) for t in tasks],
+        }
+    )
+
+
+def view_of(deal: Mapping[str, Any]) -> InstanceView:
+    """`instance_view` of a deal already read (`Service.show`'s record): the deal page
+    draws its chart from what it shows, without reading the deal again."""
     assignees: dict[str, str] = {}
     due: dict[str, str] = {}
-    for task in tasks:
-        assignees[task.element_id] = task.assignee or f"queue: {task.lane or 'anyone'}"
-        if task.due_at is not None:
-            due[task.element_id] = _when(task.due_at.isoformat())
-    for timer in inst.timers:
+    for task in deal["tasks"]:
+        assignees[task["element_id"]] = task["assignee"] or f"queue: {task['lane'] or 'anyone'}"
+        if task["due_at"] is not None:
+            due[task["element_id"]] = _when(task["due_at"])
+    for timer in deal["timers"]:
         due[timer["element_id"]] = _when(timer.get("due_at"))
     errors = {}
-    if inst.error and inst.error.get("element_id"):
-        errors[inst.error["element_id"]] = str(inst.error.get("message", ""))
+    error = deal["error"]
+    if error and error.get("element_id"):
+        errors[error["element_id"]] = str(error.get("message", ""))
     return InstanceView(
-        deal=inst.name,
-        owner=inst.owner,
-        status=inst.status,
-        stage=inst.stage,
-        states=dict(inst.position),
+        deal=deal["name"],
+        owner=deal["owner"],
+        status=deal["status"],
+        stage=deal["stage"],
+        states=dict(deal["position"]),
         assignees=assignees,
         due=due,
         errors=errors,

@@ -21,7 +21,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, func, select, union_all
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session, defer, load_only
 
 from engine import (
     access,
@@ -145,6 +145,8 @@ class Service:
         self._versions_lock = threading.Lock()
         self.workflows = WorkflowCache()
         self._graphs: dict[int, Graph] = {}
+        # (process id, version number) -> graph and its layout's cache key
+        self._graphs_by_number: dict[tuple[str, int], tuple[Graph, str]] = {}
 
     # --- users -------------------------------------------------------------------------
 
@@ -423,6 +425,20 @@ class Service:
             view = charts.instance_view(s, inst)
             return graph, view, f"{content_hash}:{inst.process_id}"
 
+    def deal_chart(self, deal: Mapping[str, Any]) -> tuple[Graph, InstanceView, str]:
+        """`instance_chart` of a deal already read (`show`'s record): its page draws the
+        chart from what it shows, reading at most its version's graph, once."""
+        key = (str(deal["process_id"]), int(deal["version"]))
+        found = self._graphs_by_number.get(key)
+        if found is None:
+            with self.db.read() as s:
+                row = versions.version_row(s, *key)
+                found = self._graphs_by_number.setdefault(
+                    key, (self._graph(row), f"{row.content_hash}:{key[0]}")
+                )
+        graph, layout_key = found
+        return graph, charts.view_of(deal), layout_key
+
     def heat(self, process_id: str, version: int | None = None) -> Heat:
         with self.db.read() as s:
             versions.version_row(s, process_id, version)  # NotFoundError for unknown ones
@@ -592,7 +608,7 @@ class Service:
         """Everything about one deal, read from its rows (no workflow is loaded)."""
         iid = _parse_id(instance_id, "instance")
         with self.db.read() as s:
-            inst = s.get(Instance, iid)
+            inst = s.get(Instance, iid, options=[defer(Instance.state)])
             if inst is None:
                 raise NotFoundError(f"no instance with id '{instance_id}'")
             tasks = s.scalars(

@@ -187,7 +187,7 @@ def show(instance_id: int) -> str:
 
 def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> str:
     deal = visible_deal(instance_id)
-    chart = _PageChart(instance_id, deal)
+    chart = _PageChart(deal)
     page = render_template(
         "deals/show.html",
         deal=deal,
@@ -208,7 +208,7 @@ _DRAWING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="salesflow-chart
 class _PageChart:
     """The deal's chart for its page, being drawn while the page is rendered."""
 
-    def __init__(self, instance_id: int, deal: dict[str, Any]) -> None:
+    def __init__(self, deal: dict[str, Any]) -> None:
         links: dict[str, str] = {}
         for task in deal["tasks"]:
             links.setdefault(
@@ -219,7 +219,7 @@ class _PageChart:
         pages, svgs, service = _charts()["page"], _charts()["svg"], engine()
 
         def draw() -> Markup:
-            svg = svgs.get_or_make(deal_chart_key(deal), lambda: _svg(service, instance_id))
+            svg = svgs.get_or_make(deal_chart_key(deal), lambda: _svg(service, deal))
             return inline_svg(svg, links=links, label=label)
 
         made = pages.peek(key)
@@ -245,18 +245,18 @@ def _charts() -> dict[str, ChartCache[Any]]:
     return charts
 
 
-def _svg(service: Service, instance_id: int) -> bytes:
-    graph, view, key = service.instance_chart(instance_id)
+def _svg(service: Service, deal: dict[str, Any]) -> bytes:
+    """The chart of the deal as read for its page, so it shows just what its cache key
+    names (`deal_chart_key`)."""
+    graph, view, key = service.deal_chart(deal)
     return diagrams.render_instance(graph, view, "svg", cache_key=key)
 
 
-def _deal_svg(instance_id: int, deal: dict[str, Any]) -> bytes:
+def _deal_svg(deal: dict[str, Any]) -> bytes:
     """The deal's chart as SVG, rendered once per state of the deal (`deal` is what
     `Service.show` returned for it)."""
     service = engine()
-    svg: bytes = _charts()["svg"].get_or_make(
-        deal_chart_key(deal), lambda: _svg(service, instance_id)
-    )
+    svg: bytes = _charts()["svg"].get_or_make(deal_chart_key(deal), lambda: _svg(service, deal))
     return svg
 
 
@@ -279,7 +279,7 @@ def chart(instance_id: int, fmt: str) -> Response:
         abort(404)
     deal = visible_deal(instance_id)
     if fmt == "svg":
-        data = _deal_svg(instance_id, deal)
+        data = _deal_svg(deal)
     else:  # PNG and PDF are rare downloads: drawn each time
         graph, view, key = engine().instance_chart(instance_id)
         data = diagrams.render_instance(graph, view, fmt, cache_key=key)

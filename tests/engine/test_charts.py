@@ -92,3 +92,18 @@ def test_heat_counts_deals_here_and_median_stay(pipeline: Service) -> None:
     assert pipeline.heat("sales_pipeline", 1).deals == 3
     with pytest.raises(NotFoundError):
         pipeline.heat("no_such_process")
+
+
+def test_a_deal_read_for_its_page_gives_the_same_chart(pipeline: Service) -> None:
+    """The deal page draws from `show`'s record (deal_chart), the API and the CLI from the
+    rows (instance_chart): the same graph, view and layout key at every step."""
+    with time_machine.travel(T0, tick=False):
+        iid = deal(pipeline)
+        for step in range(len(WON) + 1):
+            if step:
+                drive(pipeline, iid, WON[step - 1 : step])
+            by_rows = pipeline.instance_chart(iid)
+            by_record = pipeline.deal_chart(pipeline.show(iid))
+            assert by_record[0] is by_rows[0], step  # one parsed graph per version
+            assert by_record[1:] == by_rows[1:], step
+        assert by_rows[1].due  # the revisit timer's due time came along
