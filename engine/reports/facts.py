@@ -561,15 +561,7 @@ def rebuild(s: Session | Connection) -> int:
     s.execute(delete(ReportCount))
     s.execute(delete(ReportPending))
     rows = (
-        select(
-            History.instance_id,
-            History.kind,
-            History.element_id,
-            History.actor,
-            History.task_id,
-            History.at,
-            History.entered_at,
-        )
+        select(History.instance_id, *_history_columns())
         .where(History.element_id.is_not(None))
         .order_by(History.instance_id, History.id)
         .execution_options(yield_per=BATCH)
@@ -598,7 +590,7 @@ def rebuild(s: Session | Connection) -> int:
             if current is not None:
                 add(current, of_deal)
             current, of_deal = iid, []
-        of_deal.append(tuple(row))  # type: ignore[arg-type]
+        of_deal.append(tuple(row))
     if current is not None:
         add(current, of_deal)
     for iid in list(deals):  # deals with no element in their history yet
