@@ -47,14 +47,6 @@ STATUSES = {
     "completed": N_("Completed"),
     "cancelled": N_("Cancelled"),
     "error": N_("Error"),
-    "escalated": N_("Escalated (SLA passed)"),
-    "incident_retry": N_("Retried after an incident"),
-    "incident_skip": N_("Step skipped after an incident"),
-    "reassigned": N_("Reassigned"),
-    "handover": N_("Handed over"),
-    "delegated": N_("Delegated for a holiday"),
-    "delegation_ended": N_("Back from holiday"),
-    "migrated": N_("Moved to another version"),
 }
 SOURCES = {
     "trade_show": N_("Trade show"),

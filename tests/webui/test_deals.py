@@ -290,3 +290,12 @@ def test_board_counts_every_deal_of_a_column_and_shows_the_latest(
     # The two most recently changed deals, and a link to all of them in the list.
     assert "Third Co" in column and "Second Co" in column and "First Co" not in column
     assert "All deals in this stage" in column
+
+
+def test_the_status_filter_offers_the_statuses_a_deal_can_have(client: FlaskClient) -> None:
+    login(client, "mia")
+    page = text(client.get("/deals"))
+    found = re.search(r'<select name="status">(.*?)</select>', page, re.S)
+    assert found is not None
+    offered = re.findall(r'<option value="([^"]*)"', found.group(1))
+    assert offered == ["", "running", "completed", "cancelled", "error"]
