@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from engine.demo import FORMS
-from engine.service import Service
+from engine.usecases.demo import FORMS
+from engine.usecases.service import Service
 
 LEAD = {
     "company": "Bench",

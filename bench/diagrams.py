@@ -23,9 +23,9 @@ sys.path.append(str(Path(__file__).resolve().parent))
 from _deals import populate  # noqa: E402
 
 from diagrams import render_definition, render_instance  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.graph import graph_from_xml  # noqa: E402
-from engine.service import Service  # noqa: E402
+from engine.core.graph import graph_from_xml  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.usecases.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "processes" / "sales_pipeline.bpmn"

@@ -19,8 +19,8 @@ from pathlib import Path
 # This file is named like the package it measures: keep its folder off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 
-from engine.db import Database  # noqa: E402
-from engine.service import Service  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.usecases.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOP = ROOT / "tests" / "engine" / "data"
@@ -96,8 +96,8 @@ def plain_spiffworkflow_ratio() -> float:
     from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.definitions import parse_sources, read_paths
-    from engine.expressions import SafeScriptEngine
+    from engine.core.definitions import parse_sources, read_paths
+    from engine.core.expressions import SafeScriptEngine
 
     bundle = parse_sources(read_paths([LOOP / "review_loop.bpmn", LOOP / "review.schema.json"]))
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))

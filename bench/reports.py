@@ -1,4 +1,4 @@
-"""Reports benchmark: every report of engine.reports over 100,000 deals and 1,000,000 history
+"""Reports benchmark: every report of usecases.reports over 100,000 deals and 1,000,000 history
 rows, on SQLite (a file) and on PostgreSQL.
 
 The deals are generated, not driven through the engine (that would take hours): three deals
@@ -11,7 +11,7 @@ up exactly the number of history rows asked for.  Rows go in with bulk inserts.
 
 Deals that go nowhere are closed by a manager (stalled ones after two quiet months, nurtured
 leads after four), so the running deals are the recent ones.  Rows go in with bulk inserts
-(COPY on PostgreSQL); then the report facts the engine keeps per deal (engine.reports.facts)
+(COPY on PostgreSQL); then the report facts the engine keeps per deal (usecases.reports.facts)
 are worked out from them as migration 0009 does for an existing database (`facts.rebuild`).
 Data kept from a run made before that migration is migrated, which fills them.  The index
 the reports need on the history, (element_id, at, entered_at, instance_id), is created
@@ -51,19 +51,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import JSON, delete, func, insert, inspect, select, text  # noqa: E402
 
-from engine import reports  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.demo import LOST, NURTURE, WON, drive  # noqa: E402
-from engine.models import (  # noqa: E402
+from engine.errors import reports  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.deployments import version_row  # noqa: E402
+from engine.store.models import (  # noqa: E402
     History,
     Instance,
     MessageSubscription,
     OpenTask,
     ReportFact,
 )
-from engine.reports import facts  # noqa: E402
-from engine.service import Service  # noqa: E402
-from engine.versions import version_row  # noqa: E402
+from engine.usecases.demo import LOST, NURTURE, WON, drive  # noqa: E402
+from engine.usecases.reports import facts  # noqa: E402
+from engine.usecases.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def _lanes(service: Service) -> dict[str, tuple[str | None, str | None]]:
     with service.db.read() as s:
         vid = s.scalar(select(func.max(Instance.version_id))) or 0
         if not vid:
-            from engine.models import DefinitionVersion
+            from engine.store.models import DefinitionVersion
 
             vid = s.scalar(select(func.max(DefinitionVersion.id))) or 0
         vr = service.version(s, vid)

@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import time_machine  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from engine.db import Database  # noqa: E402
-from engine.demo import NURTURE, drive  # noqa: E402
-from engine.models import History  # noqa: E402
-from engine.service import Service  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import History  # noqa: E402
+from engine.usecases.demo import NURTURE, drive  # noqa: E402
+from engine.usecases.service import Service  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SALESFLOW = str(Path(sys.executable).parent / "salesflow")

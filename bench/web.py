@@ -31,8 +31,8 @@ sys.path.append(str(Path(__file__).resolve().parent))
 from _deals import populate  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 
-from engine.db import Database  # noqa: E402
-from engine.service import Service  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.usecases.service import Service  # noqa: E402
 from webui import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

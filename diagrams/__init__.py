@@ -7,7 +7,7 @@
 Layout: "drawn" (the designer's BPMN DI, 1 DI px = 0.75 pt) is the default when every node
 has DI; otherwise "auto" (graphviz `dot`, left to right, lanes as clusters).  Only render.py
 runs graphviz; dot.py is a pure function of the graph, the layout and the deal, pinned by
-exact-text tests.  diagrams/ imports engine.graph only.
+exact-text tests.  diagrams/ imports engine.core.graph only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from diagrams.dot import definition_dot, instance_dot
 from diagrams.errors import DiagramError, RenderError
 from diagrams.layout import Area, Box, EdgePath, Layout, drawn_layout
 from diagrams.render import FORMATS, auto_layout, render
-from engine.graph import Graph, Heat, InstanceView
+from engine.core.graph import Graph, Heat, InstanceView
 
 __all__ = [
     "FORMATS",

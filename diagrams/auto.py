@@ -30,7 +30,7 @@ from diagrams.layout import (
 )
 from diagrams.styles import FONT
 from diagrams.text import lines, number, quote
-from engine.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, Graph, Node, Point
+from engine.core.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, Graph, Node, Point
 
 LABEL_WIDTH = 90 * SCALE  # outside names wrap at bpmn.io's 90 px
 BOUNDARY_PORTS = ("s", "se", "sw")

@@ -20,7 +20,7 @@ from diagrams.dot import EdgeLook, Overlay, definition_dot
 from diagrams.layout import Layout
 from diagrams.render import render
 from diagrams.styles import LegendRow, Look
-from engine.graph import Graph
+from engine.core.graph import Graph
 
 __all__ = ["DIFF_LOOKS", "SIDES", "diff_dot", "diff_legend", "render_diff"]
 

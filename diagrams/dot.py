@@ -59,7 +59,7 @@ from diagrams.styles import (
     state_look,
 )
 from diagrams.text import lines, number, quote, text_width
-from engine.graph import GATEWAY_KINDS, Edge, Graph, Heat, InstanceView, Node, Point
+from engine.core.graph import GATEWAY_KINDS, Edge, Graph, Heat, InstanceView, Node, Point
 
 # Arrow lengths relative to arrowsize x 10 pt, as graphviz draws them.
 ARROW_SIZE = 0.8

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from diagrams.errors import DiagramError
 from diagrams.text import lines
-from engine.graph import (
+from engine.core.graph import (
     EVENT_KINDS,
     GATEWAY_KINDS,
     SUBPROCESS_KINDS,

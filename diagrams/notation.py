@@ -19,7 +19,7 @@ from diagrams.layout import LABEL_LINE, LABEL_SIZE, Box
 from diagrams.lettering import Attrs, Line, Mark, Patch, centred, glyph, inches, stack
 from diagrams.styles import Look
 from diagrams.text import lines, number, quote
-from engine.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS, Node
+from engine.core.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS, Node
 
 Rows = list[tuple[str, float, float]]  # (text, font size, line height)
 

@@ -34,7 +34,7 @@ from diagrams.auto import auto_dot, layout_from_json
 from diagrams.errors import RenderError
 from diagrams.layout import Layout
 from diagrams.resident import Resident
-from engine.graph import Graph
+from engine.core.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
 PNG_DPI = 150  # 9 pt names come out ~19 px high: readable when the PNG is shown 1:1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from engine.graph import STATES, Heat
+from engine.core.graph import STATES, Heat
 
 INK = "black"
 FONT = "Noto Sans CJK SC"

@@ -52,7 +52,7 @@ class UnsafeExpressionError(DefinitionError):
 
 
 class DefinitionProblemsError(DefinitionError):
-    """A save or publish refused: every problem found (engine.lint `Problem.to_dict()`s),
+    """A save or publish refused: every problem found (engine.core.lint `Problem.to_dict()`s),
     the first error's file, line and element on the exception itself."""
 
     def __init__(self, problems: list[dict[str, object]]) -> None:

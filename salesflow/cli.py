@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy import inspect
 
 from diagrams import DiagramError, render_definition, render_instance
-from engine.config import database_url
-from engine.db import Database
+from engine.core.graph import graph_from_xml
 from engine.errors import (
     ConflictError,
     DefinitionError,
@@ -28,9 +27,10 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
-from engine.graph import graph_from_xml
-from engine.messages import correlation_pairs
-from engine.service import Service, load_json_object
+from engine.store.config import database_url
+from engine.store.db import Database
+from engine.usecases.messages import correlation_pairs
+from engine.usecases.service import Service, load_json_object
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -237,7 +237,7 @@ def cmd_tick(args: argparse.Namespace) -> Any:
 
 
 def cmd_digest(args: argparse.Namespace) -> Any:
-    from engine.digest import digest
+    from engine.jobs.digest import digest
 
     return digest(_service(args).db, args.user)
 
@@ -245,7 +245,7 @@ def cmd_digest(args: argparse.Namespace) -> Any:
 def cmd_worker(args: argparse.Namespace) -> Any:
     """Fire timers and run the periodic jobs until SIGTERM/SIGINT (or, with --once, until
     nothing is due)."""
-    from engine.worker import Worker
+    from engine.jobs.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     worker = Worker(_service(args), poll=args.poll)
@@ -258,7 +258,7 @@ def cmd_worker(args: argparse.Namespace) -> Any:
 
 
 def cmd_demo(args: argparse.Namespace) -> Any:
-    from engine.demo import load_demo
+    from engine.usecases.demo import load_demo
 
     return load_demo(_service(args), progress=None if args.json else _progress)
 
@@ -414,7 +414,7 @@ def _human(command: str, result: Any) -> str:
     if command == "tokens list":
         return _table(result, ["id", "name", "created_at", "last_used_at", "revoked"])
     if command == "digest":
-        from engine.digest import as_text
+        from engine.jobs.digest import as_text
 
         return as_text(result)
     if command == "render":

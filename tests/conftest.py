@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine.db import Database
-from engine.models import Base
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import Base
+from engine.usecases.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

@@ -45,7 +45,7 @@ def test_dependencies_point_one_way(package: str) -> None:
 
 
 def test_the_import_walk_sees_imports() -> None:
-    assert ("engine/service.py", "sqlalchemy.orm") in imported_modules("engine")
+    assert ("engine/usecases/service.py", "sqlalchemy.orm") in imported_modules("engine")
 
 
 def test_public_api_is_pinned() -> None:
@@ -68,4 +68,4 @@ def test_public_api_is_pinned() -> None:
 
 def test_diagrams_uses_only_the_engines_graph_types() -> None:
     from_engine = {mod for _, mod in imported_modules("diagrams") if mod.startswith("engine")}
-    assert from_engine <= {"engine.graph"}
+    assert from_engine <= {"engine.core.graph"}

@@ -1,6 +1,6 @@
 """salesflow web UI: a Flask app factory, one blueprint per concern.
 
-Views are thin callers of the engine's use cases (engine.service.Service, one per app in
+Views are thin callers of the engine's use cases (engine.usecases.service.Service, one per app in
 `app.extensions["salesflow"]`) and of diagrams/ for charts.  Blueprints: auth (log-in),
 i18n (language), tasks (inbox and task forms), deals (list, board, new, deal page), processes
 (definitions and heatmaps), admin (users), incidents (deals in error), handover (reassign,
@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
-from engine.db import Database
-from engine.service import Service
+from engine.store.db import Database
+from engine.usecases.service import Service
 
 __all__ = ["create_app"]
 

@@ -2,7 +2,7 @@
 admin changes the name, e-mail, roles and password, and deactivates or reactivates the account.
 
 The rules (an admin keeps their own admin role and account, what deactivating does) live in
-engine.users; this module turns forms into calls and errors into messages on their fields.
+engine.store.users; this module turns forms into calls and errors into messages on their fields.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.core.roles import TEAM_ROLES, role_key
 from engine.errors import ForbiddenError, ValidationError
-from engine.roles import TEAM_ROLES, role_key
-from engine.users import MIN_PASSWORD
+from engine.store.users import MIN_PASSWORD
 from webui.context import ADMIN_ROLES, engine, require_any_role, user
 from webui.i18n import _
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import abort, current_app, g
 
-from engine.roles import role_key
-from engine.service import Service
+from engine.core.roles import role_key
+from engine.usecases.service import Service
 
 # Roles that open the process pages and the user administration (role keys).
 PROCESS_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "designer", "admin"))

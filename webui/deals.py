@@ -22,12 +22,12 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
+from engine.core.roles import role_key
 from engine.errors import ExpressionError, NotFoundError, ValidationError
-from engine.escalation import deal_sla
-from engine.recording import STAGE_ORDER
-from engine.roles import role_key
-from engine.service import Service
-from engine.stale import stale_among
+from engine.jobs.escalation import deal_sla
+from engine.store.changes import STAGE_ORDER
+from engine.store.stale import stale_among
+from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, team, user
 from webui.i18n import _

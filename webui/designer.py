@@ -30,11 +30,11 @@ from werkzeug.wrappers import Response
 
 import diagrams
 from diagrams.layout import SCALE
-from engine.definitions import load_form
+from engine.core.definitions import load_form
+from engine.core.graph import graph_from_xml
+from engine.core.roles import role_key
 from engine.errors import DefinitionError, DefinitionProblemsError, NotFoundError
-from engine.graph import graph_from_xml
-from engine.recording import STAGE_ORDER
-from engine.roles import role_key
+from engine.store.changes import STAGE_ORDER
 from webui.context import engine, require_any_role
 from webui.i18n import N_, _
 from webui.schema_form import build

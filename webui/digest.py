@@ -1,11 +1,11 @@
 """Today: the signed-in user's daily digest (tasks due today or overdue, stale deals, timers
-firing in the next 24 hours), from engine.digest."""
+firing in the next 24 hours), from engine.jobs.digest."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from engine.digest import digest
+from engine.jobs.digest import digest
 from webui.context import engine, user
 
 bp = Blueprint("digest", __name__)

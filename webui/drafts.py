@@ -1,5 +1,5 @@
 """Drafts of task forms: the raw field values a user saved half-filled, kept by the engine
-(engine.drafts, one per task and user) until the task is completed.  A draft follows the user
+(engine.store.drafts, one per task and user) until the task is completed.  A draft follows the user
 to another browser and survives a log-out; only absurdly large ones are refused.
 """
 

@@ -1,4 +1,4 @@
-"""People covering for people (engine.handover): reassign a task and hand over a deal from
+"""People covering for people (engine.usecases.handover): reassign a task and hand over a deal from
 its page, hand over everything a rep has (/people, managers), and a rep's holiday with a
 delegate (/holiday).  The engine checks every rule again; the pages only offer what the
 user may do.
@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from engine.core.roles import role_key
 from engine.errors import ConflictError, ForbiddenError, ValidationError
-from engine.handover import MANAGERS
-from engine.roles import role_key
+from engine.usecases.handover import MANAGERS
 from webui.context import CurrentUser, engine, require_any_role, team, user
 from webui.deals import OWNER_ROLES, visible_deal
 from webui.i18n import _

@@ -2,7 +2,7 @@
 
 /incidents lists them; /incidents/<id> shows one (the failed step, the message, the data it
 saw, when) with three forms: correct the data and retry the step, skip it, or cancel the deal.
-The engine (engine.incidents) decides, records and tells the owner; this page turns the forms
+The engine (usecases.incidents) decides, records and tells the owner; this page turns the forms
 into its calls and shows its refusals on the form.  Sales managers and admins only (the
 navigation shows the link to them alone); a deal the user may not see is a 404 first.
 """
@@ -27,8 +27,8 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from engine.errors import ConflictError, ExpressionError, ValidationError
-from engine.incidents import MAX_REASON, incident_record, may_handle
-from engine.service import load_json_object
+from engine.usecases.incidents import MAX_REASON, incident_record, may_handle
+from engine.usecases.service import load_json_object
 from webui.context import CurrentUser, engine, per_request, user
 from webui.deals import visible_deal
 from webui.i18n import _

@@ -1,7 +1,7 @@
 """Optimisation initiatives: the list, one initiative with its execution table edited in
 place, its weekly reviews and its before/after effect, a CSV download and a printable view.
 
-The engine (engine.initiatives) holds every rule and says who may do what; these pages turn
+The engine (engine.usecases.initiatives) holds every rule and says who may do what; these pages turn
 forms into its calls and show its refusals on the form.  Every logged-in user reads; sales
 managers and admins start initiatives; the lead, sales managers and admins change the plan
 and record reviews; the owner of a row updates its progress (status, actual date, notes,
@@ -29,11 +29,11 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine import initiatives
+from engine.core.graph import SUBPROCESS_KINDS, TASK_KINDS
+from engine.core.roles import role_key
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.graph import SUBPROCESS_KINDS, TASK_KINDS
-from engine.models import ROW_STATUSES
-from engine.roles import role_key
+from engine.store.models import ROW_STATUSES
+from engine.usecases import initiatives
 from webui.context import CurrentUser, engine, user
 from webui.i18n import N_, _
 from webui.labels import person

@@ -1,5 +1,5 @@
 """The bell: the unread count in the navigation, the page of one's notifications, and
-marking them read (engine.notifications).  A user only ever sees and marks their own."""
+marking them read (engine.store.notifications).  A user only ever sees and marks their own."""
 
 from __future__ import annotations
 

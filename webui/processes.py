@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, render_template, request
 
 import diagrams
-from engine.graph import Heat
+from engine.core.graph import Heat
 from webui.chart_svg import MEDIA_TYPES, inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role
 from webui.deals import download

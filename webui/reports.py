@@ -1,10 +1,10 @@
-"""Reports (engine.reports): funnel, lead channels, cycle and time in stage, reps, stale deals
+"""Reports (usecases.reports): funnel, lead channels, cycle and time in stage, reps, stale deals
 and SLA breaches.  One page per report with the filters, a chart drawn on the server (pygal,
 SVG), the numbers in tables beside it, CSV downloads (`?format=csv&table=...`) and, on the
 funnel and time pages, the process heatmap of the same deals.
 
 Who sees what: sales managers and admins the whole team's figures; a rep the figures of the
-deals the rep may see (engine.access); anyone else no reports (403).  Managers and admins set
+deals the rep may see (usecases.access); anyone else no reports (403).  Managers and admins set
 the monthly spend per lead channel.  The JSON API (webui/api/reports.py) reads the same
 filters with `read_filters` and writes the same CSV with `csv_response`.
 """
@@ -36,12 +36,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
-from engine import clock, reports
-from engine.calendar import zone
+from engine import clock
+from engine.core.calendar import zone
+from engine.core.roles import role_key
 from engine.errors import NotFoundError, ValidationError
-from engine.reports import REPORTS, Filters
-from engine.roles import role_key
-from engine.settings import get as setting
+from engine.store.team_settings import get as setting
+from engine.usecases import reports
+from engine.usecases.reports import REPORTS, Filters
 from webui.chart_svg import inline_svg
 from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _

@@ -9,7 +9,7 @@ the user typed stays as typed, even when it is not a number.
     parse(schema, raw)           Raw -> JSON for the engine, plus what could not be read
     build(schema, raw, errors)   the widget tree, each error on its field
 
-The engine validates again against the same schema (engine.forms); the browser gets the
+The engine validates again against the same schema (engine.core.forms); the browser gets the
 schema's limits as HTML attributes (required, min, max, minlength, pattern) first.
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.forms import check_data, make_validator
 from engine.errors import ValidationError
-from engine.forms import check_data, make_validator
 from webui.i18n import _
 from webui.labels import field_title
 

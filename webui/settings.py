@@ -1,7 +1,7 @@
 """Team settings (admins only): the SLA clock (time zone, business hours, holidays, make-up
 working days), the days after which a quiet deal is stale, per stage, and the digest time.
 
-The engine (engine.settings) checks and stores the values; this page turns the form into
+The engine (engine.store.team_settings) checks and stores the values; this page turns the form into
 them and back, and says in the user's language which field is wrong.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine import settings as team_settings
 from engine.errors import ValidationError
+from engine.store import team_settings as team_settings
 from webui.context import ADMIN_ROLES, engine, require_any_role, user
 from webui.i18n import N_, _
 

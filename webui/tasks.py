@@ -9,9 +9,9 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from werkzeug.wrappers import Response
 
 from engine import clock
+from engine.core.roles import role_key
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
-from engine.recording import STAGE_ORDER
-from engine.roles import role_key
+from engine.store.changes import STAGE_ORDER
 from webui import drafts
 from webui.context import CurrentUser, engine, per_request, user
 from webui.i18n import _

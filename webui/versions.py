@@ -8,16 +8,16 @@
                                          and where it would land, and the landing drawn on
                                          version N's chart for the deals picked (`deal=`); the
                                          form moves the chosen deals, or all that match the
-                                         filters, in one audited action (engine.migration)
+                                         filters, in one audited action (engine.usecases.moves)
 
 The version list itself is on the process page (templates/versions/_list.html).  Who: the
 process pages' roles see all of it (sales managers, designers, admins); only designers and
-admins move deals (engine.migration.MIGRATE_ROLES: the engine checks, the page hides the form).
+admins move deals (engine.usecases.moves.MIGRATE_ROLES: the engine checks, the page hides the form).
 Moving is a right over the process: the deals named are looked at only after the process, the
 versions asked for and the role have passed, and then every deal of the process counts, the
 ones a designer may not otherwise see included (shown by number, without name or owner); an id
 that is no deal of this process reads the same whether it is another process's deal or none
-(engine.migration).  Deal names link to the deal page only for those who see every deal.
+(engine.usecases.moves).  Deal names link to the deal page only for those who see every deal.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from markupsafe import Markup
 
 import diagrams
 from diagrams.diff import render_diff
-from engine.access import sees_all
-from engine.diff import VersionDiff
+from engine.core.diff import VersionDiff
+from engine.core.graph import Graph, InstanceView
 from engine.errors import NotFoundError
-from engine.graph import Graph, InstanceView
-from engine.migration import may_migrate
-from engine.recording import STAGE_ORDER
+from engine.store.changes import STAGE_ORDER
+from engine.usecases.access import sees_all
+from engine.usecases.moves import may_migrate
 from webui.chart_svg import inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role, user
 from webui.i18n import N_, _

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from diagrams import render_definition
+from engine.core.graph import diagram_ids, graph_from_xml
 from engine.errors import DefinitionError
-from engine.graph import diagram_ids, graph_from_xml
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parents[2] / "shared" / "corpora" / "miwg" / "Reference"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.service import Service
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import ENGINE_DATA
 

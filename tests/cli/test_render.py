@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.demo import WON, drive
-from engine.service import Service
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import CORPORA, LEAD, PROCESSES
 

@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (each reason is one line, word for word what the designer is shown)
 """Every model of the spiff-examples and camunda7 corpora: it deploys and runs its happy
 path, or REASONS says in one line why not, and that line is exactly one of the errors
-engine.lint.check reports for it (what the designer page shows on import).
+engine.core.lint.check reports for it (what the designer page shows on import).
 
 Most examples keep their human tasks in no lane, which salesflow refuses (a lane is the role
 whose people do the task).  For those whose only errors are lanes, the test also puts the
@@ -21,8 +21,8 @@ import time_machine
 from lxml import etree
 
 from engine import clock
-from engine.lint import Problem, check
-from engine.service import Service
+from engine.core.lint import Problem, check
+from engine.usecases.service import Service
 from tests.conftest import CORPORA
 from tests.corpora.test_spiff_examples import EXAMPLES, cases
 

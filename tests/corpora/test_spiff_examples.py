@@ -17,10 +17,10 @@ import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runtime
-from engine.definitions import parse_sources
+from engine.core import runtime
+from engine.core.definitions import parse_sources
+from engine.core.expressions import SafeScriptEngine
 from engine.errors import DefinitionError
-from engine.expressions import SafeScriptEngine
 from tests.conftest import CORPORA
 
 EXAMPLES = CORPORA / "spiff-examples" / "examples"

@@ -7,7 +7,7 @@ two end events; one flow has no waypoints (drawn straight between centres).
 
 from __future__ import annotations
 
-from engine.graph import Bounds, Edge, Graph, Heat, InstanceView, Lane, Node, Point, Pool
+from engine.core.graph import Bounds, Edge, Graph, Heat, InstanceView, Lane, Node, Point, Pool
 
 HOSTILE = '<script>alert(1)</script> & "客户" \\n'
 P = "proc"

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 
 import diagrams
-from engine.demo import WON, complete_step, drive
-from engine.graph import STATES
-from engine.service import Service
+from engine.core.graph import STATES
+from engine.usecases.demo import WON, complete_step, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 from tests.diagrams.svg import classes, groups, parse
 

@@ -7,7 +7,7 @@ import pytest
 import diagrams
 from diagrams import DiagramError, auto_layout, definition_dot, drawn_layout, render
 from diagrams.layout import HEADER, MARGIN, SCALE
-from engine.graph import Graph, Point
+from engine.core.graph import Graph, Point
 from tests.diagrams.graphs import HEAT, READY_VIEW, small_graph, without_di
 from tests.diagrams.svg import classes, groups, parse
 

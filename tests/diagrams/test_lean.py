@@ -24,7 +24,7 @@ from lxml import etree
 import diagrams
 from diagrams.lettering import Line, bodies
 from diagrams.render import lean_folder
-from engine.graph import Graph, Heat, InstanceView, graph_from_xml
+from engine.core.graph import Graph, Heat, InstanceView, graph_from_xml
 from tests.diagrams.svg import SVG
 
 RENDER = sys.modules["diagrams.render"]  # the package exports a function of the same name

@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 import diagrams
-from engine.graph import Graph, diagram_ids, graph_from_xml
+from engine.core.graph import Graph, diagram_ids, graph_from_xml
 from tests.diagrams.svg import SVG, groups, parse
 
 MIWG = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "miwg"

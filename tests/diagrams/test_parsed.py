@@ -1,4 +1,4 @@
-"""Real BPMN files through engine.graph.graph_from_xml: the sales pipeline and the MIWG
+"""Real BPMN files through engine.core.graph.graph_from_xml: the sales pipeline and the MIWG
 reference files all render, every element where the designer put it, graphviz silent."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 import diagrams
 from diagrams.layout import MARGIN, SCALE
-from engine.graph import Heat, InstanceView, graph_from_xml
+from engine.core.graph import Heat, InstanceView, graph_from_xml
 from tests.diagrams.svg import centre, classes, groups, parse, texts
 
 ROOT = Path(__file__).resolve().parents[2]

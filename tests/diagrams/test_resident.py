@@ -12,7 +12,7 @@ import pytest
 
 import diagrams
 from diagrams.resident import Resident
-from engine.graph import Graph, InstanceView, graph_from_xml
+from engine.core.graph import Graph, InstanceView, graph_from_xml
 
 RENDER = sys.modules["diagrams.render"]  # the package exports a function of the same name
 PIPELINE = Path(__file__).resolve().parents[2] / "processes" / "sales_pipeline.bpmn"

@@ -7,7 +7,7 @@ import pytest
 
 from diagrams import definition_dot, drawn_layout, instance_dot, render
 from diagrams.layout import MARGIN, SCALE
-from engine.graph import InstanceView
+from engine.core.graph import InstanceView
 from tests.diagrams.graphs import ERROR_VIEW, HOSTILE, READY_VIEW, small_graph
 from tests.diagrams.svg import SVG, centre, classes, groups, parse, texts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from diagrams.styles import duration, heat_bins, heat_colour, heat_note
 from diagrams.text import clean, html, lines, number, quote
-from engine.graph import Heat
+from engine.core.graph import Heat
 
 
 def test_html_escapes_markup_and_the_backslash() -> None:

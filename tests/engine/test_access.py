@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 

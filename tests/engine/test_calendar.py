@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import (
+from engine.core.calendar import (
     BusinessHours,
     Calendar,
     Duration,

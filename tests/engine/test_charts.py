@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from engine.demo import WON, complete_step, drive
 from engine.errors import NotFoundError
-from engine.service import Service
+from engine.usecases.demo import WON, complete_step, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

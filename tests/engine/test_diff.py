@@ -1,4 +1,4 @@
-"""What changed between two versions (engine.diff): added, removed and changed elements and
+"""What changed between two versions (engine.core.diff): added, removed and changed elements and
 flows, with the aspect that changed, from modified copies of the shipped sales pipeline."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.definitions import parse_sources, read_paths
-from engine.diff import Difference, Side, VersionDiff, compare
-from engine.graph import graph_from_xml
+from engine.core.definitions import parse_sources, read_paths
+from engine.core.diff import Difference, Side, VersionDiff, compare
+from engine.core.graph import graph_from_xml
 from tests.conftest import PROCESSES
 from tests.engine.test_migration import ADDED, REMOVED, make_v2
 

@@ -13,13 +13,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import settings
-from engine.db import Database
-from engine.demo import WON, drive
-from engine.digest import digest, send_digests
 from engine.errors import NotFoundError
-from engine.models import Notification
-from engine.service import Service
+from engine.jobs.digest import digest, send_digests
+from engine.store import team_settings as settings
+from engine.store.db import Database
+from engine.store.models import Notification
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import LEAD, PROCESSES
 

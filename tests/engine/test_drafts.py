@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import drafts
-from engine.db import Database
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.models import Draft
-from engine.service import Service
+from engine.store import drafts
+from engine.store.db import Database
+from engine.store.models import Draft
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 

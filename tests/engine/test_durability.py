@@ -12,17 +12,17 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import runtime
-from engine.db import Database
-from engine.models import History, Instance, OpenTask
-from engine.service import Service
+from engine.core import runtime
+from engine.store.db import Database
+from engine.store.models import History, Instance, OpenTask
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 WORKER = textwrap.dedent(
     """
     import sys
-    from engine.db import Database
-    from engine.service import Service
+    from engine.store.db import Database
+    from engine.usecases.service import Service
 
     service = Service(Database(sys.argv[1]))
     ids = sys.argv[2].split(",")

@@ -19,14 +19,14 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import ExpressionError, UnsafeExpressionError
-from engine.expressions import (
+from engine.core.expressions import (
     BUILTIN_NAMES,
     SafeEnvironment,
     SafeScriptEngine,
     check_expression,
     safe_compile,
 )
+from engine.errors import ExpressionError, UnsafeExpressionError
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -502,10 +502,10 @@ def test_decision_table_runs_with_the_safe_engine(revenue: int, intent: str, tie
 
 
 def test_public_api_is_pinned() -> None:
-    import engine.expressions
-    import engine.spec_check
+    import engine.core.expressions
+    import engine.core.script_check
 
-    assert sorted(engine.expressions.__all__) == [
+    assert sorted(engine.core.expressions.__all__) == [
         "ALLOWED_METHODS",
         "BUILTIN_NAMES",
         "Kind",
@@ -518,7 +518,7 @@ def test_public_api_is_pinned() -> None:
         "check_expression",
         "safe_compile",
     ]
-    assert sorted(engine.spec_check.__all__) == [
+    assert sorted(engine.core.script_check.__all__) == [
         "FoundExpression",
         "check_spec",
         "iter_expressions",

@@ -1,4 +1,4 @@
-"""engine.graph's parser (engine/graph_xml.py): BPMN XML -> Graph, on real and small files.
+"""engine.core.graph's parser (engine/graph_xml.py): BPMN XML -> Graph, on real and small files.
 
 The corpus tests compare every graph with an independent lxml walk of the same file, so a
 shape or an edge the parser loses or misplaces shows up by id.  The small files under
@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.errors import DefinitionError
-from engine.graph import (
+from engine.core.graph import (
     ARTIFACT_KINDS,
     EVENT_KINDS,
     GATEWAY_KINDS,
@@ -30,6 +29,7 @@ from engine.graph import (
     diagram_ids,
     graph_from_xml,
 )
+from engine.errors import DefinitionError
 from tests.conftest import CORPORA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -565,8 +565,10 @@ def test_names_fall_back_to_the_file() -> None:
 
 
 def test_the_parser_module_can_be_imported_first() -> None:
-    # engine.graph delegates to engine.graph_xml lazily so that neither import order fails.
-    code = "import engine.graph_xml, engine.graph; print(engine.graph.graph_from_xml)"
+    # core.graph delegates to core.graph_xml lazily so that neither import order fails.
+    code = (
+        "import engine.core.graph_xml, engine.core.graph; print(engine.core.graph.graph_from_xml)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 

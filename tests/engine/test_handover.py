@@ -1,4 +1,4 @@
-"""Reassigning a task, handing over a rep's work, delegating it for a holiday (engine.handover):
+"""Reassigning a task, handing over a rep's work, delegating it for a holiday (usecases.handover):
 who may, where tasks go now and later, what the history and the notifications say, and the
 worker's job that ends delegations."""
 
@@ -12,12 +12,12 @@ import pytest
 import time_machine
 from sqlalchemy import event, func, select, update
 
-from engine.db import Database
-from engine.demo import complete_step
 from engine.errors import ConflictError, ForbiddenError, ValidationError
-from engine.handover import end_expired_delegations, parse_day
-from engine.models import Delegation, History, OpenTask, User
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import Delegation, History, OpenTask, User
+from engine.usecases.demo import complete_step
+from engine.usecases.handover import end_expired_delegations, parse_day
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

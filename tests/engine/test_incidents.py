@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from engine import notifications, runtime
-from engine.db import Database
-from engine.definitions import parse_sources, read_paths
+from engine.core import runtime
+from engine.core.definitions import parse_sources, read_paths
 from engine.errors import (
     ConflictError,
     ExpressionError,
@@ -22,7 +21,9 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
-from engine.service import Service
+from engine.store import notifications
+from engine.store.db import Database
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

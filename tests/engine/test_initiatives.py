@@ -12,12 +12,13 @@ import pytest
 import time_machine
 from sqlalchemy import insert, select
 
-from engine import initiatives, notifications
-from engine.db import Database
-from engine.demo import WON, drive, load_demo, who_completes
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.models import DefinitionVersion, History, Initiative, Instance
-from engine.service import Service
+from engine.store import notifications
+from engine.store.db import Database
+from engine.store.models import DefinitionVersion, History, Initiative, Instance
+from engine.usecases import initiatives
+from engine.usecases.demo import WON, drive, load_demo, who_completes
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

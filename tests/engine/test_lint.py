@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import camunda
-from engine.definitions import parse_sources, read_paths
-from engine.lint import Problem, check, covers_every_case, timer_problem
+from engine.core import camunda
+from engine.core.definitions import parse_sources, read_paths
+from engine.core.lint import Problem, check, covers_every_case, timer_problem
 from tests.conftest import CORPORA, PROCESSES
 
 DATA = Path(__file__).parent / "data" / "lint"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.demo import FORMS
 from engine.errors import ConflictError, NotFoundError
-from engine.service import Service
+from engine.usecases.demo import FORMS
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 

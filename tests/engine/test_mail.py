@@ -1,4 +1,4 @@
-"""E-mail of notifications (engine.mail) against a real SMTP server (aiosmtpd) on localhost."""
+"""E-mail of notifications (engine.jobs.mail) against a real SMTP server (aiosmtpd) on localhost."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import event, select, update
 
-from engine.mail import SmtpSettings, send_pending, settings_from_env
-from engine.models import Notification, User
-from engine.notifications import notify
-from engine.service import Service
+from engine.jobs.mail import SmtpSettings, send_pending, settings_from_env
+from engine.store.models import Notification, User
+from engine.store.notifications import notify
+from engine.usecases.service import Service
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -20,11 +20,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine.db import Database
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.messages import AmbiguousMessageError, correlation_pairs
-from engine.models import MessageSubscription, ReceivedMessage
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import MessageSubscription, ReceivedMessage
+from engine.usecases.messages import AmbiguousMessageError, correlation_pairs
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import ENGINE_DATA
 

@@ -1,4 +1,4 @@
-"""Moving running deals to a new version of the sales pipeline (engine.migration).
+"""Moving running deals to a new version of the sales pipeline (engine.usecases.moves).
 
 Version 2 (`make_v2`, a modified copy of processes/) adds a step (the sales manager reviews
 the proposal before it is quoted), removes one (the nurture follow-up: the 30-day wait leads
@@ -20,11 +20,11 @@ import time_machine
 from lxml import etree
 from sqlalchemy import select
 
-from engine.db import Database
-from engine.demo import NURTURE, WON, complete_step, drive
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
-from engine.models import History, Instance, OpenTask
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import History, Instance, OpenTask
+from engine.usecases.demo import NURTURE, WON, complete_step, drive
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -321,7 +321,7 @@ def test_only_designers_and_admins_migrate_managers_preview(
         service.migrate("sales_pipeline", 2, user="alice", dry_run=True)
     [seen] = service.migrate("sales_pipeline", 2, user="mia", dry_run=True)["deals"]
     assert (seen["can_move"], seen["name"], seen["owner"]) == (True, "ACME", "alice")
-    # A designer moves deals without seeing them (engine.access): no name, no owner.
+    # A designer moves deals without seeing them (engine.usecases.access): no name, no owner.
     [unseen] = service.migrate("sales_pipeline", 2, user="dora", dry_run=True)["deals"]
     assert (unseen["instance_id"], unseen["name"], unseen["owner"]) == (iid, None, None)
     assert unseen["stage"] == "qualification" and unseen["can_move"]

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from engine.db import Database
-from engine.models import Base
+from engine.store.db import Database
+from engine.store.models import Base
 
 
 def test_models_match_the_migrated_schema(db: Database) -> None:

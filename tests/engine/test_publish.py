@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engine.errors import DefinitionProblemsError, ForbiddenError, NotFoundError
-from engine.service import Service
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import PROCESSES
 

@@ -1,4 +1,4 @@
-"""The report facts (engine.reports.facts): what the engine keeps on every change of a deal
+"""The report facts (engine.usecases.reports.facts): what the engine keeps on every change of a deal
 equals what a rebuild from the history gives, after a realistic mix of operations; reports
 read from the counts per span equal those read from single facts and the history's own
 figures; a deal whose stays depend on the period's start gets them worked out exactly."""
@@ -16,12 +16,12 @@ import pytest
 import time_machine
 from sqlalchemy import func, insert, select, text
 
-from engine import reports
-from engine.db import Database
-from engine.demo import LOST, NURTURE, WON, complete_step, drive
-from engine.models import History, Instance, ReportCount, ReportFact, ReportPending
-from engine.reports import Filters, facts
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import History, Instance, ReportCount, ReportFact, ReportPending
+from engine.usecases import reports
+from engine.usecases.demo import LOST, NURTURE, WON, complete_step, drive
+from engine.usecases.reports import Filters, facts
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PROCESSES
 from tests.engine.test_migration import make_v2
 from tests.engine.test_reports import Deals

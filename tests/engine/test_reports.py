@@ -1,4 +1,4 @@
-"""Reports (engine.reports) on generated histories whose answers are known: funnel counts and
+"""Reports (usecases.reports) on generated histories whose answers are known: funnel counts and
 conversions, win rate and lost reasons, medians and 90th percentiles of times, per-channel
 figures with costs, per-rep figures, stale deals and SLA breaches, the filters, and a deal
 driven through the engine itself."""
@@ -16,13 +16,14 @@ import pytest
 import time_machine
 from sqlalchemy import insert, select
 
-from engine import reports, settings
-from engine.demo import LOST, WON, drive
 from engine.errors import ValidationError
-from engine.models import History, Instance, OpenTask
-from engine.reports import Filters, facts
-from engine.service import Service
-from engine.versions import version_row
+from engine.store import team_settings as settings
+from engine.store.deployments import version_row
+from engine.store.models import History, Instance, OpenTask
+from engine.usecases import reports
+from engine.usecases.demo import LOST, WON, drive
+from engine.usecases.reports import Filters, facts
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

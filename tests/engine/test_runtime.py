@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from engine import runtime
-from engine.definitions import parse_sources, read_paths
+from engine.core import runtime
+from engine.core.definitions import parse_sources, read_paths
 from tests.conftest import ENGINE_DATA
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime
+from engine.core import runtime
 from engine.errors import DefinitionError
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 LOOP = (ENGINE_DATA / "review_loop.bpmn").read_text()
@@ -81,7 +81,7 @@ def test_instances_cannot_get_another_script_engine() -> None:
 
 
 def _review_spec() -> tuple[object, dict[str, object]]:
-    from engine.definitions import parse_sources
+    from engine.core.definitions import parse_sources
 
     bundle = parse_sources({"review_loop.bpmn": LOOP, "review.schema.json": FORM})[0]
     return bundle.spec, bundle.subprocess_specs

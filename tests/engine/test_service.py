@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.db import Database
+from engine.core.forms import check_data, make_validator
 from engine.errors import (
     ConflictError,
     DefinitionError,
@@ -18,9 +18,9 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
-from engine.forms import check_data, make_validator
-from engine.models import History, Instance, OpenTask
-from engine.service import Service
+from engine.store.db import Database
+from engine.store.models import History, Instance, OpenTask
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 

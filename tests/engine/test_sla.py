@@ -13,13 +13,13 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from engine import settings
-from engine.db import Database
-from engine.demo import WON, drive
 from engine.errors import DefinitionError
-from engine.escalation import deal_sla, escalate_due
-from engine.models import History, Notification, OpenTask, User
-from engine.service import Service
+from engine.jobs.escalation import deal_sla, escalate_due
+from engine.store import team_settings as settings
+from engine.store.db import Database
+from engine.store.models import History, Notification, OpenTask, User
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday

@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.core.script_check import FoundExpression, check_spec, iter_expressions
 from engine.errors import UnsafeExpressionError
-from engine.spec_check import FoundExpression, check_spec, iter_expressions
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "engine" / "data"

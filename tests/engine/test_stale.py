@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from engine import settings
-from engine.demo import WON, drive
 from engine.errors import ValidationError
-from engine.escalation import deal_sla
-from engine.models import Instance
-from engine.service import Service
-from engine.stale import stale_among
+from engine.jobs.escalation import deal_sla
+from engine.store import team_settings as settings
+from engine.store.models import Instance
+from engine.store.stale import stale_among
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -114,7 +114,7 @@ def test_stale_days_are_checked(team: Service) -> None:
 
 
 def test_one_deals_page_says_what_the_list_says(team: Service) -> None:
-    """The deal page, the list's page and the board decide in Python (engine.stale.is_stale)
+    """The deal page, the list's page and the board decide in Python (engine.store.stale.is_stale)
     on what they read; the stale filter asks the database (stale_clause).  They must agree
     for every deal at every moment."""
     team.deploy([PROCESSES])

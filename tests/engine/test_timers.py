@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from engine.db import Database
 from engine.errors import ExpressionError
-from engine.service import Service
+from engine.store.db import Database
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

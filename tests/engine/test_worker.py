@@ -18,14 +18,14 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from engine import timers
-from engine.db import Database
-from engine.demo import NURTURE, WON, complete_step, drive
 from engine.errors import ConflictError
-from engine.models import History, Instance, ReportFact, ReportPending
-from engine.models import Worker as WorkerRow
-from engine.service import Service
-from engine.worker import Job, Worker
+from engine.jobs import timers
+from engine.jobs.worker import Job, Worker
+from engine.store.db import Database
+from engine.store.models import History, Instance, ReportFact, ReportPending
+from engine.store.models import Worker as WorkerRow
+from engine.usecases.demo import NURTURE, WON, complete_step, drive
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PG_URL, PROCESSES, ROOT
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

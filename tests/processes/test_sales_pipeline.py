@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import time_machine
 
-from engine.definitions import parse_sources, read_paths
-from engine.demo import FORMS, NURTURE, WON, complete_step, drive
+from engine.core.definitions import parse_sources, read_paths
 from engine.errors import ValidationError
-from engine.service import Service
+from engine.usecases.demo import FORMS, NURTURE, WON, complete_step, drive
+from engine.usecases.service import Service
 from tests.cli_driver import CliDriver
 from tests.conftest import LEAD as BASE_LEAD
 from tests.conftest import PROCESSES

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from werkzeug.test import TestResponse
 
-from engine.demo import WON, drive
-from engine.models import User
-from engine.passwords import hash_password
-from engine.service import Service
+from engine.core.passwords import hash_password
+from engine.store.models import User
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD as BASE_LEAD
 from tests.conftest import PROCESSES
 from webui import create_app

@@ -8,7 +8,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.service import Service
+from engine.usecases.service import Service
 
 from .conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login, open_task, post, text
 

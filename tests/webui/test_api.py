@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from lxml import etree, html
 from openapi_spec_validator import validate
 
-from engine.db import Database
-from engine.demo import FORMS, WON, drive
-from engine.service import Service
+from engine.store.db import Database
+from engine.usecases.demo import FORMS, WON, drive
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PROCESSES
 from webui import api, create_app
 from webui.api.document import document

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.webui.test_api import conforms
 
 API = "/api/v1"

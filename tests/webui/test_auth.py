@@ -7,8 +7,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.models import History
-from engine.service import Service
+from engine.store.models import History
+from engine.usecases.service import Service
 
 from .conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login, open_task, post, text
 
@@ -152,7 +152,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(
 def test_a_user_who_left_is_logged_out(client: FlaskClient, staff: Service) -> None:
     login(client, "alice")
     assert client.get("/tasks").status_code == 200
-    from engine.models import User
+    from engine.store.models import User
 
     with staff.db.write() as s:
         user = s.scalars(select(User).where(User.username == "alice")).one()

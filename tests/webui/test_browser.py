@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from engine.demo import WON, drive
-from engine.service import Service
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from tests.conftest import ROOT
 from tests.webui.conftest import PASSWORD, deal_at_needs_analysis
 from webui import create_app

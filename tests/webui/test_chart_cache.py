@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 import diagrams
-from engine.demo import FORMS
-from engine.service import Service
+from engine.usecases.demo import FORMS
+from engine.usecases.service import Service
 from webui.chart_svg import ChartCache, deal_chart_key
 
 from .conftest import deal_at_needs_analysis, login, open_task, text

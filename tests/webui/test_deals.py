@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from diagrams import RenderError
-from engine.service import Service
+from engine.usecases.service import Service
 from webui import create_app
 from webui import deals as deals_view
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 from werkzeug.test import TestResponse
 
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 from webui.designer import BPMN_JS_DIST, MODELER_JS
 
@@ -202,7 +202,7 @@ def test_check_names_the_element_of_each_problem(dora: FlaskClient, staff: Servi
         {"files": unsafe_condition(pipeline_files(staff)), "opened": "sales_pipeline"},
     )
     problems = unsafe.get_json()["problems"]
-    # On the flow or on its gateway, as engine.lint names it.
+    # On the flow or on its gateway, as engine.core.lint names it.
     assert {p["element_id"] for p in problems} & {"flow_qualified_tier_a_b", "gw_qualified"}
     assert "__import__" in " ".join(p["message"] for p in problems)
     no_default = send(

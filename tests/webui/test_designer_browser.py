@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.conftest import LEAD
 from tests.webui.conftest import PASSWORD
 from tests.webui.test_browser import Shots, launched, served

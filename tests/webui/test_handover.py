@@ -13,8 +13,8 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.models import History
-from engine.service import Service
+from engine.store.models import History
+from engine.usecases.service import Service
 
 from .conftest import LEAD, csrf_token, login, open_task, post, text
 

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.service import Service
+from engine.usecases.service import Service
 from webui.zh_hans import ZH_HANS
 
 from .conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login, post, text

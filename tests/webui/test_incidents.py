@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
 from webui.api.document import document
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine import initiatives
-from engine.demo import WON, drive
-from engine.service import Service
+from engine.usecases import initiatives
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 from tests.conftest import ROOT
 from tests.engine.test_initiatives import to_execution
 from tests.webui.test_api import conforms, error_of

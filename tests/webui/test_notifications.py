@@ -10,7 +10,7 @@ import jsonschema
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from engine.service import Service
+from engine.usecases.service import Service
 from webui.api.document import document
 
 from .conftest import LEAD, login, open_task, post, text

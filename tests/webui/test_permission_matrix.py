@@ -40,10 +40,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from engine import clock, initiatives
-from engine.demo import BIG_DISCOUNT, NURTURE, WON, drive
-from engine.models import History, Instance, OpenTask
-from engine.service import Service
+from engine import clock
+from engine.store.models import History, Instance, OpenTask
+from engine.usecases import initiatives
+from engine.usecases.demo import BIG_DISCOUNT, NURTURE, WON, drive
+from engine.usecases.service import Service
 from tests.conftest import LEAD
 
 from .conftest import csrf_token, text
@@ -62,7 +63,7 @@ ROLES: dict[str, str | None] = {
     "anonymous": None,
 }
 USERS = [u for u in ROLES.values() if u is not None]
-SEE_EVERY_DEAL = {"mia", "root"}  # engine.access: managers and admins
+SEE_EVERY_DEAL = {"mia", "root"}  # engine.usecases.access: managers and admins
 MANAGERS = frozenset({"Sales Manager", "admin"})  # incidents, handing over, initiatives
 DESIGNERS = frozenset({"designer", "admin"})
 PROCESS_PAGES = frozenset({"Sales Manager", "designer", "admin"})  # also migration previews
@@ -117,7 +118,7 @@ class Line:
     xml: str | None = None  # an API body of BPMN XML instead of `data`
     role_first: bool = False  # about a process: the role is refused before any deal is named
     hidden: int = 404  # a deal the user may not see (a batch answers per deal: 200)
-    # Roles with a right over the whole process (engine.migration): they act on its deals they
+    # Roles with a right over the whole process (engine.usecases.moves): they act on its deals they
     # may not see, so their answer for one is not a missing deal's (no name, no owner in it).
     process_right: frozenset[str] = frozenset()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from engine.service import Service
+from engine.usecases.service import Service
 
 from .conftest import deal_at_needs_analysis, login, post, text
 

@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from flask.testing import FlaskClient
 
-from engine.service import Service
+from engine.usecases.service import Service
 from tests.engine.test_reports import Deals
 from webui.api.document import document
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from engine.core.forms import check_data, make_validator
 from engine.errors import ValidationError
-from engine.forms import check_data, make_validator
 from tests.conftest import PROCESSES
 from webui.schema_form import Widget, build, flatten, html_pattern, parse
 
@@ -207,7 +207,7 @@ def test_parse_booleans_integers_and_bad_numbers() -> None:
 
 
 def test_flatten_and_parse_round_trip() -> None:
-    from engine.demo import FORMS
+    from engine.usecases.demo import FORMS
 
     for form, element in (
         ("needs_analysis", "task_needs_analysis"),

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from flask.testing import FlaskClient
 
-from engine import settings
-from engine.service import Service
+from engine.store import team_settings as settings
+from engine.usecases.service import Service
 
 from .conftest import csrf_token, deal_at_needs_analysis, login, open_task, post, text
 

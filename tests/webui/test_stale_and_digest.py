@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from flask.testing import FlaskClient
 
-from engine.demo import WON, drive
-from engine.escalation import escalate_due
-from engine.service import Service
+from engine.jobs.escalation import escalate_due
+from engine.usecases.demo import WON, drive
+from engine.usecases.service import Service
 
 from .conftest import deal_at_needs_analysis, login, open_task, post, text
 

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import clock
-from engine.models import OpenTask
-from engine.service import Service
+from engine.store.models import OpenTask
+from engine.usecases.service import Service
 from webui import tasks as tasks_view
 
 from .conftest import deal_at_needs_analysis, login, open_task, post, text
@@ -63,7 +63,7 @@ def test_empty_inbox_says_what_to_do(client: FlaskClient) -> None:
 def test_queued_task_is_claimed_and_released(client: FlaskClient, staff: Service) -> None:
     deal = deal_at_needs_analysis(staff)
     needs = open_task(staff, deal, "task_needs_analysis")
-    from engine.demo import FORMS
+    from engine.usecases.demo import FORMS
 
     staff.complete(needs["task_id"], user="alice", data=FORMS["task_needs_analysis"])
     proposal = open_task(staff, deal, "task_design_proposal")
@@ -88,7 +88,7 @@ def test_queued_task_is_claimed_and_released(client: FlaskClient, staff: Service
 
 def test_claiming_a_task_someone_holds_is_a_conflict(client: FlaskClient, staff: Service) -> None:
     deal = deal_at_needs_analysis(staff)
-    from engine.demo import FORMS
+    from engine.usecases.demo import FORMS
 
     staff.complete(
         open_task(staff, deal, "task_needs_analysis")["task_id"],

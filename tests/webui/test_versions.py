@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from engine import clock
-from engine.demo import NURTURE, WON, drive
-from engine.service import Service
+from engine.usecases.demo import NURTURE, WON, drive
+from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.engine.test_migration import ADDED, REMOVED, make_v2
 from tests.webui.test_api import conforms

@@ -6,7 +6,7 @@ multipart upload of the BPMN with its DMN tables and JSON form schemas (each par
 name is the name the BPMN refers to), or JSON `{"files": {file name: text}}`.
 
 The engine's `Service.publish` does the work: every check the designer page runs
-(engine.lint), then a new version unless the same content is deployed already.  Answers:
+(engine.core.lint), then a new version unless the same content is deployed already.  Answers:
 201 `{"process_id", "version", "changed": true, ...}`, 200 with `"changed": false` for
 identical content, 422 `{"errors": [{"element_id", "message", "line", "file"}], "warnings"}`
 for a definition the save would refuse (nothing is stored, the previous version stays),
@@ -22,9 +22,9 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from lxml import etree
 
+from engine.core.forms import check_data, make_validator
 from engine.errors import DefinitionError, DefinitionProblemsError, ValidationError
-from engine.forms import check_data, make_validator
-from engine.service import load_json_object
+from engine.usecases.service import load_json_object
 from webui.api.schemas import ref
 from webui.api.views import _error, _service, _user, bp
 

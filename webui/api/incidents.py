@@ -1,4 +1,4 @@
-"""Deals in error over the API (engine.incidents): list them, retry, skip, cancel.
+"""Deals in error over the API (engine.usecases.incidents): list them, retry, skip, cancel.
 
     GET  /incidents                     the deals in error, newest first
     POST /deals/{instance_id}/retry     {"data"?: values to set}  run the failed element again
@@ -20,9 +20,9 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from engine.forms import check_data, make_validator
-from engine.incidents import MAX_REASON
-from engine.service import load_json_object
+from engine.core.forms import check_data, make_validator
+from engine.usecases.incidents import MAX_REASON
+from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, operation, record, ref, text
 from webui.api.schemas import schemas as base_schemas
 from webui.api.views import (

@@ -1,4 +1,4 @@
-"""Optimisation initiatives over the API (engine.initiatives): initiatives, their execution
+"""Optimisation initiatives over the API (engine.usecases.initiatives): initiatives, their execution
 table rows and weekly reviews.
 
     GET   /initiatives                              every initiative, newest first
@@ -23,10 +23,10 @@ from typing import Any
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine import initiatives
 from engine.errors import ValidationError
-from engine.models import ROW_STATUSES
-from engine.service import load_json_object
+from engine.store.models import ROW_STATUSES
+from engine.usecases import initiatives
+from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, integer, operation, record, ref, text
 from webui.api.views import _service, _user, bp
 

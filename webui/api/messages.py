@@ -1,7 +1,7 @@
 """POST /api/v1/messages/{name}: a BPMN message from another system (an e-signature service
 says `contract_signed`, the bank says `payment_received`) for the deal waiting for it.
 
-The rules live in engine.messages; here only who may send:
+The rules live in engine.usecases.messages; here only who may send:
 - a token of a user who sees every deal (sales manager, admin) or holds the `integration`
   role reaches any deal, and may have a message kept until a deal waits for it;
 - any other token reaches only the deals its user may see: a deal it may not see is "not

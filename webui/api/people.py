@@ -1,4 +1,4 @@
-"""The caller's notifications over the API (engine.notifications): what the bell shows.
+"""The caller's notifications over the API (engine.store.notifications): what the bell shows.
 
     GET  /notifications         the newest notifications and how many are unread
     POST /notifications/read    {"ids"?: [..]}  mark those (without ids: all) read
@@ -16,8 +16,8 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from engine.forms import check_data, make_validator
-from engine.service import load_json_object
+from engine.core.forms import check_data, make_validator
+from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, record, ref
 from webui.api.views import MAX_INT, _int_arg, _service, _user, bp
 

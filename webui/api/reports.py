@@ -1,4 +1,4 @@
-"""Reports over the API (engine.reports), the same figures and filters as the report pages.
+"""Reports over the API (engine.usecases.reports), the same figures and filters as the report pages.
 
     GET /reports/funnel      deals entering each stage, conversion, win rate, lost reasons
     GET /reports/channels    leads, conversion, median cycle and cost per lead by channel
@@ -21,7 +21,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ForbiddenError
-from engine.reports import REPORTS
+from engine.usecases.reports import REPORTS
 from webui.api.schemas import fails, record, ref
 from webui.api.views import _service, _user, bp
 from webui.reports import REPORT_ROLES, TABLES, csv_response, read_filters, run

@@ -7,10 +7,10 @@
                                                 preview) -> what happens to each deal
 
 The version list is open to every token, like /definitions.  A migration is for designers and
-admins, its dry run also for sales managers (engine.migration).  In this order: an unknown
+admins, its dry run also for sales managers (engine.usecases.moves).  In this order: an unknown
 process is 404; a body that is not valid, or names a version that does not exist, is invalid
 data (422); then the role (403).  Deals that cannot move are not an error: each deal's answer
-says whether it moved and why not.  Moving is a right over the process (engine.migration): a
+says whether it moved and why not.  Moving is a right over the process (engine.usecases.moves): a
 designer's answer covers every deal of the process named, without the name and owner of those
 they may not see, and an id that is no deal of this process (another process's or none at all)
 is answered alike, `not_found`.  The routes join the API's blueprint; `paths()` and
@@ -25,10 +25,10 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from engine.core.forms import check_data, make_validator
 from engine.errors import NotFoundError, ValidationError
-from engine.forms import check_data, make_validator
-from engine.migration import MAX_IDS
-from engine.service import load_json_object
+from engine.usecases.moves import MAX_IDS
+from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, integer, record, ref, text
 from webui.api.views import MAX_INT, _definition, _service, _user, bp
 

@@ -2,7 +2,7 @@
 
 Views are thin callers of the engine's use cases with the pages' rules:
 - a token names a user (`salesflow tokens create USER`), sent as `Authorization: Bearer ...`;
-- a deal the user may not see (engine.access) is "not found", word for word like a deal
+- a deal the user may not see (engine.usecases.access) is "not found", word for word like a deal
   that does not exist, so ids cannot be probed;
 - claiming, releasing and completing follow the engine's lane rule (ForbiddenError -> 403),
   on a task of a deal the user may see; any other task is "not found" like a missing one.
@@ -24,13 +24,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unaut
 from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
+from engine.core.forms import check_data, make_validator
 from engine.errors import (
     EngineError,
     NotFoundError,
     ValidationError,
 )
-from engine.forms import check_data, make_validator
-from engine.service import Service, load_json_object
+from engine.usecases.service import Service, load_json_object
 from webui import service as service_of
 from webui.api.docs_page import docs_page
 from webui.api.document import document
@@ -316,7 +316,7 @@ def list_definitions() -> ResponseReturnValue:
 @bp.get("/definitions/<process_id>")
 def get_definition(process_id: str) -> ResponseReturnValue:
     found = _definition(process_id)
-    # Deploying changed files adds version N+1 (engine.versions): the numbers are 1..latest.
+    # Deploying changed files adds version N+1 (store.deployments): the numbers are 1..latest.
     return {**found, "version_numbers": list(range(1, found["version"] + 1))}
 
 

@@ -1,0 +1,230 @@
+"""Reading and checking definitions: BPMN + DMN + form files -> specs ready to deploy.
+
+Pure: takes file contents, returns parsed bundles or raises `DefinitionError` naming the file,
+the line and the element.  Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine.core import camunda
+from engine.core.script_check import check_spec
+from engine.errors import DefinitionError
+
+SOURCE_SUFFIXES = (".bpmn", ".dmn", ".json")
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+@dataclass(frozen=True)
+class ProcessBundle:
+    """One executable process and every file its version consists of."""
+
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    files: dict[str, str]
+    content_hash: str
+
+
+def read_paths(paths: Iterable[str | Path]) -> dict[str, str]:
+    """File name -> text for the given files and the definition files inside given folders."""
+    sources: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES)
+        elif path.is_file():
+            found = [path]
+        else:
+            raise DefinitionError("no such file or folder", file=str(path))
+        for file in found:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise DefinitionError(f"not UTF-8 text ({exc.reason})", file=str(file)) from exc
+            if file.name in sources and sources[file.name] != text:
+                raise DefinitionError(
+                    f"two different files share this name ({origin[file.name]} and {file})",
+                    file=file.name,
+                )
+            sources[file.name] = text
+            origin[file.name] = file
+    return sources
+
+
+def element_lines(xml: Any) -> dict[str, int]:
+    """Element id -> source line, for error messages."""
+    return {
+        el.get("id"): el.sourceline
+        for el in xml.iter()
+        if isinstance(el.tag, str) and el.get("id") and el.sourceline
+    }
+
+
+def _parse_xml(name: str, text: str) -> Any:
+    try:
+        return etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError as exc:
+        raise DefinitionError(
+            f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno
+        ) from exc
+
+
+def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[ProcessBundle]:
+    """Parse, validate (XSD) and check every executable process in `sources`.  Camunda
+    extensions are mapped first (engine.core.camunda).  `check` False skips the expression, SLA
+    and form-schema checks, for engine.core.lint, which reports every problem, not the first."""
+    bpmn = {n: t for n, t in sources.items() if n.endswith(".bpmn")}
+    dmn = {n: t for n, t in sources.items() if n.endswith(".dmn")}
+    if not bpmn:
+        raise DefinitionError("no .bpmn file given")
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    lines: dict[str, dict[str, int]] = {}
+    for name, text in {**dmn, **bpmn}.items():
+        xml = _parse_xml(name, text)
+        lines[name] = element_lines(xml)
+        with _definition_errors(name, lines):
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(xml, filename=name)
+            else:
+                xml = camunda.translate(xml)[0]
+                parser.add_bpmn_xml(etree.ElementTree(xml), filename=name)
+
+    process_ids = parser.get_process_ids()
+    if not process_ids:
+        raise DefinitionError(
+            'no executable process: set isExecutable="true" on the process to run it',
+            file=", ".join(sorted(bpmn)),
+        )
+    bundles = []
+    for pid in process_ids:
+        file = parser.get_process_parser(pid).filename
+        with _definition_errors(file, lines):
+            spec = parser.get_spec(pid)
+            subs = parser.get_subprocess_specs(pid)
+        if check:
+            check_spec(spec, subs, file=file, element_lines=lines.get(file, {}))
+        files = {file: sources[file]}
+        for sub in subs.values():
+            if sub.file in sources:
+                files[sub.file] = sources[sub.file]
+        files.update(_decision_files(parser, [spec, *subs.values()], sources))
+        files.update(_form_files([spec, *subs.values()], sources, lines, check=check))
+        bundles.append(
+            ProcessBundle(
+                process_id=pid,
+                name=spec.description or pid,
+                spec=spec,
+                subprocess_specs=subs,
+                files=files,
+                content_hash=content_hash(files),
+            )
+        )
+    return bundles
+
+
+def content_hash(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode("utf-8") + b"\0" + files[name].encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+@contextmanager
+def _definition_errors(name: str, lines: dict[str, dict[str, int]]) -> Iterator[None]:
+    """Turns the library's parse errors into DefinitionError with file, line and element."""
+    try:
+        yield
+    except DefinitionError:
+        raise
+    except ValidationException as exc:
+        file = exc.file_name or name
+        element_id = exc.id or None
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        if line is None and element_id:
+            line = lines.get(file, {}).get(element_id)
+        raise DefinitionError(str(exc), file=file, line=line, element_id=element_id) from exc
+    except (SpiffWorkflowException, ValueError, KeyError, AttributeError) as exc:
+        raise DefinitionError(f"cannot be parsed: {exc}", file=name) from exc
+
+
+def _decision_files(parser: Any, specs: list[Any], sources: dict[str, str]) -> dict[str, str]:
+    tables = {
+        t.dmnEngine.decision_table.id
+        for s in specs
+        for t in s.task_specs.values()
+        if hasattr(t, "dmnEngine")
+    }
+    files = {}
+    for dmn_parser in parser.dmn_parsers.values():
+        if dmn_parser.decision is None:
+            continue  # never parsed: no business rule task refers to it
+        if dmn_parser.decision.decisionTables[0].id in tables and dmn_parser.filename in sources:
+            files[dmn_parser.filename] = sources[dmn_parser.filename]
+    return files
+
+
+def form_name(task_spec: Any) -> str | None:
+    ext = getattr(task_spec, "extensions", None) or {}
+    value = (ext.get("properties") or {}).get(FORM_PROPERTY)
+    return value or None
+
+
+def _form_files(
+    specs: list[Any],
+    sources: dict[str, str],
+    lines: dict[str, dict[str, int]],
+    *,
+    check: bool = True,
+) -> dict[str, str]:
+    files = {}
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            name = form_name(task_spec)
+            if name is None:
+                continue
+            if name not in sources:
+                raise DefinitionError(
+                    f"form file '{name}' ({FORM_PROPERTY}) was not deployed with the process",
+                    file=spec.file,
+                    line=lines.get(spec.file, {}).get(task_spec.bpmn_id),
+                    element_id=task_spec.bpmn_id,
+                )
+            if check:  # engine.core.lint checks the schemas itself
+                load_form(name, sources[name])
+            files[name] = sources[name]
+    return files
+
+
+def load_form(name: str, text: str) -> dict[str, Any]:
+    """A form's JSON schema, checked against its meta-schema."""
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(f"not valid JSON: {exc.msg}", file=name, line=exc.lineno) from exc
+    if not isinstance(schema, dict):
+        raise DefinitionError("a form schema must be a JSON object", file=name)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise DefinitionError(
+            f"not a valid JSON schema at {where}: {exc.message}", file=name
+        ) from exc
+    return schema

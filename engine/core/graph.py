@@ -1,0 +1,197 @@
+"""A process as plain data for drawing: what diagrams/ sees of a definition and of a deal.
+
+Pure: built from the BPMN XML (not from the executable spec, so files from other tools that
+are not executable can be drawn too) and from an instance's stored position.  diagrams/ only
+ever imports these types; it never touches SpiffWorkflow or the database.
+
+Coordinates are BPMN DI coordinates: pixels, origin top-left, y growing downwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Node kinds are the BPMN element names (local part of the tag).
+EVENT_KINDS = frozenset(
+    {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
+)
+TASK_KINDS = frozenset(
+    {
+        "task",
+        "userTask",
+        "scriptTask",
+        "businessRuleTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "manualTask",
+    }
+)
+SUBPROCESS_KINDS = frozenset({"subProcess", "transaction", "adHocSubProcess", "callActivity"})
+GATEWAY_KINDS = frozenset(
+    {
+        "exclusiveGateway",
+        "parallelGateway",
+        "inclusiveGateway",
+        "eventBasedGateway",
+        "complexGateway",
+    }
+)
+ARTIFACT_KINDS = frozenset(
+    {"dataObjectReference", "dataObject", "dataStoreReference", "textAnnotation", "group"}
+)
+# Event definitions, by the local name of their element without "EventDefinition".
+EVENT_DEFINITIONS = frozenset(
+    {
+        "timer",
+        "message",
+        "signal",
+        "error",
+        "escalation",
+        "conditional",
+        "link",
+        "terminate",
+        "compensate",
+        "cancel",
+        "multiple",
+        "parallelMultiple",
+    }
+)
+STATES = ("completed", "ready", "waiting", "error", "cancelled", "not-reached")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Node:
+    """A flow node or an artifact (data object, data store, annotation, group)."""
+
+    id: str
+    kind: str  # one of the *_KINDS above
+    name: str = ""
+    process_id: str | None = None
+    lane_id: str | None = None  # the innermost lane holding it
+    parent_id: str | None = None  # the enclosing sub-process, if any
+    bounds: Bounds | None = None  # DI shape bounds; None when the file has no DI for it
+    label_bounds: Bounds | None = None  # DI label bounds, where the designer put the name
+    event: str | None = None  # one of EVENT_DEFINITIONS ("multiple" if several), or None
+    interrupting: bool = True  # boundary events (cancelActivity), event sub-process starts
+    attached_to: str | None = None  # boundary events: the activity they sit on
+    loop: str | None = None  # "standard", "parallel" or "sequential" (multi-instance)
+    expanded: bool | None = None  # sub-processes: DI isExpanded
+    stage: str | None = None  # spiffworkflow:property "stage"
+    text: str = ""  # text annotations: their text
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A sequence flow, message flow or association."""
+
+    id: str
+    kind: str  # sequenceFlow, messageFlow, association, dataInputAssociation, dataOutputAssociation
+    source: str
+    target: str
+    name: str = ""
+    condition: str | None = None  # conditionExpression text, if any
+    is_default: bool = False  # the default flow of its gateway or activity
+    waypoints: tuple[Point, ...] = ()  # DI waypoints; empty without DI
+    label_bounds: Bounds | None = None
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    name: str
+    process_id: str | None = None
+    parent_id: str | None = None  # the enclosing lane for nested lanes
+    bounds: Bounds | None = None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A participant of a collaboration (drawn as a pool)."""
+
+    id: str
+    name: str
+    process_id: str | None = None  # None for a black-box pool
+    bounds: Bounds | None = None
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Everything needed to draw one diagram of a BPMN file (a file without DI: all of it)."""
+
+    name: str
+    file: str | None = None
+    process_ids: tuple[str, ...] = ()
+    pools: tuple[Pool, ...] = ()
+    lanes: tuple[Lane, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    diagram: str | None = None  # id of the BPMNDiagram this graph shows; None without DI
+
+    @property
+    def has_di(self) -> bool:
+        """True when every node has DI bounds (the file can be drawn as designed)."""
+        return bool(self.nodes) and all(n.bounds is not None for n in self.nodes)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """One deal on its process: the title line and each element's state now."""
+
+    deal: str
+    owner: str | None
+    status: str  # running, completed, cancelled, error
+    stage: str | None
+    states: dict[str, str] = field(default_factory=dict)  # element id -> one of STATES
+    assignees: dict[str, str] = field(default_factory=dict)  # ready task -> who or "queue: lane"
+    due: dict[str, str] = field(default_factory=dict)  # waiting timer / task -> due time text
+    errors: dict[str, str] = field(default_factory=dict)  # element in error -> message
+
+
+@dataclass(frozen=True)
+class Heat:
+    """Where deals sit now and how long they spent at each element."""
+
+    deals: int  # how many deals the figures cover
+    here_now: dict[str, int] = field(default_factory=dict)  # element id -> deals there now
+    median_seconds: dict[str, float] = field(default_factory=dict)  # element id -> median stay
+
+
+# The parser lives in engine/graph_xml.py, which imports the types above; importing it here
+# at module level would make the two modules' import order matter, so these delegate.
+def graph_from_xml(
+    xml: str | bytes, *, file: str | None = None, diagram: str | None = None
+) -> Graph:
+    """The Graph of one diagram of a BPMN file: the first one unless `diagram` names one.
+
+    Raises DefinitionError (with the file and the line) for text that is not well-formed
+    XML or not BPMN, and for a diagram id the file does not have.  Anything else that cannot
+    be drawn (DI for unknown elements, flows to missing nodes) is left out, not an error.
+    """
+    from engine.core import graph_xml
+
+    return graph_xml.graph_from_xml(xml, file=file, diagram=diagram)
+
+
+def diagram_ids(xml: str | bytes, *, file: str | None = None) -> list[str]:
+    """The ids of the file's bpmndi:BPMNDiagram elements, in file order.
+
+    A diagram without an id (bpmn.io writes empty ones) cannot be named, so it is not listed.
+    """
+    from engine.core import graph_xml
+
+    return graph_xml.diagram_ids(xml, file=file)

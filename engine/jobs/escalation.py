@@ -1,0 +1,213 @@
+"""SLA escalation: a task open past its due time is escalated to the role its SLA names.
+
+When a task with an SLA becomes ready, engine.store.changes stores its due time (ready time plus
+the SLA on the team's calendar, engine.core.calendar) and the role in its open-task row.  The
+worker calls `escalate_due` every second: each task past due, not yet escalated, gets
+`escalated_at`, its deal gets the escalation flag (`Instance.escalated_at`, cleared by
+recording once no escalated task is open), the deal's history an `escalated` row, and every
+active user of the role and the task's assignee a notification.  The task itself stays open
+and completable.
+
+It is one plain sweep: an indexed query on `open_task.due_at`, rows locked with SKIP LOCKED
+on PostgreSQL (two workers never escalate a task twice; a deal being changed right now is
+taken on the next sweep), a count returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.core.calendar import Calendar, Sla
+from engine.core.roles import role_key
+from engine.errors import NotFoundError
+from engine.store import stale
+from engine.store import team_settings as settings
+from engine.store.db import Database
+from engine.store.models import History, Instance, OpenTask, User, UserRole
+from engine.store.notifications import notify
+from engine.store.records import iso
+
+__all__ = ["DueTimes", "deal_sla", "escalate_due", "still_escalated"]
+
+BATCH = 500
+KIND = "escalated"
+
+
+class DueTimes:
+    """Due times of the tasks one change opens; reads the SLA calendar once, and only when
+    one of them has an SLA."""
+
+    def __init__(self, s: Session, slas: Mapping[str, Sla]) -> None:
+        self._s = s
+        self._slas = slas
+        self._calendar: Calendar | None = None
+
+    def fields(self, element_id: str, ready_at: datetime) -> dict[str, Any]:
+        """The open-task columns `due_at` and `escalate_to` of a task ready at `ready_at`."""
+        sla = self._slas.get(element_id)
+        if sla is None:
+            return {"due_at": None, "escalate_to": None}
+        if self._calendar is None:
+            self._calendar = settings.sla_calendar(self._s)
+        return {
+            "due_at": self._calendar.add(ready_at, sla.duration),
+            "escalate_to": sla.escalate_to,
+        }
+
+
+def still_escalated(s: Session, instance_id: int, open_task_ids: Iterable[str]) -> bool:
+    """Whether one of the deal's escalated tasks is among those still open."""
+    escalated = set(
+        s.scalars(
+            select(OpenTask.task_id).where(
+                OpenTask.instance_id == instance_id, OpenTask.escalated_at.is_not(None)
+            )
+        )
+    )
+    return bool(escalated & set(open_task_ids))
+
+
+def escalate_due(db: Database, now: datetime | None = None) -> int:
+    """Escalate every task whose SLA has passed; how many were escalated."""
+    now = now or clock.now()
+    total = 0
+    while True:
+        done, seen = _escalate_batch(db, now)
+        total += done
+        # A full batch may have more behind it; one with skipped deals is taken up again on
+        # the next sweep (asking at once would find the same rows first).
+        if seen < BATCH or done < seen:
+            return total
+
+
+def _escalate_batch(db: Database, now: datetime) -> tuple[int, int]:
+    with db.write() as s:
+        query = (
+            select(OpenTask)
+            .where(
+                OpenTask.due_at <= now,
+                OpenTask.escalated_at.is_(None),
+                OpenTask.escalate_to.is_not(None),
+            )
+            .order_by(OpenTask.due_at)
+            .limit(BATCH)
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(s.scalars(query))
+        if not rows:
+            return 0, 0
+        # The deals too: a completion in progress holds its deal's row, and must not miss
+        # the flag (it clears it when the escalated task is done).  Such a deal waits for
+        # the next sweep.
+        deals = select(Instance.id, Instance.name).where(
+            Instance.id.in_(sorted({r.instance_id for r in rows}))
+        )
+        if not db.is_sqlite:
+            deals = deals.with_for_update(skip_locked=True)
+        names = {iid: name for iid, name in s.execute(deals)}
+        members: dict[str, list[str]] = {}
+        flagged: set[int] = set()
+        for row in rows:
+            if row.instance_id not in names:
+                continue
+            role = str(row.escalate_to)
+            row.escalated_at = now
+            flagged.add(row.instance_id)
+            s.add(
+                History(
+                    instance_id=row.instance_id,
+                    at=now,
+                    actor=None,
+                    kind=KIND,
+                    element_id=row.element_id,
+                    element_name=row.name,
+                    task_id=row.task_id,
+                    data={"escalate_to": role, "due_at": iso(row.due_at)},
+                )
+            )
+            if role not in members:
+                members[role] = _active_holders(s, role)
+            text = (
+                f"Overdue: '{row.name}' on {names[row.instance_id]} was due "
+                f"{_when(row.due_at)}; escalated to {role}."
+            )
+            for username in dict.fromkeys([*members[role], row.assignee]):
+                notify(
+                    s,
+                    username,
+                    KIND,
+                    text,
+                    instance_id=row.instance_id,
+                    task_id=row.task_id,
+                    now=now,
+                )
+        if flagged:
+            # No ORM update: the flag is not workflow state, so the deal's lock_version (and
+            # the cached workflow that goes with it) stays valid.
+            s.execute(
+                update(Instance)
+                .where(Instance.id.in_(sorted(flagged)), Instance.escalated_at.is_(None))
+                .values(escalated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return sum(1 for r in rows if r.instance_id in names), len(rows)
+
+
+def _active_holders(s: Session, role: str) -> list[str]:
+    query = (
+        select(User.username)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role_key(role), User.active.is_(True))
+        .order_by(User.username)
+    )
+    return list(s.scalars(query))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """A deal's time flags for its page: escalated since when, stale or not, last activity,
+    and per open task its escalation role and when it was escalated."""
+    now = now or clock.now()
+    with db.read() as s:
+        row = s.execute(
+            select(
+                Instance.escalated_at,
+                Instance.activity_at,
+                Instance.created_at,
+                Instance.status,
+                Instance.stage,
+            ).where(Instance.id == instance_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no instance with id '{instance_id}'")
+        is_stale = stale.is_stale(
+            settings.stale_days(s),
+            now,
+            status=row.status,
+            stage=row.stage,
+            activity_at=row.activity_at,
+            created_at=row.created_at,
+        )
+        tasks = s.execute(
+            select(OpenTask.task_id, OpenTask.escalate_to, OpenTask.escalated_at).where(
+                OpenTask.instance_id == instance_id
+            )
+        )
+        return {
+            "escalated_at": iso(row.escalated_at),
+            "activity_at": iso(row.activity_at),
+            "stale": is_stale,
+            "tasks": {
+                tid: {"escalate_to": role, "escalated_at": iso(at)} for tid, role, at in tasks
+            },
+        }

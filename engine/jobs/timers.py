@@ -1,0 +1,178 @@
+"""Firing due timers in batches: the worker's main use case (and `salesflow tick`).
+
+Only due deals are read: `instance.next_due_at` is indexed and kept by every save.  A batch is
+one transaction: its deals are locked (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several
+workers take disjoint batches and never wait for each other; on SQLite the write lock is the
+database's), each deal runs inside its own savepoint, and the batch commits once.  A worker
+killed mid-batch therefore leaves nothing half done: the whole batch rolls back and is fired
+again after the restart, never twice.
+
+A deal whose timers fail with an engine error goes to `error` (an incident, recorded by
+recording.save_change).  Any other failure — a bug, a lost connection — rolls back that deal's
+savepoint only and puts its next look `RETRY_AFTER` later, so one broken deal can neither block
+the others nor be retried in a hot loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from SpiffWorkflow.exceptions import WorkflowException
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.core import runtime
+from engine.store import changes as recording
+from engine.store.models import Instance, OpenTask
+
+if TYPE_CHECKING:
+    from engine.usecases.service import Service
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+# How long one batch may hold its transaction (on SQLite: the database's write lock, which
+# the web app's writes wait for).
+BATCH_SECONDS = 0.25
+RETRY_AFTER = timedelta(minutes=1)
+
+
+@dataclass
+class Batch:
+    """What one batch did."""
+
+    deals: int = 0  # deals whose timers were looked at and saved
+    fired: int = 0  # timer events that fired
+    failed: list[int] = field(default_factory=list)  # deals put off for a retry
+    more: bool = False  # due deals were left for the next batch
+
+
+def fire_due_batch(
+    service: Service,
+    *,
+    now: datetime | None = None,
+    limit: int = BATCH_SIZE,
+    seconds: float = BATCH_SECONDS,
+) -> Batch:
+    """Fire the timers of up to `limit` due deals (fewer if `seconds` run out) in one
+    transaction, earliest due first.  The batch first runs without savepoints (two
+    statements and a flush less per deal); if any deal fails for a reason other than its
+    process, that attempt rolls back as a whole and the batch runs again with a savepoint
+    per deal, so the failing deal is put off and the others fire."""
+    try:
+        return _batch(service, now or clock.now(), limit, seconds, isolate=False)
+    except Exception:
+        log.warning("a deal of the batch failed: firing the batch again deal by deal")
+        return _batch(service, now or clock.now(), limit, seconds, isolate=True)
+
+
+def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isolate: bool) -> Batch:
+    started = time.monotonic()
+    batch = Batch()
+    kept: list[tuple[int, int, runtime.SalesWorkflow]] = []
+    roles: dict[str, set[str]] = {}  # who holds which role, read once per batch
+    with service.db.write() as s:
+        query = (
+            select(Instance)
+            .where(Instance.status == "running", Instance.next_due_at <= now)
+            .order_by(Instance.next_due_at, Instance.id)
+            .limit(limit)
+        )
+        if not service.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        due = list(s.scalars(query))
+        # The open tasks of the whole batch in one read (each saved change compares them).
+        open_before: dict[int, set[str]] = {inst.id: set() for inst in due}
+        if due:
+            for iid, task_id in s.execute(
+                select(OpenTask.instance_id, OpenTask.task_id).where(
+                    OpenTask.instance_id.in_(list(open_before))
+                )
+            ):
+                open_before[iid].add(task_id)
+        for n, inst in enumerate(due):
+            if n and time.monotonic() - started > seconds:
+                batch.more = True
+                break
+            iid = inst.id
+            if not isolate:
+                fired, wf = _fire(service, s, inst, roles, open_before[iid])  # a failure ends it
+            else:
+                savepoint = s.begin_nested()
+                try:
+                    fired, wf = _fire(service, s, inst, roles, open_before[iid])
+                    savepoint.commit()
+                except Exception:
+                    savepoint.rollback()
+                    log.exception("firing the timers of deal %s failed; retrying later", iid)
+                    s.execute(
+                        update(Instance)
+                        .where(Instance.id == iid)
+                        .values(next_due_at=clock.now() + RETRY_AFTER)
+                        .execution_options(synchronize_session=False)
+                    )
+                    batch.failed.append(iid)
+                    continue
+            batch.deals += 1
+            batch.fired += fired
+            kept.append((iid, inst.lock_version, wf))
+        else:
+            batch.more = len(due) == limit
+    # Only committed states go back into the cache.
+    for iid, lock_version, wf in kept:
+        service.workflows.checkin(iid, lock_version, wf)
+    return batch
+
+
+def _fire(
+    service: Service,
+    s: Session,
+    inst: Instance,
+    roles: dict[str, set[str]] | None = None,
+    open_before: set[str] | None = None,
+) -> tuple[int, runtime.SalesWorkflow]:
+    vr = service.version(s, inst.version_id)
+    wf = service._workflow(inst, vr)
+    change = runtime.Change(wf)
+    error = None
+    try:
+        wf.refresh_timers()
+        change.engine_steps()
+    except WorkflowException as exc:
+        error = service._describe(exc)
+    events = recording.save_change(
+        s,
+        inst,
+        vr,
+        change,
+        actor=None,
+        now=clock.now(),
+        roles={} if roles is None else roles,
+        error=error,
+    )
+    s.flush()
+    return sum(1 for e in events if e.kind == "timer"), wf
+
+
+def fire_due(service: Service, *, now: datetime | None = None) -> Batch:
+    """Fire everything due at `now`, batch after batch (what `salesflow tick` does once)."""
+    now = now or clock.now()
+    total = Batch()
+    while True:
+        batch = fire_due_batch(service, now=now)
+        total.deals += batch.deals
+        total.fired += batch.fired
+        total.failed += batch.failed
+        if not batch.more:
+            return total
+
+
+def next_due(service: Service) -> datetime | None:
+    """When the earliest waiting timer of any running deal is due (an index lookup)."""
+    with service.db.read() as s:
+        return s.scalar(select(func.min(Instance.next_due_at)).where(Instance.status == "running"))

@@ -1,0 +1,255 @@
+"""Writing what one change did to a deal: history, inbox rows, deal fields, state.
+
+Called inside the use case's transaction.  History and open-task rows go in as one
+executemany each: a completion writes a handful of rows, and the ORM's per-object inserts
+would cost more than the engine itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock
+from engine.core import runtime
+from engine.core.definitions import form_name
+from engine.core.roles import role_key
+from engine.errors import ConflictError
+from engine.jobs import escalation
+from engine.store import notifications, users
+from engine.store.deployments import VersionRuntime
+from engine.store.models import History, Instance, OpenTask
+from engine.store.records import iso
+from engine.usecases import handover, messages
+
+STAGE_ORDER = (
+    "lead",
+    "qualification",
+    "contact",
+    "needs",
+    "proposal",
+    "negotiation",
+    "contract",
+    "won",
+    "lost",
+    "after_sales",
+)
+
+
+def _as_amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _as_text(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if value not in (None, "") else None
+
+
+def _stamp(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def note_activity(s: Session, instance_id: int, now: datetime) -> None:
+    """Someone worked on the deal (claimed, released, commented): it is not stale.  A plain
+    UPDATE, so the deal's lock_version and its cached workflow stay valid.  A deal locked by
+    a change in progress is skipped (that change counts as activity itself), so a claim that
+    holds its task row never waits for a completion that waits for that row."""
+    query = select(Instance.id).where(Instance.id == instance_id)
+    if s.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    if s.scalar(query) is None:
+        return
+    s.execute(
+        update(Instance)
+        .where(Instance.id == instance_id)
+        .values(activity_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def save_change(
+    s: Session,
+    inst: Instance,
+    vr: VersionRuntime,
+    change: runtime.Change,
+    *,
+    actor: str | None,
+    now: datetime,
+    roles: dict[str, set[str]],
+    new: bool = False,
+    error: dict[str, Any] | None = None,
+    submitted: tuple[str, dict[str, Any]] | None = None,
+    first: dict[str, Any] | None = None,
+    status: str | None = None,
+    open_before: set[str] | None = None,
+) -> list[runtime.Event]:
+    """Write what a change did; returns its events.  Raises ConflictError if the deal
+    was changed meanwhile (lock_version).  `status` is one the use case decided (a deal
+    cancelled, engine.usecases.incidents); otherwise the workflow tells.  A deal that goes into
+    error (an incident) is told to its owner.  `open_before`: the deal's open-task ids, when
+    the caller read them already (the worker reads a whole batch's at once)."""
+    wf = change.workflow
+    kept = messages.deliver_kept(s, inst, vr, change, now=now)  # kept messages it now waits for
+    error = error or kept.error
+    events = change.finish()
+    visited = dict(inst.visited)
+    last_stage = None
+    history = [first] if first is not None else []
+    for ev in events:
+        data: dict[str, Any] | None = ev.changes or None
+        if submitted is not None and ev.task_id == submitted[0]:
+            data = submitted[1]  # what the person entered, even where it changed nothing
+        data = kept.notes.get(ev.task_id, data)
+        if ev.kind == "error" and error is not None:
+            data = {"message": error["message"], "data": error["data"]}
+        history.append(
+            {
+                "at": _stamp(ev.at) or now,
+                "actor": actor if ev.manual else None,
+                "kind": ev.kind,
+                "element_id": ev.element_id,
+                "element_name": ev.element_name,
+                "task_id": ev.task_id,
+                "entered_at": _stamp(ev.entered),
+                "data": data,
+            }
+        )
+        if ev.kind in ("completed", "timer", "message", "cancelled"):
+            visited[ev.element_id] = "cancelled" if ev.kind == "cancelled" else "completed"
+        last_stage = vr.stages.get(ev.element_id, last_stage)
+    stage_before = inst.stage
+    open_tasks = runtime.open_human_tasks(wf)
+    open_stages = [
+        vr.stages[t.task_spec.bpmn_id] for t in open_tasks if t.task_spec.bpmn_id in vr.stages
+    ]
+    if open_stages:
+        rank = {name: i for i, name in enumerate(STAGE_ORDER)}
+        inst.stage = max(open_stages, key=lambda st: rank.get(st, -1))
+    elif last_stage is not None:
+        inst.stage = last_stage
+
+    data_now = runtime.current_data(wf)
+    inst.data = data_now
+    inst.amount = _as_amount(data_now.get("amount", data_now.get("price")))
+    inst.lead_source = _as_text(data_now.get("source_channel"), 80)
+    inst.tier = _as_text(data_now.get("tier"), 8)
+    inst.visited = visited
+    inst.position = runtime.position(wf, visited)
+    inst.timers = [
+        {"element_id": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name, "due_at": iso(due)}
+        for t, due in runtime.waiting_timers(wf)
+    ]
+    status_before = inst.status
+    if status is not None:
+        inst.status = status
+        inst.error = None
+    elif runtime.has_error(wf):
+        inst.status = "error"
+        inst.error = error
+    elif wf.is_completed():
+        inst.status = "completed"
+        inst.completed_at = now
+        inst.error = None
+    else:
+        inst.status = "running"
+        inst.error = None
+    inst.next_due_at = runtime.next_due(wf) if inst.status == "running" else None
+    if new or submitted is not None or inst.stage != stage_before:
+        inst.activity_at = now  # someone worked on the deal or it moved on (engine.store.stale)
+    if inst.escalated_at is not None and not escalation.still_escalated(
+        s, inst.id, (str(t.id) for t in open_tasks)
+    ):
+        inst.escalated_at = None  # the escalated tasks are done
+    inst.updated_at = now
+    inst.state = runtime.dump_state(wf)
+    try:
+        s.flush()  # the instance row first: a new one gets its id here
+    except StaleDataError as exc:
+        raise ConflictError(
+            f"deal {inst.id} was changed by someone else at the same time; nothing was saved"
+        ) from exc
+    if history:
+        s.execute(insert(History), [{**h, "instance_id": inst.id} for h in history])
+    if inst.status == "error" and status_before != "error":
+        failure = error or {}
+        where = failure.get("element_name") or failure.get("element_id") or "a step"
+        text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
+        notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
+    sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
+    messages.sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
+    # The deal's report facts are worked out again before the next report.  Imported here:
+    # engine.usecases.reports reads this module.
+    from engine.usecases.reports import facts
+
+    facts.touch(s, inst.id)
+    return events
+
+
+def sync_open_tasks(
+    s: Session,
+    inst: Instance,
+    vr: VersionRuntime,
+    open_tasks: list[Any],
+    roles: dict[str, set[str]],
+    *,
+    new: bool,
+    existing: set[str] | None = None,
+) -> None:
+    """Make the instance's open-task rows match its ready human tasks (`existing`: the
+    deal's open-task ids when the caller has read them)."""
+    if existing is not None:
+        existing = set(existing)
+    elif new:
+        existing = set()
+    else:
+        existing = set(s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id)))
+    rows = []
+    away: dict[str, Any] = {}  # delegations looked up once per person (engine.usecases.handover)
+    due = escalation.DueTimes(s, vr.slas)
+    for task in open_tasks:
+        tid = str(task.id)
+        if tid in existing:
+            existing.discard(tid)
+            continue
+        spec = task.task_spec
+        role = role_key(spec.lane) if spec.lane else None
+        owner = inst.owner
+        if owner is not None and owner not in roles:
+            roles[owner] = users.roles_held(s, owner)
+        # Exactly one responsible person: the owner where they hold the lane's role,
+        # otherwise the role's queue.
+        assignee = owner if owner and (role is None or role in roles[owner]) else None
+        delegated_from = None
+        if assignee is not None:  # a rep who is away: to the delegate
+            assignee, delegated_from = handover.route(s, assignee, role, clock.now(), away)
+        ready_at = _stamp(task.last_state_change) or clock.now()
+        rows.append(
+            {
+                "task_id": tid,
+                "instance_id": inst.id,
+                "element_id": spec.bpmn_id,
+                "name": spec.bpmn_name or spec.bpmn_id,
+                "lane": spec.lane,
+                "role": role,
+                "assignee": assignee,
+                "delegated_from": delegated_from,
+                "stage": vr.stages.get(spec.bpmn_id),
+                "form": form_name(spec),
+                "created_at": ready_at,
+                **due.fields(spec.bpmn_id, ready_at),  # due_at, escalate_to (its SLA)
+            }
+        )
+    if existing:
+        s.execute(delete(OpenTask).where(OpenTask.task_id.in_(existing)))
+    if rows:
+        s.execute(insert(OpenTask), rows)

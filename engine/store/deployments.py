@@ -1,0 +1,146 @@
+"""Deployed definitions and their versions.  Functions take an open session.
+
+A version is its content: deploying the same files again changes nothing, changed files
+become version N+1, and running deals stay on the version they started with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.core import runtime
+from engine.core.calendar import Sla, known_sla
+from engine.core.definitions import ProcessBundle, form_name, load_form
+from engine.core.forms import make_validator
+from engine.errors import NotFoundError
+from engine.store.models import Definition, DefinitionVersion
+
+
+@dataclass
+class VersionRuntime:
+    """A deployed version, ready to run: spec objects and compiled form validators."""
+
+    version_id: int
+    process_id: str
+    name: str
+    version: int
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    validators: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
+    slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
+
+    def form_schema(self, name: str | None) -> dict[str, Any] | None:
+        """The JSON schema of one of the version's forms."""
+        if name is None or name not in self.validators:
+            return None
+        schema: dict[str, Any] = self.validators[name].schema
+        return schema
+
+    def start_form(self) -> dict[str, Any] | None:
+        """The schema of the start event's form, if it has one."""
+        outputs = self.spec.start.outputs
+        return self.form_schema(form_name(outputs[0]) if outputs else None)
+
+
+def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> dict[str, Any]:
+    """Store a parsed process as a new version unless its content is deployed already."""
+    definition = s.scalars(
+        select(Definition).where(Definition.process_id == bundle.process_id)
+    ).first()
+    if definition is None:
+        definition = Definition(process_id=bundle.process_id, name=bundle.name)
+        s.add(definition)
+        s.flush()
+    same = s.scalars(
+        select(DefinitionVersion).where(
+            DefinitionVersion.definition_id == definition.id,
+            DefinitionVersion.content_hash == bundle.content_hash,
+        )
+    ).first()
+    if same is not None:
+        return {"process_id": bundle.process_id, "version": same.version, "changed": False}
+    definition.latest_version += 1
+    definition.name = bundle.name
+    s.add(
+        DefinitionVersion(
+            definition_id=definition.id,
+            version=definition.latest_version,
+            content_hash=bundle.content_hash,
+            files=bundle.files,
+            spec=runtime.dump_spec(bundle.spec, bundle.subprocess_specs),
+            deployed_by=actor,
+            deployed_at=clock.now(),
+        )
+    )
+    s.flush()
+    return {"process_id": bundle.process_id, "version": definition.latest_version, "changed": True}
+
+
+def list_definitions(s: Session) -> list[dict[str, Any]]:
+    rows = s.scalars(select(Definition).order_by(Definition.process_id))
+    return [
+        {
+            "process_id": d.process_id,
+            "name": d.name,
+            "version": d.latest_version,
+            "versions": d.latest_version,
+        }
+        for d in rows
+    ]
+
+
+def version_row(s: Session, process_id: str, version: int | None) -> DefinitionVersion:
+    """The given version of a process, or its latest."""
+    query = (
+        select(DefinitionVersion)
+        .join(Definition)
+        .where(Definition.process_id == process_id)
+        .order_by(DefinitionVersion.version.desc())
+    )
+    if version is not None:
+        query = query.where(DefinitionVersion.version == version)
+    row = s.scalars(query.limit(1)).first()
+    if row is None:
+        which = f" version {version}" if version is not None else ""
+        raise NotFoundError(f"no deployed process '{process_id}'{which}")
+    return row
+
+
+def load_version(s: Session, version_id: int) -> VersionRuntime:
+    """Restore a version's spec from its stored JSON and compile its forms."""
+    row = s.get(DefinitionVersion, version_id)
+    if row is None:
+        raise NotFoundError(f"no definition version {version_id}")
+    spec, subs = runtime.load_spec(row.spec)
+    vr = VersionRuntime(
+        version_id=row.id,
+        process_id=row.definition.process_id,
+        name=row.definition.name,
+        version=row.version,
+        spec=spec,
+        subprocess_specs=subs,
+    )
+    for process_spec in (spec, *subs.values()):
+        for ts in process_spec.task_specs.values():
+            if getattr(ts, "bpmn_id", None) is None:
+                continue
+            stage = runtime.properties(ts).get("stage")
+            if stage:
+                vr.stages[ts.bpmn_id] = stage
+            text = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
+            if text:
+                vr.instructions[ts.bpmn_id] = str(text)
+            sla = known_sla(ts)
+            if sla is not None:
+                vr.slas[ts.bpmn_id] = sla
+            name = form_name(ts)
+            if name and name in row.files and name not in vr.validators:
+                vr.validators[name] = make_validator(load_form(name, row.files[name]))
+    return vr

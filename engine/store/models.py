@@ -1,0 +1,507 @@
+"""Database tables (SQLAlchemy 2 typed models).
+
+The schema itself is owned by the Alembic migrations in engine/migrations; a test checks that
+these models and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STATUSES = ("running", "completed", "cancelled", "error")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive, as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    # The UI language the user chose ("en", "zh"); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    # `role` is the normalised key ("sales rep"); `label` what the admin typed.
+    role: Mapped[str] = mapped_column(String(120), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class ApiToken(Base):
+    """A per-user API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Definition(Base):
+    __tablename__ = "definition"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    latest_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DefinitionVersion(Base):
+    __tablename__ = "definition_version"
+    __table_args__ = (
+        UniqueConstraint("definition_id", "version"),
+        UniqueConstraint("definition_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The source files (BPMN, DMN, forms) by file name, and the parsed spec as the
+    # library's own JSON, so an instance load never re-parses XML.
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    spec: Mapped[str] = mapped_column(Text)
+    deployed_by: Mapped[str | None] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    definition: Mapped[Definition] = relationship(lazy="joined")
+
+
+class Instance(Base):
+    """One deal: one run of a definition version."""
+
+    __tablename__ = "instance"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('running', 'completed', 'cancelled', 'error')", name="ck_instance_status"
+        ),
+        Index("ix_instance_next_due_at", "next_due_at"),
+        # Covers the board: counts per stage and the newest cards of each, index only.
+        Index("ix_instance_board", "process_id", "status", "stage", "updated_at"),
+        Index("ix_instance_owner", "owner"),
+        Index("ix_instance_stale", "status", "stage", "activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    version_number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    lead_source: Mapped[str | None] = mapped_column(String(80))
+    tier: Mapped[str | None] = mapped_column(String(8))
+    stage: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    # Serialized SpiffWorkflow state without the spec (that lives once per version).
+    state: Mapped[str] = mapped_column(Text)
+    # What a rep reads: the data merged across the open tasks.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # element id -> last finished state, for elements pruned from the task tree.
+    visited: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # element id -> state now (visited overlaid with what is open), and the waiting timers:
+    # what pages and charts read without loading the workflow.
+    position: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    next_due_at: Mapped[datetime | None]
+    # The last time someone worked on the deal or it changed stage (stale deals).
+    activity_at: Mapped[datetime | None]
+    # Set while an SLA of one of its open tasks has passed and been escalated.
+    escalated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None]
+
+    version: Mapped[DefinitionVersion] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class OpenTask(Base):
+    """The inbox index: one row per ready human task, never needing the workflow."""
+
+    __tablename__ = "open_task"
+    __table_args__ = (
+        Index("ix_open_task_instance", "instance_id"),
+        Index("ix_open_task_queue", "assignee", "role"),  # own and queued counts
+        Index("ix_open_task_role", "role"),
+        Index("ix_open_task_due_at", "due_at"),
+    )
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(120))
+    role: Mapped[str | None] = mapped_column(String(120))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    stage: Mapped[str | None] = mapped_column(String(40))
+    form: Mapped[str | None] = mapped_column(String(300))
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    # SLA: the role the task escalates to when due_at passes, and when it did.
+    escalate_to: Mapped[str | None] = mapped_column(String(120))
+    escalated_at: Mapped[datetime | None]
+    # Who the task was assigned to before a delegation moved it (it goes back after).
+    delegated_from: Mapped[str | None] = mapped_column(String(80))
+
+
+class History(Base):
+    """Append-only: everything that happened to an instance."""
+
+    __tablename__ = "history"
+    __table_args__ = (
+        Index("ix_history_instance", "instance_id", "id"),
+        Index("ix_history_task", "task_id"),
+        Index("ix_history_actor", "actor", "instance_id"),
+        # Reports: per element over a period (engine.usecases.reports), index only.
+        Index("ix_history_element", "element_id", "at", "entered_at", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    # When the element became ready/waiting, for time-in-element figures.
+    entered_at: Mapped[datetime | None]
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReportFact(Base):
+    """What the reports read instead of the history (engine.usecases.reports.facts): a stage a deal
+    entered, a stay at an element, a person's first action on a task, a win.  Derived from a
+    deal's history and open tasks, worked out anew after the deal changed (report_pending).
+    Times are seconds since 1970: compared and sorted as numbers."""
+
+    __tablename__ = "report_fact"
+    __table_args__ = (
+        Index("ix_report_fact_instance", "instance_id", "kind", "task_id"),
+        # The values of a few buckets of duration, per key, over a period: index only.
+        Index(
+            "ix_report_fact_figure",
+            "kind",
+            "process_id",
+            "key",
+            "bucket",
+            "seconds",
+            "at",
+            "previous",
+            "higher",
+        ),
+        # The facts of a stretch of time (the ends of a period), index only.
+        Index(
+            "ix_report_fact_period",
+            "kind",
+            "process_id",
+            "at",
+            "key",
+            "bucket",
+            "previous",
+            "higher",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    # stage (a deal's first entry into it, without a further stage entered before), restage
+    # (any other entry), element, response, won; "irregular" marks a deal whose stays in a
+    # stage depend on where the period starts (worked out then, not kept in `seconds`).
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))  # the stage, the element id, the person
+    at: Mapped[float] = mapped_column(Float)  # when it counts for a period
+    seconds: Mapped[float | None] = mapped_column(Float)  # how long it took
+    bucket: Mapped[int | None]  # a coarse class of `seconds`, in the same order
+    # A stage: its previous entry and the last entry of a stage further on, by the deal.
+    previous: Mapped[float | None] = mapped_column(Float)
+    higher: Mapped[float | None] = mapped_column(Float)
+    # A response: its task; a stage entry only an open task tells of: that task.
+    task_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class ReportCount(Base):
+    """The report facts counted per stretch of time (`span`: 30 days from 1970 on), key,
+    bucket of duration (halved) and whether a stage entry went further: a report over a long
+    period adds up these counts and reads single facts only at its two ends.  Kept in step
+    with report_fact (engine.usecases.reports.facts); restage facts are not counted here.  A group
+    may have several rows, to be added up: changes append theirs and fold the rows no other
+    transaction holds, so concurrent changes never wait for each other here."""
+
+    __tablename__ = "report_count"
+    __table_args__ = (
+        Index(
+            "ix_report_count_group", "kind", "process_id", "span", "key", "bucket", "further", "n"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    process_id: Mapped[str] = mapped_column(String(200))
+    span: Mapped[int]
+    key: Mapped[str] = mapped_column(String(200))
+    bucket: Mapped[int]
+    further: Mapped[int]
+    n: Mapped[int]
+
+
+class ReportPending(Base):
+    """A deal changed since its report facts were last worked out (engine.usecases.reports.facts):
+    appended by each change, taken by the reports before they read."""
+
+    __tablename__ = "report_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int]
+
+
+class Draft(Base):
+    """A task form saved half-filled by one user, kept until the task is completed."""
+
+    __tablename__ = "draft"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """Something a user should know: shown under the bell, e-mailed when SMTP is set up."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "username", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None]
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+
+class Delegation(Base):
+    """A rep's work handed to another user until `ends_at` (a holiday), then handed back."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (
+        Index("ix_delegation_from", "from_user"),
+        Index("ix_delegation_ends", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_user: Mapped[str] = mapped_column(String(80))
+    to_user: Mapped[str] = mapped_column(String(80))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a BPMN message (kept in step with the workflow on each save)."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (
+        Index("ix_message_subscription_name", "name"),
+        Index("ix_message_subscription_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+
+
+class ReceivedMessage(Base):
+    """Every message delivered from outside: for idempotence (a message id is delivered
+    once) and for messages kept until an instance waits for them."""
+
+    __tablename__ = "received_message"
+    __table_args__ = (Index("ix_received_message_pending", "name", "delivered_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    correlation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    instance_id: Mapped[int | None]
+    received_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class Worker(Base):
+    """A running `salesflow worker` and its heartbeat (one at a time on SQLite)."""
+
+    __tablename__ = "worker"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class Setting(Base):
+    """Team settings an admin edits: business hours, holidays, stale days per stage."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+
+
+ROW_STATUSES = ("not started", "in progress", "done", "blocked")
+
+
+class Initiative(Base):
+    """An optimisation initiative: an instance of the initiative process, the sales process it
+    improves, its lead, and the moment its changes took effect (the before/after line)."""
+
+    __tablename__ = "initiative"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    process_id: Mapped[str] = mapped_column(String(200))
+    lead: Mapped[str] = mapped_column(String(80))
+    effective_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class InitiativeRow(Base):
+    """One row of an initiative's execution table."""
+
+    __tablename__ = "initiative_row"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('not started', 'in progress', 'done', 'blocked')",
+            name="ck_initiative_row_status",
+        ),
+        Index("ix_initiative_row_initiative", "initiative_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id"))
+    position: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    task: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80))
+    planned_date: Mapped[date | None]
+    actual_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(20), default="not started")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    # Element ids of the sales process this row changes.
+    elements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Consecutive weekly reviews that found the row blocked; flagged at three.
+    blocked_reviews: Mapped[int] = mapped_column(default=0)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    reminded_at: Mapped[datetime | None]
+
+
+class InitiativeReview(Base):
+    """A weekly review of an initiative: when, by whom, which rows were blocked."""
+
+    __tablename__ = "initiative_review"
+    __table_args__ = (Index("ix_initiative_review_initiative", "initiative_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id"))
+    at: Mapped[datetime]
+    by: Mapped[str | None] = mapped_column(String(80))
+    blocked_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class DefinitionDraft(Base):
+    """A designer's unpublished edit of a definition: the files as saved in the designer,
+    kept until published or discarded (one per process and designer)."""
+
+    __tablename__ = "definition_draft"
+    __table_args__ = (UniqueConstraint("process_id", "saved_by"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    # The version the edit started from (None for a new process).
+    base_version: Mapped[int | None]
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime]

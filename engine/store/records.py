@@ -1,0 +1,82 @@
+"""Rows as the plain dicts the CLI, the JSON API and the pages return (ids are strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.store.models import History, Instance, OpenTask
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# What instance_summary reads: lists load only these, never the stored workflow state.
+SUMMARY_COLUMNS = (
+    Instance.id,
+    Instance.process_id,
+    Instance.version_number,
+    Instance.name,
+    Instance.owner,
+    Instance.amount,
+    Instance.lead_source,
+    Instance.tier,
+    Instance.stage,
+    Instance.status,
+    Instance.created_at,
+    Instance.updated_at,
+    Instance.completed_at,
+    Instance.next_due_at,
+    Instance.activity_at,
+    Instance.escalated_at,
+)
+
+
+def instance_summary(inst: Instance) -> dict[str, Any]:
+    return {
+        "instance_id": str(inst.id),
+        "process_id": inst.process_id,
+        "version": inst.version_number,
+        "name": inst.name,
+        "owner": inst.owner,
+        "amount": float(inst.amount) if inst.amount is not None else None,
+        "lead_source": inst.lead_source,
+        "tier": inst.tier,
+        "stage": inst.stage,
+        "status": inst.status,
+        "created_at": iso(inst.created_at),
+        "updated_at": iso(inst.updated_at),
+        "completed_at": iso(inst.completed_at),
+        "next_due_at": iso(inst.next_due_at),
+        "activity_at": iso(inst.activity_at),
+        "escalated_at": iso(inst.escalated_at),
+    }
+
+
+def task_record(row: OpenTask) -> dict[str, Any]:
+    return {
+        "task_id": row.task_id,
+        "instance_id": str(row.instance_id),
+        "element_id": row.element_id,
+        "name": row.name,
+        "lane": row.lane,
+        "assignee": row.assignee,
+        "stage": row.stage,
+        "due_at": iso(row.due_at),
+        "form": row.form,
+        "created_at": iso(row.created_at),
+    }
+
+
+def history_record(row: History) -> dict[str, Any]:
+    return {
+        "at": iso(row.at),
+        "actor": row.actor,
+        "kind": row.kind,
+        "element_id": row.element_id,
+        "element_name": row.element_name,
+        "task_id": row.task_id,
+        "entered_at": iso(row.entered_at),
+        "data": row.data,
+    }

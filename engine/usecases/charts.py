@@ -1,0 +1,121 @@
+"""What a flowchart needs from the database: a version's graph, a deal's view, a heatmap.
+
+Functions take an open session and return engine.core.graph types, so diagrams/ never sees the
+database.  Everything is read from the rows the engine keeps up to date (position, open
+tasks, timers, history); no workflow is loaded.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core.graph import Graph, Heat, InstanceView, graph_from_xml
+from engine.errors import NotFoundError
+from engine.store.models import DefinitionVersion, History, Instance, OpenTask
+from engine.store.records import task_record
+
+OPEN_STATES = ("ready", "waiting", "error")
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def process_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
+    """The BPMN file (name, text) of a version that defines `process_id`."""
+    for name, text in sorted(files.items()):
+        if not name.endswith(".bpmn"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+        if root.find(f".//{{{BPMN_NS}}}process[@id='{process_id}']") is not None:
+            return name, text
+    raise NotFoundError(f"no BPMN file of process '{process_id}' in this version")
+
+
+def version_graph(row: DefinitionVersion) -> Graph:
+    name, text = process_file(row.files, row.definition.process_id)
+    return graph_from_xml(text, file=name)
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def instance_view(s: Session, inst: Instance) -> InstanceView:
+    """A deal's position for its chart: states, who holds each open task, what is due."""
+    tasks = s.scalars(
+        select(OpenTask).where(OpenTask.instance_id == inst.id).order_by(OpenTask.created_at)
+    )
+    return view_of(
+        {
+            "name": inst.name,
+            "owner": inst.owner,
+            "status": inst.status,
+            "stage": inst.stage,
+            "position": inst.position,
+            "timers": inst.timers,
+            "error": inst.error,
+            "tasks": [task_record(t) for t in tasks],
+        }
+    )
+
+
+def view_of(deal: Mapping[str, Any]) -> InstanceView:
+    """`instance_view` of a deal already read (`Service.show`'s record): the deal page
+    draws its chart from what it shows, without reading the deal again."""
+    assignees: dict[str, str] = {}
+    due: dict[str, str] = {}
+    for task in deal["tasks"]:
+        assignees[task["element_id"]] = task["assignee"] or f"queue: {task['lane'] or 'anyone'}"
+        if task["due_at"] is not None:
+            due[task["element_id"]] = _when(task["due_at"])
+    for timer in deal["timers"]:
+        due[timer["element_id"]] = _when(timer.get("due_at"))
+    errors = {}
+    error = deal["error"]
+    if error and error.get("element_id"):
+        errors[error["element_id"]] = str(error.get("message", ""))
+    return InstanceView(
+        deal=deal["name"],
+        owner=deal["owner"],
+        status=deal["status"],
+        stage=deal["stage"],
+        states=dict(deal["position"]),
+        assignees=assignees,
+        due=due,
+        errors=errors,
+    )
+
+
+def heat(s: Session, process_id: str, version: int | None = None) -> Heat:
+    """Deals sitting at each element now, and the median time deals spent there."""
+    filters: list[Any] = [Instance.process_id == process_id]
+    if version is not None:
+        filters.append(Instance.version_number == version)
+    here: Counter[str] = Counter()
+    deals = 0
+    for status, position in s.execute(select(Instance.status, Instance.position).where(*filters)):
+        deals += 1
+        if status in ("running", "error"):
+            here.update(e for e, state in position.items() if state in OPEN_STATES)
+    stays: defaultdict[str, list[float]] = defaultdict(list)
+    rows = s.execute(
+        select(History.element_id, History.entered_at, History.at)
+        .join(Instance, Instance.id == History.instance_id)
+        .where(*filters, History.entered_at.is_not(None), History.element_id.is_not(None))
+    )
+    for element_id, entered, left in rows:
+        if element_id is not None and entered is not None:  # filtered in SQL already
+            stays[element_id].append((left - entered).total_seconds())
+    return Heat(
+        deals=deals,
+        here_now=dict(here),
+        median_seconds={e: statistics.median(v) for e, v in stays.items()},
+    )
