@@ -1,0 +1,158 @@
+"""Everything wrong with a definition before it is saved, every problem at once.
+
+Interface (for the designer page, the API and the CLI):
+
+    from engine.core.lint import Problem, check
+    check(files: Mapping[str, str | bytes], *, held_roles=None) -> list[Problem]
+        files: file name -> content (".bpmn", ".dmn", form schemas ".json"; other names
+        are ignored).  held_roles: the role keys (engine.core.roles.role_key) some active user
+        holds; None skips the "nobody holds this lane's role" warning.
+        An empty list, or warnings only: ready to publish.
+    Problem(message, element_id=None, line=None, file=None, severity="error"|"warning")
+        .to_dict() -> {"element_id", "message", "line", "file", "severity"}
+        element_id is the BPMN id to mark in the modeler (a sequence flow's id for its
+        condition); None for a problem of a whole file.
+
+    Service (engine/service.py):
+        check_definition(files) -> list[dict]                      Problem.to_dict()s
+        publish(files, *, actor) -> {"process_id", "version", "changed", "processes",
+                                     "warnings"}
+            raises DefinitionProblemsError (engine.errors; `.problems` = the dicts above)
+            when any problem is an error: nothing is stored, the previous version stays.
+            ForbiddenError unless actor holds "designer" or "admin" (actor None: the CLI).
+        save_draft_definition(process_id, files, *, actor, base_version) -> draft record
+            {"process_id", "base_version", "files", "saved_by", "saved_at", "problems"}
+        definition_draft(process_id, actor) -> draft record (no "problems") | None
+        discard_definition_draft(process_id, actor) -> bool
+        definition_files(process_id, version=None) -> dict[str, str]   as stored
+        export_definitions() -> dict[str, str]   every latest version's files, by name
+            (`salesflow export-definitions DIR` writes them; deploying them changes nothing)
+
+    HTTP: POST /api/v1/definitions (webui/api/definitions_publish.py) calls `publish`.
+
+What is checked, in this order (a file that is not well-formed XML stops its own checks):
+1. XML syntax, then the BPMN 2.0 XSD (every schema error, with its line);
+2. Camunda extensions (engine.core.camunda: what is mapped, what is refused);
+3. the rules below, on the XML, for every process of every file (so that a file from
+   another tool says per element why it cannot run);
+4. SpiffWorkflow's own parse (engine.core.definitions.parse_sources), and on its result the
+   safe-expression check of every condition, script, timer and DMN cell
+   (engine.core.script_check) and the SLA properties (engine.core.calendar).
+
+Rules (error unless said otherwise):
+- a process with isExecutable="false" cannot run (a warning when another process of the
+  files can: it is kept for the picture only); elements the engine has no parser for
+  (complex gateways, ...) are named;
+- lanes: every human task (user, manual and plain tasks: the ones a person completes) sits
+  in a named lane, because a lane is the role whose people do the task.  A lane whose role
+  no active user holds yet is a warning (the tasks wait in the role's queue until an admin
+  gives someone the role), not an error: a new process may bring a new role;
+- exclusive gateways with several outgoing flows: every flow has a condition or is the
+  `default`; without a default the conditions must provably cover every case, else the
+  deal would stop in error when none holds.  Provable here (conservative): a condition and
+  its negation (`x`, `not x`); comparisons of one data field with number constants whose
+  ranges cover every number (`amount < 1000`, `amount >= 1000`); `==`/`in` against
+  `!=`/`not in` of one field with constants (`tier == 'A'`, `tier != 'A'`), combined with
+  `and`/`or`.  Anything else needs a default flow;
+- timers: a text that is a constant must be a valid ISO 8601 duration (timeDuration),
+  date-time (timeDate) or repeating interval (timeCycle); a bare ISO text is not an
+  expression (write "P3D" with quotes); a text with data names must parse, and a name no
+  form, script, decision or loop of the files sets is a warning;
+- forms: every `formJsonSchemaFilename` names a file given with the process, and that file
+  is a JSON schema;
+- decisions: every business rule task names a decision (`calledDecisionId`) that is the
+  first (only) decision of one of the DMN files;
+- call activities call a process of the files;
+- reachability: every flow node is reached from a start event along sequence flows (a
+  boundary event through its task, link events by name, event sub-processes and
+  compensation handlers count as reached); the contents of a sub-process are checked from
+  its own start events.
+
+Modules: `problems` (Problem, the files as text), `bpmn` (the XML model and its helpers),
+`schema` (1), `rules` (3, with `timers` and `gateways` for those two rules), `deep` (4);
+`check` here runs them in this order.
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from lxml import etree
+
+from engine.core import camunda
+
+# Every public name engine.core.lint had as a single module is still importable from here
+# (`X as X`: re-exported, though not in __all__).
+from engine.core.lint.bpmn import ACTIVITIES as ACTIVITIES
+from engine.core.lint.bpmn import EVENTS as EVENTS
+from engine.core.lint.bpmn import FLOW_NODES as FLOW_NODES
+from engine.core.lint.bpmn import GATEWAYS as GATEWAYS
+from engine.core.lint.bpmn import HUMAN_TASKS as HUMAN_TASKS
+from engine.core.lint.bpmn import MODEL as MODEL
+from engine.core.lint.bpmn import SCOPES as SCOPES
+from engine.core.lint.bpmn import SPIFF as SPIFF
+from engine.core.lint.bpmn import SUPPORTED as SUPPORTED
+from engine.core.lint.bpmn import _executable, _Files, _processes
+from engine.core.lint.deep import _deep_problems
+from engine.core.lint.gateways import Interval as Interval
+from engine.core.lint.gateways import covers_every_case as covers_every_case
+from engine.core.lint.problems import Problem, Severity, _unique, source_texts
+from engine.core.lint.rules import _Linter
+from engine.core.lint.rules import camunda_juel as camunda_juel
+from engine.core.lint.schema import _schema_problems
+from engine.core.lint.timers import timer_problem as timer_problem
+
+__all__ = ["Problem", "Severity", "check", "source_texts"]
+
+# Files come from anywhere: no entities expanded, nothing fetched.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True)
+
+
+def check(
+    files: Mapping[str, str | bytes], *, held_roles: Collection[str] | None = None
+) -> list[Problem]:
+    """Every problem of the files, errors and warnings (none: ready to publish)."""
+    texts, problems = source_texts(files)
+    bpmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".bpmn")}
+    dmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".dmn")}
+    if not any(name.endswith(".bpmn") for name in files):
+        return [*problems, Problem("no .bpmn file given")]
+    docs: dict[str, etree._Element] = {}
+    for name, text in {**bpmn, **dmn}.items():
+        try:
+            docs[name] = etree.fromstring(text.encode("utf-8"), _PARSER)
+        except etree.XMLSyntaxError as exc:
+            problems.append(Problem(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno))
+    schema_ok = True
+    files_of = _Files(texts=texts)
+    for name in bpmn:
+        root = docs.get(name)
+        if root is None:
+            schema_ok = False
+            continue
+        translated, findings = camunda.translate(root)
+        problems.extend(
+            Problem(
+                f.message,
+                f.element_id,
+                f.line,
+                name,
+                "warning" if f.severity == "warning" else "error",
+            )
+            for f in findings
+        )
+        xsd = list(_schema_problems(name, translated))
+        schema_ok = schema_ok and not xsd
+        problems.extend(xsd)
+        files_of.bpmn[name] = translated
+    for name in dmn:
+        if name in docs:
+            files_of.dmn[name] = docs[name]
+    problems.extend(_Linter(files_of, held_roles).run())
+    executable = any(_executable(p) for root in files_of.bpmn.values() for p in _processes(root))
+    if schema_ok and executable and len(files_of.bpmn) == len(bpmn):
+        problems.extend(_deep_problems(texts, problems))
+    problems = _unique(problems)
+    return sorted(problems, key=lambda p: (p.file or "", p.line or 0))

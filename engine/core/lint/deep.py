@@ -1,0 +1,70 @@
+"""Step 4 of engine.core.lint: SpiffWorkflow's own parse of the files, and on what it built
+the safe-expression check of every condition, script, timer and DMN cell
+(engine.core.script_check) and the SLA properties (engine.core.calendar).
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+from engine.core.calendar import sla_problems
+from engine.core.definitions import element_lines, parse_sources
+from engine.core.expressions import check_expression
+from engine.core.lint.problems import Problem, _quote
+from engine.core.script_check import iter_expressions
+from engine.errors import DefinitionError, UnsafeExpressionError
+
+# --- 4. the engine's parse, expressions and SLAs --------------------------------------
+
+
+def _deep_problems(texts: dict[str, str], found: list[Problem]) -> list[Problem]:
+    """SpiffWorkflow's parse of the files and the checks on what it built."""
+    try:
+        bundles = parse_sources(texts, check=False)
+    except DefinitionError as err:
+        problem = Problem(err.detail, err.element_id, err.line, err.file)
+        if problem.element_id is None and any(p.severity == "error" for p in found):
+            return []  # a whole-file parse error: shown once the named ones are fixed
+        same = any(
+            p.severity == "error"
+            and (
+                (p.element_id and p.element_id == problem.element_id)
+                or p.message in err.detail
+                or err.detail in p.message
+            )
+            for p in found
+        )
+        return [] if same else [problem]
+    problems: list[Problem] = []
+    for bundle in bundles:
+        file = next((n for n in bundle.files if n.endswith(".bpmn")), None)
+        lines = element_lines(etree.fromstring(texts[file].encode("utf-8"))) if file else {}
+        problems.extend(_expression_problems(bundle, file, lines))
+        problems.extend(_sla_problems(bundle, file, lines))
+    return problems
+
+
+def _expression_problems(bundle: Any, file: str | None, lines: dict[str, int]) -> Iterator[Problem]:
+    for found in iter_expressions(bundle.spec, bundle.subprocess_specs):
+        if found.text.strip().startswith(("${", "#{")):
+            continue  # JUEL: engine.core.camunda names the flow
+        try:
+            check_expression(found.text, kind=found.kind)
+        except UnsafeExpressionError as err:
+            yield Problem(
+                f"{found.what} {_quote(found.text)}: {err.detail}",
+                found.element_id,
+                lines.get(found.element_id),
+                file,
+            )
+
+
+def _sla_problems(bundle: Any, file: str | None, lines: dict[str, int]) -> Iterator[Problem]:
+    """engine.core.calendar's SLA check, for every task instead of the first."""
+    for element, message in sla_problems(bundle.spec, bundle.subprocess_specs):
+        yield Problem(message, element, lines.get(element), file)

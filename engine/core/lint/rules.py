@@ -1,0 +1,419 @@
+"""Step 3 of engine.core.lint: the rules of its docstring, checked on the XML of every
+process of every file (`_Linter`: lanes, gateways, forms, decisions, call activities,
+timers, reachability), and what they read from the files (lanes, decisions, data names).
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+from collections.abc import Collection, Iterable
+
+from lxml import etree
+
+from engine.core import camunda
+from engine.core.calendar import STANDARD_ROLES
+from engine.core.definitions import FORM_PROPERTY, load_form
+from engine.core.expressions import BUILTIN_NAMES
+from engine.core.lint.bpmn import (
+    FLOW_NODES,
+    HUMAN_TASKS,
+    MODEL,
+    SCOPES,
+    SUPPORTED,
+    _children,
+    _executable,
+    _extension,
+    _Files,
+    _local,
+    _processes,
+    _properties,
+    _text,
+)
+from engine.core.lint.gateways import covers_every_case
+from engine.core.lint.problems import Problem, Severity
+from engine.core.lint.timers import _TIMER_KINDS, timer_problem
+from engine.core.roles import role_key
+from engine.errors import DefinitionError
+
+# --- 3. rules on the XML --------------------------------------------------------------
+
+
+class _Linter:
+    """The rules of the engine.core.lint docstring, over every process of the files."""
+
+    def __init__(self, files: _Files, held_roles: Collection[str] | None) -> None:
+        self.files = files
+        self.held = None if held_roles is None else {role_key(r) for r in held_roles}
+        self.problems: list[Problem] = []
+        self.warned_lanes: set[str | None] = set()
+        self.file = ""
+        self.process_ids = {
+            p.get("id") for root in files.bpmn.values() for p in _processes(root) if p.get("id")
+        }
+        self.decisions = _decisions(files.dmn)
+        self.data_names = _data_names(files)
+        self.any_executable = any(
+            _executable(p) for root in files.bpmn.values() for p in _processes(root)
+        )
+
+    def add(
+        self, element: etree._Element | None, message: str, severity: Severity = "error"
+    ) -> None:
+        self.problems.append(
+            Problem(
+                message,
+                element.get("id") if element is not None else None,
+                element.sourceline if element is not None else None,
+                self.file,
+                severity,
+            )
+        )
+
+    def run(self) -> list[Problem]:
+        for name, root in self.files.bpmn.items():
+            self.file = name
+            for process in _processes(root):
+                self.process(process)
+        return self.problems
+
+    def process(self, process: etree._Element) -> None:
+        if not _executable(process):
+            self.add(
+                process,
+                f"the process '{process.get('id')}' is not executable "
+                '(isExecutable="false"): set isExecutable="true" to run it',
+                "warning" if self.any_executable else "error",
+            )
+        lanes = _lanes(process)
+        for element in process.iter(etree.Element):
+            kind = _local(element)
+            if kind in FLOW_NODES and kind not in SUPPORTED:
+                self.add(element, f"a {kind} is a BPMN element type salesflow cannot run")
+            if kind in HUMAN_TASKS:
+                self.lane(element, lanes)
+            elif kind == "exclusiveGateway":
+                self.gateway(element)
+            elif kind == "businessRuleTask":
+                self.decision(element)
+            elif kind == "callActivity":
+                self.call(element)
+            elif kind == "timerEventDefinition":
+                self.timer(element)
+            elif kind == "serviceTask" and not _camunda_code(element):
+                self.add(
+                    element,
+                    "a service task calls an outside service, and salesflow has none "
+                    "configured: use a script task, or a user task for the person who does it",
+                )
+            elif kind == "dataStoreReference":
+                self.add(element, "data stores are not supported: keep the data in the deal")
+            if kind in FLOW_NODES:
+                self.form(element)
+        self.reachability(process)
+
+    # -- lanes ---------------------------------------------------------------------------
+
+    def lane(self, task: etree._Element, lanes: dict[str, etree._Element]) -> None:
+        lane = _lane_of(task, lanes)
+        label = task.get("name") or task.get("id")
+        what = f"the task '{label}'" if label else "a task"
+        if lane is None:
+            self.add(
+                task,
+                f"{what} sits in no lane: put it in the lane of the role that does it",
+            )
+            return
+        name = (lane.get("name") or "").strip()
+        if not name:
+            self.add(
+                task,
+                f"{what} sits in the lane '{lane.get('id')}', which has no name: "
+                "name the lane after the role whose people do the task",
+            )
+            return
+        if self.held is not None and role_key(name) not in self.held:
+            lane_id = lane.get("id")
+            if lane_id in self.warned_lanes:
+                return
+            self.warned_lanes.add(lane_id)
+            standard = ", a standard role," if role_key(name) in STANDARD_ROLES else ""
+            self.add(
+                lane,
+                f"no active user holds the role '{name}'{standard} yet: the tasks of this lane "
+                "wait in the role's queue until an admin gives someone the role",
+                "warning",
+            )
+
+    # -- gateways ------------------------------------------------------------------------
+
+    def gateway(self, gateway: etree._Element) -> None:
+        flows = self.outgoing(gateway)
+        if len(flows) < 2:
+            return
+        default = gateway.get("default")
+        if default and default not in {f.get("id") for f in flows}:
+            self.add(gateway, f"the default flow '{default}' does not leave this gateway")
+            default = None
+        conditions = []
+        for flow in flows:
+            condition = _text(next(_children(flow, "conditionExpression"), None))
+            if flow.get("id") == default:
+                continue
+            if not condition:
+                self.add(
+                    flow,
+                    f"the flow '{flow.get('name') or flow.get('id')}' leaves the exclusive "
+                    f"gateway '{gateway.get('name') or gateway.get('id')}' without a condition "
+                    "and is not its default flow",
+                )
+                return
+            conditions.append(condition)
+        if default or camunda_juel(conditions):
+            return
+        if not covers_every_case(conditions):
+            self.add(
+                gateway,
+                f"the exclusive gateway '{gateway.get('name') or gateway.get('id')}' has no "
+                "default flow and its conditions may all be false (the deal would stop in "
+                "error): mark one flow as the default",
+            )
+
+    def outgoing(self, node: etree._Element) -> list[etree._Element]:
+        parent = node.getparent()
+        if parent is None:
+            return []
+        ident = node.get("id")
+        return [f for f in _children(parent, "sequenceFlow") if f.get("sourceRef") == ident]
+
+    # -- references ----------------------------------------------------------------------
+
+    def form(self, element: etree._Element) -> None:
+        name = _properties(element).get(FORM_PROPERTY)
+        if not name:
+            return
+        text = self.files.texts.get(name)
+        if text is None:
+            self.add(
+                element,
+                f"the form '{name}' ({FORM_PROPERTY}) is not among the files: add it",
+            )
+            return
+        failed = _form_problem(name, text)
+        if failed is not None:
+            detail, line = failed
+            self.problems.append(
+                Problem(
+                    f"the form '{name}': {detail}",
+                    element.get("id"),
+                    line if line is not None else element.sourceline,
+                    name if line is not None else self.file,
+                )
+            )
+
+    def decision(self, task: etree._Element) -> None:
+        ref = _extension(task, "calledDecisionId")
+        if not ref:
+            self.add(task, "the business rule task names no decision (calledDecisionId)")
+            return
+        found = self.decisions.get(ref)
+        if found is None:
+            known = ", ".join(sorted(d for d, (_, first) in self.decisions.items() if first))
+            self.add(
+                task,
+                f"the decision '{ref}' is not among the DMN files"
+                + (f" (there are: {known})" if known else ""),
+            )
+        elif not found[1]:
+            self.add(
+                task,
+                f"the decision '{ref}' is not the first decision of {found[0]}: salesflow "
+                "reads one decision per DMN file, so give it a file of its own",
+            )
+
+    def call(self, activity: etree._Element) -> None:
+        called = activity.get("calledElement")
+        if not called:
+            self.add(activity, "the call activity names no process (calledElement)")
+        elif called not in self.process_ids:
+            self.add(activity, f"the called process '{called}' is not among the files")
+
+    # -- timers --------------------------------------------------------------------------
+
+    def timer(self, definition: etree._Element) -> None:
+        owner = definition.getparent()
+        for child in definition.iterchildren(etree.Element):
+            kind = _TIMER_KINDS.get(_local(child))
+            if kind is None:
+                continue
+            text = _text(child)
+            if not text or text.startswith(("${", "#{")):
+                if not text:
+                    self.add(owner, f"the timer {kind} is empty")
+                continue  # JUEL: engine.core.camunda reports it
+            message, severity = timer_problem(kind, text, self.data_names)
+            if message:
+                self.add(owner, message, severity)
+
+    # -- reachability --------------------------------------------------------------------
+
+    def reachability(self, scope: etree._Element) -> None:
+        nodes = {
+            n.get("id"): n for n in scope.iterchildren(etree.Element) if _local(n) in FLOW_NODES
+        }
+        nodes.pop(None, None)
+        if not nodes:
+            return
+        edges: dict[str, list[str]] = {}
+        for flow in _children(scope, "sequenceFlow"):
+            edges.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+        links: dict[str, list[str]] = {}
+        for ident, node in nodes.items():
+            if _local(node) == "boundaryEvent":
+                edges.setdefault(node.get("attachedToRef", ""), []).append(ident)
+            if _local(node) == "intermediateCatchEvent":
+                for link in _children(node, "linkEventDefinition"):
+                    links.setdefault(link.get("name", ""), []).append(ident)
+        for ident, node in nodes.items():
+            if _local(node) == "intermediateThrowEvent":
+                for link in _children(node, "linkEventDefinition"):
+                    edges.setdefault(ident, []).extend(links.get(link.get("name", ""), []))
+        roots = [
+            i
+            for i, n in nodes.items()
+            if _local(n) == "startEvent"
+            or n.get("triggeredByEvent") == "true"
+            or n.get("isForCompensation") == "true"
+        ]
+        if not any(_local(nodes[r]) == "startEvent" for r in roots):
+            what = "process" if _local(scope) == "process" else "sub-process"
+            self.add(scope, f"the {what} has no start event: add one")
+            return
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            ident = todo.pop()
+            if ident in seen:
+                continue
+            seen.add(ident)
+            todo.extend(t for t in edges.get(ident, []) if t in nodes)
+        for ident, node in nodes.items():
+            if ident not in seen:
+                self.add(
+                    node,
+                    f"'{node.get('name') or ident}' cannot be reached: no sequence flow from a "
+                    "start event leads to it",
+                )
+            elif _local(node) in SCOPES:
+                self.reachability(node)
+
+
+def _camunda_code(element: etree._Element) -> bool:
+    """Whether engine.core.camunda already refused the element's Java or external-task code."""
+    return any(
+        element.get(f"{{{camunda.CAMUNDA}}}{a}")
+        for a in ("class", "delegateExpression", "expression", "type")
+    )
+
+
+def camunda_juel(conditions: Iterable[str]) -> bool:
+    return any(c.startswith(("${", "#{")) for c in conditions)
+
+
+@functools.lru_cache(maxsize=512)
+def _form_problem(name: str, text: str) -> tuple[str, int | None] | None:
+    """What is wrong with a form schema (message, JSON line), if anything.  Checking a schema
+    against its meta-schema costs ~20 ms, and a designer saves the same forms again and
+    again: the answer is kept."""
+    try:
+        load_form(name, text)
+    except DefinitionError as err:
+        return err.detail, err.line
+    return None
+
+
+def _lanes(process: etree._Element) -> dict[str, etree._Element]:
+    """Flow node id -> its lane, the way SpiffWorkflow reads them (the last reference wins,
+    which is the innermost lane of nested lanes)."""
+    found: dict[str, etree._Element] = {}
+    for ref in process.iter(f"{{{MODEL}}}flowNodeRef"):
+        lane = ref.getparent()
+        if ref.text is not None and lane is not None:
+            found[ref.text] = lane
+    return found
+
+
+def _lane_of(task: etree._Element, lanes: dict[str, etree._Element]) -> etree._Element | None:
+    """A task's lane, or the lane of the sub-process around it."""
+    node: etree._Element | None = task
+    while node is not None and _local(node) != "process":
+        lane = lanes.get(node.get("id", ""))
+        if lane is not None:
+            return lane
+        node = node.getparent()
+    return None
+
+
+def _decisions(dmn: dict[str, etree._Element]) -> dict[str, tuple[str, bool]]:
+    """Decision id -> (file, whether it is the one decision SpiffWorkflow registers)."""
+    found: dict[str, tuple[str, bool]] = {}
+    for name, root in dmn.items():
+        decisions = [
+            d for d in root.iterchildren(etree.Element) if etree.QName(d).localname == "decision"
+        ]
+        for number, decision in enumerate(decisions):
+            if decision.get("id"):
+                found.setdefault(
+                    decision.get("id", ""), (name, number == 0 and len(decisions) == 1)
+                )
+    return found
+
+
+def _data_names(files: _Files) -> set[str]:
+    """Every data field some form, script, decision or loop of the files sets."""
+    names = set(BUILTIN_NAMES)
+    for name, text in files.texts.items():
+        if name.endswith(".json"):
+            try:
+                schema = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+                names.update(schema["properties"])
+    for root in files.dmn.values():
+        for output in root.iter(etree.Element):
+            if etree.QName(output).localname == "output" and output.get("name"):
+                names.add(output.get("name", ""))
+    for root in files.bpmn.values():
+        for element in root.iter(etree.Element):
+            local = etree.QName(element).localname
+            if local in ("script", "preScript", "postScript") and element.text:
+                names.update(_assigned(element.text))
+            elif local in (
+                "dataInput",
+                "dataOutput",
+                "dataObject",
+                "dataObjectReference",
+                "inputDataItem",
+                "outputDataItem",
+                "property",
+            ):
+                names.update(v for v in (element.get("name"), element.get("id")) if v)
+            elif local in ("loopDataInputRef", "loopDataOutputRef") and element.text:
+                names.add(element.text.strip())
+    return names
+
+
+def _assigned(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError):
+        return set()
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
