@@ -14,6 +14,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A time as ISO 8601 text (None stays None): how records and JSON carry times."""
+    return value.isoformat() if value is not None else None
+
+
 def parse_iso(text: str) -> datetime:
     """Parse an ISO timestamp from SpiffWorkflow; naive values are taken as UTC."""
     value = datetime.fromisoformat(text)

@@ -27,10 +27,12 @@ from engine.errors import (
     NotFoundError,
     ValidationError,
 )
+from engine.jobs.timers import tick
 from engine.store.config import database_url
 from engine.store.db import Database
+from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
-from engine.usecases.service import Service, load_json_object
+from engine.usecases.service import Service
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -233,7 +235,7 @@ def cmd_delegate(args: argparse.Namespace) -> Any:
 
 
 def cmd_tick(args: argparse.Namespace) -> Any:
-    return _service(args).tick()
+    return tick(_service(args))
 
 
 def cmd_digest(args: argparse.Namespace) -> Any:

@@ -23,9 +23,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
 from engine.core.roles import role_key
+from engine.core.stages import STAGE_ORDER
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.jobs.escalation import deal_sla
-from engine.store.changes import STAGE_ORDER
 from engine.store.stale import stale_among
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg

@@ -33,8 +33,8 @@ from diagrams.layout import SCALE
 from engine.core.definitions import load_form
 from engine.core.graph import graph_from_xml
 from engine.core.roles import role_key
+from engine.core.stages import STAGE_ORDER
 from engine.errors import DefinitionError, DefinitionProblemsError, NotFoundError
-from engine.store.changes import STAGE_ORDER
 from webui.context import engine, require_any_role
 from webui.i18n import N_, _
 from webui.schema_form import build

@@ -27,8 +27,8 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from engine.errors import ConflictError, ExpressionError, ValidationError
+from engine.usecases.forms import load_json_object
 from engine.usecases.incidents import MAX_REASON, incident_record, may_handle
-from engine.usecases.service import load_json_object
 from webui.context import CurrentUser, engine, per_request, user
 from webui.deals import visible_deal
 from webui.i18n import _

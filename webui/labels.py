@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from engine.core.roles import role_key
-from engine.store.changes import STAGE_ORDER
+from engine.core.stages import STAGE_ORDER
 from webui.context import per_request, team
 from webui.i18n import N_, _
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core.forms import check_data, make_validator
 from engine.errors import ValidationError
+from engine.usecases.forms import check_data, make_validator
 from webui.i18n import _
 from webui.labels import field_title
 

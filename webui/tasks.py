@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 
 from engine import clock
 from engine.core.roles import role_key
+from engine.core.stages import STAGE_ORDER
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
-from engine.store.changes import STAGE_ORDER
 from webui import drafts
 from webui.context import CurrentUser, engine, per_request, user
 from webui.i18n import _

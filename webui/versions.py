@@ -31,8 +31,8 @@ import diagrams
 from diagrams.diff import render_diff
 from engine.core.diff import VersionDiff
 from engine.core.graph import Graph, InstanceView
+from engine.core.stages import STAGE_ORDER
 from engine.errors import NotFoundError
-from engine.store.changes import STAGE_ORDER
 from engine.usecases.access import sees_all
 from engine.usecases.moves import may_migrate
 from webui.chart_svg import inline_svg

@@ -15,7 +15,6 @@ taken on the next sweep), a count returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +22,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.core.calendar import Calendar, Sla
 from engine.core.roles import role_key
 from engine.errors import NotFoundError
 from engine.store import stale
@@ -33,44 +31,10 @@ from engine.store.models import History, Instance, OpenTask, User, UserRole
 from engine.store.notifications import notify
 from engine.store.records import iso
 
-__all__ = ["DueTimes", "deal_sla", "escalate_due", "still_escalated"]
+__all__ = ["deal_sla", "escalate_due"]
 
 BATCH = 500
 KIND = "escalated"
-
-
-class DueTimes:
-    """Due times of the tasks one change opens; reads the SLA calendar once, and only when
-    one of them has an SLA."""
-
-    def __init__(self, s: Session, slas: Mapping[str, Sla]) -> None:
-        self._s = s
-        self._slas = slas
-        self._calendar: Calendar | None = None
-
-    def fields(self, element_id: str, ready_at: datetime) -> dict[str, Any]:
-        """The open-task columns `due_at` and `escalate_to` of a task ready at `ready_at`."""
-        sla = self._slas.get(element_id)
-        if sla is None:
-            return {"due_at": None, "escalate_to": None}
-        if self._calendar is None:
-            self._calendar = settings.sla_calendar(self._s)
-        return {
-            "due_at": self._calendar.add(ready_at, sla.duration),
-            "escalate_to": sla.escalate_to,
-        }
-
-
-def still_escalated(s: Session, instance_id: int, open_task_ids: Iterable[str]) -> bool:
-    """Whether one of the deal's escalated tasks is among those still open."""
-    escalated = set(
-        s.scalars(
-            select(OpenTask.task_id).where(
-                OpenTask.instance_id == instance_id, OpenTask.escalated_at.is_not(None)
-            )
-        )
-    )
-    return bool(escalated & set(open_task_ids))
 
 
 def escalate_due(db: Database, now: datetime | None = None) -> int:

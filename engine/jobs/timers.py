@@ -8,7 +8,7 @@ killed mid-batch therefore leaves nothing half done: the whole batch rolls back 
 again after the restart, never twice.
 
 A deal whose timers fail with an engine error goes to `error` (an incident, recorded by
-recording.save_change).  Any other failure — a bug, a lost connection — rolls back that deal's
+changes.save_change).  Any other failure — a bug, a lost connection — rolls back that deal's
 savepoint only and puts its next look `RETRY_AFTER` later, so one broken deal can neither block
 the others nor be retried in a hot loop.
 """
@@ -23,15 +23,14 @@ from typing import TYPE_CHECKING
 
 from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.core import runtime
-from engine.store import changes as recording
+from engine.core.failures import describe_failure
 from engine.store.models import Instance, OpenTask
 
 if TYPE_CHECKING:
     from engine.usecases.service import Service
+    from engine.usecases.unit import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +73,8 @@ def fire_due_batch(
 def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isolate: bool) -> Batch:
     started = time.monotonic()
     batch = Batch()
-    kept: list[tuple[int, int, runtime.SalesWorkflow]] = []
-    roles: dict[str, set[str]] = {}  # who holds which role, read once per batch
-    with service.db.write() as s:
+    with service.space.write() as unit:
+        s = unit.s
         query = (
             select(Instance)
             .where(Instance.status == "running", Instance.next_due_at <= now)
@@ -101,14 +99,12 @@ def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isola
                 break
             iid = inst.id
             if not isolate:
-                fired, wf = _fire(service, s, inst, roles, open_before[iid])  # a failure ends it
+                fired = _fire(unit, inst, open_before[iid])  # a failure ends the batch
             else:
-                savepoint = s.begin_nested()
                 try:
-                    fired, wf = _fire(service, s, inst, roles, open_before[iid])
-                    savepoint.commit()
+                    with unit.savepoint():
+                        fired = _fire(unit, inst, open_before[iid])
                 except Exception:
-                    savepoint.rollback()
                     log.exception("firing the timers of deal %s failed; retrying later", iid)
                     s.execute(
                         update(Instance)
@@ -120,43 +116,24 @@ def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isola
                     continue
             batch.deals += 1
             batch.fired += fired
-            kept.append((iid, inst.lock_version, wf))
         else:
             batch.more = len(due) == limit
-    # Only committed states go back into the cache.
-    for iid, lock_version, wf in kept:
-        service.workflows.checkin(iid, lock_version, wf)
-    return batch
+    return batch  # only committed states went back into the cache (the unit of work)
 
 
-def _fire(
-    service: Service,
-    s: Session,
-    inst: Instance,
-    roles: dict[str, set[str]] | None = None,
-    open_before: set[str] | None = None,
-) -> tuple[int, runtime.SalesWorkflow]:
-    vr = service.version(s, inst.version_id)
-    wf = service._workflow(inst, vr)
-    change = runtime.Change(wf)
+def _fire(unit: UnitOfWork, inst: Instance, open_before: set[str] | None = None) -> int:
+    """Fire a locked deal's due timers; how many fired.  A failure of the process puts the
+    deal in error (an incident); anything else is raised."""
+    deal = unit.open(inst)
     error = None
     try:
-        wf.refresh_timers()
-        change.engine_steps()
+        deal.workflow.refresh_timers()
+        deal.change.engine_steps()
     except WorkflowException as exc:
-        error = service._describe(exc)
-    events = recording.save_change(
-        s,
-        inst,
-        vr,
-        change,
-        actor=None,
-        now=clock.now(),
-        roles={} if roles is None else roles,
-        error=error,
-    )
-    s.flush()
-    return sum(1 for e in events if e.kind == "timer"), wf
+        error = describe_failure(exc)
+    events = deal.save(actor=None, error=error, open_before=open_before)
+    unit.s.flush()
+    return sum(1 for e in events if e.kind == "timer")
 
 
 def fire_due(service: Service, *, now: datetime | None = None) -> Batch:
@@ -176,3 +153,9 @@ def next_due(service: Service) -> datetime | None:
     """When the earliest waiting timer of any running deal is due (an index lookup)."""
     with service.db.read() as s:
         return s.scalar(select(func.min(Instance.next_due_at)).where(Instance.status == "running"))
+
+
+def tick(service: Service) -> dict[str, int]:
+    """Fire every timer that is due now, once (`salesflow tick`; the worker does it
+    continuously)."""
+    return {"fired": fire_due(service).fired}

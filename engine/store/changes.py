@@ -19,26 +19,15 @@ from engine import clock
 from engine.core import runtime
 from engine.core.definitions import form_name
 from engine.core.roles import role_key
+from engine.core.stages import STAGE_ORDER
+from engine.core.version import VersionRuntime
 from engine.errors import ConflictError
-from engine.jobs import escalation
 from engine.store import notifications, users
-from engine.store.deployments import VersionRuntime
-from engine.store.models import History, Instance, OpenTask
+from engine.store.delegations import route
+from engine.store.models import History, Instance, OpenTask, ReportPending
 from engine.store.records import iso
-from engine.usecases import handover, messages
-
-STAGE_ORDER = (
-    "lead",
-    "qualification",
-    "contact",
-    "needs",
-    "proposal",
-    "negotiation",
-    "contract",
-    "won",
-    "lost",
-    "after_sales",
-)
+from engine.store.sla import DueTimes, still_escalated
+from engine.store.subscriptions import deliver_kept, sync_subscriptions
 
 
 def _as_amount(value: Any) -> Decimal | None:
@@ -99,7 +88,7 @@ def save_change(
     error (an incident) is told to its owner.  `open_before`: the deal's open-task ids, when
     the caller read them already (the worker reads a whole batch's at once)."""
     wf = change.workflow
-    kept = messages.deliver_kept(s, inst, vr, change, now=now)  # kept messages it now waits for
+    kept = deliver_kept(s, inst, vr, change, now=now)  # kept messages it now waits for
     error = error or kept.error
     events = change.finish()
     visited = dict(inst.visited)
@@ -166,7 +155,7 @@ def save_change(
     inst.next_due_at = runtime.next_due(wf) if inst.status == "running" else None
     if new or submitted is not None or inst.stage != stage_before:
         inst.activity_at = now  # someone worked on the deal or it moved on (engine.store.stale)
-    if inst.escalated_at is not None and not escalation.still_escalated(
+    if inst.escalated_at is not None and not still_escalated(
         s, inst.id, (str(t.id) for t in open_tasks)
     ):
         inst.escalated_at = None  # the escalated tasks are done
@@ -186,12 +175,8 @@ def save_change(
         text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
-    messages.sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
-    # The deal's report facts are worked out again before the next report.  Imported here:
-    # engine.usecases.reports reads this module.
-    from engine.usecases.reports import facts
-
-    facts.touch(s, inst.id)
+    sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
+    touch(s, inst.id)  # its report facts are worked out again before the next report
     return events
 
 
@@ -215,7 +200,7 @@ def sync_open_tasks(
         existing = set(s.scalars(select(OpenTask.task_id).where(OpenTask.instance_id == inst.id)))
     rows = []
     away: dict[str, Any] = {}  # delegations looked up once per person (engine.usecases.handover)
-    due = escalation.DueTimes(s, vr.slas)
+    due = DueTimes(s, vr.slas)
     for task in open_tasks:
         tid = str(task.id)
         if tid in existing:
@@ -231,7 +216,7 @@ def sync_open_tasks(
         assignee = owner if owner and (role is None or role in roles[owner]) else None
         delegated_from = None
         if assignee is not None:  # a rep who is away: to the delegate
-            assignee, delegated_from = handover.route(s, assignee, role, clock.now(), away)
+            assignee, delegated_from = route(s, assignee, role, clock.now(), away)
         ready_at = _stamp(task.last_state_change) or clock.now()
         rows.append(
             {
@@ -253,3 +238,13 @@ def sync_open_tasks(
         s.execute(delete(OpenTask).where(OpenTask.task_id.in_(existing)))
     if rows:
         s.execute(insert(OpenTask), rows)
+
+
+_TOUCH = insert(ReportPending)
+
+
+def touch(s: Session, instance_id: int) -> None:
+    """Note that a deal changed: its facts are worked out anew before the next report reads
+    them (catch_up).  One small insert in the change's own transaction, so a change costs
+    the engine next to nothing, and a deal changed ten times is worked out once."""
+    s.execute(_TOUCH, {"instance_id": instance_id})

@@ -6,7 +6,6 @@ become version N+1, and running deals stay on the version they started with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -14,39 +13,12 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core import runtime
-from engine.core.calendar import Sla, known_sla
+from engine.core.calendar import known_sla
 from engine.core.definitions import ProcessBundle, form_name, load_form
 from engine.core.forms import make_validator
+from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
 from engine.store.models import Definition, DefinitionVersion
-
-
-@dataclass
-class VersionRuntime:
-    """A deployed version, ready to run: spec objects and compiled form validators."""
-
-    version_id: int
-    process_id: str
-    name: str
-    version: int
-    spec: Any
-    subprocess_specs: dict[str, Any]
-    validators: dict[str, Any] = field(default_factory=dict)
-    stages: dict[str, str] = field(default_factory=dict)
-    instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
-    slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
-
-    def form_schema(self, name: str | None) -> dict[str, Any] | None:
-        """The JSON schema of one of the version's forms."""
-        if name is None or name not in self.validators:
-            return None
-        schema: dict[str, Any] = self.validators[name].schema
-        return schema
-
-    def start_form(self) -> dict[str, Any] | None:
-        """The schema of the start event's form, if it has one."""
-        outputs = self.spec.start.outputs
-        return self.form_schema(form_name(outputs[0]) if outputs else None)
 
 
 def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> dict[str, Any]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from engine.clock import iso
 from engine.store.models import History, Instance, OpenTask
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 # What instance_summary reads: lists load only these, never the stored workflow state.
 SUMMARY_COLUMNS = (

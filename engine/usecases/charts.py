@@ -1,6 +1,6 @@
 """What a flowchart needs from the database: a version's graph, a deal's view, a heatmap.
 
-Functions take an open session and return engine.core.graph types, so diagrams/ never sees the
+The helpers take an open session and return engine.core.graph types, so diagrams/ never sees the
 database.  Everything is read from the rows the engine keeps up to date (position, open
 tasks, timers, history); no workflow is loaded.
 """
@@ -15,15 +15,32 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from engine.core.graph import Graph, Heat, InstanceView, graph_from_xml
 from engine.errors import NotFoundError
+from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, History, Instance, OpenTask
 from engine.store.records import task_record
+from engine.usecases.base import UseCases
+from engine.usecases.unit import Workspace, parse_id
 
 OPEN_STATES = ("ready", "waiting", "error")
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+# What a deal's chart is drawn from (Service.instance_chart, charts.instance_view).
+CHART_COLUMNS = (
+    Instance.id,
+    Instance.version_id,
+    Instance.process_id,
+    Instance.name,
+    Instance.owner,
+    Instance.status,
+    Instance.stage,
+    Instance.position,
+    Instance.timers,
+    Instance.error,
+)
 
 
 def process_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
@@ -35,6 +52,14 @@ def process_file(files: dict[str, str], process_id: str) -> tuple[str, str]:
         if root.find(f".//{{{BPMN_NS}}}process[@id='{process_id}']") is not None:
             return name, text
     raise NotFoundError(f"no BPMN file of process '{process_id}' in this version")
+
+
+def cached_graph(space: Workspace, row: DefinitionVersion) -> Graph:
+    """A stored version's graph, parsed once per process and kept."""
+    cached = space.graphs.get(row.id)
+    if cached is None:
+        cached = space.graphs.setdefault(row.id, version_graph(row))
+    return cached
 
 
 def version_graph(row: DefinitionVersion) -> Graph:
@@ -94,7 +119,7 @@ def view_of(deal: Mapping[str, Any]) -> InstanceView:
     )
 
 
-def heat(s: Session, process_id: str, version: int | None = None) -> Heat:
+def process_heat(s: Session, process_id: str, version: int | None = None) -> Heat:
     """Deals sitting at each element now, and the median time deals spent there."""
     filters: list[Any] = [Instance.process_id == process_id]
     if version is not None:
@@ -119,3 +144,57 @@ def heat(s: Session, process_id: str, version: int | None = None) -> Heat:
         here_now=dict(here),
         median_seconds={e: statistics.median(v) for e, v in stays.items()},
     )
+
+
+class ChartCases(UseCases):
+    """Charts of definitions and deals, and the heat of a process.  Graphs are parsed once
+    per version and kept."""
+
+    def definition_chart(self, process_id: str, version: int | None = None) -> tuple[Graph, str]:
+        """A deployed version's graph and a key that names its layout for caching."""
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            return cached_graph(self.space, row), f"{row.content_hash}:{process_id}"
+
+    def instance_chart(self, instance_id: str | int) -> tuple[Graph, InstanceView, str]:
+        """A deal's graph (its own version), where it stands, and the layout's cache key."""
+        iid = parse_id(instance_id)
+        with self.db.read() as s:
+            # Neither the workflow state nor the version's files and spec: a chart is drawn
+            # from the position, and the graph is parsed once per version.
+            inst = s.scalars(
+                select(Instance).options(load_only(*CHART_COLUMNS)).where(Instance.id == iid)
+            ).first()
+            if inst is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            content_hash = s.scalars(
+                select(DefinitionVersion.content_hash).where(
+                    DefinitionVersion.id == inst.version_id
+                )
+            ).one()
+            graph = self.space.graphs.get(inst.version_id)
+            if graph is None:
+                row = s.get(DefinitionVersion, inst.version_id)
+                assert row is not None  # a foreign key
+                graph = cached_graph(self.space, row)
+            view = instance_view(s, inst)
+            return graph, view, f"{content_hash}:{inst.process_id}"
+
+    def deal_chart(self, deal: Mapping[str, Any]) -> tuple[Graph, InstanceView, str]:
+        """`instance_chart` of a deal already read (`show`'s record): its page draws the
+        chart from what it shows, reading at most its version's graph, once."""
+        key = (str(deal["process_id"]), int(deal["version"]))
+        found = self.space.graphs_by_number.get(key)
+        if found is None:
+            with self.db.read() as s:
+                row = versions.version_row(s, *key)
+                found = self.space.graphs_by_number.setdefault(
+                    key, (cached_graph(self.space, row), f"{row.content_hash}:{key[0]}")
+                )
+        graph, layout_key = found
+        return graph, view_of(deal), layout_key
+
+    def heat(self, process_id: str, version: int | None = None) -> Heat:
+        with self.db.read() as s:
+            versions.version_row(s, process_id, version)  # NotFoundError for unknown ones
+            return process_heat(s, process_id, version)

@@ -24,15 +24,20 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.core.roles import role_key
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import users
+from engine.store.delegations import route, running_at
 from engine.store.models import Delegation, History, Instance, OpenTask, User
 from engine.store.notifications import notify
 from engine.store.records import iso, task_record
+from engine.usecases.base import UseCases
+from engine.usecases.tasks import lock_open_task
+from engine.usecases.unit import parse_id
 
 if TYPE_CHECKING:
     from engine.store.db import Database
@@ -107,39 +112,6 @@ def delegations(s: Session, username: str | None = None) -> list[dict[str, Any]]
     if username is not None:
         query = query.where(or_(Delegation.from_user == username, Delegation.to_user == username))
     return [delegation_record(d) for d in s.scalars(query)]
-
-
-def _running(now: datetime) -> ColumnElement[bool]:
-    return (
-        Delegation.ended_at.is_(None)
-        & (Delegation.starts_at <= now)
-        & (Delegation.ends_at.is_(None) | (Delegation.ends_at > now))
-    )
-
-
-def route(
-    s: Session,
-    assignee: str,
-    role: str | None,
-    now: datetime,
-    away: dict[str, tuple[str, set[str]] | None],
-) -> tuple[str | None, str | None]:
-    """Where a task for `assignee` goes now: (assignee, delegated_from).  To the delegate of
-    a running delegation (or the role's queue when the delegate lacks the role), else to
-    `assignee` itself.  `away` caches the look-up per person for one change."""
-    if assignee not in away:
-        delegate = s.scalars(
-            select(Delegation.to_user)
-            .where(Delegation.from_user == assignee, _running(now))
-            .order_by(Delegation.id.desc())
-            .limit(1)
-        ).first()
-        away[assignee] = (delegate, users.roles_held(s, delegate)) if delegate else None
-    found = away[assignee]
-    if found is None:
-        return assignee, None
-    delegate, held = found
-    return (delegate if role is None or role in held else None), assignee
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -592,7 +564,7 @@ def end_expired_delegations(db: Database, now: datetime) -> dict[str, int]:
             s.scalars(
                 select(Delegation.id)
                 .join(OpenTask, OpenTask.assignee == Delegation.from_user)
-                .where(_running(now), OpenTask.delegated_from.is_(None))
+                .where(running_at(now), OpenTask.delegated_from.is_(None))
                 .distinct()
             )
         )
@@ -612,3 +584,61 @@ def end_expired_delegations(db: Database, now: datetime) -> dict[str, int]:
                 elif key == "started" and d.starts_at <= now:
                     done["started"] += 1 if _start(s, d, now) else 0
     return done
+
+
+class HandoverCases(UseCases):
+    """People covering for people: one task reassigned, a rep's work handed over, delegations."""
+
+    def reassign(self, task_id: str, to_user: str, *, actor: str | None) -> dict[str, Any]:
+        """Give one open task to another user holding its lane's role."""
+        with self.db.write() as s:
+            row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
+            return reassign(s, row, to_user, actor=actor, now=clock.now())
+
+    def handover_preview(
+        self, from_user: str, to_user: str, *, actor: str | None, instance_id: str | None = None
+    ) -> dict[str, Any]:
+        """How many deals and tasks `hand_over` would move (nothing is changed)."""
+        iid = parse_id(instance_id) if instance_id is not None else None
+        with self.db.read() as s:
+            return handover_preview(s, from_user, to_user, actor=actor, instance_id=iid)
+
+    def hand_over(
+        self, from_user: str, to_user: str, *, actor: str | None, instance_id: str | None = None
+    ) -> dict[str, Any]:
+        """Everything `from_user` has (or one deal of it) to `to_user`, in one transaction."""
+        iid = parse_id(instance_id) if instance_id is not None else None
+        with self.db.write() as s:
+            return hand_over(s, from_user, to_user, actor=actor, now=clock.now(), instance_id=iid)
+
+    def delegate(
+        self,
+        from_user: str,
+        to_user: str,
+        *,
+        until: Moment,
+        starts: Moment | None = None,
+        actor: str | None,
+    ) -> dict[str, Any]:
+        """`from_user`'s work goes to `to_user` until `until` (a date: to its end)."""
+        ends_at = as_time(until, end=True)
+        starts_at = as_time(starts) if starts not in (None, "") else None
+        with self.db.write() as s:
+            return delegate(
+                s,
+                from_user,
+                to_user,
+                ends_at=ends_at,
+                starts_at=starts_at,
+                actor=actor,
+                now=clock.now(),
+            )
+
+    def cancel_delegation(self, delegation_id: int, *, actor: str | None) -> dict[str, Any]:
+        with self.db.write() as s:
+            return cancel_delegation(s, delegation_id, actor=actor, now=clock.now())
+
+    def delegations(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Delegations not ended yet, from or to `user` (everyone's without)."""
+        with self.db.read() as s:
+            return delegations(s, user)

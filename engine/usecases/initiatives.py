@@ -54,14 +54,15 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.core import runtime
 from engine.core.definitions import form_name
+from engine.core.failures import engine_steps
 from engine.core.forms import check_data
 from engine.core.graph import ARTIFACT_KINDS, Graph
 from engine.core.roles import TEAM_ROLES, role_key
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.store import changes as recording
 from engine.store import deployments as versions
 from engine.store import drafts, users
 from engine.store import team_settings as settings
+from engine.store.changes import touch
 from engine.store.db import Database
 from engine.store.models import (
     ROW_STATUSES,
@@ -75,8 +76,8 @@ from engine.store.models import (
 )
 from engine.store.notifications import notify
 from engine.store.records import iso
-from engine.usecases import incidents
-from engine.usecases.reports import facts
+from engine.usecases.charts import cached_graph
+from engine.usecases.unit import UnitOfWork
 
 if TYPE_CHECKING:
     from engine.usecases.service import Service
@@ -243,7 +244,7 @@ def _owner(s: Session, value: Any) -> str:
 
 def _graph(service: Service, s: Session, process_id: str) -> tuple[Graph, int]:
     row = versions.version_row(s, process_id, None)
-    return service._graph(row), row.version
+    return cached_graph(service.space, row), row.version
 
 
 def _flow_nodes(graph: Graph, process_id: str) -> dict[str, str]:
@@ -600,8 +601,8 @@ def record_review(
     reviews and drives the initiative's process (see the module's docstring)."""
     notes = _text(notes, "notes")
     now = clock.now()
-    kept: tuple[int, int, runtime.SalesWorkflow] | None = None
-    with service.db.write() as s:
+    with service.space.write() as unit:
+        s = unit.s
         ini = _initiative(s, initiative_id, lock=True)
         roles = users.roles_of(s, actor)
         if not _plans(roles, ini, actor):
@@ -631,7 +632,7 @@ def record_review(
         s.flush()
         longest = max((r.blocked_reviews for r in rows), default=0)
         done = bool(rows) and all(r.status == "done" for r in rows)
-        process, kept = _drive(service, s, ini, actor, roles, longest, done, notes)
+        process = _drive(unit, ini, actor, roles, longest, done, notes)
         for row in newly_flagged:
             notify(
                 s,
@@ -643,38 +644,32 @@ def record_review(
                 task_id=process.get("re_evaluation_task"),
                 now=now,
             )
-        result = {
+        return {
             **review_record(review),
             "flagged_rows": [r.id for r in rows if r.flagged],
             "process": process,
         }
-    if kept is not None:
-        service.workflows.checkin(*kept)
-    return result
 
 
 def _drive(
-    service: Service,
-    s: Session,
+    unit: UnitOfWork,
     ini: Initiative,
     actor: str,
     roles: set[str],
     longest: int,
     done: bool,
     notes: str,
-) -> tuple[dict[str, Any], tuple[int, int, runtime.SalesWorkflow] | None]:
+) -> dict[str, Any]:
     """Complete the process's weekly review with what the review found, ending the week's
-    wait first if it still runs.  Returns what the process did, and the workflow to cache
-    once the transaction commits."""
+    wait first if it still runs.  Returns what the process did."""
+    s = unit.s
     if ini.instance_id is None:
-        return {"advanced": False, "status": None, "open": []}, None
+        return {"advanced": False, "status": None, "open": []}
     status = s.scalar(select(Instance.status).where(Instance.id == ini.instance_id))
     if status != "running":
-        return {"advanced": False, "status": status, "open": []}, None
-    inst = service._lock(s, ini.instance_id)
-    vr = service.version(s, inst.version_id)
-    wf = service._workflow(inst, vr)
-    change = runtime.Change(wf)
+        return {"advanced": False, "status": status, "open": []}
+    deal = unit.deal(ini.instance_id)
+    inst, vr, wf, change = deal.deal, deal.version, deal.workflow, deal.change
     task = _ready(wf, REVIEW_TASK)
     if task is None:
         timer = next(
@@ -683,34 +678,23 @@ def _drive(
         )
         if timer is None:
             open_now = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(wf))
-            answer = {"advanced": False, "status": inst.status, "open": open_now}
-            return answer, (inst.id, inst.lock_version, wf)
+            deal.keep()  # nothing changed: the workflow goes back into the cache as it was
+            return {"advanced": False, "status": inst.status, "open": open_now}
         timer.task_spec.event_definition.catch(timer)  # the review is this week's: no wait
         wf.refresh_timers()
-        service._run(change.engine_steps)
+        deal.run(change.engine_steps)
         task = _ready(wf, REVIEW_TASK)
         if task is None:  # a changed process: keep what happened and stop there
-            recording.save_change(s, inst, vr, change, actor=actor, now=clock.now(), roles={})
-            answer = {"advanced": True, "status": inst.status, "open": []}
-            return answer, (inst.id, inst.lock_version, wf)
+            deal.save(actor=actor, roles={})
+            return {"advanced": True, "status": inst.status, "open": []}
     data = {"blocked_cycles_max": longest, "execution_done": done, "review_notes": notes}
     form = form_name(task.task_spec)
     if form is not None and form in vr.validators:
         check_data(vr.validators[form], data)
     task.data.update(data)
-    service._run(task.run)
-    error = service._run(lambda: incidents.engine_steps(change, after=task))
-    recording.save_change(
-        s,
-        inst,
-        vr,
-        change,
-        actor=actor,
-        now=clock.now(),
-        roles={actor: roles},
-        submitted=(str(task.id), data),
-        error=error,
-    )
+    deal.run(task.run)
+    error = deal.run(lambda: engine_steps(change, after=task))
+    deal.save(actor=actor, roles={actor: roles}, submitted=(str(task.id), data), error=error)
     drafts.discard_task_drafts(s, str(task.id))
     opened = runtime.open_human_tasks(wf)
     answer = {
@@ -721,7 +705,7 @@ def _drive(
     reeval = next((t for t in opened if t.task_spec.bpmn_id == REEVALUATE_TASK), None)
     if reeval is not None:
         answer["re_evaluation_task"] = str(reeval.id)
-    return answer, (inst.id, inst.lock_version, wf)
+    return answer
 
 
 def _ready(wf: runtime.SalesWorkflow, element_id: str) -> Any:
@@ -1070,7 +1054,7 @@ def _retime_demo_deals(service: Service, process_id: str, effective: datetime) -
         if changes:
             s.execute(update(History), changes)  # by primary key, one executemany
             for iid, _status in deals:  # the report facts follow the history's new times
-                facts.touch(s, iid)
+                touch(s, iid)
 
 
 def _demo_stay(element_id: str | None, manual: bool, after: bool, k: int) -> timedelta:

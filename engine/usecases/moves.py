@@ -47,44 +47,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
-from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core import diff, runtime
 from engine.core.definitions import form_name
+from engine.core.moving import CannotMoveError, Moved, SpecDiffs, move
 from engine.core.roles import role_key
-from engine.errors import EngineError, ForbiddenError, NotFoundError, ValidationError
-from engine.jobs import escalation
-from engine.store import changes as recording
+from engine.core.stages import STAGE_ORDER
+from engine.core.version import VersionRuntime
+from engine.errors import ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import users
 from engine.store.models import Definition, DefinitionVersion, Instance, OpenTask
 from engine.store.records import iso
+from engine.store.sla import DueTimes
 from engine.usecases import access
-
-if TYPE_CHECKING:
-    from engine.store.deployments import VersionRuntime
-    from engine.usecases.service import Service
+from engine.usecases.base import UseCases
+from engine.usecases.charts import cached_graph
+from engine.usecases.unit import UnitOfWork, Workspace
 
 __all__ = [
+    "MAX_IDS",
     "MIGRATE_ROLES",
     "PREVIEW_ROLES",
     "CannotMoveError",
+    "MoveCases",
     "Moved",
     "may_migrate",
-    "migrate",
     "move",
-    "version_diff",
-    "version_list",
 ]
 
 PREVIEW_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "designer", "admin"))
@@ -92,10 +86,6 @@ MIGRATE_ROLES = frozenset(role_key(r) for r in ("designer", "admin"))
 CANDIDATE_STATUSES = ("running", "error")  # listed by a preview; only running deals move
 MAX_IDS = 1000
 MAX_ID = 2**63 - 1  # the largest id a deal's row can have
-_OPEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
-_KEPT = TaskState.READY | TaskState.WAITING
-_PREDICTED = TaskState.MAYBE | TaskState.LIKELY
-_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
 
 
 def may_migrate(roles: Iterable[str]) -> bool:
@@ -103,207 +93,6 @@ def may_migrate(roles: Iterable[str]) -> bool:
 
 
 # --- moving one workflow (no database) --------------------------------------------------------
-
-
-class CannotMoveError(EngineError):
-    """Why a deal cannot move: a code (for the pages to translate), the English reason, and
-    the element it concerns.  Raised by `move`; the use cases report it per deal."""
-
-    def __init__(self, code: str, reason: str, task: Task | None = None) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        spec = task.task_spec if task is not None else None
-        self.element_id: str | None = getattr(spec, "bpmn_id", None)
-        self.element_name: str | None = getattr(spec, "bpmn_name", None)
-
-
-@dataclass
-class Moved:
-    """A workflow now on the new version, and the change that records it."""
-
-    change: runtime.Change
-    timers_before: dict[str, str] = field(default_factory=dict)  # element id -> due (ISO)
-
-
-@dataclass(frozen=True)
-class _Saved:
-    state: int
-    data: dict[str, Any]
-    internal_data: dict[str, Any]
-    last_state_change: float
-    spec: Any
-
-
-def _label(task: Task) -> str:
-    spec = task.task_spec
-    return str(getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or spec.name)
-
-
-SpecDiffs = dict[tuple[int, int], tuple[Any, Any, SpecDiff]]
-
-
-def _spec_diff(cache: SpecDiffs, old: Any, new: Any) -> SpecDiff:
-    """The library's comparison of two process specs, made once per pair (it serializes
-    every task spec of both: most of a move's time).  Entries keep their specs alive, so
-    the ids in the key cannot be reused."""
-    key = (id(old), id(new))
-    if key not in cache:
-        cache[key] = (old, new, SpecDiff(runtime.REGISTRY, old, new))
-    return cache[key][2]
-
-
-def _diff_workflow(
-    wf: runtime.SalesWorkflow, spec: Any, subprocess_specs: dict[str, Any], cache: SpecDiffs
-) -> tuple[WorkflowDiff, dict[Any, WorkflowDiff | None]]:
-    """SpiffWorkflow's `diff_workflow`, with the spec comparisons shared between deals."""
-    top = WorkflowDiff(wf, _spec_diff(cache, wf.spec, spec))
-    subs: dict[Any, WorkflowDiff | None] = {}
-    for sub_id, sub in wf.subprocesses.items():
-        new = subprocess_specs.get(sub.spec.name)
-        subs[sub_id] = None if new is None else WorkflowDiff(sub, _spec_diff(cache, sub.spec, new))
-    return top, subs
-
-
-def move(
-    wf: runtime.SalesWorkflow,
-    spec: Any,
-    subprocess_specs: dict[str, Any],
-    cache: SpecDiffs | None = None,
-) -> Moved:
-    """Put a restored workflow onto another version's spec, in place (see the module's text).
-    Raises CannotMoveError, after which `wf` must be thrown away.  `cache` shares the
-    comparison of the specs between the deals of one migration."""
-    if runtime.has_error(wf):
-        failed = next(t for t in runtime.all_tasks(wf) if t.state == TaskState.ERROR)
-        raise CannotMoveError(
-            "in_error", f"it is in error at '{_label(failed)}': handle the incident first", failed
-        )
-    try:
-        top, sub_diffs = _diff_workflow(wf, spec, subprocess_specs, {} if cache is None else cache)
-    except (KeyError, AttributeError, TypeError) as exc:  # a tree the diff cannot align
-        raise CannotMoveError(
-            "unsupported", f"its state cannot be aligned with the new version ({exc})"
-        ) from None
-    parts = [(wf, top, spec)]
-    for sub_id, sub_diff in sub_diffs.items():
-        sub = wf.subprocesses[sub_id]
-        if sub_diff is None:
-            raise CannotMoveError(
-                "subprocess_removed",
-                f"it runs the sub-process '{sub.spec.name}', which the new version does not have",
-            )
-        parts.append((sub, sub_diff, subprocess_specs[sub.spec.name]))
-    for _workflow, found, _spec in parts:
-        for task in found.removed:
-            if task.state & _OPEN and runtime.is_element(task):
-                raise CannotMoveError(
-                    "element_removed",
-                    f"it is at '{_label(task)}', which the new version does not have",
-                    task,
-                )
-    timers_before = {t.task_spec.bpmn_id: iso(due) or "" for t, due in runtime.waiting_timers(wf)}
-    change = runtime.Change(wf)
-    saved = {
-        t.id: _Saved(t.state, t.data, dict(t.internal_data), t.last_state_change, t.task_spec)
-        for t in runtime.all_tasks(wf)
-        if t.state & _KEPT
-    }
-    for workflow, found, new_spec in parts:
-        migrate_workflow(found, workflow, new_spec)
-    wf.subprocess_specs = subprocess_specs
-    _restore(wf, saved)
-    _drop_stale(wf, spec, subprocess_specs)
-    try:
-        change.engine_steps()
-    except WorkflowException as exc:
-        task = getattr(exc, "task", None)
-        where = f" at '{_label(task)}'" if isinstance(task, Task) else ""
-        raise CannotMoveError(
-            "fails", f"going on in the new version fails{where}: {exc}", task
-        ) from None
-    if runtime.has_error(wf):
-        raise CannotMoveError("fails", "going on in the new version fails")
-    try:  # what the database will hold must load onto the new version
-        runtime.load_state(runtime.dump_state(wf), spec, subprocess_specs)
-    except (KeyError, AttributeError, TypeError, ValueError) as exc:
-        raise CannotMoveError(
-            "unsupported", f"its state does not fit the new version ({exc})"
-        ) from None
-    return Moved(change, timers_before)
-
-
-def _restore(wf: runtime.SalesWorkflow, saved: dict[Any, _Saved]) -> None:
-    """Give each reset task back its data, when it became ready, and (for a waiting event whose
-    definition did not change, such as a timer with the same expression) what it waits for."""
-    for task in runtime.all_tasks(wf):
-        before = saved.get(task.id)
-        if before is None or task.state != before.state:
-            continue
-        task.data = before.data
-        task.last_state_change = before.last_state_change
-        waits = isinstance(task.task_spec, CatchingEvent)
-        if not waits or _same_event(before.spec, task.task_spec):
-            task.internal_data = before.internal_data
-
-
-def _same_event(old: Any, new: Any) -> bool:
-    old_definition = getattr(old, "event_definition", None)
-    new_definition = getattr(new, "event_definition", None)
-    if old_definition is None or new_definition is None:
-        return old_definition is new_definition
-    convert = runtime.REGISTRY.convert
-    return bool(convert(old_definition) == convert(new_definition))
-
-
-def _drop_stale(wf: runtime.SalesWorkflow, spec: Any, subprocess_specs: dict[str, Any]) -> None:
-    """Tasks still on a removed element after the reset: predictions go, finished history is
-    spliced out, anything else refuses the move."""
-    workflows = [wf, *wf.subprocesses.values()]
-    for workflow in workflows:
-        process = spec if workflow is wf else subprocess_specs.get(workflow.spec.name)
-        known = set(process.task_specs.values()) if process is not None else set()
-        for task in list(workflow.tasks.values()):
-            if task.id not in workflow.tasks or task.task_spec in known:
-                continue
-            if task.state & _PREDICTED:
-                _cut(workflow, task)
-            elif task.state & _FINISHED and task.parent is not None:
-                _splice(workflow, task)
-            else:
-                raise CannotMoveError(
-                    "next_removed",
-                    f"it is about to enter '{_label(task)}', which the new version does not have",
-                    task,
-                )
-
-
-def _forget(workflow: Any, task: Task) -> None:
-    workflow.top_workflow.event_manager.remove_task(task)
-    del workflow.tasks[task.id]
-
-
-def _cut(workflow: Any, task: Task) -> None:
-    """Remove a predicted task and everything under it."""
-    todo = [task]
-    if task.parent is not None:
-        task.parent._children.remove(task.id)
-    while todo:
-        current = todo.pop()
-        todo.extend(current.children)
-        _forget(workflow, current)
-
-
-def _splice(workflow: Any, task: Task) -> None:
-    """Take a finished task out of the tree; its children move up to its parent."""
-    parent = task.parent
-    index = parent._children.index(task.id)
-    parent._children[index : index + 1] = list(task._children)
-    for child in task.children:
-        child._parent = parent.id
-    if workflow.last_task is task:
-        workflow.last_task = parent
-    _forget(workflow, task)
 
 
 # --- reading a move ---------------------------------------------------------------------------
@@ -322,7 +111,7 @@ def _landing(
     open_tasks = runtime.open_human_tasks(wf)
     found = (new_vr.stages.get(t.task_spec.bpmn_id) for t in open_tasks)
     stages = [name for name in found if name]
-    rank = {name: i for i, name in enumerate(recording.STAGE_ORDER)}
+    rank = {name: i for i, name in enumerate(STAGE_ORDER)}
     stage = max(stages, key=lambda st: rank.get(st, -1)) if stages else inst.stage
     timers = []
     for task, due in runtime.waiting_timers(wf):
@@ -415,93 +204,6 @@ def _refused(
 # --- use cases ----------------------------------------------------------------------------
 
 
-def version_list(service: Service, process_id: str) -> list[dict[str, Any]]:
-    """A process's versions, newest first: who published each and when, and how many deals
-    run on it (running, in error, and all it ever ran)."""
-    with service.db.read() as s:
-        definition = s.scalars(
-            select(Definition).where(Definition.process_id == process_id)
-        ).first()
-        if definition is None:
-            raise NotFoundError(f"no deployed process '{process_id}'")
-        counts: dict[int, dict[str, int]] = {}
-        grouped = (
-            select(Instance.version_id, Instance.status, func.count())
-            .where(Instance.process_id == process_id)
-            .group_by(Instance.version_id, Instance.status)
-        )
-        for version_id, status, n in s.execute(grouped):
-            counts.setdefault(version_id, {})[status] = n
-        rows = s.execute(
-            select(
-                DefinitionVersion.id,
-                DefinitionVersion.version,
-                DefinitionVersion.deployed_by,
-                DefinitionVersion.deployed_at,
-            )
-            .where(DefinitionVersion.definition_id == definition.id)
-            .order_by(DefinitionVersion.version.desc())
-        )
-        found = []
-        for version_id, number, by, at in rows:
-            per = counts.get(version_id, {})
-            found.append(
-                {
-                    "version": number,
-                    "latest": number == definition.latest_version,
-                    "deployed_by": by,
-                    "deployed_at": iso(at),
-                    "running": per.get("running", 0),
-                    "error": per.get("error", 0),
-                    "total": sum(per.values()),
-                }
-            )
-        return found
-
-
-def version_diff(service: Service, process_id: str, old: int, new: int) -> diff.VersionDiff:
-    """What changed from version `old` to version `new` of a process (engine.core.diff)."""
-    sides = []
-    for number in (old, new):
-        graph, _key = service.definition_chart(process_id, number)
-        with service.db.read() as s:
-            row = versions.version_row(s, process_id, number)
-            vr = service.version(s, row.id)
-            files = dict(row.files)
-        sides.append(diff.Side(number, graph, vr.spec, vr.subprocess_specs, files))
-    return diff.compare(sides[0], sides[1])
-
-
-def migrate(
-    service: Service,
-    process_id: str,
-    to_version: int,
-    *,
-    user: str | None,
-    instance_ids: Sequence[str | int] | None = None,
-    stage: str | None = None,
-    from_version: int | None = None,
-    dry_run: bool = False,
-) -> dict[str, Any]:
-    """Move the chosen running deals of a process to version `to_version`: the given ones,
-    or all of them (at `stage`, on `from_version` when given).  With `dry_run` nothing is
-    written: the answer is the preview.  `user` None is the command line."""
-    ids = _ids(instance_ids)
-    if dry_run:
-        with service.db.read() as s:
-            target = versions.version_row(s, process_id, to_version)  # the process first
-            _check(s, user, PREVIEW_ROLES, "see migration previews")
-            return _run(service, s, target, ids, stage, from_version, None, user)
-    with service.db.write() as s:
-        target = versions.version_row(s, process_id, to_version)
-        _check(s, user, MIGRATE_ROLES, "migrate deals")
-        moved: list[tuple[int, int, runtime.SalesWorkflow]] = []
-        result = _run(service, s, target, ids, stage, from_version, (user, moved))
-    for instance_id, lock_version, wf in moved:
-        service.workflows.checkin(instance_id, lock_version, wf)
-    return result
-
-
 def _ids(instance_ids: Sequence[str | int] | None) -> list[int] | None:
     if instance_ids is None:
         return None
@@ -541,17 +243,17 @@ def _check(s: Session, user: str | None, roles: frozenset[str], what: str) -> No
 
 
 def _run(
-    service: Service,
+    space: Workspace,
     s: Session,
     target: DefinitionVersion,
     ids: list[int] | None,
     stage: str | None,
     from_version: int | None,
-    apply: tuple[str | None, list[tuple[int, int, runtime.SalesWorkflow]]] | None,
+    apply: tuple[str | None, UnitOfWork] | None,
     viewer: str | None = None,
 ) -> dict[str, Any]:
     process_id, to_version = target.definition.process_id, target.version
-    new_vr = service.version(s, target.id)
+    new_vr = space.version(s, target.id)
     query = select(Instance).where(Instance.process_id == process_id).order_by(Instance.id)
     if ids is not None:
         # An id no database row can have is simply not found (no overflow in the query).
@@ -564,7 +266,7 @@ def _run(
             query = query.where(Instance.stage == stage)
         if from_version is not None:
             query = query.where(Instance.version_number == from_version)
-    if apply is not None and not service.db.is_sqlite:
+    if apply is not None and not space.db.is_sqlite:
         query = query.with_for_update()
     deals = list(s.scalars(query.execution_options(populate_existing=True)))
     results = []
@@ -586,7 +288,7 @@ def _run(
     roles: dict[str, set[str]] = {}
     diffs: SpecDiffs = {}
     for inst in deals:
-        results.append(_one(service, s, inst, new_vr, to_version, apply, now, batch, roles, diffs))
+        results.append(_one(space, s, inst, new_vr, to_version, apply, now, batch, roles, diffs))
     results.sort(key=lambda r: int(r["instance_id"]))
     _redact(s, apply[0] if apply is not None else viewer, results)
     movable = sum(1 for r in results if r["can_move"])
@@ -603,18 +305,18 @@ def _run(
 
 
 def _one(
-    service: Service,
+    space: Workspace,
     s: Session,
     inst: Instance,
     new_vr: VersionRuntime,
     to_version: int,
-    apply: tuple[str | None, list[tuple[int, int, runtime.SalesWorkflow]]] | None,
+    apply: tuple[str | None, UnitOfWork] | None,
     now: Any,
     batch: str,
     roles: dict[str, set[str]],
     diffs: SpecDiffs,
 ) -> dict[str, Any]:
-    old_vr = service.version(s, inst.version_id)
+    old_vr = space.version(s, inst.version_id)
     if inst.version_number == to_version:
         why = CannotMoveError("same_version", f"it is on version {to_version} already")
         return _refused(inst, old_vr, to_version, why)
@@ -635,9 +337,8 @@ def _one(
     if apply is None:
         _events, landing = _landing(inst, new_vr, moved)
         return _record(inst, to_version, can_move=True, **landing)
-    user, done = apply
+    user, unit = apply
     from_version = inst.version_number
-    service.workflows.checkout(inst.id, inst.lock_version)  # the cached one is the old version's
     _refresh_open_tasks(s, inst, old_vr, new_vr, moved.change.workflow)
     # Who moved it goes in the data, not in `actor`: an actor has worked on the deal and sees
     # it from then on (engine.usecases.access), and designers do not see deals.
@@ -652,12 +353,7 @@ def _one(
             "batch": batch,
         },
     }
-    inst.version_id = new_vr.version_id
-    inst.version_number = new_vr.version
-    recording.save_change(
-        s, inst, new_vr, moved.change, actor=None, now=now, roles=roles, first=entry
-    )
-    done.append((inst.id, inst.lock_version, moved.change.workflow))
+    unit.adopt(inst, new_vr, moved.change).save(actor=None, now=now, roles=roles, first=entry)
     landing = _current(inst, new_vr)
     landing["open"] = [
         {
@@ -688,7 +384,7 @@ def _refresh_open_tasks(
     changed goes: save_change writes it anew for the new lane's people."""
     still_open = {str(t.id): t for t in runtime.open_human_tasks(wf)}
     rows = list(s.scalars(select(OpenTask).where(OpenTask.instance_id == inst.id)))
-    due = escalation.DueTimes(s, new_vr.slas)
+    due = DueTimes(s, new_vr.slas)
     gone = []
     for row in rows:
         task = still_open.get(row.task_id)
@@ -716,3 +412,87 @@ def _refresh_open_tasks(
             )
     if gone:
         s.execute(delete(OpenTask).where(OpenTask.task_id.in_(gone)))
+
+
+class MoveCases(UseCases):
+    """A process's versions: list them, compare two, move running deals between them."""
+
+    def definition_versions(self, process_id: str) -> list[dict[str, Any]]:
+        """A process's versions, newest first: who published each and when, and how many deals
+        run on it (running, in error, and all it ever ran)."""
+        with self.db.read() as s:
+            definition = s.scalars(
+                select(Definition).where(Definition.process_id == process_id)
+            ).first()
+            if definition is None:
+                raise NotFoundError(f"no deployed process '{process_id}'")
+            counts: dict[int, dict[str, int]] = {}
+            grouped = (
+                select(Instance.version_id, Instance.status, func.count())
+                .where(Instance.process_id == process_id)
+                .group_by(Instance.version_id, Instance.status)
+            )
+            for version_id, status, n in s.execute(grouped):
+                counts.setdefault(version_id, {})[status] = n
+            rows = s.execute(
+                select(
+                    DefinitionVersion.id,
+                    DefinitionVersion.version,
+                    DefinitionVersion.deployed_by,
+                    DefinitionVersion.deployed_at,
+                )
+                .where(DefinitionVersion.definition_id == definition.id)
+                .order_by(DefinitionVersion.version.desc())
+            )
+            found = []
+            for version_id, number, by, at in rows:
+                per = counts.get(version_id, {})
+                found.append(
+                    {
+                        "version": number,
+                        "latest": number == definition.latest_version,
+                        "deployed_by": by,
+                        "deployed_at": iso(at),
+                        "running": per.get("running", 0),
+                        "error": per.get("error", 0),
+                        "total": sum(per.values()),
+                    }
+                )
+            return found
+
+    def version_diff(self, process_id: str, old: int, new: int) -> diff.VersionDiff:
+        """What changed from version `old` to version `new` of a process (engine.core.diff)."""
+        sides = []
+        for number in (old, new):
+            with self.db.read() as s:
+                row = versions.version_row(s, process_id, number)
+                graph = cached_graph(self.space, row)
+                vr = self.version(s, row.id)
+                files = dict(row.files)
+            sides.append(diff.Side(number, graph, vr.spec, vr.subprocess_specs, files))
+        return diff.compare(sides[0], sides[1])
+
+    def migrate(
+        self,
+        process_id: str,
+        to_version: int,
+        *,
+        user: str | None,
+        instance_ids: Sequence[str | int] | None = None,
+        stage: str | None = None,
+        from_version: int | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Move the chosen running deals of a process to version `to_version`: the given ones,
+        or all of them (at `stage`, on `from_version` when given).  With `dry_run` nothing is
+        written: the answer is the preview.  `user` None is the command line."""
+        ids = _ids(instance_ids)
+        if dry_run:
+            with self.db.read() as s:
+                target = versions.version_row(s, process_id, to_version)  # the process first
+                _check(s, user, PREVIEW_ROLES, "see migration previews")
+                return _run(self.space, s, target, ids, stage, from_version, None, user)
+        with self.space.write() as unit:
+            target = versions.version_row(unit.s, process_id, to_version)
+            _check(unit.s, user, MIGRATE_ROLES, "migrate deals")
+            return _run(self.space, unit.s, target, ids, stage, from_version, (user, unit))

@@ -22,6 +22,7 @@ from lxml import etree
 
 from engine import clock
 from engine.core.lint import Problem, check
+from engine.jobs.timers import tick
 from engine.usecases.service import Service
 from tests.conftest import CORPORA
 from tests.corpora.test_spiff_examples import EXAMPLES, cases
@@ -206,7 +207,7 @@ def run_happy_path(
         if deal["status"] != "running" or deal["next_due_at"] is None:
             return dict(deal)
         with time_machine.travel(clock.parse_iso(deal["next_due_at"]) + timedelta(seconds=1)):
-            service.tick()
+            tick(service)
     raise AssertionError(f"{key} did not finish in 40 steps")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from engine.errors import NotFoundError
 from engine.jobs.digest import digest, send_digests
+from engine.jobs.timers import tick
 from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import Notification
@@ -67,7 +68,7 @@ def test_the_digest_lists_what_is_due_stale_and_about_to_fire(team: Service) -> 
 
         # A day later: overdue; and after a week without activity, the deal is stale.
         clock.move_to(T0 + timedelta(days=7, hours=1))
-        assert team.tick()["fired"] == 2  # the worker fired the idle timers meanwhile
+        assert tick(team)["fired"] == 2  # the worker fired the idle timers meanwhile
         found = digest(team.db, "alice")
         assert [t["overdue"] for t in found["tasks"]] == [True]
         assert [(d["instance_id"], d["stage"], d["quiet_days"]) for d in found["stale"]] == [

@@ -13,6 +13,7 @@ import time_machine
 from sqlalchemy import insert, select
 
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from engine.jobs.timers import tick
 from engine.store import notifications
 from engine.store.db import Database
 from engine.store.models import DefinitionVersion, History, Initiative, Instance
@@ -406,7 +407,7 @@ def test_a_review_completes_the_weekly_review_task_once_the_week_is_over(shop: S
         to_execution(shop, ini)
         initiatives.add_row(shop, ini["id"], {**ROW, "status": "done"}, actor="mia")
         clock.shift(timedelta(days=7, seconds=1))
-        assert shop.tick() == {"fired": 1}
+        assert tick(shop) == {"fired": 1}
         assert open_ids(shop, iid) == ["task_weekly_review"]
         # Every row done: the execution is over and the process moves to the review phase.
         result = initiatives.record_review(shop, ini["id"], actor="mia")

@@ -21,6 +21,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.jobs.timers import tick
 from engine.store.db import Database
 from engine.store.models import History, Instance, OpenTask
 from engine.usecases.demo import NURTURE, WON, complete_step, drive
@@ -163,7 +164,7 @@ def test_five_positions_previewed_migrated_and_finished_on_the_new_version(
         service.deploy([PROCESSES], actor="dora")
         stuck = new_deal(service, "Stuck at follow-up", NURTURE)
         clock.shift(timedelta(days=30, seconds=1))
-        assert service.tick() == {"fired": 1}
+        assert tick(service) == {"fired": 1}
         assert {t["element_id"] for t in service.tasks(instance=stuck)} == {REMOVED}
         deals = {
             "qualify": new_deal(service, "At qualification", []),
@@ -255,7 +256,7 @@ def test_five_positions_previewed_migrated_and_finished_on_the_new_version(
         try:
             clock.shift(timedelta(days=30))
             # The nurture wait (now straight back to qualification) and the idle needs analysis.
-            assert again.tick() == {"fired": 2}
+            assert tick(again) == {"fired": 2}
             assert {t["element_id"] for t in again.tasks(instance=deals["nurture"])} == {
                 "task_qualify_lead"
             }

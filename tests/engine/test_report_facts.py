@@ -16,6 +16,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, insert, select, text
 
+from engine.jobs.timers import tick
+from engine.store import changes
 from engine.store.db import Database
 from engine.store.models import History, Instance, ReportCount, ReportFact, ReportPending
 from engine.usecases import reports
@@ -103,9 +105,9 @@ def test_the_facts_the_engine_keeps_equal_a_rebuild_from_the_history(
         team.claim(proposal["task_id"], user="pete")
         team.comment(queued, user="alice", text="Asked for the budget.")
         later(4)
-        assert team.tick()["fired"] >= 1  # the idle needs analysis
+        assert tick(team)["fired"] >= 1  # the idle needs analysis
         later(31)
-        team.tick()  # the nurtured lead's 30 days are up
+        tick(team)  # the nurtured lead's 30 days are up
         complete_step(team, nurtured, "task_nurture_follow_up")
         # A message deal, and two deals in error: one skipped, one cancelled.
         mid = str(team.start("messages", owner="alice", data={"company": "ACME"})["instance_id"])
@@ -286,7 +288,7 @@ def test_catching_up_leaves_a_deal_being_changed_for_the_next_time(deals: Deals)
         pytest.skip("SQLite has one writer at a time")
     iid = deals.add(days=[1])
     with deals.db.write() as s:
-        facts.touch(s, iid)
+        changes.touch(s, iid)
     with deals.db.write() as s:  # a change of the deal in progress holds its row
         s.execute(select(Instance.id).where(Instance.id == iid).with_for_update())
         assert facts.catch_up(deals.db) == 0  # did not wait for it

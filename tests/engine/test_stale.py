@@ -9,6 +9,7 @@ import time_machine
 
 from engine.errors import ValidationError
 from engine.jobs.escalation import deal_sla
+from engine.jobs.timers import tick
 from engine.store import team_settings as settings
 from engine.store.models import Instance
 from engine.store.stale import stale_among
@@ -44,7 +45,7 @@ def test_a_deal_nobody_works_on_goes_stale_after_7_days(team: Service) -> None:
         assert stale(team) == {quiet}
         assert stale_among(team.db, [team.show(quiet), team.show(busy)]) == {quiet}
         # The needs-analysis timer fires meanwhile: the deal moves nowhere, still stale.
-        assert team.tick()["fired"] == 2
+        assert tick(team)["fired"] == 2
         assert stale(team) == {quiet}
         # Working on it makes it fresh: completing the task moves it to the proposal.
         drive(team, quiet, WON[2:3])

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from engine.errors import ExpressionError
+from engine.jobs.timers import tick
 from engine.store.db import Database
 from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA
@@ -32,14 +33,14 @@ def test_timers_fire_when_due_and_not_before(team: Service, db_url: str) -> None
         ]
 
         clock.shift(timedelta(days=2, hours=23))
-        assert team.tick() == {"fired": 0}
+        assert tick(team) == {"fired": 0}
 
         # SpiffWorkflow fires a timer once the time is past its due moment.
         clock.shift(timedelta(hours=1, seconds=1))
         # A second service (another process) sees the same due deal: one fires it.
         other = Service(Database(db_url))
-        assert team.tick() == {"fired": 1}
-        assert other.tick() == {"fired": 0}
+        assert tick(team) == {"fired": 1}
+        assert tick(other) == {"fired": 0}
         other.db.dispose()
 
         tasks = {t["element_id"]: t for t in team.tasks(instance=iid)}
@@ -60,8 +61,8 @@ def test_timers_fire_when_due_and_not_before(team: Service, db_url: str) -> None
         assert [t["element_id"] for t in shown["tasks"]] == ["task_escalation"]
 
         clock.move_to(due + timedelta(seconds=1))
-        assert team.tick() == {"fired": 1}
-        assert team.tick() == {"fired": 0}
+        assert tick(team) == {"fired": 1}
+        assert tick(team) == {"fired": 0}
         shown = team.show(iid)
         assert {t["element_id"] for t in shown["tasks"]} == {"task_escalation", "task_revisit"}
         assert shown["position"]["timer_wait"] == "completed"
@@ -114,7 +115,7 @@ def test_a_failure_after_a_timer_puts_that_deal_in_error_and_no_other(
             call = next(t for t in team.tasks(instance=iid) if t["element_id"] == "task_call")
             team.complete(call["task_id"], user="alice")
         clock.shift(timedelta(days=7, seconds=1))
-        assert team.tick() == {"fired": 2}
+        assert tick(team) == {"fired": 2}
 
         shown = team.show(broken)
         assert shown["status"] == "error"
@@ -125,7 +126,7 @@ def test_a_failure_after_a_timer_puts_that_deal_in_error_and_no_other(
         errors = [h for h in shown["history"] if h["kind"] == "error"]
         assert [h["element_id"] for h in errors] == ["script_score"]
         assert shown["next_due_at"] is None
-        assert team.tick() == {"fired": 0}  # an errored deal is not picked up again
+        assert tick(team) == {"fired": 0}  # an errored deal is not picked up again
 
         assert team.show(fine)["status"] == "running"
         assert team.show(fine)["data"]["score"] == 6
@@ -149,6 +150,6 @@ def test_the_timer_branch_of_an_event_based_gateway_is_due_and_fires(team: Servi
         assert [t["due_at"] for t in shown["timers"]] == [due.isoformat()]
 
         clock.move_to(due + timedelta(seconds=1))
-        assert team.tick() == {"fired": 1}
+        assert tick(team) == {"fired": 1}
         assert [t["element_id"] for t in team.tasks(instance=iid)] == ["task_chase"]
         assert team.show(iid)["next_due_at"] is None

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 
 from engine.errors import ConflictError
 from engine.jobs import timers
+from engine.jobs.timers import tick
 from engine.jobs.worker import Job, Worker
 from engine.store.db import Database
 from engine.store.models import History, Instance, ReportFact, ReportPending
@@ -88,10 +89,10 @@ def test_one_broken_deal_does_not_keep_the_others_from_firing(
         real = timers._fire
         broken = int(ids[1])
 
-        def fire(service: Service, s: object, inst: Instance, *more: object) -> object:
+        def fire(unit: object, inst: Instance, *more: object) -> object:
             if inst.id == broken:
                 raise RuntimeError("the disk is full")
-            return real(service, s, inst, *more)  # type: ignore[arg-type]
+            return real(unit, inst, *more)  # type: ignore[arg-type]
 
         monkeypatch.setattr(timers, "_fire", fire)
         # (A generous time budget: a loaded machine must not end the batch early.)
@@ -119,7 +120,7 @@ def test_batches_are_bounded_and_the_rest_is_fired_next(team: Service) -> None:
         assert (first.deals, first.more) == (2, True)
         # The earliest due first.
         assert set(timer_rows(team)) == {int(ids[0]), int(ids[1])}
-        assert team.tick() == {"fired": 3}
+        assert tick(team) == {"fired": 3}
         assert timers.next_due(team) is None  # the 7-day wait starts after the call
 
 

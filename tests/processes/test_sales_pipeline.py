@@ -10,11 +10,18 @@ import time_machine
 
 from engine.core.definitions import parse_sources, read_paths
 from engine.errors import ValidationError
+from engine.jobs import timers
 from engine.usecases.demo import FORMS, NURTURE, WON, complete_step, drive
 from engine.usecases.service import Service
 from tests.cli_driver import CliDriver
 from tests.conftest import LEAD as BASE_LEAD
 from tests.conftest import PROCESSES
+
+
+def tick(team: Service | CliDriver) -> Any:
+    """`salesflow tick` for the CLI variant, the worker's timer job for the engine's."""
+    return team.tick() if isinstance(team, CliDriver) else timers.tick(team)
+
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEAD = {**BASE_LEAD, "company": "ACME 上海 <Tools & Co>"}
@@ -104,7 +111,7 @@ def test_unqualified_lead_is_nurtured_then_requalified(pipeline: Any) -> None:
         assert shown["next_due_at"] == (T0 + timedelta(days=30)).isoformat()
 
         clock.shift(timedelta(days=30, seconds=1))
-        assert pipeline.tick() == {"fired": 1}
+        assert tick(pipeline) == {"fired": 1}
         follow_up = pipeline.tasks(instance=iid)
         assert [t["element_id"] for t in follow_up] == ["task_nurture_follow_up"]
         assert follow_up[0]["lane"] == "Marketing" and follow_up[0]["assignee"] is None
@@ -126,7 +133,7 @@ def test_three_nurture_rounds_close_the_lead_as_lost(pipeline: Any) -> None:
             if pipeline.show(iid)["status"] != "running":
                 break
             clock.shift(timedelta(days=30, seconds=1))
-            assert pipeline.tick() == {"fired": 1}
+            assert tick(pipeline) == {"fired": 1}
             complete_step(pipeline, iid, "task_nurture_follow_up")
             rounds += 1
         shown = pipeline.show(iid)
@@ -228,7 +235,7 @@ def test_contract_needs_legal_and_finance_then_revisit_waits_on_its_timer(
         assert due == datetime.now(UTC) + timedelta(days=7)
 
         clock.move_to(due + timedelta(seconds=1))
-        assert pipeline.tick() == {"fired": 1}
+        assert tick(pipeline) == {"fired": 1}
         assert open_ids(pipeline, iid) == {"task_satisfaction_revisit", "task_revisit_overdue"}
         complete_step(pipeline, iid, "task_satisfaction_revisit")
         complete_step(pipeline, iid, "task_revisit_overdue")
@@ -243,7 +250,7 @@ def test_idle_needs_analysis_escalates_without_interrupting(pipeline: Any) -> No
         drive(pipeline, iid, WON[:2])
         assert open_ids(pipeline, iid) == {"task_needs_analysis"}
         clock.shift(timedelta(days=3, seconds=1))
-        assert pipeline.tick() == {"fired": 1}
+        assert tick(pipeline) == {"fired": 1}
         tasks = {t["element_id"]: t for t in pipeline.tasks(instance=iid)}
         assert set(tasks) == {"task_needs_analysis", "task_escalate_needs_idle"}
         assert tasks["task_escalate_needs_idle"]["lane"] == "Sales Manager"
@@ -317,13 +324,13 @@ def test_initiative_reevaluates_after_three_blocked_cycles(team: Service) -> Non
         )
         for blocked in (1, 2):
             clock.shift(week)
-            assert team.tick() == {"fired": 1}
+            assert tick(team) == {"fired": 1}
             complete_step(
                 team, iid, "task_weekly_review", blocked_cycles_max=blocked, execution_done=False
             )
             assert team.tasks(instance=iid) == []
         clock.shift(week)
-        team.tick()
+        tick(team)
         complete_step(team, iid, "task_weekly_review", blocked_cycles_max=3, execution_done=False)
         reeval = team.tasks(instance=iid)
         assert [t["element_id"] for t in reeval] == ["task_re_evaluate_direction"]
@@ -336,7 +343,7 @@ def test_initiative_reevaluates_after_three_blocked_cycles(team: Service) -> Non
             re_evaluation_notes="Bob takes it",
         )
         clock.shift(week)
-        team.tick()
+        tick(team)
         complete_step(team, iid, "task_weekly_review", blocked_cycles_max=0, execution_done=True)
         drive(
             team,

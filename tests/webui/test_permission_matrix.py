@@ -41,6 +41,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from engine import clock
+from engine.jobs.timers import tick
 from engine.store.models import History, Instance, OpenTask
 from engine.usecases import initiatives
 from engine.usecases.demo import BIG_DISCOUNT, NURTURE, WON, drive
@@ -386,7 +387,7 @@ def world(staff: Service) -> World:
     s = staff
     with time_machine.travel(clock.now() - timedelta(days=31), tick=True):
         nurtured = _start(s, "alice", "Nurture Co", NURTURE)
-    s.tick()  # the 30 days of nurture are over: marketing follows up
+    tick(s)  # the 30 days of nurture are over: marketing follows up
     alice = _start(s, "alice", "Alice Co", [])
     discount = _start(s, "alice", "Discount Co", BIG_DISCOUNT[:5])
     proposal = _start(s, "alice", "Proposal Co", WON[:3])

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from engine import clock
+from engine.jobs.timers import tick
 from engine.usecases.demo import NURTURE, WON, drive
 from engine.usecases.service import Service
 from salesflow.cli import main
@@ -110,7 +111,7 @@ def test_the_migration_page_previews_moves_and_refuses(
     client: FlaskClient, staff: Service, two_versions: dict[str, str]
 ) -> None:
     contact, needs, nurtured = (two_versions[k] for k in ("At contact", "At needs", "Nurtured"))
-    staff.tick()  # nothing due: the nurtured deal still waits for its timer
+    tick(staff)  # nothing due: the nurtured deal still waits for its timer
     login(client, "dora")
     url = "/processes/sales_pipeline/migrate?to=2"
     shown = page(client.get(url))
@@ -160,7 +161,7 @@ def test_a_deal_at_a_removed_step_is_shown_with_its_reason_and_stays(
     drive(staff, iid, NURTURE)
     # Let the 30-day wait pass: the deal is at the nurture follow-up.
     with time_machine.travel(clock.now() + timedelta(days=31), tick=False):
-        assert staff.tick() == {"fired": 1}
+        assert tick(staff) == {"fired": 1}
     staff.deploy([make_v2(tmp_path / "v2")], actor="dora")
     login(client, "dora")
     shown = page(client.get("/processes/sales_pipeline/migrate?to=2"))

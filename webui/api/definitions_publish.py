@@ -22,9 +22,8 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from lxml import etree
 
-from engine.core.forms import check_data, make_validator
 from engine.errors import DefinitionError, DefinitionProblemsError, ValidationError
-from engine.usecases.service import load_json_object
+from engine.usecases.forms import check_data, load_json_object, make_validator
 from webui.api.schemas import ref
 from webui.api.views import _error, _service, _user, bp
 

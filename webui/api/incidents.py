@@ -20,9 +20,8 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from engine.core.forms import check_data, make_validator
+from engine.usecases.forms import check_data, load_json_object, make_validator
 from engine.usecases.incidents import MAX_REASON
-from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, operation, record, ref, text
 from webui.api.schemas import schemas as base_schemas
 from webui.api.views import (

@@ -26,7 +26,7 @@ from flask.typing import ResponseReturnValue
 from engine.errors import ValidationError
 from engine.store.models import ROW_STATUSES
 from engine.usecases import initiatives
-from engine.usecases.service import load_json_object
+from engine.usecases.forms import load_json_object
 from webui.api.schemas import answer, fails, integer, operation, record, ref, text
 from webui.api.views import _service, _user, bp
 

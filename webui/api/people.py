@@ -16,8 +16,7 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from engine.core.forms import check_data, make_validator
-from engine.usecases.service import load_json_object
+from engine.usecases.forms import check_data, load_json_object, make_validator
 from webui.api.schemas import answer, fails, record, ref
 from webui.api.views import MAX_INT, _int_arg, _service, _user, bp
 

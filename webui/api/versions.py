@@ -25,10 +25,9 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from engine.core.forms import check_data, make_validator
 from engine.errors import NotFoundError, ValidationError
+from engine.usecases.forms import check_data, load_json_object, make_validator
 from engine.usecases.moves import MAX_IDS
-from engine.usecases.service import load_json_object
 from webui.api.schemas import answer, fails, integer, record, ref, text
 from webui.api.views import MAX_INT, _definition, _service, _user, bp
 

@@ -24,13 +24,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unaut
 from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
-from engine.core.forms import check_data, make_validator
 from engine.errors import (
     EngineError,
     NotFoundError,
     ValidationError,
 )
-from engine.usecases.service import Service, load_json_object
+from engine.usecases.forms import check_data, load_json_object, make_validator
+from engine.usecases.service import Service
 from webui import service as service_of
 from webui.api.docs_page import docs_page
 from webui.api.document import document

@@ -52,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sa_column
 from sqlalchemy.orm import Session
 
+from engine.store import changes
 from engine.store.db import Database
 from engine.store.models import (
     DefinitionVersion,
@@ -74,7 +75,6 @@ __all__ = [
     "rebuild",
     "refresh",
     "refresh_many",
-    "touch",
 ]
 
 STAGE, RESTAGE, IRREGULAR = "stage", "restage", "irregular"
@@ -483,15 +483,6 @@ def refresh_many(s: Session, instance_ids: Iterable[int]) -> None:
 
 # --- keeping them in step -----------------------------------------------------------------
 
-_TOUCH = insert(ReportPending)
-
-
-def touch(s: Session, instance_id: int) -> None:
-    """Note that a deal changed: its facts are worked out anew before the next report reads
-    them (catch_up).  One small insert in the change's own transaction, so a change costs
-    the engine next to nothing, and a deal changed ten times is worked out once."""
-    s.execute(_TOUCH, {"instance_id": instance_id})
-
 
 def catch_up(db: Database, batch: int = CATCH_UP_BATCH) -> int:
     """Work out the facts of the deals changed since the last time (touch); returns how
@@ -530,7 +521,7 @@ def catch_up(db: Database, batch: int = CATCH_UP_BATCH) -> int:
                 locked = select(Instance.id).where(Instance.id.in_(wanted)).order_by(Instance.id)
                 deals = set(s.scalars(locked.with_for_update(skip_locked=True)))
                 for iid in sorted(set(wanted) - deals):  # being changed now: noted again
-                    touch(s, iid)
+                    changes.touch(s, iid)
             refresh_many(s, deals)
         done += len(deals)
         if len(notes) < batch:

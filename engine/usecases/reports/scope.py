@@ -18,10 +18,10 @@ from sqlalchemy.sql.functions import FunctionElement
 from engine.core import runtime
 from engine.core.calendar import known_sla, zone
 from engine.core.roles import role_key
+from engine.core.stages import STAGE_ORDER
 from engine.errors import ValidationError
 from engine.store import team_settings as settings
 from engine.store import users
-from engine.store.changes import STAGE_ORDER
 from engine.store.models import Definition, DefinitionVersion, Instance, OpenTask, User, UserRole
 from engine.store.records import iso
 from engine.usecases import access

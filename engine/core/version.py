@@ -1,0 +1,38 @@
+"""A deployed version, ready to run: its parsed specs, compiled form validators, stages,
+instructions and SLAs (built from its stored row by engine.store.deployments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.calendar import Sla
+from engine.core.definitions import form_name
+
+
+@dataclass
+class VersionRuntime:
+    """A deployed version, ready to run: spec objects and compiled form validators."""
+
+    version_id: int
+    process_id: str
+    name: str
+    version: int
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    validators: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
+    slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
+
+    def form_schema(self, name: str | None) -> dict[str, Any] | None:
+        """The JSON schema of one of the version's forms."""
+        if name is None or name not in self.validators:
+            return None
+        schema: dict[str, Any] = self.validators[name].schema
+        return schema
+
+    def start_form(self) -> dict[str, Any] | None:
+        """The schema of the start event's form, if it has one."""
+        outputs = self.spec.start.outputs
+        return self.form_schema(form_name(outputs[0]) if outputs else None)

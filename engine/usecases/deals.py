@@ -1,0 +1,235 @@
+"""Deals: starting one, the lists and the board, one deal with its history, comments, and
+who may see which deal (the rule is engine.usecases.access's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, union_all
+from sqlalchemy.orm import Session, defer, load_only
+
+from engine import clock
+from engine.core import runtime
+from engine.core.definitions import form_name
+from engine.core.forms import check_data
+from engine.errors import (
+    NotFoundError,
+    ValidationError,
+)
+from engine.store import changes, users
+from engine.store import deployments as versions
+from engine.store import team_settings as settings
+from engine.store.models import (
+    History,
+    Instance,
+    OpenTask,
+)
+from engine.store.records import SUMMARY_COLUMNS, history_record, instance_summary, task_record
+from engine.store.stale import stale_clause
+from engine.usecases import access
+from engine.usecases.base import UseCases
+from engine.usecases.unit import parse_id, run_step
+
+
+def _stage_is(stage: str | None) -> ColumnElement[bool]:
+    return Instance.stage.is_(None) if stage is None else Instance.stage == stage
+
+
+class DealCases(UseCases):
+    """Start, list, show and comment on deals."""
+
+    def start(
+        self,
+        process_id: str,
+        *,
+        deal: str | None = None,
+        owner: str | None = None,
+        data: dict[str, Any] | None = None,
+        actor: str | None = None,
+        version: int | None = None,
+        then: Callable[[Session, Instance], None] | None = None,
+    ) -> dict[str, Any]:
+        """Start a deal on the latest (or the given) version of a process.  `then(s, inst)`
+        writes what a caller keeps beside the new instance, in the same transaction."""
+        data = dict(data or {})
+        with self.space.write() as unit:
+            s = unit.s
+            vr = unit.version(versions.version_row(s, process_id, version).id)
+            if owner is not None:
+                unit.roles[owner] = users.roles_of(s, owner)
+            if actor is not None and actor != owner:
+                users.roles_of(s, actor)
+            start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
+            if start_form in vr.validators:
+                check_data(vr.validators[start_form], data)
+            wf = runtime.new_workflow(vr.spec, vr.subprocess_specs, data)
+            now = clock.now()
+            change = runtime.Change(wf)
+            run_step(change.engine_steps)
+            inst = Instance(
+                version_id=vr.version_id,
+                process_id=vr.process_id,
+                version_number=vr.version,
+                name=(deal or data.get("company") or vr.name)[:300],
+                owner=owner,
+                visited={},
+                created_at=now,
+            )
+            started = {
+                "at": now,
+                "actor": actor or owner,
+                "kind": "started",
+                "data": runtime.json_safe(data),
+            }
+            unit.new_deal(vr, wf, change, inst).save(
+                actor=actor or owner, now=now, new=True, first=started
+            )
+            if deal is None and not data.get("company"):
+                inst.name = f"{vr.name} #{inst.id}"[:300]
+                s.flush()
+            if then is not None:
+                then(s, inst)
+            return {
+                "instance_id": str(inst.id),
+                "process_id": inst.process_id,
+                "version": inst.version_number,
+                "status": inst.status,
+            }
+
+    def instances(
+        self,
+        *,
+        process: str | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        stage: str | None = None,
+        tier: str | None = None,
+        lead_source: str | None = None,
+        search: str | None = None,
+        visible_to: str | None = None,
+        ids: Iterable[str | int] | None = None,
+        stale: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Deals, filtered; with `visible_to` only those that user may see (engine.usecases.access);
+        with `stale` only the stale ones (engine.store.stale)."""
+        with self.db.read() as s:
+            query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(Instance.id)
+            for column, value in (
+                (Instance.process_id, process),
+                (Instance.status, status),
+                (Instance.owner, owner),
+                (Instance.stage, stage),
+                (Instance.tier, tier),
+                (Instance.lead_source, lead_source),
+            ):
+                if value is not None:
+                    query = query.where(column == value)
+            if search:
+                query = query.where(Instance.name.icontains(search, autoescape=True))
+            if ids is not None:
+                query = query.where(Instance.id.in_(sorted({parse_id(i) for i in ids})))
+            if visible_to is not None:
+                roles = users.roles_of(s, visible_to)
+                query = query.where(access.visible_deals(visible_to, roles))
+            if stale:
+                query = query.where(stale_clause(settings.stale_days(s), clock.now()))
+            if limit is not None:
+                query = query.limit(limit).offset(offset)
+            return [instance_summary(i) for i in s.scalars(query)]
+
+    def board(
+        self, process: str, *, visible_to: str | None = None, per_stage: int = 50
+    ) -> dict[str, dict[str, Any]]:
+        """The running deals of a process by stage: for each stage how many there are and
+        the `per_stage` most recently changed.  Two statements whatever the number of stages
+        (counts grouped by stage; the cards as one UNION ALL of per-stage index scans), and
+        only the columns a card shows are read."""
+        with self.db.read() as s:
+            where: list[ColumnElement[bool]] = [
+                Instance.process_id == process,
+                Instance.status == "running",
+            ]
+            if visible_to is not None:
+                where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
+            grouped = select(Instance.stage, func.count()).where(*where).group_by(Instance.stage)
+            counts = {stage: n for stage, n in s.execute(grouped)}
+            board: dict[str, dict[str, Any]] = {
+                stage or "": {"count": n, "cards": []} for stage, n in counts.items()
+            }
+            if not counts:
+                return board
+            newest = [
+                select(Instance.id)
+                .where(*where, _stage_is(stage))
+                .order_by(Instance.updated_at.desc(), Instance.id.desc())
+                .limit(per_stage)
+                .subquery()
+                for stage in counts
+            ]
+            ids = union_all(*(select(sub.c.id) for sub in newest)).subquery()
+            cards = s.scalars(
+                select(Instance)
+                .options(load_only(*SUMMARY_COLUMNS))
+                .where(Instance.id.in_(select(ids.c.id)))
+                .order_by(Instance.updated_at.desc(), Instance.id.desc())
+            )
+            for inst in cards:
+                board[inst.stage or ""]["cards"].append(instance_summary(inst))
+            return board
+
+    def show(self, instance_id: str | int) -> dict[str, Any]:
+        """Everything about one deal, read from its rows (no workflow is loaded)."""
+        iid = parse_id(instance_id)
+        with self.db.read() as s:
+            inst = s.get(Instance, iid, options=[defer(Instance.state)])
+            if inst is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            tasks = s.scalars(
+                select(OpenTask).where(OpenTask.instance_id == iid).order_by(OpenTask.created_at)
+            )
+            history = s.scalars(
+                select(History).where(History.instance_id == iid).order_by(History.id)
+            )
+            return {
+                **instance_summary(inst),
+                "position": dict(inst.position),
+                "data": inst.data,
+                "tasks": [task_record(t) for t in tasks],
+                "timers": list(inst.timers),
+                "error": inst.error,
+                "history": [history_record(h) for h in history],
+            }
+
+    def start_form(self, process_id: str, version: int | None = None) -> dict[str, Any] | None:
+        """The schema of a process's start form (latest version unless given), if any."""
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            return self.version(s, row.id).start_form()
+
+    def comment(self, instance_id: str | int, *, user: str, text: str) -> dict[str, Any]:
+        """Add a comment to a deal's timeline."""
+        iid = parse_id(instance_id)
+        text = text.strip()
+        if not text or len(text) > 5000:
+            raise ValidationError("a comment is 1-5000 characters", field="text")
+        with self.db.write() as s:
+            users.roles_of(s, user)
+            if s.get(Instance, iid) is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            row = History(
+                instance_id=iid, at=clock.now(), actor=user, kind="comment", data={"text": text}
+            )
+            s.add(row)
+            s.flush()
+            changes.note_activity(s, iid, row.at)
+            return history_record(row)
+
+    def may_see(self, username: str, instance_id: str | int) -> bool:
+        """The visibility rule of engine.usecases.access for one deal."""
+        iid = parse_id(instance_id)
+        with self.db.read() as s:
+            return access.may_see(s, username, users.roles_of(s, username), iid)

@@ -1,0 +1,318 @@
+"""Tasks: a user's inbox and queues, a task's form, completing, claiming, releasing, half-filled
+forms kept as drafts.
+
+The one rule of who may act on a task (`check_may_complete`): its assignee; or, while it
+waits in a role's queue, anyone holding that role.  Pages, API and CLI all ask it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.clock import iso
+from engine.core import runtime
+from engine.core.failures import engine_steps
+from engine.core.forms import check_data
+from engine.core.roles import role_key
+from engine.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+)
+from engine.store import changes, drafts, users
+from engine.store.models import (
+    History,
+    Instance,
+    OpenTask,
+)
+from engine.store.records import task_record
+from engine.usecases.base import UseCases
+from engine.usecases.reports import facts
+from engine.usecases.unit import parse_id
+
+
+def check_may_complete(username: str, roles: set[str] | frozenset[str], row: OpenTask) -> None:
+    """ForbiddenError unless `username` (holding `roles`) may complete, claim or keep a draft
+    of the open task `row`: the assignee, or a holder of its role while it is queued."""
+    if row.assignee is not None:
+        if row.assignee != username:
+            raise ForbiddenError(
+                f"task '{row.name}' is assigned to {row.assignee}, not to {username}"
+            )
+        return
+    if row.role is not None and row.role not in roles:
+        raise ForbiddenError(
+            f"task '{row.name}' belongs to the lane '{row.lane}'; "
+            f"{username} does not hold that role"
+        )
+
+
+def may_complete(username: str, roles: set[str] | frozenset[str], task: Mapping[str, Any]) -> bool:
+    """`check_may_complete` as a yes or no, for a task's record (the pages' buttons)."""
+    assignee, role = task.get("assignee"), task.get("role")
+    if assignee is not None:
+        return bool(assignee == username)
+    return role is None or role in roles
+
+
+def gone(s: Session, task_id: str) -> Exception:
+    """Why a task id is not open: ConflictError naming who completed it, or NotFoundError."""
+    done = s.scalars(
+        select(History).where(History.task_id == task_id, History.kind == "completed").limit(1)
+    ).first()
+    if done is not None:
+        who = f" by {done.actor}" if done.actor else ""
+        return ConflictError(f"task {task_id} was already completed{who} at {iso(done.at)}")
+    return NotFoundError(f"no open task with id '{task_id}'")
+
+
+def lock_open_task(s: Session, task_id: str, *, sqlite: bool) -> OpenTask:
+    """An open task's row, locked for this transaction (SQLite: BEGIN IMMEDIATE holds it)."""
+    row = s.get(OpenTask, task_id, with_for_update=not sqlite)
+    if row is None:
+        raise gone(s, task_id)
+    return row
+
+
+class TaskCases(UseCases):
+    """A user's open tasks and what they do with them."""
+
+    def save_draft(self, task_id: str, *, user: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Keep a half-filled form of an open task the user may complete (engine.store.drafts)."""
+        with self.db.write() as s:
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                raise gone(s, task_id)
+            check_may_complete(user, users.roles_of(s, user), row)
+            return drafts.save_draft(s, task_id, user, data)
+
+    def draft(self, task_id: str, *, user: str) -> dict[str, Any] | None:
+        with self.db.read() as s:
+            return drafts.load_draft(s, task_id, user)
+
+    def discard_draft(self, task_id: str, *, user: str) -> bool:
+        with self.db.write() as s:
+            return drafts.discard_draft(s, task_id, user)
+
+    def tasks(
+        self,
+        *,
+        user: str | None = None,
+        role: str | None = None,
+        instance: str | int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Open tasks: a user's own and those waiting in the queues of the user's roles."""
+        with self.db.read() as s:
+            query = select(OpenTask).order_by(OpenTask.due_at, OpenTask.created_at)
+            if user is not None:
+                keys = sorted(users.roles_of(s, user))
+                query = query.where(
+                    (OpenTask.assignee == user)
+                    | (OpenTask.assignee.is_(None) & OpenTask.role.in_(keys))
+                )
+            if role is not None:
+                query = query.where(OpenTask.role == role_key(role))
+            if instance is not None:
+                query = query.where(OpenTask.instance_id == parse_id(instance))
+            return [task_record(t) for t in s.scalars(query)]
+
+    def task_counts(self, user: str) -> dict[str, int]:
+        """How many open tasks are the user's own and how many wait in the user's queues
+        (counted in the database: the navigation shows them on every page)."""
+        with self.db.read() as s:
+            keys = sorted(users.roles_of(s, user))
+            mine = s.scalar(select(func.count()).where(OpenTask.assignee == user))
+            queued = s.scalar(
+                select(func.count()).where(OpenTask.assignee.is_(None), OpenTask.role.in_(keys))
+            )
+            return {"mine": mine or 0, "queued": queued or 0}
+
+    def inbox(
+        self,
+        user: str,
+        *,
+        stage: str | None = None,
+        instance: str | int | None = None,
+        process: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        total: int | None = None,
+    ) -> dict[str, Any]:
+        """One page of a user's open tasks (own and queued), due soonest first, then oldest,
+        each with its deal's name and process, and how many match.  Sorted, counted and paged
+        in the database; deals are joined only when a filter needs them and otherwise read
+        for the page's rows alone, so a rep with thousands of open tasks costs little more
+        than one with ten."""
+        with self.db.read() as s:
+            keys = sorted(users.roles_of(s, user))
+            where: list[ColumnElement[bool]] = [
+                (OpenTask.assignee == user)
+                | (OpenTask.assignee.is_(None) & OpenTask.role.in_(keys))
+            ]
+            if stage:
+                where.append(OpenTask.stage == stage)
+            if instance is not None and instance != "":
+                where.append(OpenTask.instance_id == parse_id(instance))
+            if process:
+                where.append(Instance.process_id == process)
+            if search:
+                where.append(Instance.name.icontains(search, autoescape=True))
+            count = select(func.count()).select_from(OpenTask)
+            page = select(OpenTask)
+            if process or search:
+                count = count.join(Instance, Instance.id == OpenTask.instance_id)
+                page = page.join(Instance, Instance.id == OpenTask.instance_id)
+            if total is None or len(where) > 1:  # a known total holds for the unfiltered inbox
+                total = s.scalar(count.where(*where)) or 0
+            tasks = list(
+                s.scalars(
+                    page.where(*where)
+                    .order_by(
+                        OpenTask.due_at.is_(None),
+                        OpenTask.due_at,
+                        OpenTask.created_at,
+                        OpenTask.task_id,
+                    )
+                    .limit(limit)
+                    .offset(offset)
+                )
+            )
+            deals = {
+                iid: (name, process_id)
+                for iid, name, process_id in s.execute(
+                    select(Instance.id, Instance.name, Instance.process_id).where(
+                        Instance.id.in_({t.instance_id for t in tasks})
+                    )
+                )
+            }
+            rows = [
+                {
+                    **task_record(t),
+                    "deal": deals.get(t.instance_id, ("", ""))[0],
+                    "process_id": deals.get(t.instance_id, ("", ""))[1],
+                }
+                for t in tasks
+            ]
+            return {"rows": rows, "total": total}
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """One open task (the record `tasks` lists), or None."""
+        with self.db.read() as s:
+            row = s.get(OpenTask, task_id)
+            return task_record(row) if row is not None else None
+
+    def completed_task(self, task_id: str) -> dict[str, Any] | None:
+        """Who completed a task that is no longer open, when, on which deal; or None."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(History)
+                .where(History.task_id == task_id, History.kind == "completed")
+                .order_by(History.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            return {
+                "instance_id": str(row.instance_id),
+                "name": row.element_name,
+                "actor": row.actor,
+                "at": iso(row.at),
+            }
+
+    def task_form(self, task_id: str) -> dict[str, Any]:
+        """An open task's form schema (None without a form) and its instructions."""
+        with self.db.read() as s:
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                raise gone(s, task_id)
+            inst = s.get(Instance, row.instance_id)
+            assert inst is not None  # a foreign key
+            vr = self.version(s, inst.version_id)
+            return {
+                "schema": vr.form_schema(row.form),
+                "instructions": vr.instructions.get(row.element_id, ""),
+            }
+
+    def complete(
+        self, task_id: str, *, user: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Complete a ready task as `user` with the submitted form data."""
+        data = dict(data or {})
+        with self.space.write() as unit:
+            s = unit.s
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                raise gone(s, task_id)
+            deal = unit.deal(row.instance_id)
+            if not self.db.is_sqlite:
+                # Re-read under the row lock: someone may have completed it while we waited.
+                # (SQLite's BEGIN IMMEDIATE took the write lock before the first read.)
+                row = s.get(OpenTask, task_id, populate_existing=True)
+                if row is None:
+                    raise gone(s, task_id)
+            unit.roles[user] = users.roles_of(s, user)
+            check_may_complete(user, unit.roles[user], row)
+            if row.form is not None and row.form in deal.version.validators:
+                check_data(deal.version.validators[row.form], data)
+            task = deal.workflow.get_task_from_id(UUID(task_id))
+            if task is None or task.state != TaskState.READY:
+                raise ConflictError(f"task '{row.name}' is no longer open")
+            submitted = runtime.json_safe(data)
+            task.data.update(submitted)
+            # The task, or a condition or timer its completion leads into, fails: refused.  A
+            # script, decision or service call on the way on fails: the task stays done and
+            # the deal goes into error (engine.usecases.incidents).
+            deal.run(task.run)
+            error = deal.run(lambda: engine_steps(deal.change, after=task))
+            deal.save(actor=user, submitted=(task_id, submitted), error=error)
+            drafts.discard_task_drafts(s, task_id)
+            ready = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(deal.workflow))
+            return {"instance_id": str(deal.deal.id), "status": deal.deal.status, "ready": ready}
+
+    def claim(self, task_id: str, *, user: str) -> dict[str, Any]:
+        """Take a task from a role's queue: it becomes the user's own."""
+        with self.db.write() as s:
+            row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
+            if row.assignee == user:
+                return task_record(row)
+            if row.assignee is not None:
+                raise ConflictError(f"task '{row.name}' is already assigned to {row.assignee}")
+            check_may_complete(user, users.roles_of(s, user), row)
+            row.assignee = user
+            self._note(s, row, user, "claimed")
+            return task_record(row)
+
+    def release(self, task_id: str, *, user: str) -> dict[str, Any]:
+        """Give a task back to its role's queue."""
+        with self.db.write() as s:
+            row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
+            if row.assignee != user:
+                raise ForbiddenError(f"task '{row.name}' is not assigned to {user}")
+            row.assignee = None
+            self._note(s, row, user, "released")
+            return task_record(row)
+
+    @staticmethod
+    def _note(s: Session, row: OpenTask, user: str, kind: str) -> None:
+        s.add(
+            History(
+                instance_id=row.instance_id,
+                at=clock.now(),
+                actor=user,
+                kind=kind,
+                element_id=row.element_id,
+                element_name=row.name,
+                task_id=row.task_id,
+            )
+        )
+        if kind in facts.ACTION_KINDS:  # a first action on the task: a response time
+            changes.touch(s, row.instance_id)
+        changes.note_activity(s, row.instance_id, clock.now())
