@@ -88,5 +88,14 @@ class Database:
             command.upgrade(cfg, "head")
         return new
 
+    def is_initialised(self) -> bool:
+        """Whether the schema exists (Alembic has run at least once)."""
+        with self.engine.connect() as conn:
+            return bool(inspect(conn).has_table("alembic_version"))
+
+    def describe(self) -> str:
+        """The database's URL as shown to people (the password hidden)."""
+        return self.engine.url.render_as_string()
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,12 +6,14 @@ operation has one obvious home: a deal's (start, list, board, show, comment) in 
 task's (inbox, complete, claim, release, drafts) in `tasks`, and so on.  A use case that
 changes a deal does it through the unit of work (engine.usecases.unit).
 
-    service = Service(Database(url))
+    service = connect()              # SALESFLOW_DATABASE_URL, or the SQLite file under var/
     service.complete(task_id, user="alice", data={"budget_confirmed": True})
 """
 
 from __future__ import annotations
 
+from engine.errors import EngineError
+from engine.store.config import database_url
 from engine.store.db import Database
 from engine.usecases.charts import ChartCases
 from engine.usecases.deals import DealCases
@@ -25,7 +27,7 @@ from engine.usecases.tasks import TaskCases
 from engine.usecases.unit import Workspace
 from engine.usecases.users import UserCases
 
-__all__ = ["Service"]
+__all__ = ["NotInitialisedError", "Service", "connect", "database_url"]
 
 
 class Service(
@@ -45,3 +47,29 @@ class Service(
 
     def __init__(self, db: Database, *, workflow_cache: int | None = None) -> None:
         self.space = Workspace(db, workflow_cache=workflow_cache)
+
+    def setup_database(self) -> dict[str, object]:
+        """Create or upgrade the schema (Alembic); `created` is True for a new database."""
+        created = self.db.migrate()
+        return {"database": self.db.describe(), "created": created}
+
+    def check_initialised(self) -> None:
+        """NotInitialisedError unless the database has its schema."""
+        if not self.db.is_initialised():
+            raise NotInitialisedError(
+                f"the database {self.db.describe()} is not set up: run `salesflow init` first"
+            )
+
+    def close(self) -> None:
+        """Close the database's connections (the command line does at its end)."""
+        self.db.dispose()
+
+
+class NotInitialisedError(EngineError):
+    """The database has no schema yet."""
+
+
+def connect(url: str | None = None, *, workflow_cache: int | None = None) -> Service:
+    """The use cases over the database at `url` (default: `database_url()`, from the
+    environment); what the web app, the command line and the worker start from."""
+    return Service(Database(url or database_url()), workflow_cache=workflow_cache)
