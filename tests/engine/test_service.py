@@ -288,6 +288,26 @@ def test_two_simultaneous_completions_one_wins(deployed: Service, db_url: str) -
     assert [t["element_id"] for t in shown["tasks"]] == ["task_sign_off"]
 
 
+@pytest.mark.workflow_cache
+def test_the_next_step_takes_the_workflow_kept_by_the_last(deployed: Service) -> None:
+    """With the cache on, a committed change leaves its live workflow for the next step, for
+    exactly the deal's new lock_version; with it off (`workflow_cache=0`) nothing is kept."""
+    iid = int(deployed.start("review_loop", owner="alice")["instance_id"])
+    with deployed.db.read() as s:
+        lock_version = s.get(Instance, iid).lock_version
+    assert deployed.workflows.checkout(iid, lock_version - 1) is None  # another version: no
+    iid2 = int(deployed.start("review_loop", owner="alice")["instance_id"])
+    with deployed.db.read() as s:
+        lock_version2 = s.get(Instance, iid2).lock_version
+    assert deployed.workflows.checkout(iid2, lock_version2) is not None
+    uncached = Service(deployed.db, workflow_cache=0)
+    iid3 = int(uncached.start("review_loop", owner="alice")["instance_id"])
+    with deployed.db.read() as s:
+        lock_version3 = s.get(Instance, iid3).lock_version
+    assert uncached.workflows.checkout(iid3, lock_version3) is None
+
+
+@pytest.mark.workflow_cache
 def test_stale_cache_is_not_used(deployed: Service, db_url: str) -> None:
     """Another process changed the deal: this service's cached workflow must not be reused."""
     iid = deployed.start("review_loop", owner="alice")["instance_id"]
@@ -301,6 +321,7 @@ def test_stale_cache_is_not_used(deployed: Service, db_url: str) -> None:
     assert deployed.show(iid)["data"]["rounds"] == 2
 
 
+@pytest.mark.workflow_cache  # a thousand rounds from the cache, then one reload
 def test_a_thousand_rounds_keep_going_after_a_reload(deployed: Service, db_url: str) -> None:
     iid = deployed.start("review_loop", owner="alice")["instance_id"]
     for _ in range(1000):
