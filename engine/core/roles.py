@@ -21,3 +21,13 @@ TEAM_ROLES = (
     "designer",
     "admin",
 )
+
+ADMIN = role_key("admin")
+SALES_MANAGER = role_key("Sales Manager")
+DESIGNER = role_key("designer")
+# The role sets the rules use, each defined once: who sees and manages the whole team's work
+# (every deal, incidents, hand-overs, cost figures), who changes process definitions, and who
+# may look at processes and their versions.
+MANAGERS = frozenset({SALES_MANAGER, ADMIN})
+DESIGNERS = frozenset({DESIGNER, ADMIN})
+PROCESS_VIEWERS = MANAGERS | DESIGNERS

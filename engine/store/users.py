@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core.passwords import check_password, hash_password
-from engine.core.roles import role_key
+from engine.core.roles import ADMIN, role_key
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
 from engine.store.models import ApiToken, Instance, OpenTask, User, UserRole
 from engine.store.records import task_record
 
 TOKEN_PREFIX = "sf_"  # makes a leaked token recognisable to secret scanners
-ADMIN = role_key("admin")
 MIN_PASSWORD = 8
 # The UI languages a user can keep ("zh" is Simplified Chinese); None follows the browser.
 LANGUAGES = ("en", "zh")

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.core.roles import role_key
+from engine.core.roles import MANAGERS
 from engine.store.models import History, Instance, OpenTask
 
-SEE_ALL = frozenset({role_key("Sales Manager"), role_key("admin")})
+SEE_ALL = MANAGERS
 
 
 def sees_all(roles: set[str]) -> bool:

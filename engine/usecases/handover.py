@@ -28,7 +28,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.core.roles import role_key
+from engine.core.roles import MANAGERS
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import users
 from engine.store.delegations import route, running_at
@@ -58,7 +58,6 @@ __all__ = [
     "route",
 ]
 
-MANAGERS = frozenset({role_key("Sales Manager"), role_key("admin")})
 SYSTEM = "salesflow"  # who acted, in texts, when the console operator did
 
 

@@ -46,7 +46,7 @@ from engine.core.failures import (
     is_gateway,
     task_failure,
 )
-from engine.core.roles import role_key
+from engine.core.roles import MANAGERS
 from engine.errors import (
     ConflictError,
     ExpressionError,
@@ -61,7 +61,7 @@ from engine.usecases.unit import DealChange, UnitOfWork, parse_id
 
 __all__ = ["INCIDENT_ROLES", "MAX_REASON", "IncidentCases", "incident_record", "may_handle"]
 
-INCIDENT_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "admin"))
+INCIDENT_ROLES = MANAGERS
 MAX_REASON = 2000
 MAX_DATA_KEYS = 200
 MAX_DATA_BYTES = 100_000

@@ -56,7 +56,7 @@ from engine import clock
 from engine.core import diff, runtime
 from engine.core.definitions import form_name
 from engine.core.moving import CannotMoveError, Moved, SpecDiffs, move
-from engine.core.roles import role_key
+from engine.core.roles import DESIGNERS, PROCESS_VIEWERS
 from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
@@ -81,8 +81,8 @@ __all__ = [
     "move",
 ]
 
-PREVIEW_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "designer", "admin"))
-MIGRATE_ROLES = frozenset(role_key(r) for r in ("designer", "admin"))
+PREVIEW_ROLES = PROCESS_VIEWERS
+MIGRATE_ROLES = DESIGNERS
 CANDIDATE_STATUSES = ("running", "error")  # listed by a preview; only running deals move
 MAX_IDS = 1000
 MAX_ID = 2**63 - 1  # the largest id a deal's row can have
