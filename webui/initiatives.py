@@ -1,13 +1,13 @@
 """Optimisation initiatives: the list, one initiative with its execution table edited in
 place, its weekly reviews and its before/after effect, a CSV download and a printable view.
 
-The engine (engine.usecases.initiatives) holds every rule and says who may do what; these pages turn
-forms into its calls and show its refusals on the form.  Every logged-in user reads; sales
-managers and admins start initiatives; the lead, sales managers and admins change the plan
-and record reviews; the owner of a row updates its progress (status, actual date, notes,
-contact).  Editing in place needs no script: each row of the table is its own form (the
-inputs name it with the `form` attribute), so a phone or a browser without JavaScript works
-the same.  Every POST carries the CSRF token.
+The engine (engine.usecases.initiatives: the `Service` methods of InitiativeCases) holds every
+rule and says who may do what; these pages turn forms into its calls and show its refusals on
+the form.  Every logged-in user reads; sales managers and admins start initiatives; the lead,
+sales managers and admins change the plan and record reviews; the owner of a row updates its
+progress (status, actual date, notes, contact).  Editing in place needs no script: each row of
+the table is its own form (the inputs name it with the `form` attribute), so a phone or a
+browser without JavaScript works the same.  Every POST carries the CSRF token.
 """
 
 from __future__ import annotations
@@ -32,8 +32,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from engine.core.graph import SUBPROCESS_KINDS, TASK_KINDS
 from engine.core.roles import role_key
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from engine.store.models import ROW_STATUSES
-from engine.usecases import initiatives
+from engine.usecases.initiatives import (
+    PLAN_FIELDS,
+    PROCESS,
+    PROGRESS_FIELDS,
+    ROW_STATUSES,
+    may_create,
+)
 from webui.context import CurrentUser, engine, user
 from webui.i18n import N_, _
 from webui.labels import person
@@ -46,7 +51,7 @@ STATUS_LABELS = {
     "done": N_("Done"),
     "blocked": N_("Blocked"),
 }
-FORM_FIELDS = (*initiatives.PLAN_FIELDS, *initiatives.PROGRESS_FIELDS)
+FORM_FIELDS = (*PLAN_FIELDS, *PROGRESS_FIELDS)
 LINKABLE = TASK_KINDS | SUBPROCESS_KINDS | {"intermediateCatchEvent", "boundaryEvent"}
 # Characters a spreadsheet reads as the start of a formula.
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -69,10 +74,10 @@ def _list_page(
     values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
     me = user()
-    creates = initiatives.may_create(me.roles)
+    creates = may_create(me.roles)
     page = render_template(
         "initiatives/list.html",
-        items=initiatives.list_initiatives(engine()),
+        items=engine().initiatives(),
         creates=creates,
         statuses=ROW_STATUSES,
         processes=_processes() if creates else [],
@@ -98,8 +103,8 @@ def _page(
     """The initiative page; `errors` and `values` by form ("new", "review" or a row id)."""
     me = user()
     service = engine()
-    found = initiatives.get_initiative(service, initiative_id)
-    may = initiatives.rights(service, initiative_id, me.username)
+    found = service.initiative(initiative_id)
+    may = service.initiative_rights(initiative_id, me.username)
     page = render_template(
         "initiatives/show.html",
         ini=found,
@@ -120,7 +125,7 @@ def _page(
 
 @bp.get("/<int:initiative_id>/print")
 def printable(initiative_id: int) -> str:
-    found = initiatives.get_initiative(engine(), initiative_id)
+    found = engine().initiative(initiative_id)
     return render_template(
         "initiatives/print.html",
         ini=found,
@@ -131,7 +136,7 @@ def printable(initiative_id: int) -> str:
 
 @bp.get("/<int:initiative_id>/export.csv")
 def export(initiative_id: int) -> Response:
-    found = initiatives.get_initiative(engine(), initiative_id, with_effect=False)
+    found = engine().initiative(initiative_id, with_effect=False)
     names = _elements(found["process_id"])
     out = io.StringIO()
     out.write("\ufeff")  # so that spreadsheet programs read the file as UTF-8
@@ -181,7 +186,7 @@ def _elements(process_id: str, *, linkable: bool = False) -> dict[str, str]:
     """Element id -> name of the process's current version; `linkable`: only the steps where
     deals spend time (tasks, sub-processes, waiting events), what the row forms offer."""
     try:
-        found = initiatives.element_choices(engine(), process_id)
+        found = engine().initiative_elements(process_id)
     except NotFoundError:  # a process no longer deployed: ids stay as they are
         return {}
     return {e["id"]: e["name"] for e in found if not linkable or e["kind"] in LINKABLE}
@@ -199,9 +204,7 @@ def _people(role: str | None = None) -> list[tuple[str, str]]:
 
 
 def _processes() -> list[str]:
-    return sorted(
-        d["process_id"] for d in engine().definitions() if d["process_id"] != initiatives.PROCESS
-    )
+    return sorted(d["process_id"] for d in engine().definitions() if d["process_id"] != PROCESS)
 
 
 # --- changing ----------------------------------------------------------------------------------
@@ -214,8 +217,7 @@ def create() -> BaseResponse | tuple[str, int]:
         k: request.form.get(k, "").strip() for k in ("name", "process_id", "lead", "effective_at")
     }
     try:
-        made = initiatives.create_initiative(
-            engine(),
+        made = engine().create_initiative(
             name=values["name"],
             process_id=values["process_id"],
             lead=values["lead"],
@@ -232,7 +234,7 @@ def create() -> BaseResponse | tuple[str, int]:
 
 def _creator() -> CurrentUser:
     me = user()
-    if not initiatives.may_create(me.roles):
+    if not may_create(me.roles):
         abort(403)
     return me
 
@@ -258,7 +260,7 @@ def add_row(initiative_id: int) -> BaseResponse | tuple[str, int]:
     me = user()
     fields = _fields()
     try:
-        initiatives.add_row(engine(), initiative_id, fields, actor=me.username)
+        engine().add_initiative_row(initiative_id, fields, actor=me.username)
     except ValidationError as exc:
         return _page(
             initiative_id,
@@ -277,7 +279,7 @@ def update_row(initiative_id: int, row_id: int) -> BaseResponse | tuple[str, int
     me = user()
     fields = _fields()
     try:
-        initiatives.update_row(engine(), initiative_id, row_id, fields, actor=me.username)
+        engine().update_initiative_row(initiative_id, row_id, fields, actor=me.username)
     except ValidationError as exc:
         return _page(
             initiative_id,
@@ -296,7 +298,7 @@ def review(initiative_id: int) -> BaseResponse | tuple[str, int]:
     me = user()
     notes = request.form.get("notes", "")
     try:
-        done = initiatives.record_review(engine(), initiative_id, actor=me.username, notes=notes)
+        done = engine().record_review(initiative_id, actor=me.username, notes=notes)
     except ValidationError as exc:
         return _page(
             initiative_id,

@@ -219,8 +219,8 @@ def default_jobs() -> list[Job]:
     the deals that changed (so a report opened after a burst of timers need not work them
     out first).  Each job knows what it already did, so a restart or a second worker repeats
     nothing."""
-    from engine.jobs import digest, escalation, mail
-    from engine.usecases import handover, initiatives
+    from engine.jobs import digest, escalation, mail, reminders
+    from engine.usecases import handover
     from engine.usecases.reports import facts
 
     def delegations(service: Service, now: datetime) -> int:
@@ -231,6 +231,6 @@ def default_jobs() -> list[Job]:
         Job("delegations", 30.0, delegations),
         Job("e-mail", 10.0, lambda service, now: mail.send_pending(service.db, now)),
         Job("digests", 60.0, lambda service, now: digest.send_digests(service.db, now)),
-        Job("initiative reminders", 600.0, initiatives.send_reminders),
+        Job("initiative reminders", 600.0, reminders.send_reminders),
         Job("report facts", 5.0, lambda service, now: facts.catch_up(service.db)),
     ]

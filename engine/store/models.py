@@ -425,9 +425,6 @@ class Setting(Base):
     updated_by: Mapped[str | None] = mapped_column(String(80))
 
 
-ROW_STATUSES = ("not started", "in progress", "done", "blocked")
-
-
 class Initiative(Base):
     """An optimisation initiative: an instance of the initiative process, the sales process it
     improves, its lead, and the moment its changes took effect (the before/after line)."""

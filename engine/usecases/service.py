@@ -20,6 +20,7 @@ from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
 from engine.usecases.handover import HandoverCases
 from engine.usecases.incidents import IncidentCases
+from engine.usecases.initiatives import InitiativeCases
 from engine.usecases.messages import MessageCases
 from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
@@ -41,6 +42,7 @@ class Service(
     NotificationCases,
     IncidentCases,
     MoveCases,
+    InitiativeCases,
 ):
     """The engine's use cases over one database.  `workflow_cache`: how many live workflows
     to keep between calls (0: none, every step restored from the database)."""

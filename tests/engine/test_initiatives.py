@@ -13,6 +13,7 @@ import time_machine
 from sqlalchemy import insert, select
 
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from engine.jobs import reminders
 from engine.jobs.timers import tick
 from engine.store import notifications
 from engine.store.db import Database
@@ -57,7 +58,7 @@ def new(service: Service, **kw: Any) -> dict[str, Any]:
         "actor": "mia",
         **kw,
     }
-    return initiatives.create_initiative(service, **args)
+    return service.create_initiative(**args)
 
 
 def open_ids(service: Service, instance_id: str) -> list[str]:
@@ -95,7 +96,7 @@ def test_an_initiative_is_a_run_of_the_initiative_process_led_by_its_lead(shop: 
     )
     [task] = shop.tasks(instance=ini["instance_id"])
     assert (task["element_id"], task["assignee"]) == ("task_locate_core_problem", "mia")
-    found = initiatives.get_initiative(shop, ini["id"])
+    found = shop.initiative(ini["id"])
     assert {"id", "name", "process_id", "lead", "rows", "effect"} <= set(found)
     assert (found["name"], found["process_id"], found["lead"]) == (
         "Faster needs analysis",
@@ -105,7 +106,7 @@ def test_an_initiative_is_a_run_of_the_initiative_process_led_by_its_lead(shop: 
     # A date is the start of that day in the team's time zone (UTC unless set otherwise).
     assert found["effective_at"] == "2026-03-02T00:00:00+00:00"
     assert found["rows"] == [] and found["effect"]["elements"] == []
-    assert [i["id"] for i in initiatives.list_initiatives(shop)] == [ini["id"]]
+    assert [i["id"] for i in shop.initiatives()] == [ini["id"]]
 
 
 def test_only_managers_start_initiatives_for_a_lead_who_manages(shop: Service) -> None:
@@ -116,7 +117,7 @@ def test_only_managers_start_initiatives_for_a_lead_who_manages(shop: Service) -
     assert field_of(lambda: new(shop, lead="nobody")) == "lead"
     assert field_of(lambda: new(shop, name="  ")) == "name"
     assert field_of(lambda: new(shop, effective_at="next week")) == "effective_at"
-    assert initiatives.list_initiatives(shop) == []
+    assert shop.initiatives() == []
     assert shop.instances(process="optimization_initiative") == []
     assert new(shop, actor="root")["lead"] == "mia"  # an admin starts one for a manager
 
@@ -124,9 +125,9 @@ def test_only_managers_start_initiatives_for_a_lead_who_manages(shop: Service) -
 def test_an_unknown_initiative_is_not_found(shop: Service) -> None:
     for bad in ("999", "x"):
         with pytest.raises(NotFoundError):
-            initiatives.get_initiative(shop, bad)
+            shop.initiative(bad)
         with pytest.raises(NotFoundError):
-            initiatives.add_row(shop, bad, ROW, actor="mia")
+            shop.add_initiative_row(bad, ROW, actor="mia")
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_a_row_has_exactly_one_owner_an_active_user(shop: Service) -> None:
     shop.deactivate_user("gone")
 
     def add(owner: Any) -> Any:
-        return initiatives.add_row(shop, ini["id"], {**ROW, "owner": owner}, actor="mia")
+        return shop.add_initiative_row(ini["id"], {**ROW, "owner": owner}, actor="mia")
 
     for owner in (
         ["alice", "bob"],
@@ -165,19 +166,19 @@ def test_a_row_has_exactly_one_owner_an_active_user(shop: Service) -> None:
     with pytest.raises(ValidationError) as err:
         add(["alice", "bob"])
     assert "not a list" in str(err.value)
-    assert initiatives.get_initiative(shop, ini["id"])["rows"] == []
+    assert shop.initiative(ini["id"])["rows"] == []
     row = add(" alice ")
     assert row["owner"] == "alice"
     finance = {"owner": "Finance"}
-    assert field_of(lambda: initiatives.update_row(shop, ini["id"], row["id"], finance,
-                                                   actor="mia")) == "owner"  # fmt: skip
-    assert initiatives.get_initiative(shop, ini["id"])["rows"][0]["owner"] == "alice"
+    assert field_of(lambda: shop.update_initiative_row(ini["id"], row["id"], finance,
+                                                       actor="mia")) == "owner"  # fmt: skip
+    assert shop.initiative(ini["id"])["rows"][0]["owner"] == "alice"
 
 
 def test_statuses_dates_and_the_patch_semantics(shop: Service) -> None:
     ini = new(shop)
-    row = initiatives.add_row(
-        shop, ini["id"], {**ROW, "planned_date": "2026-03-05", "notes": "n"}, actor="mia"
+    row = shop.add_initiative_row(
+        ini["id"], {**ROW, "planned_date": "2026-03-05", "notes": "n"}, actor="mia"
     )
     assert set(row) >= {"id", "stage", "task", "owner", "planned_date", "actual_date", "status",
                         "notes", "contact", "elements", "flagged"}  # fmt: skip
@@ -188,7 +189,7 @@ def test_statuses_dates_and_the_patch_semantics(shop: Service) -> None:
     )
 
     def patch(**changes: Any) -> dict[str, Any]:
-        return initiatives.update_row(shop, ini["id"], row["id"], changes, actor="mia")
+        return shop.update_initiative_row(ini["id"], row["id"], changes, actor="mia")
 
     for status in ("in progress", "blocked", "done", "not started"):
         assert patch(status=status)["status"] == status
@@ -209,21 +210,21 @@ def test_statuses_dates_and_the_patch_semantics(shop: Service) -> None:
     assert patch(planned_date=None)["planned_date"] is None
     assert field_of(lambda: patch(colour="red")) == "colour"
     assert field_of(lambda: patch(task="")) == "task"
-    assert field_of(lambda: initiatives.add_row(shop, ini["id"], {"task": "x"}, actor="mia")) == (
+    assert field_of(lambda: shop.add_initiative_row(ini["id"], {"task": "x"}, actor="mia")) == (
         "owner"
     )
     with pytest.raises(NotFoundError):
-        initiatives.update_row(shop, ini["id"], 999, {"notes": "x"}, actor="mia")
+        shop.update_initiative_row(ini["id"], 999, {"notes": "x"}, actor="mia")
     other = new(shop, name="Another one")
     with pytest.raises(NotFoundError):  # a row of another initiative
-        initiatives.update_row(shop, other["id"], row["id"], {"notes": "x"}, actor="mia")
+        shop.update_initiative_row(other["id"], row["id"], {"notes": "x"}, actor="mia")
 
 
 def test_elements_are_checked_against_the_sales_process(shop: Service) -> None:
     ini = new(shop)
 
     def add(elements: Any) -> dict[str, Any]:
-        return initiatives.add_row(shop, ini["id"], {**ROW, "elements": elements}, actor="mia")
+        return shop.add_initiative_row(ini["id"], {**ROW, "elements": elements}, actor="mia")
 
     row = add(["task_needs_analysis", "gw_discount_ok", "task_needs_analysis"])
     assert row["elements"] == ["task_needs_analysis", "gw_discount_ok"]
@@ -234,7 +235,7 @@ def test_elements_are_checked_against_the_sales_process(shop: Service) -> None:
     with pytest.raises(ValidationError) as err:
         add(["task_needs_analysis", "task_nope"])
     assert "task_nope" in str(err.value) and "sales_pipeline" in str(err.value)
-    names = {e["id"]: e["name"] for e in initiatives.element_choices(shop, "sales_pipeline")}
+    names = {e["id"]: e["name"] for e in shop.initiative_elements("sales_pipeline")}
     assert names["task_needs_analysis"] == "Needs analysis"
     assert "task_weekly_review" not in names
 
@@ -244,14 +245,13 @@ def test_the_lead_and_managers_plan_owners_update_their_progress_others_read(
 ) -> None:
     shop.add_user("nina", ["Sales Manager"])
     ini = new(shop, lead="nina", actor="mia")
-    row = initiatives.add_row(shop, ini["id"], ROW, actor="nina")  # the lead
-    bobs = initiatives.add_row(shop, ini["id"], {**ROW, "owner": "bob"}, actor="mia")  # manager
-    initiatives.add_row(shop, ini["id"], {**ROW, "owner": "pete"}, actor="root")  # admin
+    row = shop.add_initiative_row(ini["id"], ROW, actor="nina")  # the lead
+    bobs = shop.add_initiative_row(ini["id"], {**ROW, "owner": "bob"}, actor="mia")  # manager
+    shop.add_initiative_row(ini["id"], {**ROW, "owner": "pete"}, actor="root")  # admin
     with pytest.raises(ForbiddenError):
-        initiatives.add_row(shop, ini["id"], ROW, actor="alice")
+        shop.add_initiative_row(ini["id"], ROW, actor="alice")
     # The owner updates the progress of her own row ...
-    mine = initiatives.update_row(
-        shop,
+    mine = shop.update_initiative_row(
         ini["id"],
         row["id"],
         {"status": "blocked", "notes": "Customers resist", "contact": "Lena (Legal)"},
@@ -262,23 +262,23 @@ def test_the_lead_and_managers_plan_owners_update_their_progress_others_read(
     for plan in ({"owner": "bob"}, {"task": "Other"}, {"planned_date": "2026-04-01"},
                  {"elements": []}, {"stage": "x"}):  # fmt: skip
         with pytest.raises(ForbiddenError):
-            initiatives.update_row(shop, ini["id"], row["id"], plan, actor="alice")
+            shop.update_initiative_row(ini["id"], row["id"], plan, actor="alice")
     with pytest.raises(ForbiddenError):
-        initiatives.update_row(shop, ini["id"], bobs["id"], {"notes": "x"}, actor="alice")
+        shop.update_initiative_row(ini["id"], bobs["id"], {"notes": "x"}, actor="alice")
     with pytest.raises(ForbiddenError):
-        initiatives.record_review(shop, ini["id"], actor="alice")
+        shop.record_review(ini["id"], actor="alice")
     assert (
-        initiatives.update_row(shop, ini["id"], row["id"], {"owner": "bob"}, actor="nina")["owner"]
+        shop.update_initiative_row(ini["id"], row["id"], {"owner": "bob"}, actor="nina")["owner"]
         == "bob"
     )
-    assert initiatives.rights(shop, ini["id"], "alice") == {"plan": False, "rows": []}
-    assert initiatives.rights(shop, ini["id"], "bob") == {
+    assert shop.initiative_rights(ini["id"], "alice") == {"plan": False, "rows": []}
+    assert shop.initiative_rights(ini["id"], "bob") == {
         "plan": False,
         "rows": [row["id"], bobs["id"]],
     }
-    assert initiatives.rights(shop, ini["id"], "nina")["plan"] is True
+    assert shop.initiative_rights(ini["id"], "nina")["plan"] is True
     # Reading is open to everyone.
-    assert len(initiatives.get_initiative(shop, ini["id"])["rows"]) == 3
+    assert len(shop.initiative(ini["id"])["rows"]) == 3
 
 
 # --- reminders -----------------------------------------------------------------------------
@@ -294,30 +294,28 @@ def test_a_row_in_progress_left_alone_for_a_day_reminds_its_owner_once_a_day(
 
     with time_machine.travel(T0, tick=False) as clock:
         ini = new(shop)
-        row = initiatives.add_row(shop, ini["id"], {**ROW, "status": "in progress"}, actor="mia")
-        initiatives.add_row(shop, ini["id"], {**ROW, "owner": "bob"}, actor="mia")  # not started
-        initiatives.add_row(
-            shop, ini["id"], {**ROW, "owner": "pete", "status": "done"}, actor="mia"
-        )
+        row = shop.add_initiative_row(ini["id"], {**ROW, "status": "in progress"}, actor="mia")
+        shop.add_initiative_row(ini["id"], {**ROW, "owner": "bob"}, actor="mia")  # not started
+        shop.add_initiative_row(ini["id"], {**ROW, "owner": "pete", "status": "done"}, actor="mia")
         clock.shift(DAY - timedelta(minutes=1))
-        assert initiatives.send_reminders(shop) == 0
+        assert reminders.send_reminders(shop) == 0
         clock.shift(timedelta(minutes=2))
-        assert initiatives.send_reminders(shop) == 1
-        assert initiatives.send_reminders(shop.db) == 0  # once a day
+        assert reminders.send_reminders(shop) == 1
+        assert reminders.send_reminders(shop.db) == 0  # once a day
         assert len(told("alice")) == 1 and "Pain-point survey" in told("alice")[0]
         assert told("bob") == told("pete") == told("mia") == []
         clock.shift(timedelta(hours=12))
-        assert initiatives.send_reminders(shop, clock_now()) == 0
+        assert reminders.send_reminders(shop, clock_now()) == 0
         clock.shift(timedelta(hours=12))
-        assert initiatives.send_reminders(shop) == 1  # the next day, still untouched
-        initiatives.update_row(shop, ini["id"], row["id"], {"notes": "Survey sent"}, actor="alice")
+        assert reminders.send_reminders(shop) == 1  # the next day, still untouched
+        shop.update_initiative_row(ini["id"], row["id"], {"notes": "Survey sent"}, actor="alice")
         clock.shift(DAY - timedelta(minutes=1))
-        assert initiatives.send_reminders(shop) == 0  # updated less than a day ago
+        assert reminders.send_reminders(shop) == 0  # updated less than a day ago
         clock.shift(timedelta(minutes=2))
-        assert initiatives.send_reminders(shop) == 1
-        initiatives.update_row(shop, ini["id"], row["id"], {"status": "done"}, actor="alice")
+        assert reminders.send_reminders(shop) == 1
+        shop.update_initiative_row(ini["id"], row["id"], {"status": "done"}, actor="alice")
         clock.shift(3 * DAY)
-        assert initiatives.send_reminders(shop) == 0  # done: nothing to remind
+        assert reminders.send_reminders(shop) == 0  # done: nothing to remind
         assert len(told("alice")) == 3
 
 
@@ -335,14 +333,14 @@ def test_a_row_blocked_at_three_reviews_is_flagged_and_raises_the_re_evaluation(
         ini = new(shop)
         iid = ini["instance_id"]
         to_execution(shop, ini)
-        stuck = initiatives.add_row(shop, ini["id"], {**ROW, "status": "blocked"}, actor="mia")
-        later = initiatives.add_row(
-            shop, ini["id"], {**ROW, "owner": "bob", "status": "in progress"}, actor="mia"
+        stuck = shop.add_initiative_row(ini["id"], {**ROW, "status": "blocked"}, actor="mia")
+        later = shop.add_initiative_row(
+            ini["id"], {**ROW, "owner": "bob", "status": "in progress"}, actor="mia"
         )
 
         def review(service: Service) -> dict[str, Any]:
             clock.shift(DAY)
-            return initiatives.record_review(service, ini["id"], actor="mia", notes="Friday")
+            return service.record_review(ini["id"], actor="mia", notes="Friday")
 
         first = review(shop)
         assert first["blocked_rows"] == [stuck["id"]] and first["flagged_rows"] == []
@@ -364,13 +362,13 @@ def test_a_row_blocked_at_three_reviews_is_flagged_and_raises_the_re_evaluation(
         assert done_review["actor"] == "mia"
         timer = shop.show(iid)["timers"][0]
         assert timer["due_at"] == (T0 + DAY + timedelta(days=7)).isoformat()
-        initiatives.update_row(shop, ini["id"], later["id"], {"status": "blocked"}, actor="bob")
+        shop.update_initiative_row(ini["id"], later["id"], {"status": "blocked"}, actor="bob")
         second = review(fresh())  # from the stored state, no cached workflow
         assert second["blocked_rows"] == [stuck["id"], later["id"]]
         assert second["flagged_rows"] == [] and open_ids(shop, iid) == []
         third = review(fresh())
         assert third["flagged_rows"] == [stuck["id"]]
-        rows = {r["id"]: r for r in initiatives.get_initiative(shop, ini["id"])["rows"]}
+        rows = {r["id"]: r for r in shop.initiative(ini["id"])["rows"]}
         assert (rows[stuck["id"]]["flagged"], rows[stuck["id"]]["blocked_reviews"]) == (True, 3)
         assert (rows[later["id"]]["flagged"], rows[later["id"]]["blocked_reviews"]) == (False, 2)
         [task] = shop.tasks(instance=iid)
@@ -390,14 +388,14 @@ def test_a_row_blocked_at_three_reviews_is_flagged_and_raises_the_re_evaluation(
         }
         assert fourth["flagged_rows"] == [stuck["id"], later["id"]]
         # Unblocking clears the flag at once; the next review starts the count again.
-        unblocked = initiatives.update_row(
-            shop, ini["id"], stuck["id"], {"status": "in progress"}, actor="alice"
+        unblocked = shop.update_initiative_row(
+            ini["id"], stuck["id"], {"status": "in progress"}, actor="alice"
         )
         assert unblocked["flagged"] is False
         review(shop)
-        rows = {r["id"]: r for r in initiatives.get_initiative(shop, ini["id"])["rows"]}
+        rows = {r["id"]: r for r in shop.initiative(ini["id"])["rows"]}
         assert rows[stuck["id"]]["blocked_reviews"] == 0
-        assert len(initiatives.get_initiative(shop, ini["id"])["reviews"]) == 5
+        assert len(shop.initiative(ini["id"])["reviews"]) == 5
 
 
 def test_a_review_completes_the_weekly_review_task_once_the_week_is_over(shop: Service) -> None:
@@ -405,27 +403,27 @@ def test_a_review_completes_the_weekly_review_task_once_the_week_is_over(shop: S
         ini = new(shop)
         iid = ini["instance_id"]
         to_execution(shop, ini)
-        initiatives.add_row(shop, ini["id"], {**ROW, "status": "done"}, actor="mia")
+        shop.add_initiative_row(ini["id"], {**ROW, "status": "done"}, actor="mia")
         clock.shift(timedelta(days=7, seconds=1))
         assert tick(shop) == {"fired": 1}
         assert open_ids(shop, iid) == ["task_weekly_review"]
         # Every row done: the execution is over and the process moves to the review phase.
-        result = initiatives.record_review(shop, ini["id"], actor="mia")
+        result = shop.record_review(ini["id"], actor="mia")
         assert result["blocked_rows"] == []
         assert result["process"]["open"] == ["task_compare_before_after"]
         assert open_ids(shop, iid) == ["task_compare_before_after"]
         # A process in another phase is left alone; the review is still recorded.
-        again = initiatives.record_review(shop, ini["id"], actor="mia")
+        again = shop.record_review(ini["id"], actor="mia")
         assert again["process"]["advanced"] is False
-        assert len(initiatives.get_initiative(shop, ini["id"])["reviews"]) == 2
+        assert len(shop.initiative(ini["id"])["reviews"]) == 2
 
 
 def test_a_review_in_preparation_is_recorded_and_leaves_the_process_alone(
     shop: Service,
 ) -> None:
     ini = new(shop)
-    initiatives.add_row(shop, ini["id"], {**ROW, "status": "blocked"}, actor="mia")
-    result = initiatives.record_review(shop, ini["id"], actor="mia")
+    shop.add_initiative_row(ini["id"], {**ROW, "status": "blocked"}, actor="mia")
+    result = shop.record_review(ini["id"], actor="mia")
     assert result["process"]["advanced"] is False
     assert result["process"]["open"] == ["task_locate_core_problem"]
     assert open_ids(shop, ini["instance_id"]) == ["task_locate_core_problem"]
@@ -498,8 +496,8 @@ def test_the_effect_compares_time_and_conversion_before_and_after(shop: Service)
         ],
     )
     ini = new(shop, effective_at=effective)
-    initiatives.add_row(shop, ini["id"], {**ROW, "elements": [na, "task_negotiate"]}, actor="mia")
-    effect = initiatives.get_initiative(shop, ini["id"])["effect"]
+    shop.add_initiative_row(ini["id"], {**ROW, "elements": [na, "task_negotiate"]}, actor="mia")
+    effect = shop.initiative(ini["id"])["effect"]
     assert effect["effective_at"] == effective.isoformat()
     [needs, negotiate] = effect["elements"]
     assert (needs["element_id"], needs["name"]) == (na, "Needs analysis")
@@ -537,13 +535,13 @@ def test_the_effect_reads_the_history_the_engine_writes(shop: Service) -> None:
         drive(shop, old, WON[2:3])
         clock.shift(DAY)
         ini = new(shop)  # takes effect now: T0 + 5 days
-        initiatives.add_row(shop, ini["id"], {**ROW, "elements": [na]}, actor="mia")
+        shop.add_initiative_row(ini["id"], {**ROW, "elements": [na]}, actor="mia")
         clock.shift(DAY)
         fresh_deal = shop.start("sales_pipeline", owner="bob", data=LEAD)["instance_id"]
         drive(shop, fresh_deal, WON[:2])
         clock.shift(timedelta(hours=30))
         drive(shop, fresh_deal, WON[2:3])
-    [needs] = initiatives.get_initiative(shop, ini["id"])["effect"]["elements"]
+    [needs] = shop.initiative(ini["id"])["effect"]["elements"]
     assert (needs["before"]["deals"], needs["before"]["mean_seconds"]) == (1, 4 * 86400.0)
     assert (needs["after"]["deals"], needs["after"]["mean_seconds"]) == (1, 30 * 3600.0)
     assert needs["time_change"] == round(30 / 96 - 1, 4)
@@ -554,8 +552,8 @@ def test_the_effect_reads_the_history_the_engine_writes(shop: Service) -> None:
 
 def test_the_demo_has_an_initiative_with_a_measurable_effect(service: Service) -> None:
     load_demo(service)
-    [summary] = initiatives.list_initiatives(service)
-    ini = initiatives.get_initiative(service, summary["id"])
+    [summary] = service.initiatives()
+    ini = service.initiative(summary["id"])
     assert ini["lead"] == "zhang.wei" and ini["process_id"] == "sales_pipeline"
     assert {r["status"] for r in ini["rows"]} == set(initiatives.ROW_STATUSES)
     assert len(ini["reviews"]) == 1 and ini["reviews"][0]["blocked_rows"]

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine.usecases import initiatives
 from engine.usecases.demo import WON, drive
 from engine.usecases.service import Service
 from tests.conftest import ROOT
@@ -38,12 +37,12 @@ def start(service: Service, **kw: Any) -> dict[str, Any]:
         "actor": "mia",
         **kw,
     }
-    return initiatives.create_initiative(service, **args)
+    return service.create_initiative(**args)
 
 
 def row(service: Service, ini: dict[str, Any], **fields: Any) -> dict[str, Any]:
     sent = {"stage": "Needs analysis", "task": "Pain-point survey", "owner": "alice", **fields}
-    return initiatives.add_row(service, ini["id"], sent, actor="mia")
+    return service.add_initiative_row(ini["id"], sent, actor="mia")
 
 
 def forms_of(page: str) -> set[tuple[str, str]]:
@@ -76,7 +75,7 @@ def test_managers_start_initiatives_everyone_reads_them(
         },
     )
     assert answer.status_code == 302
-    [made] = initiatives.list_initiatives(staff)
+    [made] = staff.initiatives()
     assert answer.headers["Location"] == f"/initiatives/{made['id']}"
     assert made["effective_at"] == "2026-03-02T00:00:00+00:00"
     page = page_text(client.get(answer.headers["Location"]))
@@ -89,7 +88,7 @@ def test_managers_start_initiatives_everyone_reads_them(
     assert refused.status_code == 422
     form = page_text(refused)
     assert 'aria-describedby="lead-error"' in form and "Sales Manager role" in form
-    assert len(initiatives.list_initiatives(staff)) == 1
+    assert len(staff.initiatives()) == 1
     post(client, "/logout")
     login(client, "alice")
     page = page_text(client.get("/initiatives"))
@@ -122,7 +121,7 @@ def test_the_execution_table_is_edited_in_place(client: FlaskClient, staff: Serv
         },
     )
     assert added.status_code == 302
-    [made] = initiatives.get_initiative(staff, ini["id"])["rows"]
+    [made] = staff.initiative(ini["id"])["rows"]
     assert made["elements"] == ["task_needs_analysis", "task_initial_contact"]
     page = page_text(client.get(f"/initiatives/{ini['id']}"))
     fid = f"row-form-{made['id']}"
@@ -136,11 +135,11 @@ def test_the_execution_table_is_edited_in_place(client: FlaskClient, staff: Serv
     bad = post(client, url, {"task": "Survey v2", "owner": "Sales Rep", "elements_sent": "1"})
     assert bad.status_code == 422
     assert "not a person" in page_text(bad) and "Survey v2" in page_text(bad)
-    assert initiatives.get_initiative(staff, ini["id"])["rows"][0]["task"] == "Pain-point survey"
+    assert staff.initiative(ini["id"])["rows"][0]["task"] == "Pain-point survey"
     # Nothing chosen in the multiple select: the links go.
     saved = post(client, url, {"task": "Survey v2", "owner": "bob", "elements_sent": "1"})
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"#row-{made['id']}")
-    now = initiatives.get_initiative(staff, ini["id"])["rows"][0]
+    now = staff.initiative(ini["id"])["rows"][0]
     assert (now["task"], now["owner"], now["elements"], now["stage"]) == (
         "Survey v2",
         "bob",
@@ -149,7 +148,7 @@ def test_the_execution_table_is_edited_in_place(client: FlaskClient, staff: Serv
     )
     # No CSRF token: refused, nothing changed.
     assert client.post(url, data={"task": "Sneaky"}).status_code == 400
-    assert initiatives.get_initiative(staff, ini["id"])["rows"][0]["task"] == "Survey v2"
+    assert staff.initiative(ini["id"])["rows"][0]["task"] == "Survey v2"
 
 
 def test_owners_update_their_progress_others_read(client: FlaskClient, staff: Service) -> None:
@@ -167,7 +166,7 @@ def test_owners_update_their_progress_others_read(client: FlaskClient, staff: Se
     url = f"/initiatives/{ini['id']}/rows/{mine['id']}"
     answer = post(client, url, {"status": "blocked", "notes": "Customers resist", "contact": ""})
     assert answer.status_code == 302
-    assert initiatives.get_initiative(staff, ini["id"])["rows"][0]["status"] == "blocked"
+    assert staff.initiative(ini["id"])["rows"][0]["status"] == "blocked"
     assert post(client, url, {"task": "Mine now"}).status_code == 403
     other = f"/initiatives/{ini['id']}/rows/{bobs['id']}"
     assert post(client, other, {"notes": "x"}).status_code == 403

@@ -43,7 +43,6 @@ from werkzeug.test import TestResponse
 from engine import clock
 from engine.jobs.timers import tick
 from engine.store.models import History, Instance, OpenTask
-from engine.usecases import initiatives
 from engine.usecases.demo import BIG_DISCOUNT, NURTURE, WON, drive
 from engine.usecases.service import Service
 from tests.conftest import LEAD
@@ -395,10 +394,10 @@ def world(staff: Service) -> World:
     revisit = _start(s, "alice", "Revisit Co", WON)
     dora = _start(s, "dora", "Designer Co", [])  # its lead waits for a sales rep
     bob = _start(s, "bob", FOREIGN, [])
-    plan = initiatives.create_initiative(
-        s, name="Faster quotes", process_id="sales_pipeline", lead="mia", actor="mia"
+    plan = s.create_initiative(
+        name="Faster quotes", process_id="sales_pipeline", lead="mia", actor="mia"
     )
-    row = initiatives.add_row(s, plan["id"], {"task": "Call", "owner": "alice"}, actor="mia")
+    row = s.add_initiative_row(plan["id"], {"task": "Call", "owner": "alice"}, actor="mia")
     everyones = {"initiative": str(plan["id"]), "row": str(row["id"])}
     targets = {
         "alice": (alice, "task_qualify_lead", MINE),

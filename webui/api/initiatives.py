@@ -1,5 +1,5 @@
-"""Optimisation initiatives over the API (engine.usecases.initiatives): initiatives, their execution
-table rows and weekly reviews.
+"""Optimisation initiatives over the API (engine.usecases.initiatives): initiatives, their
+execution table rows and weekly reviews.
 
     GET   /initiatives                              every initiative, newest first
     POST  /initiatives                              {"name", "process_id", "lead"?, "effective_at"?}
@@ -24,9 +24,8 @@ from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationError
-from engine.store.models import ROW_STATUSES
-from engine.usecases import initiatives
 from engine.usecases.forms import load_json_object
+from engine.usecases.initiatives import ROW_STATUSES
 from webui.api.schemas import answer, fails, integer, operation, record, ref, text
 from webui.api.views import _service, _user, bp
 
@@ -50,15 +49,14 @@ def _body(keys: tuple[str, ...] | None = None) -> dict[str, Any]:
 
 @bp.get("/initiatives")
 def list_initiatives() -> ResponseReturnValue:
-    return {"items": initiatives.list_initiatives(_service())}
+    return {"items": _service().initiatives()}
 
 
 @bp.post("/initiatives")
 def create_initiative() -> ResponseReturnValue:
     body = _body(NEW_KEYS)
     service = _service()
-    made = initiatives.create_initiative(
-        service,
+    made = service.create_initiative(
         name=body.get("name", ""),
         process_id=body.get("process_id", ""),
         lead=body.get("lead", _user()),
@@ -66,31 +64,29 @@ def create_initiative() -> ResponseReturnValue:
         actor=_user(),
     )
     location = url_for(".get_initiative", initiative_id=made["id"])
-    return initiatives.get_initiative(service, made["id"]), 201, {"Location": location}
+    return service.initiative(made["id"]), 201, {"Location": location}
 
 
 @bp.get("/initiatives/<initiative_id>")
 def get_initiative(initiative_id: str) -> ResponseReturnValue:
-    return initiatives.get_initiative(_service(), initiative_id)
+    return _service().initiative(initiative_id)
 
 
 @bp.post("/initiatives/<initiative_id>/rows")
 def add_initiative_row(initiative_id: str) -> ResponseReturnValue:
-    row = initiatives.add_row(_service(), initiative_id, _body(), actor=_user())
+    row = _service().add_initiative_row(initiative_id, _body(), actor=_user())
     return row, 201
 
 
 @bp.patch("/initiatives/<initiative_id>/rows/<row_id>")
 def update_initiative_row(initiative_id: str, row_id: str) -> ResponseReturnValue:
-    return initiatives.update_row(_service(), initiative_id, row_id, _body(), actor=_user())
+    return _service().update_initiative_row(initiative_id, row_id, _body(), actor=_user())
 
 
 @bp.post("/initiatives/<initiative_id>/reviews")
 def record_initiative_review(initiative_id: str) -> ResponseReturnValue:
     body = _body(("notes",))
-    review = initiatives.record_review(
-        _service(), initiative_id, actor=_user(), notes=body.get("notes", "")
-    )
+    review = _service().record_review(initiative_id, actor=_user(), notes=body.get("notes", ""))
     return review, 201
 
 
