@@ -5,8 +5,9 @@ funnel and time pages, the process heatmap of the same deals.
 
 Who sees what: sales managers and admins the whole team's figures; a rep the figures of the
 deals the rep may see (usecases.access); anyone else no reports (403).  Managers and admins set
-the monthly spend per lead channel.  The JSON API (webui/api/reports.py) reads the same
-filters with `read_filters` and writes the same CSV with `csv_response`.
+the monthly spend per lead channel.  The engine's `ReportCases` (usecases.reports.cases) keep
+these rules, read the filters and run the reports; the JSON API (webui/api/reports.py) reads
+the same filters with `read_filters` and writes the same CSV with `csv_response`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import base64
 import csv
 import io
 import sys
-from datetime import date, timedelta
 from typing import Any
 
 import pygal
@@ -36,13 +36,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
-from engine import clock
-from engine.core.calendar import zone
-from engine.core.roles import role_key
 from engine.errors import NotFoundError, ValidationError
-from engine.store.team_settings import get as setting
-from engine.usecases import reports
 from engine.usecases.reports import REPORTS, Filters
+from engine.usecases.reports.cases import COST_ROLES, REPORT_ROLES, TEXT_FILTERS
 from webui.chart_svg import inline_svg
 from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _
@@ -55,10 +51,6 @@ sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImpor
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-REPORT_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "admin", "Sales Rep"))
-COST_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "admin"))
-DEFAULT_DAYS = 90  # the period when none is chosen: the last 90 days up to today
-TEXT_FILTERS = ("process", "owner", "team", "tier", "channel")
 TITLES = {
     "funnel": N_("Funnel"),
     "channels": N_("Lead channels"),
@@ -128,50 +120,15 @@ CHART_STYLE = Style(
 
 
 def read_filters(args: MultiDict[str, str]) -> Filters:
-    """Filters from query parameters: `from` and `to` (dates, in the team's time zone; the
-    last 90 days when neither is given), `process`, `version`, `owner`, `team` (a role),
-    `tier`, `channel`.  ValidationError names a bad parameter."""
-    first, last = _date(args, "from"), _date(args, "to")
-    text = {}
-    for name in TEXT_FILTERS:
-        value = (args.get(name) or "").strip()
-        if len(value) > 200:
-            raise ValidationError("at most 200 characters", field=name)
-        text[name] = value or None
-    version = (args.get("version") or "").strip()
-    if version and (not version.isdigit() or not 1 <= int(version) <= 2**31 - 1):
-        raise ValidationError("a version number such as 2", field="version")
-    with engine().db.read() as s:
-        if first is None and last is None:
-            today = clock.now().astimezone(zone(setting(s, "timezone") or "UTC")).date()
-            first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
-        since, until = reports.period(s, first, last)
-    return Filters(
-        since=since,
-        until=until,
-        process=text["process"] or reports.DEFAULT_PROCESS,
-        version=int(version) if version else None,
-        owner=text["owner"],
-        team=text["team"],
-        tier=text["tier"],
-        channel=text["channel"],
-    )
-
-
-def _date(args: MultiDict[str, str], name: str) -> date | None:
-    value = (args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("a date such as 2026-03-01", field=name) from None
+    """Filters from query parameters (ReportCases.report_filters): `from` and `to` (dates, in
+    the team's time zone; the last 90 days when neither is given), `process`, `version`,
+    `owner`, `team` (a role), `tier`, `channel`.  ValidationError names a bad parameter."""
+    return engine().report_filters(args)
 
 
 def run(name: str, f: Filters, username: str) -> dict[str, Any]:
     """A report over the deals `username` may see (all of them for managers and admins)."""
-    report: dict[str, Any] = getattr(reports, name)(engine().db, f, viewer=username)
-    return report
+    return engine().report(name, f, viewer=username)
 
 
 def rows_of(name: str, report: dict[str, Any], table: str) -> list[dict[str, Any]]:
@@ -292,7 +249,7 @@ def _heatmap(f: Filters, username: str, report: dict[str, Any] | None) -> tuple[
         times = {r["element_id"]: r["median_seconds"] for r in report["elements"]}
     try:
         graph, key = engine().definition_chart(f.process, f.version)
-        heat = reports.heat(engine().db, f, viewer=username, median_seconds=times)
+        heat = engine().report_heat(f, viewer=username, median_seconds=times)
         svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
     except (NotFoundError, diagrams.DiagramError) as exc:
         return None, str(exc)
@@ -333,18 +290,11 @@ def show(name: str) -> Response | str | tuple[str, int]:
         except ValidationError:
             abort(404)
     chosen["process"] = f.process
-    chosen["from"] = chosen["from"] or (
-        f.since.astimezone(_zone()).date().isoformat() if f.since else ""
-    )
-    chosen["to"] = chosen["to"] or (
-        (f.until.astimezone(_zone()) - timedelta(days=1)).date().isoformat() if f.until else ""
-    )
+    if not (chosen["from"] and chosen["to"]):
+        first, last = engine().report_days(f)
+        chosen["from"] = chosen["from"] or (first.isoformat() if first else "")
+        chosen["to"] = chosen["to"] or (last.isoformat() if last else "")
     return _page(name, chosen, report, filters=f)
-
-
-def _zone() -> Any:
-    with engine().db.read() as s:
-        return zone(setting(s, "timezone") or "UTC")
 
 
 def _page(
@@ -392,8 +342,7 @@ def _options() -> dict[str, list[tuple[str, str]]]:
 
 
 def _costs() -> dict[str, float]:
-    with engine().db.read() as s:
-        return reports.channel_costs(s)
+    return engine().channel_costs()
 
 
 @bp.post("/channels/costs")
@@ -401,7 +350,7 @@ def set_costs() -> BaseResponse:
     me = require_any_role(COST_ROLES)
     costs = {c: request.form.get(f"cost_{c}", "") for c in SOURCES}
     try:
-        reports.set_channel_costs(engine().db, costs, actor=me.username)
+        engine().set_channel_costs(costs, actor=me.username)
     except ValidationError as exc:
         flash(
             _("Not saved: %(channel)s needs an amount of 0 or more.", channel=source(exc.field)),

@@ -24,6 +24,7 @@ from engine.usecases.initiatives import InitiativeCases
 from engine.usecases.messages import MessageCases
 from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
+from engine.usecases.reports import ReportCases
 from engine.usecases.tasks import TaskCases
 from engine.usecases.unit import Workspace
 from engine.usecases.users import UserCases
@@ -43,6 +44,7 @@ class Service(
     IncidentCases,
     MoveCases,
     InitiativeCases,
+    ReportCases,
 ):
     """The engine's use cases over one database.  `workflow_cache`: how many live workflows
     to keep between calls (0: none, every step restored from the database)."""

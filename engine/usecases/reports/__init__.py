@@ -23,12 +23,15 @@ users who hold it), tier, lead channel, and who is asking (usecases.access: a re
 the deals the rep may see).  Durations are in seconds; costs per channel are a monthly spend
 kept in the `setting` table (key `channel_costs`).
 
-Modules: scope (filters, versions' graphs, deals in scope), facts (the report facts), stats
-(percentiles), pipeline (funnel, channels, cycle), people (reps, stale, heat), costs.
+Modules: cases (`ReportCases`, the use cases `Service` offers the pages and the API: who reads
+reports, the filters of a request, the reports, the heatmap, the channels' costs), scope
+(filters, versions' graphs, deals in scope), facts (the report facts), stats (percentiles),
+pipeline (funnel, channels, cycle), people (reps, stale, heat), costs.
 """
 
 from __future__ import annotations
 
+from engine.usecases.reports.cases import REPORTS, ReportCases
 from engine.usecases.reports.costs import channel_costs, set_channel_costs
 from engine.usecases.reports.people import heat, reps, stale
 from engine.usecases.reports.pipeline import channels, cycle, funnel
@@ -38,6 +41,7 @@ __all__ = [
     "DEFAULT_PROCESS",
     "REPORTS",
     "Filters",
+    "ReportCases",
     "channel_costs",
     "channels",
     "cycle",
@@ -48,5 +52,3 @@ __all__ = [
     "set_channel_costs",
     "stale",
 ]
-
-REPORTS = ("funnel", "channels", "cycle", "reps", "stale")

@@ -1,0 +1,144 @@
+"""`ReportCases`: the reports as use cases, each a method of `Service`, for the report pages
+and the JSON API alike: who may read them, the filters a request chose (the period in the
+team's time zone), the reports and the heatmap over the deals the reader may see, and the
+monthly spend per lead channel with who may set it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from engine import clock
+from engine.core.calendar import zone
+from engine.core.graph import Heat
+from engine.core.roles import MANAGERS, role_key
+from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.store import team_settings as settings
+from engine.store import users
+from engine.usecases.base import UseCases
+from engine.usecases.reports import costs, people, pipeline
+from engine.usecases.reports.scope import DEFAULT_PROCESS, Filters, period
+
+__all__ = [
+    "COST_ROLES",
+    "DEFAULT_DAYS",
+    "REPORTS",
+    "REPORT_ROLES",
+    "TEXT_FILTERS",
+    "ReportCases",
+    "may_read_reports",
+    "may_set_costs",
+]
+
+REPORTS = ("funnel", "channels", "cycle", "reps", "stale")
+# Who reads reports (managers and admins the team's figures, reps those of the deals they may
+# see) and who sets what the lead channels cost (role keys).
+REPORT_ROLES = MANAGERS | {role_key("Sales Rep")}
+COST_ROLES = MANAGERS
+DEFAULT_DAYS = 90  # the period when none is chosen: the last 90 days up to today
+TEXT_FILTERS = ("process", "owner", "team", "tier", "channel")
+_RUN = {
+    "funnel": pipeline.funnel,
+    "channels": pipeline.channels,
+    "cycle": pipeline.cycle,
+    "reps": people.reps,
+    "stale": people.stale,
+}
+
+
+def may_read_reports(roles: Iterable[str]) -> bool:
+    return bool(set(roles) & REPORT_ROLES)
+
+
+def may_set_costs(roles: Iterable[str]) -> bool:
+    return bool(set(roles) & COST_ROLES)
+
+
+def _date(query: Mapping[str, str | None], name: str) -> date | None:
+    value = (query.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("a date such as 2026-03-01", field=name) from None
+
+
+class ReportCases(UseCases):
+    """The reports on the sales process (engine.usecases.reports)."""
+
+    def check_report_reader(self, username: str) -> None:
+        """ForbiddenError unless `username` reads reports."""
+        with self.db.read() as s:
+            if not may_read_reports(users.roles_of(s, username)):
+                raise ForbiddenError("reports are for sales reps, sales managers and admins")
+
+    def report_filters(self, query: Mapping[str, str | None]) -> Filters:
+        """Filters from a request's parameters: `from` and `to` (dates, in the team's time
+        zone; the last 90 days when neither is given), `process`, `version`, `owner`, `team`
+        (a role), `tier`, `channel`.  ValidationError names a bad parameter."""
+        first, last = _date(query, "from"), _date(query, "to")
+        text = {}
+        for name in TEXT_FILTERS:
+            value = (query.get(name) or "").strip()
+            if len(value) > 200:
+                raise ValidationError("at most 200 characters", field=name)
+            text[name] = value or None
+        version = (query.get("version") or "").strip()
+        if version and (not version.isdigit() or not 1 <= int(version) <= 2**31 - 1):
+            raise ValidationError("a version number such as 2", field="version")
+        with self.db.read() as s:
+            if first is None and last is None:
+                today = clock.now().astimezone(zone(settings.get(s, "timezone") or "UTC")).date()
+                first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+            since, until = period(s, first, last)
+        return Filters(
+            since=since,
+            until=until,
+            process=text["process"] or DEFAULT_PROCESS,
+            version=int(version) if version else None,
+            owner=text["owner"],
+            team=text["team"],
+            tier=text["tier"],
+            channel=text["channel"],
+        )
+
+    def report_days(self, f: Filters) -> tuple[date | None, date | None]:
+        """The first and the last day of the filters' period in the team's time zone (what
+        the period's form shows)."""
+        with self.db.read() as s:
+            tz = zone(settings.get(s, "timezone") or "UTC")
+        first = f.since.astimezone(tz).date() if f.since else None
+        last = (f.until.astimezone(tz) - timedelta(days=1)).date() if f.until else None
+        return first, last
+
+    def report(self, name: str, f: Filters, *, viewer: str) -> dict[str, Any]:
+        """A report (one of REPORTS) over the deals `viewer` may see (all of them for
+        managers and admins); ForbiddenError for someone who reads no reports."""
+        if name not in _RUN:
+            raise NotFoundError(f"no report '{name}'")
+        self.check_report_reader(viewer)
+        report: dict[str, Any] = _RUN[name](self.db, f, viewer=viewer)
+        return report
+
+    def report_heat(
+        self, f: Filters, *, viewer: str, median_seconds: Mapping[str, float] | None = None
+    ) -> Heat:
+        """The process heatmap of the deals in scope that `viewer` may see: how many wait at
+        each element now, and the median times at elements (from `cycle`) when given."""
+        self.check_report_reader(viewer)
+        return people.heat(self.db, f, viewer=viewer, median_seconds=median_seconds)
+
+    def channel_costs(self) -> dict[str, float]:
+        """Lead channel -> monthly spend, as set."""
+        with self.db.read() as s:
+            return costs.channel_costs(s)
+
+    def set_channel_costs(self, spend: Mapping[str, Any], *, actor: str) -> dict[str, float]:
+        """Set every channel's monthly spend at once (sales managers and admins; an empty
+        value removes one); a ValidationError names the channel whose value is no amount."""
+        with self.db.read() as s:
+            if not may_set_costs(users.roles_of(s, actor)):
+                raise ForbiddenError("only sales managers and admins set what channels cost")
+        return costs.set_channel_costs(self.db, spend, actor=actor)
