@@ -1,8 +1,9 @@
 """Team settings (admins only): the SLA clock (time zone, business hours, holidays, make-up
 working days), the days after which a quiet deal is stale, per stage, and the digest time.
 
-The engine (engine.store.team_settings) checks and stores the values; this page turns the form into
-them and back, and says in the user's language which field is wrong.
+The engine (engine.usecases.settings: `SettingCases`, methods of `Service`) says who may change
+them, checks and stores the values; this page turns the form into them and back, and says in
+the user's language which field is wrong.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from engine.errors import ValidationError
-from engine.store import team_settings as team_settings
-from webui.context import ADMIN_ROLES, engine, require_any_role, user
+from engine.usecases.settings import SETTING_ROLES, STALE_STAGES, date_ranges
+from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -53,17 +54,17 @@ PROBLEMS = {
 
 @bp.before_request
 def _only_admins() -> None:
-    require_any_role(ADMIN_ROLES)
+    require_any_role(SETTING_ROLES)
 
 
 @bp.route("", methods=["GET", "POST"])
 def edit() -> Response | str | tuple[str, int]:
-    db = engine().db
+    me = user()
     if request.method == "GET":
-        return _page(_form_of(team_settings.load(db)), {})
+        return _page(_form_of(engine().team_settings(user=me.username)), {})
     form = _posted()
     try:
-        team_settings.save(db, _values_of(form), actor=user().username)
+        engine().save_team_settings(_values_of(form), user=me.username)
     except ValidationError as exc:
         errors = {
             str(e["field"]): f"{_(PROBLEMS.get(str(e['field']), str(e['field'])))} ({e['message']})"
@@ -81,7 +82,7 @@ def _page(form: dict[str, Any], errors: dict[str, str]) -> str:
         errors=errors,
         weekdays=list(enumerate(WEEKDAYS)),
         time_zones=TIME_ZONES,
-        stages=team_settings.STALE_STAGES,
+        stages=STALE_STAGES,
     )
 
 
@@ -94,8 +95,8 @@ def _form_of(values: dict[str, Any]) -> dict[str, Any]:
         "weekdays": [str(d) for d in (hours["weekdays"] if hours else range(5))],
         "opens": hours["opens"] if hours else "09:00",
         "closes": hours["closes"] if hours else "18:00",
-        "holidays": "\n".join(team_settings.date_ranges(values["holidays"])),
-        "workdays": "\n".join(team_settings.date_ranges(values["workdays"])),
+        "holidays": "\n".join(date_ranges(values["holidays"])),
+        "workdays": "\n".join(date_ranges(values["workdays"])),
         "stale_days": {
             stage: "" if days is None else str(days) for stage, days in values["stale_days"].items()
         },
@@ -114,9 +115,7 @@ def _posted() -> dict[str, Any]:
         "closes": f.get("closes", "").strip(),
         "holidays": f.get("holidays", ""),
         "workdays": f.get("workdays", ""),
-        "stale_days": {
-            stage: f.get(f"stale_{stage}", "").strip() for stage in team_settings.STALE_STAGES
-        },
+        "stale_days": {stage: f.get(f"stale_{stage}", "").strip() for stage in STALE_STAGES},
         "digest_time": f.get("digest_time", "").strip(),
     }
 

@@ -25,6 +25,7 @@ from engine.usecases.messages import MessageCases
 from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
 from engine.usecases.reports import ReportCases
+from engine.usecases.settings import SettingCases
 from engine.usecases.tasks import TaskCases
 from engine.usecases.unit import Workspace
 from engine.usecases.users import UserCases
@@ -45,6 +46,7 @@ class Service(
     MoveCases,
     InitiativeCases,
     ReportCases,
+    SettingCases,
 ):
     """The engine's use cases over one database.  `workflow_cache`: how many live workflows
     to keep between calls (0: none, every step restored from the database)."""

@@ -1,0 +1,46 @@
+"""Team settings: the SLA clock (time zone, business hours, holidays, make-up working days),
+the days after which a quiet deal is stale, per stage, and when the daily digest goes out.
+
+Admins read and change them (the settings page is theirs); engine.store.team_settings checks,
+normalises and keeps the values, and the rest of the engine reads them from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.core.roles import ADMIN
+from engine.errors import ForbiddenError
+from engine.store import team_settings, users
+from engine.store.team_settings import STALE_STAGES, date_ranges
+from engine.usecases.base import UseCases
+
+__all__ = ["SETTING_ROLES", "STALE_STAGES", "SettingCases", "date_ranges"]
+
+# Who reads and changes the team's settings (role keys).
+SETTING_ROLES = frozenset({ADMIN})
+
+
+class SettingCases(UseCases):
+    """The team's settings, for the admins who keep them."""
+
+    def team_settings(self, *, user: str) -> dict[str, Any]:
+        """Every setting an admin edits, defaults filled in."""
+        with self.db.read() as s:
+            _check_admin(users.roles_of(s, user), user)
+            return team_settings.load_all(s)
+
+    def save_team_settings(self, values: Mapping[str, Any], *, user: str) -> dict[str, Any]:
+        """Check every given setting, then store them all, or none (ValidationError with
+        `errors` naming every bad key); the settings as stored now."""
+        with self.db.read() as s:
+            _check_admin(users.roles_of(s, user), user)
+        return team_settings.save(self.db, values, actor=user)
+
+
+def _check_admin(roles: set[str], user: str) -> None:
+    if not roles & SETTING_ROLES:
+        raise ForbiddenError(
+            f"{user} may not see or change the team's settings: that needs the admin role"
+        )
