@@ -22,11 +22,8 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
-from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
 from engine.errors import ExpressionError, NotFoundError, ValidationError
-from engine.jobs.escalation import deal_sla
-from engine.store.stale import stale_among
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, team, user
@@ -38,7 +35,6 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 PIPELINE = "sales_pipeline"  # the process a new lead starts
 BOARD_CARDS = 50  # cards per column; the list shows the rest
-OWNER_ROLES = frozenset(role_key(r) for r in ("Sales Rep", "Sales Manager"))
 NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
 FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
 
@@ -77,7 +73,7 @@ def index() -> str:
     return render_template(
         "deals/list.html",
         deals=found[:size],
-        stale=stale_among(engine().db, found[:size]),
+        stale=engine().stale_among(found[:size]),
         page=page,
         has_next=len(found) > size,
         chosen=chosen,
@@ -119,7 +115,7 @@ def board() -> str:
     return render_template(
         "deals/board.html",
         columns=columns,
-        stale=stale_among(engine().db, [d for c in columns for d in c["cards"]]),
+        stale=engine().stale_among([d for c in columns for d in c["cards"]]),
         process=process,
         processes=engine().definitions(),
         empty=not any(c["cards"] for c in columns),
@@ -135,13 +131,8 @@ def new() -> BaseResponse | str | tuple[str, int]:
     except NotFoundError:
         return render_template("deals/new.html", missing=True), 404
     schema = schema or {"type": "object", "properties": {}}
-    owners = [
-        (u["username"], u["display_name"])
-        for u in service.users()
-        if u["active"] and ({role_key(r) for r in u["roles"]} & OWNER_ROLES)
-    ]
-    if me.username not in {o for o, _name in owners}:
-        owners.insert(0, (me.username, me.display_name))
+    # Who may own the deal is the engine's rule (Service.start checks it again).
+    owners = [(u["username"], u["display_name"]) for u in service.deal_owners(me.username)]
     if request.method == "GET":
         return render_template(
             "deals/new.html", form=build(schema, {}), owners=owners, name="", owner=me.username
@@ -191,7 +182,7 @@ def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> st
     page = render_template(
         "deals/show.html",
         deal=deal,
-        sla=deal_sla(engine().db, instance_id),
+        sla=engine().deal_sla(instance_id),
         chart_slot=chart.slot,
         history=list(reversed(deal["history"])),
         comment=comment,

@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response
 
 from engine.core.roles import role_key
 from engine.errors import ConflictError, ForbiddenError, ValidationError
+from engine.usecases.deals import may_own
 from engine.usecases.handover import MANAGERS
 from webui.context import CurrentUser, engine, require_any_role, team, user
-from webui.deals import OWNER_ROLES, visible_deal
+from webui.deals import visible_deal
 from webui.i18n import _
 from webui.labels import person, when
 from webui.security import safe_next
@@ -60,7 +61,15 @@ def deal_controls(deal: dict[str, Any]) -> dict[str, Any] | None:
             choices = _holders(lanes, exclude=[task["assignee"]])
             if choices:
                 tasks.append({"task": task, "choices": choices})
-    owners = _holders(OWNER_ROLES, exclude=[deal["owner"]]) if manager and deal["owner"] else []
+    owners = (
+        [
+            (u["username"], u["display_name"])
+            for u in team()
+            if may_own(u) and u["username"] != deal["owner"]
+        ]
+        if manager and deal["owner"]
+        else []
+    )
     if not tasks and not owners:
         return None
     return {"tasks": tasks, "owners": owners}

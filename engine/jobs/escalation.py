@@ -6,7 +6,7 @@ worker calls `escalate_due` every second: each task past due, not yet escalated,
 `escalated_at`, its deal gets the escalation flag (`Instance.escalated_at`, cleared by
 recording once no escalated task is open), the deal's history an `escalated` row, and every
 active user of the role and the task's assignee a notification.  The task itself stays open
-and completable.
+and completable.  (A deal's flags for its page: engine.usecases.deals `deal_sla`.)
 
 It is one plain sweep: an indexed query on `open_task.due_at`, rows locked with SKIP LOCKED
 on PostgreSQL (two workers never escalate a task twice; a deal being changed right now is
@@ -16,22 +16,18 @@ taken on the next sweep), a count returned.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core.roles import role_key
-from engine.errors import NotFoundError
-from engine.store import stale
-from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import History, Instance, OpenTask, User, UserRole
 from engine.store.notifications import notify
 from engine.store.records import iso
 
-__all__ = ["deal_sla", "escalate_due"]
+__all__ = ["escalate_due"]
 
 BATCH = 500
 KIND = "escalated"
@@ -136,42 +132,3 @@ def _active_holders(s: Session, role: str) -> list[str]:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
-
-
-def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dict[str, Any]:
-    """A deal's time flags for its page: escalated since when, stale or not, last activity,
-    and per open task its escalation role and when it was escalated."""
-    now = now or clock.now()
-    with db.read() as s:
-        row = s.execute(
-            select(
-                Instance.escalated_at,
-                Instance.activity_at,
-                Instance.created_at,
-                Instance.status,
-                Instance.stage,
-            ).where(Instance.id == instance_id)
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no instance with id '{instance_id}'")
-        is_stale = stale.is_stale(
-            settings.stale_days(s),
-            now,
-            status=row.status,
-            stage=row.stage,
-            activity_at=row.activity_at,
-            created_at=row.created_at,
-        )
-        tasks = s.execute(
-            select(OpenTask.task_id, OpenTask.escalate_to, OpenTask.escalated_at).where(
-                OpenTask.instance_id == instance_id
-            )
-        )
-        return {
-            "escalated_at": iso(row.escalated_at),
-            "activity_at": iso(row.activity_at),
-            "stale": is_stale,
-            "tasks": {
-                tid: {"escalate_to": role, "escalated_at": iso(at)} for tid, role, at in tasks
-            },
-        }

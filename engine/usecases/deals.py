@@ -1,19 +1,26 @@
-"""Deals: starting one, the lists and the board, one deal with its history, comments, and
-who may see which deal (the rule is engine.usecases.access's).
+"""Deals: starting one, the lists and the board, one deal with its history, comments, who
+may see which deal (the rule is engine.usecases.access's) and who may own one.
+
+Who may own a deal (`check_owner`): the person starting it, or an active user holding an
+owner role (Sales Rep, Sales Manager).  `Service.start` applies it, so the lead form, the
+API and the command line refuse the same owners; the form offers `deal_owners`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.orm import Session, defer, load_only
 
 from engine import clock
+from engine.clock import iso
 from engine.core import runtime
 from engine.core.definitions import form_name
 from engine.core.forms import check_data
+from engine.core.roles import SALES_MANAGER, role_key
 from engine.errors import (
     NotFoundError,
     ValidationError,
@@ -21,16 +28,78 @@ from engine.errors import (
 from engine.store import changes, users
 from engine.store import deployments as versions
 from engine.store import team_settings as settings
+from engine.store.db import Database
 from engine.store.models import (
     History,
     Instance,
     OpenTask,
 )
 from engine.store.records import SUMMARY_COLUMNS, history_record, instance_summary, task_record
-from engine.store.stale import stale_clause
+from engine.store.stale import is_stale, stale_among, stale_clause
 from engine.usecases import access
 from engine.usecases.base import UseCases
 from engine.usecases.unit import parse_id, run_step
+
+# Who may own a deal besides the person starting it.
+OWNER_ROLES = frozenset({role_key("Sales Rep"), SALES_MANAGER})
+
+
+def may_own(user: Mapping[str, Any]) -> bool:
+    """Whether a user's record (`Service.users()`) may own deals: active, with an owner role."""
+    return bool(user["active"]) and bool({role_key(r) for r in user["roles"]} & OWNER_ROLES)
+
+
+def check_owner(s: Session, owner: str, actor: str | None) -> set[str]:
+    """The roles of `owner`, who may own a deal `actor` starts: `actor` themselves, or an
+    active user holding an owner role.  NotFoundError for an unknown or inactive owner,
+    ValidationError (on the field `owner`) for one without an owner role."""
+    roles = users.roles_of(s, owner)
+    if owner != actor and not roles & OWNER_ROLES:
+        raise ValidationError(
+            f"{owner} may not own a deal: owners hold the role Sales Rep or Sales Manager",
+            field="owner",
+        )
+    return roles
+
+
+def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """A deal's time flags for its page: escalated since when, stale or not, last activity,
+    and per open task its escalation role and when it was escalated (escalation itself is
+    engine.jobs.escalation's)."""
+    now = now or clock.now()
+    with db.read() as s:
+        row = s.execute(
+            select(
+                Instance.escalated_at,
+                Instance.activity_at,
+                Instance.created_at,
+                Instance.status,
+                Instance.stage,
+            ).where(Instance.id == instance_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no instance with id '{instance_id}'")
+        stale = is_stale(
+            settings.stale_days(s),
+            now,
+            status=row.status,
+            stage=row.stage,
+            activity_at=row.activity_at,
+            created_at=row.created_at,
+        )
+        tasks = s.execute(
+            select(OpenTask.task_id, OpenTask.escalate_to, OpenTask.escalated_at).where(
+                OpenTask.instance_id == instance_id
+            )
+        )
+        return {
+            "escalated_at": iso(row.escalated_at),
+            "activity_at": iso(row.activity_at),
+            "stale": stale,
+            "tasks": {
+                tid: {"escalate_to": role, "escalated_at": iso(at)} for tid, role, at in tasks
+            },
+        }
 
 
 def _stage_is(stage: str | None) -> ColumnElement[bool]:
@@ -58,7 +127,7 @@ class DealCases(UseCases):
             s = unit.s
             vr = unit.version(versions.version_row(s, process_id, version).id)
             if owner is not None:
-                unit.roles[owner] = users.roles_of(s, owner)
+                unit.roles[owner] = check_owner(s, owner, actor)
             if actor is not None and actor != owner:
                 users.roles_of(s, actor)
             start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
@@ -233,3 +302,22 @@ class DealCases(UseCases):
         iid = parse_id(instance_id)
         with self.db.read() as s:
             return access.may_see(s, username, users.roles_of(s, username), iid)
+
+    def deal_owners(self, actor: str) -> list[dict[str, Any]]:
+        """Who `actor` may give a new deal to (`check_owner`), as user records: the active
+        holders of an owner role, and `actor` first when not one of them."""
+        with self.db.read() as s:
+            everyone = users.list_users(s)
+        found = [u for u in everyone if may_own(u)]
+        if all(u["username"] != actor for u in found):
+            found[:0] = [u for u in everyone if u["username"] == actor]
+        return found
+
+    def deal_sla(self, instance_id: str | int) -> dict[str, Any]:
+        """A deal's time flags for its page (`deal_sla`)."""
+        return deal_sla(self.db, parse_id(instance_id))
+
+    def stale_among(self, deals: Iterable[Mapping[str, Any]]) -> set[str]:
+        """Which of the deal records already read (a page of the list, the board's cards) are
+        stale now, ids as strings (engine.store.stale)."""
+        return stale_among(self.db, deals)

@@ -10,7 +10,8 @@ operator, who may do everything):
   of engine.store.changes for new tasks).
 - A hand-over gives the new owner the deals (`Instance.owner`, so tasks that become ready
   later follow it), the open tasks and the rep's running delegations; one `handover` history
-  row per deal.
+  row per deal.  One deal handed over alone goes only to someone who may own deals (an
+  owner role, engine.usecases.deals), as on its page; a rep's whole work to anyone active.
 - A delegation runs from `starts_at` to `ends_at`: meanwhile the rep's open tasks and new
   assignments go to the delegate, each remembering whom it came from (`delegated_from`);
   when it ends they go back.  `end_expired_delegations` is the worker's minute job.
@@ -36,6 +37,7 @@ from engine.store.models import Delegation, History, Instance, OpenTask, User
 from engine.store.notifications import notify
 from engine.store.records import iso, task_record
 from engine.usecases.base import UseCases
+from engine.usecases.deals import OWNER_ROLES
 from engine.usecases.tasks import lock_open_task
 from engine.usecases.unit import parse_id
 
@@ -250,6 +252,16 @@ def _check_handover(s: Session, from_user: str, to_user: str, actor: str | None)
     return _active_roles(s, to_user, "to")
 
 
+def _check_owner(to_user: str, held: set[str], instance_id: int | None, deals: list[int]) -> None:
+    """One deal handed over gets an owner as a new deal would (engine.usecases.deals: an
+    owner role).  A rep's whole work may go to anyone active, as it always could."""
+    if instance_id is not None and deals and not held & OWNER_ROLES:
+        raise ValidationError(
+            f"{to_user} may not own a deal: owners hold the role Sales Rep or Sales Manager",
+            field="to",
+        )
+
+
 def handover_preview(
     s: Session,
     from_user: str,
@@ -261,6 +273,7 @@ def handover_preview(
     """What `hand_over` would move, without moving it."""
     held = _check_handover(s, from_user, to_user, actor)
     deals, tasks = _handover_scope(s, from_user, instance_id, lock=False)
+    _check_owner(to_user, held, instance_id, deals)
     queued = sum(1 for t in tasks if t.role is not None and t.role not in held)
     return {
         "from": from_user,
@@ -286,6 +299,7 @@ def hand_over(
     if instance_id is not None and s.get(Instance, instance_id) is None:
         raise NotFoundError(f"no instance with id '{instance_id}'")
     deals, tasks = _handover_scope(s, from_user, instance_id, lock=True)
+    _check_owner(to_user, held, instance_id, deals)
     if deals:
         # One UPDATE, not the ORM: the deals' lock_version stays, so nobody's open form
         # turns stale because its deal changed hands.

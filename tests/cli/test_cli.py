@@ -274,3 +274,25 @@ def test_users_set_deactivate_and_activate(
     out = capsys.readouterr().out
     assert out.startswith("alice is deactivated (0 API tokens revoked)")
     assert task["task_id"] in out and "Review" in out
+
+
+def test_the_command_line_gives_a_deal_only_to_someone_who_may_own_deals(
+    env: dict[str, str], defs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The owner rule of the lead form (engine.usecases.deals), kept by `start` and by a
+    one-deal `handover` too."""
+    run(capsys, "users", "add", "alice", "--role", "Sales Rep")
+    run(capsys, "users", "add", "pete", "--role", "Product Expert")
+    run(capsys, "deploy", defs)
+    code, _, err = run(capsys, "start", "review_loop", "--owner", "pete")
+    assert code == 7
+    assert json.loads(err)["field"] == "owner"
+    assert "pete may not own a deal" in json.loads(err)["message"]
+    assert run(capsys, "instances")[1] == []
+
+    iid = run(capsys, "start", "review_loop", "--owner", "alice")[1]["instance_id"]
+    code, _, err = run(capsys, "handover", "alice", "pete", "--deal", iid)
+    assert code == 7 and json.loads(err)["field"] == "to"
+    assert run(capsys, "show", iid)[1]["owner"] == "alice"
+    # A rep's whole work may go to anyone active, as before.
+    assert run(capsys, "handover", "alice", "pete")[1]["deals"] == 1

@@ -14,10 +14,11 @@ import time_machine
 from sqlalchemy import select, update
 
 from engine.errors import DefinitionError
-from engine.jobs.escalation import deal_sla, escalate_due
+from engine.jobs.escalation import escalate_due
 from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import History, Notification, OpenTask, User
+from engine.usecases.deals import deal_sla
 from engine.usecases.demo import WON, drive
 from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES

@@ -8,11 +8,11 @@ import pytest
 import time_machine
 
 from engine.errors import ValidationError
-from engine.jobs.escalation import deal_sla
 from engine.jobs.timers import tick
 from engine.store import team_settings as settings
 from engine.store.models import Instance
 from engine.store.stale import stale_among
+from engine.usecases.deals import deal_sla
 from engine.usecases.demo import WON, drive
 from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
