@@ -9,9 +9,9 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from werkzeug.wrappers import Response
 
 from engine import clock
-from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
+from engine.usecases.tasks import may_complete
 from webui import drafts
 from webui.context import CurrentUser, engine, per_request, user
 from webui.i18n import _
@@ -26,11 +26,9 @@ FORM_META = frozenset({"csrf_token", "action"})  # fields of the page, not of th
 
 
 def may_act(me: CurrentUser, task: dict[str, Any]) -> bool:
-    """The engine's rule for completing a task, to decide what a page offers (the engine
-    checks again when it is done)."""
-    if task["assignee"] is not None:
-        return bool(task["assignee"] == me.username)
-    return not task["lane"] or role_key(task["lane"]) in me.roles
+    """The engine's rule for completing a task (engine.usecases.tasks `may_complete`), to
+    decide what a page offers; the engine checks again when it is done."""
+    return may_complete(me.username, me.roles, task)
 
 
 def due_state(due_at: str | None, now: datetime | None = None) -> str:

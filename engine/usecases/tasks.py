@@ -55,11 +55,14 @@ def check_may_complete(username: str, roles: set[str] | frozenset[str], row: Ope
 
 
 def may_complete(username: str, roles: set[str] | frozenset[str], task: Mapping[str, Any]) -> bool:
-    """`check_may_complete` as a yes or no, for a task's record (the pages' buttons)."""
-    assignee, role = task.get("assignee"), task.get("role")
+    """`check_may_complete` as a yes or no, for a task's record (the pages' buttons).  A
+    record names the lane, not the role: the role is the lane's key, as the change writer
+    stores it (engine.store.changes)."""
+    assignee = task.get("assignee")
     if assignee is not None:
         return bool(assignee == username)
-    return role is None or role in roles
+    lane = task.get("lane")
+    return not lane or role_key(lane) in roles
 
 
 def gone(s: Session, task_id: str) -> Exception:
