@@ -87,6 +87,18 @@ class ConflictError(EngineError):
     """Someone else changed the same instance first; nothing was changed."""
 
 
+class ProcessIdTakenError(ConflictError):
+    """A designer's edit would save under the id of another deployed process, and so
+    overwrite it; `process_id` is that id."""
+
+    def __init__(self, process_id: str) -> None:
+        self.process_id = process_id
+        super().__init__(
+            f"A process with the id '{process_id}' is deployed already: give this one another "
+            "id, or open that process in the designer to change it."
+        )
+
+
 class ValidationError(EngineError):
     """Submitted data is wrong; names the field."""
 

@@ -2,10 +2,12 @@
 schema editor with a live preview, a DMN table grid, and check / save as draft / publish.
 
 For designers and admins only (a 403 for everyone else).  The page is a thin caller of the
-engine's use cases (Service.check_definition, publish, save_draft_definition, ...): the files
-of a definition travel as one JSON dict (file name -> text) and come back with the problems,
-each on its element.  bpmn-js comes from the npm registry (webui/package.json, installed into
-webui/node_modules by `make npm-assets`) and is served from there, never copied into the repo.
+engine's use cases (Service.check_definition, publish, save_designer_draft, ...,
+engine.usecases.definitions): the files of a definition travel as one JSON dict (file name ->
+text) and come back with the problems, each on its element; an edit that would overwrite
+another process is refused by the engine, named here in the user's language.  bpmn-js comes
+from the npm registry (webui/package.json, installed into webui/node_modules by
+`make npm-assets`) and is served from there, never copied into the repo.
 """
 
 from __future__ import annotations
@@ -25,32 +27,35 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from lxml import etree
 from werkzeug.wrappers import Response
 
 import diagrams
 from diagrams.layout import SCALE
-from engine.core.definitions import load_form
-from engine.core.graph import graph_from_xml
-from engine.core.roles import role_key
+from engine.core.graph import Bounds, Graph, Point
+from engine.core.roles import DESIGNERS
 from engine.core.stages import STAGE_ORDER
-from engine.errors import DefinitionError, DefinitionProblemsError, NotFoundError
+from engine.errors import (
+    DefinitionError,
+    DefinitionProblemsError,
+    NotFoundError,
+    ProcessIdTakenError,
+    ValidationError,
+)
+from engine.usecases import definitions
+from engine.usecases.definitions import DiLayout, DiShape
+from engine.usecases.forms import load_form
 from webui.context import engine, require_any_role
 from webui.i18n import N_, _
 from webui.schema_form import build
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
-DESIGNER_ROLES = frozenset(role_key(r) for r in ("designer", "admin"))
+DESIGNER_ROLES = DESIGNERS
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 BPMN_JS_DIST = NODE_MODULES / "bpmn-js" / "dist"
 MODELER_JS = "bpmn-modeler.production.min.js"
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "designer" / "new_process.bpmn"
 TEMPLATE_ID = "new_process"
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
-DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 # A definition is a handful of files of a few hundred KB at most; this stops abuse only.
 MAX_FILES = 200
 MAX_TOTAL_CHARS = 10_000_000
@@ -144,19 +149,21 @@ def asset(filename: str) -> Response:
 @bp.post("/check")
 def check() -> tuple[Response, int]:
     files = _files()
-    clash = _id_clash(files)
-    return jsonify(problems=[clash] if clash else engine().check_definition(files)), 200
+    try:
+        problems = engine().check_definition(files, replaces=_replaces())
+    except ProcessIdTakenError as exc:
+        problems = [_clash(exc)]
+    return jsonify(problems=problems), 200
 
 
 @bp.post("/publish")
 def publish() -> tuple[Response, int]:
     me = require_any_role(DESIGNER_ROLES)
     files = _files()
-    clash = _id_clash(files)
-    if clash is not None:
-        return jsonify(problems=[clash]), 409
     try:
-        result = engine().publish(files, actor=me.username)
+        result = engine().publish(files, actor=me.username, replaces=_replaces())
+    except ProcessIdTakenError as exc:
+        return jsonify(problems=[_clash(exc)]), 409
     except DefinitionProblemsError as exc:
         return jsonify(problems=exc.problems), 422
     except DefinitionError as exc:
@@ -174,18 +181,20 @@ def publish() -> tuple[Response, int]:
 def save_draft() -> tuple[Response, int]:
     me = require_any_role(DESIGNER_ROLES)
     files = _files()
-    body = _body()
-    clash = _id_clash(files)
-    if clash is not None:
-        return jsonify(problems=[clash]), 409
-    ids = _process_ids(files)
-    if not ids:
+    base = _body().get("base_version")
+    opened = _body().get("opened")
+    try:
+        draft = engine().save_designer_draft(
+            files,
+            actor=me.username,
+            opened=opened if isinstance(opened, str) else None,
+            base_version=base if isinstance(base, int) else None,
+        )
+    except ProcessIdTakenError as exc:
+        return jsonify(problems=[_clash(exc)]), 409
+    except ValidationError:
         message = _("There is no process in the BPMN file to keep a draft of.")
         return jsonify(problems=[_plain_problem(message)]), 422
-    base = body.get("base_version")
-    if base is not None and (not isinstance(base, int) or body.get("opened") != ids[0]):
-        base = None  # saved under another process id: the draft starts no version of it
-    draft = engine().save_draft_definition(ids[0], files, actor=me.username, base_version=base)
     return jsonify(
         process_id=draft["process_id"],
         saved_at=draft["saved_at"],
@@ -231,62 +240,36 @@ def lay_out() -> tuple[Response, int]:
 
 def with_layout(xml: str) -> str:
     """`xml` with a BPMN diagram from the automatic layout (graphviz `dot`) when it has none:
-    every pool, lane, node and flow at the place `dot` gave it, in bpmn.io's pixels."""
-    graph = graph_from_xml(xml)
-    if graph.has_di:
-        return xml
+    every pool, lane, node and flow at the place `dot` gave it, in bpmn.io's pixels (the
+    diagram is written by the use case engine.usecases.definitions `with_layout`)."""
+    return definitions.with_layout(xml, _auto_layout)
+
+
+def _auto_layout(graph: Graph) -> DiLayout:
+    """`dot`'s layout of the graph (points, y up) in bpmn.io's pixels (y down)."""
     auto = diagrams.auto_layout(graph)
     px = 1 / SCALE  # the automatic layout sizes nodes as bpmn.io does, in points
-    root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False))
-    owner = root.find(f"{{{BPMN_NS}}}collaboration")
-    if owner is None:
-        owner = root.find(f"{{{BPMN_NS}}}process")
-    diagram = etree.SubElement(
-        root,
-        f"{{{BPMNDI_NS}}}BPMNDiagram",
-        id="diagram_auto_layout",
-        nsmap={"bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS},
-    )
-    plane = etree.SubElement(diagram, f"{{{BPMNDI_NS}}}BPMNPlane", id="plane_auto_layout")
-    if owner is not None and owner.get("id"):
-        plane.set("bpmnElement", owner.get("id") or "")
 
-    def shape(element_id: str, box: diagrams.Box, **extra: str) -> None:
-        found = etree.SubElement(
-            plane, f"{{{BPMNDI_NS}}}BPMNShape", id=f"{element_id}_di", bpmnElement=element_id
+    def bounds(box: diagrams.Box) -> Bounds:
+        return Bounds(box.left * px, (auto.height - box.top) * px, box.width * px, box.height * px)
+
+    shapes = [DiShape(area.id, bounds(area.box), horizontal=True) for area in auto.areas]
+    shapes += [
+        DiShape(node_id, bounds(box), expanded=node_id in auto.containers)
+        for node_id, box in auto.nodes.items()
+    ]
+    edges = [
+        (
+            edge_id,
+            # A curved path holds B-spline control points: every third one is on the curve.
+            [
+                Point(point.x * px, (auto.height - point.y) * px)
+                for point in (path.points[::3] if path.curved else path.points)
+            ],
         )
-        for name, value in extra.items():
-            found.set(name, value)
-        etree.SubElement(
-            found,
-            f"{{{DC_NS}}}Bounds",
-            x=_px(box.left * px),
-            y=_px((auto.height - box.top) * px),
-            width=_px(box.width * px),
-            height=_px(box.height * px),
-        )
-
-    for area in auto.areas:
-        shape(area.id, area.box, isHorizontal="true")
-    for node_id, box in auto.nodes.items():
-        shape(node_id, box, **({"isExpanded": "true"} if node_id in auto.containers else {}))
-    for edge_id, path in auto.edges.items():
-        edge = etree.SubElement(
-            plane, f"{{{BPMNDI_NS}}}BPMNEdge", id=f"{edge_id}_di", bpmnElement=edge_id
-        )
-        # A curved path holds B-spline control points: every third one is on the curve.
-        for point in path.points[::3] if path.curved else path.points:
-            etree.SubElement(
-                edge,
-                f"{{{DI_NS}}}waypoint",
-                x=_px(point.x * px),
-                y=_px((auto.height - point.y) * px),
-            )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
-
-
-def _px(value: float) -> str:
-    return str(round(value))
+        for edge_id, path in auto.edges.items()
+    ]
+    return DiLayout(shapes, edges)
 
 
 def _modeler(
@@ -364,38 +347,22 @@ def _files() -> dict[str, str]:
     return files
 
 
-def _process_ids(files: dict[str, str]) -> list[str]:
-    """The ids of the processes in the BPMN files, the executable ones first."""
-    found: list[tuple[bool, str]] = []
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    for name, text in sorted(files.items()):
-        if not name.endswith(".bpmn"):
-            continue
-        try:
-            root = etree.fromstring(text.encode("utf-8"), parser)
-        except etree.XMLSyntaxError:
-            continue
-        for process in root.iter(f"{{{BPMN_NS}}}process"):
-            if process.get("id"):
-                found.append((process.get("isExecutable") != "true", process.get("id")))
-    return [pid for _, pid in sorted(found, key=lambda item: item[0])]
-
-
-def _id_clash(files: dict[str, str]) -> dict[str, Any] | None:
-    """A save under the id of another deployed process than the one opened (the "new process"
-    page, or an id changed in the panel) would overwrite it: refused, on the process."""
+def _replaces() -> tuple[str, ...]:
+    """The deployed process this edit may give a new version: the one opened (none on the
+    "new process" page); the engine refuses any other's id."""
     opened = _body().get("opened")
-    deployed = {d["process_id"] for d in engine().definitions()}
-    for pid in _process_ids(files):
-        if pid != opened and pid in deployed:
-            return {
-                "element_id": pid,
-                "message": _(CLASH, id=pid),
-                "line": None,
-                "file": None,
-                "severity": "error",
-            }
-    return None
+    return (opened,) if isinstance(opened, str) else ()
+
+
+def _clash(exc: ProcessIdTakenError) -> dict[str, Any]:
+    """The engine's refusal as a problem on the process, in the user's language."""
+    return {
+        "element_id": exc.process_id,
+        "message": _(CLASH, id=exc.process_id),
+        "line": None,
+        "file": None,
+        "severity": "error",
+    }
 
 
 def _problem(exc: DefinitionError) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.core import camunda
+from engine.core.graph_xml import MODEL
 from engine.core.script_check import check_spec
 from engine.errors import DefinitionError
 
@@ -228,3 +229,21 @@ def load_form(name: str, text: str) -> dict[str, Any]:
             f"not a valid JSON schema at {where}: {exc.message}", file=name
         ) from exc
     return schema
+
+
+def process_ids(files: Mapping[str, str | bytes]) -> list[str]:
+    """The ids of the processes in the BPMN files, the executable ones first (a file that
+    is not well-formed XML holds none: the checks say what is wrong with it)."""
+    found: list[tuple[bool, str]] = []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    for name, text in sorted(files.items()):
+        if not name.endswith(".bpmn"):
+            continue
+        try:
+            root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser)
+        except etree.XMLSyntaxError:
+            continue
+        for process in root.iter(f"{{{MODEL}}}process"):
+            if process.get("id"):
+                found.append((process.get("isExecutable") != "true", process.get("id")))
+    return [pid for _, pid in sorted(found, key=lambda item: item[0])]

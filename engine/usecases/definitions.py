@@ -1,14 +1,19 @@
 """Definitions: deploying process files, checking them in plain words (engine.core.lint),
-publishing a designer's edit as a new version, and designers' unfinished drafts.
+publishing a designer's edit as a new version, designers' unfinished drafts, and a diagram
+for a file that has none (`with_layout`).
 
 A publish or deploy is all or nothing: any error refuses the whole save and leaves what was
 deployed as it was.  Only designers and admins change definitions (`actor` None is the
-command line).
+command line).  An edit of one process never overwrites another: given `replaces` (the
+processes the edit may give a new version: the designer's opened one, none for a new
+process), a publish, a check or a draft holding any other deployed process's id is refused
+(ProcessIdTakenError).  The API and the command line name what they publish, so any id of
+their files is theirs to replace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +22,18 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.clock import iso
-from engine.core.definitions import parse_sources, read_paths
+from engine.core.bpmn_di import DiLayout, DiShape, add_diagram
+from engine.core.definitions import parse_sources, process_ids, read_paths
+from engine.core.graph import Graph, graph_from_xml
 from engine.core.lint import check as lint_check
 from engine.core.lint import source_texts
-from engine.core.roles import role_key
+from engine.core.roles import DESIGNERS
 from engine.errors import (
     DefinitionError,
     DefinitionProblemsError,
     ForbiddenError,
+    ProcessIdTakenError,
+    ValidationError,
 )
 from engine.store import deployments as versions
 from engine.store import users
@@ -34,6 +43,15 @@ from engine.store.models import (
     UserRole,
 )
 from engine.usecases.base import UseCases
+
+__all__ = [
+    "DefinitionCases",
+    "DiLayout",
+    "DiShape",
+    "check_process_ids",
+    "process_ids",
+    "with_layout",
+]
 
 
 class DefinitionCases(UseCases):
@@ -56,18 +74,30 @@ class DefinitionCases(UseCases):
         with self.db.read() as s:
             return versions.list_definitions(s)
 
-    def check_definition(self, files: Mapping[str, str | bytes]) -> list[dict[str, Any]]:
-        """Every problem of a definition's files, errors and warnings (engine.core.lint)."""
+    def check_definition(
+        self, files: Mapping[str, str | bytes], *, replaces: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every problem of a definition's files, errors and warnings (engine.core.lint);
+        ProcessIdTakenError first for the id of a process it may not replace."""
         with self.db.read() as s:
+            check_process_ids(s, files, replaces)
             held = _held_roles(s)
         return [p.to_dict() for p in lint_check(files, held_roles=held)]
 
-    def publish(self, files: Mapping[str, str | bytes], *, actor: str | None) -> dict[str, Any]:
+    def publish(
+        self,
+        files: Mapping[str, str | bytes],
+        *,
+        actor: str | None,
+        replaces: Collection[str] | None = None,
+    ) -> dict[str, Any]:
         """Check everything, then deploy: a new version, or `changed` False for content that
-        is deployed already.  Any error refuses the whole save (DefinitionProblemsError) and
-        leaves what was deployed as it was.  `actor` None is the command line."""
+        is deployed already.  Any error refuses the whole save (DefinitionProblemsError, or
+        ProcessIdTakenError for the id of a process it may not replace) and leaves what was
+        deployed as it was.  `actor` None is the command line."""
         with self.db.read() as s:
             _check_designer(s, actor)
+            check_process_ids(s, files, replaces)
             held = _held_roles(s)
         problems = lint_check(files, held_roles=held)
         if any(p.severity == "error" for p in problems):
@@ -140,6 +170,29 @@ class DefinitionCases(UseCases):
         record["problems"] = [p.to_dict() for p in lint_check(files, held_roles=held)]
         return record
 
+    def save_designer_draft(
+        self,
+        files: Mapping[str, str | bytes],
+        *,
+        actor: str,
+        opened: str | None,
+        base_version: int | None,
+    ) -> dict[str, Any]:
+        """The designer's "save as draft": kept under the id of the files' first process
+        (`save_draft_definition`), which must be `opened` or a new one (ProcessIdTakenError);
+        `base_version` counts only for the process opened.  ValidationError (field `files`)
+        when the files hold no process."""
+        with self.db.read() as s:
+            check_process_ids(s, files, () if opened is None else (opened,))
+        ids = process_ids(files)
+        if not ids:
+            raise ValidationError(
+                "there is no process in the BPMN file to keep a draft of", field="files"
+            )
+        if opened != ids[0]:
+            base_version = None  # saved under another process id: it starts no version of it
+        return self.save_draft_definition(ids[0], files, actor=actor, base_version=base_version)
+
     def definition_draft(self, process_id: str, actor: str) -> dict[str, Any] | None:
         """The designer's draft of a process, if they kept one."""
         with self.db.read() as s:
@@ -156,7 +209,30 @@ class DefinitionCases(UseCases):
             return _drop_draft(s, process_id, actor)
 
 
-DESIGNER_ROLES = frozenset({role_key("designer"), role_key("admin")})
+DESIGNER_ROLES = DESIGNERS
+
+
+def check_process_ids(
+    s: Session, files: Mapping[str, str | bytes], replaces: Collection[str] | None
+) -> None:
+    """ProcessIdTakenError for a process of `files` that is deployed and not one of
+    `replaces` (None: any may be replaced)."""
+    if replaces is None:
+        return
+    deployed = {d["process_id"] for d in versions.list_definitions(s)}
+    for pid in process_ids(files):
+        if pid not in replaces and pid in deployed:
+            raise ProcessIdTakenError(pid)
+
+
+def with_layout(xml: str, lay_out: Callable[[Graph], DiLayout]) -> str:
+    """`xml` with a diagram (BPMN DI) where `lay_out` puts everything, when it has none, so
+    that the modeler can show and edit it; a file with a diagram comes back as it is.
+    DefinitionError for text that is not BPMN."""
+    graph = graph_from_xml(xml)
+    if graph.has_di:
+        return xml
+    return add_diagram(xml, lay_out(graph))
 
 
 def _check_designer(s: Session, actor: str | None) -> None:
