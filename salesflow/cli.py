@@ -10,12 +10,9 @@ import argparse
 import json
 import logging
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import inspect
 
 from diagrams import DiagramError, render_definition, render_instance
 from engine.core.graph import graph_from_xml
@@ -28,11 +25,10 @@ from engine.errors import (
     ValidationError,
 )
 from engine.jobs.timers import tick
-from engine.store.config import database_url
-from engine.store.db import Database
 from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
-from engine.usecases.service import Service
+from engine.usecases.service import Service, connect
+from salesflow.output import human
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -50,55 +46,27 @@ def _exit_code(exc: EngineError) -> int:
     return 1
 
 
-class NotInitialisedError(EngineError):
-    """The database has no schema yet."""
-
-
-def _database(args: argparse.Namespace) -> Database:
-    """The command's one database connection pool; `main` disposes of it."""
-    if getattr(args, "database", None) is None:
-        args.database = Database(database_url())
-    database: Database = args.database
-    return database
+def _connected(args: argparse.Namespace) -> Service:
+    """The command's use cases over one database connection pool (SALESFLOW_DATABASE_URL);
+    `main` closes it."""
+    if getattr(args, "service", None) is None:
+        args.service = connect()
+    service: Service = args.service
+    return service
 
 
 def _service(args: argparse.Namespace) -> Service:
-    db = _database(args)
-    with db.engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            raise NotInitialisedError(
-                f"the database {db.engine.url.render_as_string()} is not set up: "
-                "run `salesflow init` first"
-            )
-    return Service(db)
-
-
-def _width(text: str) -> int:
-    """Columns a string takes in a terminal: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    if not rows:
-        return "(none)"
-    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max(_width(c), *(_width(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(_pad(c, w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines)
+    """The use cases, once the database is set up (NotInitialisedError otherwise)."""
+    service = _connected(args)
+    service.check_initialised()
+    return service
 
 
 # --- commands ----------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> Any:
-    db = _database(args)
-    new = db.migrate()
-    return {"database": db.engine.url.render_as_string(), "created": new}
+    return _connected(args).setup_database()
 
 
 def cmd_users_add(args: argparse.Namespace) -> Any:
@@ -239,9 +207,7 @@ def cmd_tick(args: argparse.Namespace) -> Any:
 
 
 def cmd_digest(args: argparse.Namespace) -> Any:
-    from engine.jobs.digest import digest
-
-    return digest(_service(args).db, args.user)
+    return _service(args).digest(args.user)
 
 
 def cmd_worker(args: argparse.Namespace) -> Any:
@@ -269,7 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> Any:
     """The web UI: Flask's development server, or waitress with --workers threads."""
     from webui.serving import serve
 
-    _service(args).db.dispose()  # refuse an uninitialised database before listening
+    _service(args).close()  # refuse an uninitialised database before listening
     serve(args.host, args.port, args.workers)
     return None
 
@@ -348,116 +314,6 @@ def _progress(done: int, total: int, label: str) -> None:
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
-
-
-# --- human output ------------------------------------------------------------------------
-
-
-def _human(command: str, result: Any) -> str:
-    if command == "handover":
-        queued = f" ({result['queued']} to their role's queue)" if result["queued"] else ""
-        verb = "would hand over" if result.get("dry_run") else "handed over"
-        return (
-            f"{verb} from {result['from']} to {result['to']}: {result['deals']} deals, "
-            f"{result['tasks']} open tasks{queued}"
-        )
-    if command == "migrate":
-        return _migration_text(result)
-    if command == "delegate":
-        return (
-            f"{result['to_user']} covers for {result['from_user']} from {result['starts_at']} "
-            f"until {result['ends_at']} ({result['moved']} open tasks moved now)"
-        )
-    if command in ("tasks",):
-        return _table(result, ["task_id", "instance_id", "name", "lane", "assignee", "stage"])
-    if command in ("instances",):
-        return _table(result, ["instance_id", "name", "owner", "stage", "status", "version"])
-    if command in ("definitions",):
-        return _table(result, ["process_id", "name", "version"])
-    if command == "deploy":
-        return _table(result, ["process_id", "version", "changed"])
-    if command == "export-definitions":
-        return f"wrote {result['exported']} files to {result['directory']}"
-    if command == "users list":
-        return _table(
-            [{**u, "roles": ", ".join(u["roles"])} for u in result],
-            ["username", "display_name", "roles", "email", "active"],
-        )
-    if command == "users deactivate":
-        lines = [
-            f"{result['username']} is deactivated ({result['tokens_revoked']} API tokens revoked)"
-        ]
-        if result["open_tasks"]:
-            lines.append("open tasks that stay assigned to them:")
-            lines.append(_table(result["open_tasks"], ["task_id", "instance_id", "deal", "name"]))
-        return "\n".join(lines)
-    if command == "show":
-        lines = [
-            f"{result['name']} (#{result['instance_id']}, {result['process_id']} "
-            f"v{result['version']})",
-            f"  status {result['status']}, stage {result['stage']}, owner {result['owner']}",
-            "  open tasks:",
-        ]
-        lines += [
-            f"    {t['task_id']}  {t['name']} [{t['lane']}] -> {t['assignee'] or 'queue'}"
-            for t in result["tasks"]
-        ] or ["    (none)"]
-        lines += [f"  timer {t['name']} due {t['due_at']}" for t in result["timers"]]
-        lines.append("  data: " + json.dumps(result["data"], ensure_ascii=False))
-        lines.append("  history:")
-        lines += [
-            f"    {h['at']}  {h['kind']:9} {h['element_name'] or h['element_id'] or ''}"
-            + (f"  by {h['actor']}" if h["actor"] else "")
-            for h in result["history"]
-        ]
-        return "\n".join(lines)
-    if command == "tokens create":
-        return str(result["token"])  # alone on its line, for scripts
-    if command == "tokens list":
-        return _table(result, ["id", "name", "created_at", "last_used_at", "revoked"])
-    if command == "digest":
-        from engine.jobs.digest import as_text
-
-        return as_text(result)
-    if command == "render":
-        return f"wrote {result['output']} ({result['bytes']:,} bytes)"
-    if command == "export-all":
-        return f"wrote {result['exported']} charts to {result['directory']}"
-    if command == "message":
-        again = " (this message id was sent before)" if result["duplicate"] else ""
-        if result["status"] == "delivered":
-            return f"delivered {result['name']} to deal {result['instance_id']}{again}"
-        if result["status"] == "kept":
-            return f"kept {result['name']} until {result['expires_at']}: no deal waits yet{again}"
-        return f"{result['name']} expired at {result['expires_at']}, no deal took it{again}"
-    if isinstance(result, dict):
-        return "\n".join(f"{k}: {v}" for k, v in result.items())
-    return str(result)
-
-
-def _migration_text(result: dict[str, Any]) -> str:
-    """One line per deal (where it lands, or why it stays), then the totals."""
-    rows = []
-    for deal in result["deals"]:
-        lands = ", ".join(t["name"] for t in deal["open"]) or "-"
-        rows.append(
-            {
-                "instance_id": deal["instance_id"],
-                "name": deal["name"],
-                "from": deal["from_version"],
-                "moves": "moved" if deal["migrated"] else "yes" if deal["can_move"] else "no",
-                "lands at / reason": lands if deal["can_move"] else deal["reason"],
-            }
-        )
-    columns = ["instance_id", "name", "from", "moves", "lands at / reason"]
-    verb = "can move" if result["dry_run"] else "moved"
-    count = result["movable"] if result["dry_run"] else result["migrated"]
-    total = (
-        f"{count} deals {verb} to version {result['to_version']}, "
-        f"{result['refused']} cannot move"
-        + (" (dry run: nothing changed)" if result["dry_run"] else "")
-    )
-    return _table(rows, columns) + "\n" + total
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -657,14 +513,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(args, exc.to_dict(), extra)
         return _exit_code(exc)
     finally:
-        if getattr(args, "database", None) is not None:
-            args.database.dispose()
+        if getattr(args, "service", None) is not None:
+            args.service.close()
     if result is None:
         return 0
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(_human(args.command_name, result))
+        print(human(args.command_name, result))
     return 0
 
 

@@ -16,8 +16,7 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
-from engine.store.db import Database
-from engine.usecases.service import Service
+from engine.usecases.service import Service, connect
 
 __all__ = ["create_app"]
 
@@ -52,7 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.stored_secret_key(Path(app.config["SALESFLOW_VAR_DIR"]))
-    app.extensions["salesflow"] = Service(Database(app.config["SALESFLOW_DATABASE_URL"]))
+    app.extensions["salesflow"] = connect(app.config["SALESFLOW_DATABASE_URL"])
 
     api.init_app(app)
     # Order matters: the language first (pages and redirects speak it), then who the user is

@@ -1,8 +1,9 @@
 """User administration (admins only): the team, adding a user, and one user's page where an
 admin changes the name, e-mail, roles and password, and deactivates or reactivates the account.
 
-The rules (an admin keeps their own admin role and account, what deactivating does) live in
-engine.store.users; this module turns forms into calls and errors into messages on their fields.
+The rules (an admin keeps their own admin role and account, what deactivating does, the
+shortest password) live in the engine (engine.usecases.users); this module turns forms into
+calls and errors into messages on their fields.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from engine.core.roles import TEAM_ROLES, role_key
 from engine.errors import ForbiddenError, ValidationError
-from engine.store.users import MIN_PASSWORD
+from engine.usecases.users import MIN_PASSWORD
 from webui.context import ADMIN_ROLES, engine, require_any_role, user
 from webui.i18n import _
 

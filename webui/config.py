@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.store.config import database_url
+from engine.usecases.service import database_url
 
 SECRET_KEY_FILE = "secret_key"
 

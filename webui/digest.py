@@ -1,11 +1,10 @@
 """Today: the signed-in user's daily digest (tasks due today or overdue, stale deals, timers
-firing in the next 24 hours), from engine.jobs.digest."""
+firing in the next 24 hours), from the use case Service.digest (engine.usecases.digests)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from engine.jobs.digest import digest
 from webui.context import engine, user
 
 bp = Blueprint("digest", __name__)
@@ -14,7 +13,7 @@ bp = Blueprint("digest", __name__)
 @bp.get("/digest")
 def today() -> str:
     me = user()
-    return render_template("digest/today.html", digest=digest(engine().db, me.username))
+    return render_template("digest/today.html", digest=engine().digest(me.username))
 
 
 def init_app(app: Flask) -> None:

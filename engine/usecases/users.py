@@ -1,4 +1,5 @@
-"""Users, their roles and their API tokens: the use cases (the rows: engine.store.users)."""
+"""Users, their roles and their API tokens: the use cases (the rows and the rules they keep,
+such as the shortest password `MIN_PASSWORD` the admin page tells of: engine.store.users)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 from engine import clock
 from engine.store import users
+from engine.store.users import MIN_PASSWORD
 from engine.usecases.base import UseCases
+
+__all__ = ["MIN_PASSWORD", "TOKEN_TOUCH_INTERVAL", "UserCases"]
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 

@@ -14,12 +14,13 @@ import time_machine
 from sqlalchemy import select
 
 from engine.errors import NotFoundError
-from engine.jobs.digest import digest, send_digests
+from engine.jobs.digest import send_digests
 from engine.jobs.timers import tick
 from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import Notification
 from engine.usecases.demo import WON, drive
+from engine.usecases.digests import digest
 from engine.usecases.service import Service
 from salesflow.cli import main
 from tests.conftest import LEAD, PROCESSES

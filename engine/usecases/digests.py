@@ -1,0 +1,148 @@
+"""A rep's daily digest ("Today"): my tasks due today or overdue, my stale deals, and the
+timers of my deals that fire in the next 24 hours.
+
+What the /digest page and `salesflow digest USER` show (`digest`), and what the worker's
+daily notification says (engine.jobs.digest `send_digests` builds one per user with
+`build_digest` inside its own transaction, and sends `summary`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.core.calendar import Calendar
+from engine.store import team_settings as settings
+from engine.store import users
+from engine.store.db import Database
+from engine.store.models import Instance, OpenTask
+from engine.store.records import iso
+from engine.store.stale import stale_clause
+
+__all__ = ["TIMER_HORIZON", "as_text", "build_digest", "digest", "is_empty", "summary"]
+
+TIMER_HORIZON = timedelta(hours=24)
+
+
+def digest(db: Database, username: str, now: datetime | None = None) -> dict[str, Any]:
+    """A user's digest now (NotFoundError for an unknown or inactive user)."""
+    with db.read() as s:
+        users.roles_of(s, username)
+        return build_digest(s, username, now or clock.now())
+
+
+def build_digest(
+    s: Session, username: str, now: datetime, calendar: Calendar | None = None
+) -> dict[str, Any]:
+    """A user's digest read in the caller's transaction (the worker builds everyone's in
+    one), on the team's SLA calendar unless given."""
+    calendar = calendar or settings.sla_calendar(s)
+    _start, day_end = calendar.day_bounds(now)
+    due = s.execute(
+        select(OpenTask, Instance.name)
+        .join(Instance, Instance.id == OpenTask.instance_id)
+        .where(OpenTask.assignee == username, OpenTask.due_at < day_end)
+        .order_by(OpenTask.due_at, OpenTask.created_at)
+    )
+    tasks = [
+        {
+            "task_id": t.task_id,
+            "instance_id": str(t.instance_id),
+            "deal": name,
+            "name": t.name,
+            "stage": t.stage,
+            "due_at": iso(t.due_at),
+            "overdue": t.due_at is not None and t.due_at < now,
+            "escalated": t.escalated_at is not None,
+        }
+        for t, name in due
+    ]
+    quiet = s.execute(
+        select(
+            Instance.id, Instance.name, Instance.stage, Instance.activity_at, Instance.created_at
+        )
+        .where(Instance.owner == username, stale_clause(settings.stale_days(s), now))
+        .order_by(Instance.activity_at, Instance.id)
+    )
+    stale = [
+        {
+            "instance_id": str(iid),
+            "name": name,
+            "stage": stage,
+            "activity_at": iso(activity or created),
+            "quiet_days": (now - (activity or created)).days,
+        }
+        for iid, name, stage, activity, created in quiet
+    ]
+    horizon = now + TIMER_HORIZON
+    soon = s.execute(
+        select(Instance.id, Instance.name, Instance.timers)
+        .where(
+            Instance.owner == username,
+            Instance.status == "running",
+            Instance.next_due_at <= horizon,
+        )
+        .order_by(Instance.next_due_at, Instance.id)
+    )
+    timers = sorted(
+        (
+            {
+                "instance_id": str(iid),
+                "deal": name,
+                "element_id": timer.get("element_id"),
+                "name": timer.get("name") or timer.get("element_id"),
+                "due_at": timer.get("due_at"),
+            }
+            for iid, name, waiting in soon
+            for timer in waiting or []
+            if timer.get("due_at") and now <= clock.parse_iso(timer["due_at"]) <= horizon
+        ),
+        key=lambda t: (str(t["due_at"]), t["instance_id"]),
+    )
+    return {
+        "user": username,
+        "date": calendar.local_date(now).isoformat(),
+        "generated_at": iso(now),
+        "tasks": tasks,
+        "stale": stale,
+        "timers": timers,
+    }
+
+
+def is_empty(found: dict[str, Any]) -> bool:
+    """Nothing to tell: no notification is sent for it."""
+    return not (found["tasks"] or found["stale"] or found["timers"])
+
+
+def summary(found: dict[str, Any]) -> str:
+    """One line for the notification."""
+    overdue = sum(1 for t in found["tasks"] if t["overdue"])
+    return (
+        f"Today: {len(found['tasks'])} task(s) due ({overdue} overdue), "
+        f"{len(found['stale'])} stale deal(s), "
+        f"{len(found['timers'])} timer(s) in the next 24 hours."
+    )
+
+
+def as_text(found: dict[str, Any]) -> str:
+    """The digest for a terminal."""
+    lines = [f"Digest of {found['user']} for {found['date']}", summary(found), "", "Tasks due:"]
+    lines += [
+        f"  {t['due_at']}  {t['name']} ({t['deal']}, #{t['instance_id']})"
+        + ("  OVERDUE" if t["overdue"] else "")
+        for t in found["tasks"]
+    ] or ["  (none)"]
+    lines.append("Stale deals:")
+    lines += [
+        f"  #{d['instance_id']} {d['name']}: {d['stage']}, quiet for {d['quiet_days']} days"
+        for d in found["stale"]
+    ] or ["  (none)"]
+    lines.append("Timers in the next 24 hours:")
+    lines += [
+        f"  {t['due_at']}  {t['name']} ({t['deal']}, #{t['instance_id']})" for t in found["timers"]
+    ] or ["  (none)"]
+    return "\n".join(lines)
