@@ -16,10 +16,9 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine.core.roles import role_key
+from engine.core.roles import MANAGERS, role_key
 from engine.errors import ConflictError, ForbiddenError, ValidationError
 from engine.usecases.deals import may_own
-from engine.usecases.handover import MANAGERS
 from webui.context import CurrentUser, engine, require_any_role, team, user
 from webui.deals import visible_deal
 from webui.i18n import _

@@ -219,12 +219,12 @@ def default_jobs() -> list[Job]:
     the deals that changed (so a report opened after a burst of timers need not work them
     out first).  Each job knows what it already did, so a restart or a second worker repeats
     nothing."""
+    from engine.jobs import delegations as delegation_job
     from engine.jobs import digest, escalation, mail, reminders
-    from engine.usecases import handover
     from engine.usecases.reports import facts
 
     def delegations(service: Service, now: datetime) -> int:
-        return sum(handover.end_expired_delegations(service.db, now).values())
+        return sum(delegation_job.end_expired_delegations(service.db, now).values())
 
     return [
         Job("escalations", 1.0, lambda service, now: escalation.escalate_due(service.db, now)),

@@ -18,6 +18,7 @@ from engine.store.db import Database
 from engine.usecases.charts import ChartCases
 from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
+from engine.usecases.delegations import DelegationCases
 from engine.usecases.handover import HandoverCases
 from engine.usecases.incidents import IncidentCases
 from engine.usecases.initiatives import InitiativeCases
@@ -41,6 +42,7 @@ class Service(
     TaskCases,
     MessageCases,
     HandoverCases,
+    DelegationCases,
     NotificationCases,
     IncidentCases,
     MoveCases,

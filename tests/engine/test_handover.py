@@ -13,10 +13,11 @@ import time_machine
 from sqlalchemy import event, func, select, update
 
 from engine.errors import ConflictError, ForbiddenError, ValidationError
+from engine.jobs.delegations import end_expired_delegations
 from engine.store.db import Database
 from engine.store.models import Delegation, History, OpenTask, User
+from engine.usecases.delegations import parse_day
 from engine.usecases.demo import complete_step
-from engine.usecases.handover import end_expired_delegations, parse_day
 from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
