@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import abort, current_app, g
 
-from engine.core.roles import role_key
+from engine.core.roles import ADMIN, PROCESS_VIEWERS, role_key
 from engine.usecases.service import Service
 
 # Roles that open the process pages and the user administration (role keys).
-PROCESS_ROLES = frozenset(role_key(r) for r in ("Sales Manager", "designer", "admin"))
-ADMIN_ROLES = frozenset({role_key("admin")})
+# The pages ask the engine's role sets (engine.core.roles), never a list of their own.
+PROCESS_ROLES = PROCESS_VIEWERS
+ADMIN_ROLES = frozenset({ADMIN})
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
+from engine.core.roles import MANAGERS
 from engine.errors import NotFoundError, ValidationError
 from engine.usecases.reports import REPORTS, Filters
 from engine.usecases.reports.cases import COST_ROLES, REPORT_ROLES, TEXT_FILTERS
@@ -325,7 +326,7 @@ def _page(
         heatmap_error=heatmap_error,
         may_set_costs=me.has_any(COST_ROLES),
         costs=_costs() if name == "channels" else {},
-        team_wide=me.has_any(["Sales Manager", "admin"]),
+        team_wide=me.has_any(MANAGERS),
     )
 
 

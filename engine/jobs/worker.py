@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from engine import clock
 from engine.errors import ConflictError
 from engine.jobs import timers
-from engine.store.models import Worker as WorkerRow
+from engine.store.models import WorkerHeartbeat as WorkerRow
 
 if TYPE_CHECKING:
     from engine.usecases.service import Service

@@ -400,7 +400,7 @@ class ReceivedMessage(Base):
     expires_at: Mapped[datetime | None]
 
 
-class Worker(Base):
+class WorkerHeartbeat(Base):
     """A running `salesflow worker` and its heartbeat (one at a time on SQLite)."""
 
     __tablename__ = "worker"

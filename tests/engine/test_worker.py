@@ -24,7 +24,7 @@ from engine.jobs.timers import tick
 from engine.jobs.worker import Job, Worker
 from engine.store.db import Database
 from engine.store.models import History, Instance, ReportFact, ReportPending
-from engine.store.models import Worker as WorkerRow
+from engine.store.models import WorkerHeartbeat as WorkerRow
 from engine.usecases.demo import NURTURE, WON, complete_step, drive
 from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PG_URL, PROCESSES, ROOT

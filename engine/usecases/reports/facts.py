@@ -63,7 +63,7 @@ from engine.store.models import (
     ReportFact,
     ReportPending,
 )
-from engine.usecases.reports.scope import GRAPHS, LOST, WON, Graph, graph_of
+from engine.usecases.reports.scope import GRAPHS, LOST, WON, Outline, graph_of
 
 __all__ = [
     "ACTION_KINDS",
@@ -115,7 +115,7 @@ def _epoch(moment: datetime) -> float:
 
 
 def _row_facts(
-    graph: Graph, base: dict[str, Any], row: HistoryRow, created: datetime
+    graph: Outline, base: dict[str, Any], row: HistoryRow, created: datetime
 ) -> list[dict[str, Any]]:
     """The facts one history row makes by itself: a stay at an element, a win."""
     _kind, element, _actor, _task_id, at, entered = row
@@ -129,7 +129,7 @@ def _row_facts(
     return found
 
 
-def _entry(graph: Graph, row: HistoryRow) -> tuple[float, str] | None:
+def _entry(graph: Outline, row: HistoryRow) -> tuple[float, str] | None:
     """The stage entry a history row tells of: the engine's own rows of an entry element
     (a human task's carry the time it became ready; claims, escalations and hand-overs of it
     do not)."""
@@ -140,7 +140,7 @@ def _entry(graph: Graph, row: HistoryRow) -> tuple[float, str] | None:
     return _epoch(entered or at), stage
 
 
-def _is_action(graph: Graph, row: HistoryRow) -> bool:
+def _is_action(graph: Outline, row: HistoryRow) -> bool:
     kind, element, actor, task_id, _at, _entered = row
     return (
         kind in ACTION_KINDS
@@ -151,7 +151,7 @@ def _is_action(graph: Graph, row: HistoryRow) -> bool:
 
 
 def _responses(
-    graph: Graph,
+    graph: Outline,
     base: dict[str, Any],
     rows: Iterable[HistoryRow],
     opened: Mapping[str, datetime],
@@ -188,7 +188,7 @@ def _responses(
 
 
 def _entries(
-    history: Iterable[tuple[float, str]], graph: Graph, open_tasks: Iterable[OpenRow]
+    history: Iterable[tuple[float, str]], graph: Outline, open_tasks: Iterable[OpenRow]
 ) -> dict[tuple[float, str], str | None]:
     """Stage entries -> None when the history tells of them, else the open task that does
     (the first by id when several do)."""
@@ -202,7 +202,7 @@ def _entries(
 
 
 def deal_facts(
-    graph: Graph,
+    graph: Outline,
     process_id: str,
     instance_id: int,
     history: Iterable[HistoryRow],
@@ -239,7 +239,7 @@ def _fact(base: dict[str, Any], kind: str, key: str, at: float, **more: Any) -> 
 
 
 def _stage_facts(
-    graph: Graph, base: dict[str, Any], entries: Mapping[tuple[float, str], str | None]
+    graph: Outline, base: dict[str, Any], entries: Mapping[tuple[float, str], str | None]
 ) -> list[dict[str, Any]]:
     """One row per stage entry, in the order the reports see them: by time, then rank."""
     if not entries:
@@ -391,7 +391,7 @@ def add_counts(s: Session, counts: Counts) -> None:
         s.execute(insert(ReportCount), rows)
 
 
-def _version_graph(s: Session | Connection, content_hash: str, version_id: int) -> Graph:
+def _version_graph(s: Session | Connection, content_hash: str, version_id: int) -> Outline:
     graph = GRAPHS.get(content_hash)
     if graph is None:
         text = s.scalar(select(DefinitionVersion.spec).where(DefinitionVersion.id == version_id))

@@ -71,8 +71,9 @@ def period(s: Session, first: date | None, last: date | None) -> tuple[datetime 
 
 
 @dataclass(frozen=True)
-class Graph:
-    """One version's elements: stages, entry elements, human tasks, stages in flow order."""
+class Outline:
+    """What the reports know of one version: stages, entry elements, human tasks, stages in
+    flow order (the chart's graph of its elements is engine.core.graph.Graph)."""
 
     stages: dict[str, str]  # element id -> stage
     entries: dict[str, str]  # entry element id -> the stage it enters
@@ -85,17 +86,17 @@ class Graph:
     ranks: dict[str, int]  # stage -> its rank in this version (see _ranked)
 
 
-GRAPHS: dict[str, Graph] = {}  # content hash -> graph; a version's content never changes
+GRAPHS: dict[str, Outline] = {}  # content hash -> graph; a version's content never changes
 
 
-def graph_of(content_hash: str, spec_text: str) -> Graph:
+def graph_of(content_hash: str, spec_text: str) -> Outline:
     """The graph of a stored version (its spec's JSON), read once per content."""
     if content_hash not in GRAPHS:
         GRAPHS[content_hash] = build_graph(*runtime.load_spec(spec_text))
     return GRAPHS[content_hash]
 
 
-def build_graph(main: Any, subprocesses: Mapping[str, Any]) -> Graph:
+def build_graph(main: Any, subprocesses: Mapping[str, Any]) -> Outline:
     """What the reports need to know of a version's process specs."""
     stages: dict[str, str] = {}
     entries: dict[str, str] = {}
@@ -131,7 +132,7 @@ def build_graph(main: Any, subprocesses: Mapping[str, Any]) -> Graph:
             before = _stages_before(ts, specs, stages)
             if None in before or any(rank[b] < rank[stage] for b in before if b is not None):
                 entries[ts.bpmn_id] = stage
-    return Graph(
+    return Outline(
         stages,
         entries,
         frozenset(elements),
@@ -234,7 +235,7 @@ def scope(s: Session, f: Filters) -> Scope:
         .join(Definition)
         .order_by(DefinitionVersion.id)
     ).all()
-    graphs: list[Graph] = []
+    graphs: list[Outline] = []
     elsewhere: set[str] = set()
     for vid, content_hash, version, process_id in rows:
         graph = GRAPHS.get(content_hash)
