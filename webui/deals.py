@@ -22,6 +22,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
+from engine.core.records import Deal
 from engine.core.stages import STAGE_ORDER
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.usecases.service import Service
@@ -39,7 +40,7 @@ NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
 FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
 
 
-def visible_deal(instance_id: int) -> dict[str, Any]:
+def visible_deal(instance_id: int) -> Deal:
     """Everything about a deal the user may see; a 404 for any other (never a 403: that
     would tell that the deal exists)."""
     service = engine()
@@ -199,7 +200,7 @@ _DRAWING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="salesflow-chart
 class _PageChart:
     """The deal's chart for its page, being drawn while the page is rendered."""
 
-    def __init__(self, deal: dict[str, Any]) -> None:
+    def __init__(self, deal: Deal) -> None:
         links: dict[str, str] = {}
         for task in deal["tasks"]:
             links.setdefault(
@@ -236,14 +237,14 @@ def _charts() -> dict[str, ChartCache[Any]]:
     return charts
 
 
-def _svg(service: Service, deal: dict[str, Any]) -> bytes:
+def _svg(service: Service, deal: Deal) -> bytes:
     """The chart of the deal as read for its page, so it shows just what its cache key
     names (`deal_chart_key`)."""
     graph, view, key = service.deal_chart(deal)
     return diagrams.render_instance(graph, view, "svg", cache_key=key)
 
 
-def _deal_svg(deal: dict[str, Any]) -> bytes:
+def _deal_svg(deal: Deal) -> bytes:
     """The deal's chart as SVG, rendered once per state of the deal (`deal` is what
     `Service.show` returned for it)."""
     service = engine()

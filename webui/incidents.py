@@ -26,6 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from engine.core.records import Deal
 from engine.errors import ConflictError, ExpressionError, ValidationError
 from engine.usecases.forms import load_json_object
 from engine.usecases.incidents import MAX_REASON, incident_record, may_handle
@@ -69,7 +70,7 @@ def index() -> str:
     )
 
 
-def _deal_in_error(instance_id: int) -> tuple[dict[str, Any], CurrentUser, Response | None]:
+def _deal_in_error(instance_id: int) -> tuple[Deal, CurrentUser, Response | None]:
     """The deal (404 if not visible), the user (403 unless a handler), and a redirect to the
     deal's page when it is not in error (any more)."""
     deal = visible_deal(instance_id)
@@ -87,7 +88,7 @@ def show(instance_id: int) -> Response | str:
 
 
 def _page(
-    deal: dict[str, Any],
+    deal: Deal,
     *,
     data_text: str | None = None,
     reason: str = "",

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, abort, render_template, request
 
 import diagrams
 from engine.core.graph import Heat
+from engine.core.records import DefinitionRecord
 from webui.chart_svg import MEDIA_TYPES, inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role
 from webui.deals import download
@@ -51,7 +52,7 @@ def index() -> str:
     return render_template("processes/list.html", definitions=items)
 
 
-def _definition(process_id: str) -> dict[str, Any]:
+def _definition(process_id: str) -> DefinitionRecord:
     for definition in engine().definitions():
         if definition["process_id"] == process_id:
             return definition

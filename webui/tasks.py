@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from werkzeug.wrappers import Response
 
 from engine import clock
+from engine.core.records import Deal, TaskRecord
 from engine.core.stages import STAGE_ORDER
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
 from engine.usecases.tasks import may_complete
@@ -25,7 +27,7 @@ EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 FORM_META = frozenset({"csrf_token", "action"})  # fields of the page, not of the task's data
 
 
-def may_act(me: CurrentUser, task: dict[str, Any]) -> bool:
+def may_act(me: CurrentUser, task: Mapping[str, Any]) -> bool:
     """The engine's rule for completing a task (engine.usecases.tasks `may_complete`), to
     decide what a page offers; the engine checks again when it is done."""
     return may_complete(me.username, me.roles, task)
@@ -90,7 +92,7 @@ def inbox() -> str:
     )
 
 
-def _visible_open_task(task_id: str) -> dict[str, Any]:
+def _visible_open_task(task_id: str) -> TaskRecord:
     """The open task, if the user may see its deal; a 404 otherwise (no leak), and a 409
     that says who did it for a task of a visible deal that was completed meanwhile."""
     me = user().username
@@ -157,8 +159,8 @@ def _form_error(message: str) -> dict[str, str]:
 
 
 def _render(
-    task: dict[str, Any],
-    deal: dict[str, Any],
+    task: Mapping[str, Any],
+    deal: Deal,
     form: dict[str, Any],
     view: FormView,
     *,

@@ -31,6 +31,7 @@ import diagrams
 from diagrams.diff import render_diff
 from engine.core.diff import VersionDiff
 from engine.core.graph import Graph, InstanceView
+from engine.core.records import DefinitionRecord
 from engine.core.stages import STAGE_ORDER
 from engine.errors import NotFoundError
 from engine.usecases.access import sees_all
@@ -93,7 +94,7 @@ def _only_process_roles() -> None:
     require_any_role(PROCESS_ROLES)
 
 
-def _definition(process_id: str) -> dict[str, Any]:
+def _definition(process_id: str) -> DefinitionRecord:
     for definition in engine().definitions():
         if definition["process_id"] == process_id:
             return definition
@@ -251,7 +252,7 @@ def migrate_deals(process_id: str) -> tuple[str, int]:
 
 
 def _migrate_page(
-    definition: dict[str, Any],
+    definition: DefinitionRecord,
     chosen: dict[str, Any],
     *,
     picked: list[str] | None = None,

@@ -6,8 +6,6 @@ become version N+1, and running deals stay on the version they started with.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,12 +14,13 @@ from engine.core import runtime
 from engine.core.calendar import known_sla
 from engine.core.definitions import ProcessBundle, form_name, load_form
 from engine.core.forms import make_validator
+from engine.core.records import DefinitionRecord, Deployed
 from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
 from engine.store.models import Definition, DefinitionVersion
 
 
-def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> dict[str, Any]:
+def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> Deployed:
     """Store a parsed process as a new version unless its content is deployed already."""
     definition = s.scalars(
         select(Definition).where(Definition.process_id == bundle.process_id)
@@ -55,7 +54,7 @@ def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> dict[s
     return {"process_id": bundle.process_id, "version": definition.latest_version, "changed": True}
 
 
-def list_definitions(s: Session) -> list[dict[str, Any]]:
+def list_definitions(s: Session) -> list[DefinitionRecord]:
     rows = s.scalars(select(Definition).order_by(Definition.process_id))
     return [
         {

@@ -1,10 +1,10 @@
-"""Rows as the plain dicts the CLI, the JSON API and the pages return (ids are strings)."""
+"""Rows as the records the CLI, the JSON API and the pages show (engine.core.records: typed
+dicts, ids as strings, times as ISO text)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.clock import iso
+from engine.core.records import DealSummary, HistoryEntry, TaskRecord
 from engine.store.models import History, Instance, OpenTask
 
 # What instance_summary reads: lists load only these, never the stored workflow state.
@@ -28,7 +28,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def instance_summary(inst: Instance) -> dict[str, Any]:
+def instance_summary(inst: Instance) -> DealSummary:
     return {
         "instance_id": str(inst.id),
         "process_id": inst.process_id,
@@ -49,7 +49,7 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
     }
 
 
-def task_record(row: OpenTask) -> dict[str, Any]:
+def task_record(row: OpenTask) -> TaskRecord:
     return {
         "task_id": row.task_id,
         "instance_id": str(row.instance_id),
@@ -64,7 +64,7 @@ def task_record(row: OpenTask) -> dict[str, Any]:
     }
 
 
-def history_record(row: History) -> dict[str, Any]:
+def history_record(row: History) -> HistoryEntry:
     return {
         "at": iso(row.at),
         "actor": row.actor,

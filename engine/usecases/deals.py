@@ -20,6 +20,7 @@ from engine.clock import iso
 from engine.core import runtime
 from engine.core.definitions import form_name
 from engine.core.forms import check_data
+from engine.core.records import Deal, DealSummary, HistoryEntry, StartedDeal
 from engine.core.roles import SALES_MANAGER, role_key
 from engine.errors import (
     NotFoundError,
@@ -119,7 +120,7 @@ class DealCases(UseCases):
         actor: str | None = None,
         version: int | None = None,
         then: Callable[[Session, Instance], None] | None = None,
-    ) -> dict[str, Any]:
+    ) -> StartedDeal:
         """Start a deal on the latest (or the given) version of a process.  `then(s, inst)`
         writes what a caller keeps beside the new instance, in the same transaction."""
         data = dict(data or {})
@@ -182,7 +183,7 @@ class DealCases(UseCases):
         stale: bool = False,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[DealSummary]:
         """Deals, filtered; with `visible_to` only those that user may see (engine.usecases.access);
         with `stale` only the stale ones (engine.store.stale)."""
         with self.db.read() as s:
@@ -250,7 +251,7 @@ class DealCases(UseCases):
                 board[inst.stage or ""]["cards"].append(instance_summary(inst))
             return board
 
-    def show(self, instance_id: str | int) -> dict[str, Any]:
+    def show(self, instance_id: str | int) -> Deal:
         """Everything about one deal, read from its rows (no workflow is loaded)."""
         iid = parse_id(instance_id)
         with self.db.read() as s:
@@ -279,7 +280,7 @@ class DealCases(UseCases):
             row = versions.version_row(s, process_id, version)
             return self.version(s, row.id).start_form()
 
-    def comment(self, instance_id: str | int, *, user: str, text: str) -> dict[str, Any]:
+    def comment(self, instance_id: str | int, *, user: str, text: str) -> HistoryEntry:
         """Add a comment to a deal's timeline."""
         iid = parse_id(instance_id)
         text = text.strip()

@@ -27,6 +27,7 @@ from engine.core.definitions import parse_sources, process_ids, read_paths
 from engine.core.graph import Graph, graph_from_xml
 from engine.core.lint import check as lint_check
 from engine.core.lint import source_texts
+from engine.core.records import DefinitionRecord, Deployed
 from engine.core.roles import DESIGNERS
 from engine.errors import (
     DefinitionError,
@@ -57,20 +58,18 @@ __all__ = [
 class DefinitionCases(UseCases):
     """Deploy, check, publish and draft process definitions."""
 
-    def deploy(
-        self, paths: Iterable[str | Path], *, actor: str | None = None
-    ) -> list[dict[str, Any]]:
+    def deploy(self, paths: Iterable[str | Path], *, actor: str | None = None) -> list[Deployed]:
         """Deploy every executable process in the files/folders; all or nothing."""
         return self.deploy_sources(read_paths(paths), actor=actor)
 
     def deploy_sources(
         self, sources: dict[str, str], *, actor: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Deployed]:
         bundles = parse_sources(sources)  # raises before anything is written
         with self.db.write() as s:
             return [versions.store_bundle(s, bundle, actor) for bundle in bundles]
 
-    def definitions(self) -> list[dict[str, Any]]:
+    def definitions(self) -> list[DefinitionRecord]:
         with self.db.read() as s:
             return versions.list_definitions(s)
 

@@ -8,7 +8,7 @@ their history over the past weeks, so that its before/after effect has something
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ DEALS: tuple[tuple[str, str, str, int, str, str, list[Step], int], ...] = (
 Progress = Callable[[int, int, str], None]
 
 
-def who_completes(service: Service, task: dict[str, Any]) -> str:
+def who_completes(service: Service, task: Mapping[str, Any]) -> str:
     """The assignee, or the first user (by name) holding the task's lane."""
     if task["assignee"]:
         return str(task["assignee"])

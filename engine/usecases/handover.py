@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core.records import TaskRecord
 from engine.core.roles import MANAGERS
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
 from engine.store.delegations import route
@@ -62,7 +63,7 @@ __all__ = ["MANAGERS", "HandoverCases", "hand_over", "handover_preview", "reassi
 
 def reassign(
     s: Session, row: OpenTask, to_user: str, *, actor: str | None, now: datetime
-) -> dict[str, Any]:
+) -> TaskRecord:
     """Give one open task (`row`, locked by the caller) to `to_user`."""
     if not is_manager(s, actor) and row.assignee != actor:
         raise ForbiddenError(
@@ -281,7 +282,7 @@ def hand_over(
 class HandoverCases(UseCases):
     """People covering for people: one task reassigned, a rep's work handed over, delegations."""
 
-    def reassign(self, task_id: str, to_user: str, *, actor: str | None) -> dict[str, Any]:
+    def reassign(self, task_id: str, to_user: str, *, actor: str | None) -> TaskRecord:
         """Give one open task to another user holding its lane's role."""
         with self.db.write() as s:
             row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)

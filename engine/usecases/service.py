@@ -35,6 +35,7 @@ __all__ = ["NotInitialisedError", "Service", "connect", "database_url"]
 
 
 class Service(
+    InitiativeCases,  # before DealCases, which it builds on
     UserCases,
     DefinitionCases,
     ChartCases,
@@ -46,7 +47,6 @@ class Service(
     NotificationCases,
     IncidentCases,
     MoveCases,
-    InitiativeCases,
     ReportCases,
     SettingCases,
 ):

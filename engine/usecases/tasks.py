@@ -20,6 +20,7 @@ from engine.clock import iso
 from engine.core import runtime
 from engine.core.failures import engine_steps
 from engine.core.forms import check_data
+from engine.core.records import TaskCompleted, TaskRecord
 from engine.core.roles import role_key
 from engine.errors import (
     ConflictError,
@@ -110,7 +111,7 @@ class TaskCases(UseCases):
         user: str | None = None,
         role: str | None = None,
         instance: str | int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskRecord]:
         """Open tasks: a user's own and those waiting in the queues of the user's roles."""
         with self.db.read() as s:
             query = select(OpenTask).order_by(OpenTask.due_at, OpenTask.created_at)
@@ -206,7 +207,7 @@ class TaskCases(UseCases):
             ]
             return {"rows": rows, "total": total}
 
-    def task(self, task_id: str) -> dict[str, Any] | None:
+    def task(self, task_id: str) -> TaskRecord | None:
         """One open task (the record `tasks` lists), or None."""
         with self.db.read() as s:
             row = s.get(OpenTask, task_id)
@@ -246,7 +247,7 @@ class TaskCases(UseCases):
 
     def complete(
         self, task_id: str, *, user: str, data: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> TaskCompleted:
         """Complete a ready task as `user` with the submitted form data."""
         data = dict(data or {})
         with self.space.write() as unit:
@@ -280,7 +281,7 @@ class TaskCases(UseCases):
             ready = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(deal.workflow))
             return {"instance_id": str(deal.deal.id), "status": deal.deal.status, "ready": ready}
 
-    def claim(self, task_id: str, *, user: str) -> dict[str, Any]:
+    def claim(self, task_id: str, *, user: str) -> TaskRecord:
         """Take a task from a role's queue: it becomes the user's own."""
         with self.db.write() as s:
             row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
@@ -293,7 +294,7 @@ class TaskCases(UseCases):
             self._note(s, row, user, "claimed")
             return task_record(row)
 
-    def release(self, task_id: str, *, user: str) -> dict[str, Any]:
+    def release(self, task_id: str, *, user: str) -> TaskRecord:
         """Give a task back to its role's queue."""
         with self.db.write() as s:
             row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)

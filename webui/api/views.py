@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unaut
 from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
+from engine.core.records import DefinitionRecord
 from engine.errors import (
     EngineError,
     NotFoundError,
@@ -301,7 +302,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
 # --- definitions -------------------------------------------------------------------------
 
 
-def _definition(process_id: str) -> dict[str, Any]:
+def _definition(process_id: str) -> DefinitionRecord:
     for found in _service().definitions():
         if found["process_id"] == process_id:
             return found

@@ -3,8 +3,8 @@ docstring for the rules they keep)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from engine.store import team_settings as settings
 from engine.store import users
 from engine.store.models import Initiative, InitiativeReview, InitiativeRow, Instance
 from engine.store.notifications import notify
-from engine.usecases.base import UseCases
+from engine.usecases.deals import DealCases
 from engine.usecases.initiatives import table
 from engine.usecases.initiatives.effect import measure_effect
 from engine.usecases.initiatives.review import count_blocked, drive
@@ -38,21 +38,9 @@ from engine.usecases.initiatives.table import review_record, row_record, summary
 __all__ = ["InitiativeCases"]
 
 
-class InitiativeCases(UseCases):
-    """Optimisation initiatives: their execution tables, weekly reviews and effect."""
-
-    if TYPE_CHECKING:
-        # An initiative is a deal of its process, started by DealCases.start (Service is
-        # composed of both classes).
-        def start(
-            self,
-            process_id: str,
-            *,
-            deal: str | None = None,
-            owner: str | None = None,
-            actor: str | None = None,
-            then: Callable[[Session, Instance], None] | None = None,
-        ) -> dict[str, Any]: ...
+class InitiativeCases(DealCases):
+    """Optimisation initiatives: their execution tables, weekly reviews and effect.  An
+    initiative is a deal of its own process, started as every deal is (DealCases.start)."""
 
     def initiatives(self) -> list[dict[str, Any]]:
         """Every initiative, newest first, with how many of its rows are in each status and
