@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import JSON, delete, func, insert, inspect, select, text  # noqa: E402
 
-from engine.errors import reports  # noqa: E402
+from engine.usecases import reports  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.deployments import version_row  # noqa: E402
 from engine.store.models import (  # noqa: E402

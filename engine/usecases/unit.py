@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from SpiffWorkflow.exceptions import WorkflowException
@@ -117,7 +118,7 @@ class DealChange:
         *,
         actor: str | None,
         roles: dict[str, set[str]] | None = None,
-        now: Any = None,
+        now: datetime | None = None,
         **more: Any,
     ) -> list[runtime.Event]:
         """Write what the change did (engine.store.changes.save_change): history, open tasks,
