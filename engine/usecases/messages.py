@@ -1,18 +1,9 @@
 """Messages from outside: a BPMN message (`contract_signed`, `payment_received`) delivered to
 the deal waiting for it.
 
-How SpiffWorkflow 3.2 catches a message (read from its source): a waiting catch event sits in
-the top workflow's `event_manager.tasks` (an intermediate catch event, a boundary event while
-its task is open, a receive task, or an event-based gateway, whose branches' definitions the
-parser folds into one MultipleEventDefinition on the gateway).  `send_event(BpmnEvent(...))`
-offers the event to every waiting task; definitions compare by class and name, so the event
-must carry the definition object the parser built (the `spiff` subclass), taken from the
-waiting task.  We catch on one chosen task ourselves (`spec.catch` then `spec._update`, which
-is what the event manager does) so that one message reaches one element, and merge the data
-afterwards (`_update` copies the parent's data over the task's).  Correlation properties
-declared in the BPMN still apply: their retrieval expressions run on the message data in the
-restricted script engine, and the library refuses a message whose key differs from the one
-the deal already holds.
+How the engine catches one (SpiffWorkflow's event manager, one message to one element) is
+engine.core.messages's; correlation properties declared in the BPMN still apply, and the
+library refuses a message whose key differs from the one the deal already holds.
 
 The rules:
 - A message names its deal by `instance_id`, by `correlate` (deal fields: `name`, `owner`,
