@@ -51,7 +51,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import JSON, delete, func, insert, inspect, select, text  # noqa: E402
 
-from engine.usecases import reports  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.deployments import version_row  # noqa: E402
 from engine.store.models import (  # noqa: E402
@@ -61,6 +60,7 @@ from engine.store.models import (  # noqa: E402
     OpenTask,
     ReportFact,
 )
+from engine.usecases import reports  # noqa: E402
 from engine.usecases.demo import LOST, NURTURE, WON, drive  # noqa: E402
 from engine.usecases.reports import facts  # noqa: E402
 from engine.usecases.service import Service  # noqa: E402
