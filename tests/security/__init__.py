@@ -1,0 +1,1 @@
+"""Security tests: each finding of issue 13 replayed against the server."""
