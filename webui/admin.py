@@ -1,5 +1,6 @@
 """User administration (admins only): the team, adding a user, and one user's page where an
-admin changes the name, e-mail, roles and password, and deactivates or reactivates the account.
+admin changes the name, e-mail, roles and password, deactivates or reactivates the account, and
+ends every session of the user ("log out everywhere").
 
 The rules (an admin keeps their own admin role and account, what deactivating does, the
 shortest password) live in the engine (engine.usecases.users); this module turns forms into
@@ -10,7 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from engine.core.roles import TEAM_ROLES, role_key
@@ -82,8 +93,12 @@ def user_page(username: str) -> Response | str | tuple[str, int]:
     if request.method == "GET":
         return _user_page(found, _form_of(found), {})
     action = request.form.get("action", "save")
-    if action not in ("save", "deactivate", "activate"):
+    if action not in ("save", "deactivate", "activate", "logout_everywhere"):
         abort(400)
+    if action == "logout_everywhere":
+        service.end_sessions(username)
+        flash(_("Every session of %(name)s has ended.", name=username), "success")
+        return redirect(url_for(".user_page", username=username))
     if action == "deactivate":
         return _deactivate(found)
     if action == "activate":
@@ -117,6 +132,9 @@ def user_page(username: str) -> Response | str | tuple[str, int]:
                 "You cannot take away your own admin role: another admin has to."
             )
         else:
+            if password and username == user().username:
+                # A new password ends the other sessions; this one, which set it, goes on.
+                session["generation"] = service.session_generation(username)
             flash(_("User %(name)s updated.", name=username), "success")
             return redirect(url_for(".user_page", username=username))
     return _user_page(found, form, errors), 422

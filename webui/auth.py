@@ -14,6 +14,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -22,7 +23,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from engine.errors import NotFoundError
+from engine.usecases.users import LoginThrottled
 from webui.context import CurrentUser, engine
 from webui.i18n import _, adopt_stored
 from webui.security import safe_next
@@ -47,10 +48,11 @@ def _load_user() -> CurrentUser | None:
     username = session.get("user")
     if not username:
         return None
-    try:
-        roles = engine().roles(username)
-    except NotFoundError:
-        # Deactivated or removed since the log-in: the session ends here.
+    generation = session.get("generation", 0)
+    roles = engine().session_roles(str(username), generation if isinstance(generation, int) else -1)
+    if roles is None:
+        # Deactivated or removed since the log-in, or the session was ended (log-out, a new
+        # password, "log out everywhere"): it ends here.
         _end_session()
         return None
     return CurrentUser(str(username), str(session.get("name") or username), frozenset(roles))
@@ -86,7 +88,14 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("login.html", next=target, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    found = engine().authenticate(username, password) if username and password else None
+    try:
+        found = (
+            engine().authenticate(username, password, address=request.remote_addr)
+            if username and password
+            else None
+        )
+    except LoginThrottled as exc:
+        return _throttled(exc, target, username)
     if found is None:
         # One message for a wrong name and a wrong password: no hint which one it was.
         return render_template("login.html", next=target, username=username, failed=True), 401
@@ -94,13 +103,32 @@ def login() -> Response | str | tuple[str, int]:
     session.permanent = True
     session["user"] = found["username"]
     session["name"] = found["display_name"]
+    session["generation"] = found["session_generation"]
     adopt_stored(found["language"])
     flash(_("Welcome, %(name)s.", name=found["display_name"]), "success")
     return redirect(target)
 
 
+def _throttled(exc: LoginThrottled, target: str, username: str) -> Response:
+    """429 with Retry-After: the log-in page with a message, or the JSON error shape."""
+    if wants_html():
+        page = render_template(
+            "login.html", next=target, username=username, retry_after=exc.retry_after
+        )
+        response = make_response(page, 429)
+    else:
+        from webui.errors import error_page  # here: webui.errors imports this module
+
+        body, _status = error_page(429, str(exc))
+        response = make_response(body, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @bp.post("/logout")
 def logout() -> Response:
+    if g.user is not None:
+        engine().end_sessions(g.user.username)  # a copy of this cookie must not work either
     _end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

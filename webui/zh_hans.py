@@ -31,6 +31,10 @@ ZH_HANS: dict[str, str] = {
     "No account yet? Your administrator creates one for you.": "还没有账号？请联系管理员为你创建。",
     "Welcome, %(name)s.": "欢迎，%(name)s。",
     "You are logged out.": "你已退出登录。",
+    "Too many failed log-ins. Try again in %(seconds)s seconds.": "登录失败次数过多，请在 %(seconds)s 秒后重试。",
+    "Ends every session of this user on every device: they have to log in again. API tokens stay valid.": "结束该用户在所有设备上的会话：需重新登录。API 令牌仍然有效。",
+    "Log out everywhere": "在所有设备上退出登录",
+    "Every session of %(name)s has ended.": "%(name)s 的所有会话均已结束。",
     # --- error pages
     "The request was not accepted": "请求未被接受",
     "Please log in": "请先登录",

@@ -63,6 +63,9 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Stored in a session at log-in and checked on every request: log-out, a password change
+    # and "log out everywhere" add one, which ends every session issued before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -78,6 +81,18 @@ class UserRole(Base):
     label: Mapped[str] = mapped_column(String(120))
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginThrottle(Base):
+    """Failed log-ins counted per user name ("user:alice") or client address
+    ("addr:192.0.2.1"), shared by every web process; the rule is engine.usecases.users."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
 
 
 class ApiToken(Base):

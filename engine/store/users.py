@@ -12,14 +12,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core.passwords import check_password, hash_password
 from engine.core.roles import ADMIN, role_key
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
-from engine.store.models import ApiToken, Instance, OpenTask, User, UserRole
+from engine.store.models import ApiToken, Instance, LoginThrottle, OpenTask, User, UserRole
 from engine.store.records import task_record
 
 TOKEN_PREFIX = "sf_"  # makes a leaked token recognisable to secret scanners
@@ -125,8 +126,21 @@ def set_user(
                 f"a password has at least {MIN_PASSWORD} characters", field="password"
             )
         user.password_hash = hash_password(password)
+        user.session_generation += 1  # a new password ends every earlier session
     s.flush()
     return user_record(user)
+
+
+def end_sessions(s: Session, username: str) -> int:
+    """End every session of the user issued so far; the new generation."""
+    user = _user(s, username)
+    user.session_generation += 1
+    s.flush()
+    return user.session_generation
+
+
+def session_generation(s: Session, username: str) -> int:
+    return _user(s, username).session_generation
 
 
 def deactivate_user(s: Session, username: str, *, actor: str | None = None) -> dict[str, Any]:
@@ -137,6 +151,7 @@ def deactivate_user(s: Session, username: str, *, actor: str | None = None) -> d
     if actor == user.username:
         raise ForbiddenError(f"{actor} cannot deactivate themselves; another admin has to")
     user.active = False
+    user.session_generation += 1
     now = clock.now()
     revoked = 0
     for token in s.scalars(
@@ -234,7 +249,57 @@ def authenticate(s: Session, username: str, password: str) -> dict[str, Any] | N
     ok = check_password(stored, password)
     if user is None or not user.active or not ok:
         return None
-    return user_record(user)
+    return {**user_record(user), "session_generation": user.session_generation}
+
+
+def session_roles(s: Session, username: str, generation: int) -> set[str] | None:
+    """The role keys of an active user whose sessions of `generation` are still valid, else
+    None (unknown, deactivated, or the session was ended by log-out or a password change)."""
+    rows = s.execute(
+        select(User.id, UserRole.role)
+        .outerjoin(UserRole)
+        .where(User.username == username, User.active, User.session_generation == generation)
+    ).all()
+    if not rows:
+        return None
+    return {role for _, role in rows if role is not None}
+
+
+def blocked_until(s: Session, keys: Iterable[str]) -> datetime | None:
+    """The latest time until which log-ins of any of the throttle `keys` are refused."""
+    found = s.scalars(
+        select(LoginThrottle.blocked_until).where(
+            LoginThrottle.key.in_(list(keys)), LoginThrottle.blocked_until.is_not(None)
+        )
+    ).all()
+    return max((t for t in found if t is not None), default=None)
+
+
+def count_failure(s: Session, key: str, now: datetime, forget_before: datetime) -> int:
+    """Add a failed log-in to `key` in one statement (safe with several processes; a count
+    whose last failure is before `forget_before` starts again); the count now."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = LoginThrottle.__table__
+    stmt = insert(LoginThrottle).values(key=key, failures=1, last_failure_at=now)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "failures": case(
+                (table.c.last_failure_at < forget_before, 1), else_=table.c.failures + 1
+            ),
+            "last_failure_at": now,
+        },
+    ).returning(table.c.failures)
+    return int(s.execute(upsert).scalar_one())
+
+
+def block(s: Session, key: str, until: datetime | None) -> None:
+    s.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(blocked_until=until))
+
+
+def clear_failures(s: Session, key: str) -> None:
+    s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 def create_token(s: Session, username: str, name: str = "") -> tuple[int, str]:

@@ -18,6 +18,7 @@ def test_passwords_are_checked_not_stored(service: Service) -> None:
         "active": True,
         "email": None,
         "language": None,
+        "session_generation": 0,
     }
     assert service.authenticate("alice", "wrong") is None
     assert service.authenticate("nobody", "correct horse") is None
