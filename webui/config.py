@@ -1,4 +1,9 @@
-"""The web app's configuration: defaults, the environment, and the stored session key."""
+"""The web app's configuration: defaults, the environment, and the stored session key.
+
+SALESFLOW_MAX_BODY_BYTES (default 10 MB, DEFAULT_MAX_BODY_BYTES) caps every request's body:
+a larger one is answered 413 from its Content-Length, before any of it is read (Flask's
+MAX_CONTENT_LENGTH; a body sent without a length is cut off at the limit the same way).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,17 @@ from typing import Any
 from engine.usecases.service import database_url
 
 SECRET_KEY_FILE = "secret_key"
+DEFAULT_MAX_BODY_BYTES = 10_000_000  # 10 MB: a publish of every shipped process is 200 kB
+
+
+def max_body_bytes(env: dict[str, str] | os._Environ[str]) -> int:
+    """SALESFLOW_MAX_BODY_BYTES as a positive whole number of bytes (the default unset)."""
+    raw = env.get("SALESFLOW_MAX_BODY_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"SALESFLOW_MAX_BODY_BYTES must be a number of bytes, not {raw!r}")
+    return int(raw)
 
 
 def defaults(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -29,6 +45,7 @@ def defaults(environ: dict[str, str] | None = None) -> dict[str, Any]:
         # The form token lives as long as the session: a rep may keep a form open for hours.
         "WTF_CSRF_TIME_LIMIT": None,
         "SALESFLOW_PAGE_SIZE": 50,
+        "MAX_CONTENT_LENGTH": max_body_bytes(env),
     }
     if env.get("SALESFLOW_SECRET_KEY"):
         config["SECRET_KEY"] = env["SALESFLOW_SECRET_KEY"]

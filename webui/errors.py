@@ -30,6 +30,7 @@ TITLES = {
     404: N_("Not found"),
     405: N_("Not allowed"),
     409: N_("Changed meanwhile"),
+    413: N_("Too large"),
     422: N_("The data was not accepted"),
     500: N_("Something went wrong"),
 }
@@ -38,6 +39,7 @@ HINTS = {
     403: N_("You do not hold the role this needs. Ask your sales manager or an administrator."),
     404: N_("This page does not exist, or it is not shared with you."),
     409: N_("Someone else changed it first; nothing was changed. Reload the page to see it now."),
+    413: N_("What was sent is larger than this server accepts; nothing was changed."),
     422: N_("Go back and correct the data."),
     500: N_("Nothing was changed. Try again; if it happens again, tell your administrator."),
 }

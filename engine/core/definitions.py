@@ -27,6 +27,13 @@ from engine.errors import DefinitionError
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn", ".json")
 FORM_PROPERTY = "formJsonSchemaFilename"
+# What one definition may weigh, checked before any XML is parsed: SpiffWorkflow's parser is
+# quadratic in some element counts (a 50 MB file of 350,000 annotations kept a core busy for
+# minutes).  The shipped sales pipeline is 50 kB with 600 elements; the largest model of the
+# BPMN conformance suite 240 kB.
+MAX_FILE_BYTES = 2_000_000
+MAX_TOTAL_BYTES = 8_000_000
+MAX_FILE_ELEMENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,33 @@ def read_paths(paths: Iterable[str | Path]) -> dict[str, str]:
     return sources
 
 
+def check_limits(files: Mapping[str, str | bytes]) -> None:
+    """DefinitionError naming the file for a definition too large to parse: a file over
+    MAX_FILE_BYTES or with more than MAX_FILE_ELEMENTS elements, or files over
+    MAX_TOTAL_BYTES together.  Counts tags in the text, so it costs one pass, no parsing."""
+    total = 0
+    for name, content in files.items():
+        size = len(content.encode("utf-8") if isinstance(content, str) else content)
+        total += size
+        if size > MAX_FILE_BYTES:
+            raise DefinitionError(
+                f"too large: {size:,} bytes, at most {MAX_FILE_BYTES:,} per file", file=name
+            )
+        text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+        # Opening tags (and comments, instructions): "<" not followed by "/".
+        elements = text.count("<") - text.count("</")
+        if elements > MAX_FILE_ELEMENTS:
+            raise DefinitionError(
+                f"too many elements: about {elements:,}, at most {MAX_FILE_ELEMENTS:,} per file",
+                file=name,
+            )
+    if total > MAX_TOTAL_BYTES:
+        raise DefinitionError(
+            f"the files weigh {total:,} bytes together, at most {MAX_TOTAL_BYTES:,}",
+            file=", ".join(sorted(files)),
+        )
+
+
 def element_lines(xml: Any) -> dict[str, int]:
     """Element id -> source line, for error messages."""
     return {
@@ -90,6 +124,7 @@ def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[Proces
     """Parse, validate (XSD) and check every executable process in `sources`.  Camunda
     extensions are mapped first (engine.core.camunda).  `check` False skips the expression, SLA
     and form-schema checks, for engine.core.lint, which reports every problem, not the first."""
+    check_limits(sources)
     bpmn = {n: t for n, t in sources.items() if n.endswith(".bpmn")}
     dmn = {n: t for n, t in sources.items() if n.endswith(".dmn")}
     if not bpmn:

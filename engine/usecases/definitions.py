@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.clock import iso
 from engine.core.bpmn_di import DiLayout, DiShape, add_diagram
-from engine.core.definitions import parse_sources, process_ids, read_paths
+from engine.core.definitions import check_limits, parse_sources, process_ids, read_paths
 from engine.core.graph import Graph, graph_from_xml
+from engine.core.lint import Problem, source_texts
 from engine.core.lint import check as lint_check
-from engine.core.lint import source_texts
 from engine.core.records import DefinitionRecord, Deployed
 from engine.core.roles import DESIGNERS
 from engine.errors import (
@@ -77,7 +77,12 @@ class DefinitionCases(UseCases):
         self, files: Mapping[str, str | bytes], *, replaces: Collection[str] | None = None
     ) -> list[dict[str, Any]]:
         """Every problem of a definition's files, errors and warnings (engine.core.lint);
-        ProcessIdTakenError first for the id of a process it may not replace."""
+        ProcessIdTakenError first for the id of a process it may not replace; files too large
+        to check (engine.core.definitions.check_limits) are one error, nothing parsed."""
+        try:
+            check_limits(files)  # before any parser sees them
+        except DefinitionError as exc:
+            return [Problem(exc.detail, file=exc.file).to_dict()]
         with self.db.read() as s:
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
@@ -93,7 +98,9 @@ class DefinitionCases(UseCases):
         """Check everything, then deploy: a new version, or `changed` False for content that
         is deployed already.  Any error refuses the whole save (DefinitionProblemsError, or
         ProcessIdTakenError for the id of a process it may not replace) and leaves what was
-        deployed as it was.  `actor` None is the command line."""
+        deployed as it was.  `actor` None is the command line.  Files too large to check are
+        a DefinitionError (engine.core.definitions.check_limits) before any parsing."""
+        check_limits(files)
         with self.db.read() as s:
             _check_designer(s, actor)
             check_process_ids(s, files, replaces)

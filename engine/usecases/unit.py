@@ -49,12 +49,23 @@ _T = TypeVar("_T")
 WORKFLOW_CACHE_SIZE = 2000
 
 
+# The ids are the database's INTEGER columns: 32 bits on PostgreSQL, so no row has a larger id
+# (and a larger number would overflow the driver, SQLite's 64 bits included: a 500).
+MAX_ID = 2**31 - 1
+
+
 def parse_id(value: str | int, what: str = "instance") -> int:
-    """An id from a URL, a form or the command line; NotFoundError for anything else."""
+    """An id from a URL, a form or the command line; NotFoundError for anything else,
+    a number no row can have (below 1, beyond the database's integers) included."""
     try:
-        return int(value)
+        if isinstance(value, str) and len(value.strip()) > len(str(MAX_ID)) + 1:
+            raise ValueError(value)  # no int() of 5,000 digits
+        number = int(value)
     except (TypeError, ValueError):
-        raise NotFoundError(f"no {what} with id '{value}'") from None
+        raise NotFoundError(f"no {what} with id '{str(value)[:40]}'") from None
+    if not 1 <= number <= MAX_ID:
+        raise NotFoundError(f"no {what} with id '{number}'")
+    return number
 
 
 class WorkflowCache:

@@ -21,6 +21,7 @@ authenticates every call with a bearer token, which a browser never adds on its 
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import PathConverter, Rule
 
 from webui.api import definitions_publish as _publish  # noqa: F401  (adds its route to bp)
 from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to bp)
@@ -34,8 +35,29 @@ from webui.api.views import bp
 __all__ = ["bp", "init_app"]
 
 
+class _AnyRest(PathConverter):
+    """The rest of a path, empty or starting with slashes ("/api/v1", "/api/v1//deals")."""
+
+    regex = ".*"
+    part_isolating = False  # it spans slashes
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # The last resort under /api/v1: any method (TRACE, PROPFIND, ...) and any path the
+    # blueprint's rules miss, even those Werkzeug would otherwise redirect (no trailing
+    # slash, doubled slashes).  A request no rule matches has no blueprint, so the pages'
+    # log-in guard would answer it with a redirect to the HTML log-in page; this rule gives it
+    # the API's endpoint, hence the API's JSON 404/405.
+    app.url_map.converters["api_rest"] = _AnyRest
+    app.url_map.add(
+        Rule(
+            f"{bp.url_prefix}<api_rest:rest>",
+            endpoint=f"{bp.name}.unknown_path",
+            merge_slashes=False,
+            strict_slashes=False,
+        )
+    )
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         csrf.exempt(bp)

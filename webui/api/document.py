@@ -83,10 +83,23 @@ def _responses() -> dict[str, Any]:
         "NotFound": _error("No such id, or a deal the caller may not see (the two look the same)."),
         "Conflict": _error("The task was completed or taken meanwhile; nothing was changed."),
         "Invalid": _error(
-            "Invalid data: bad JSON, wrong types, a form that fails its schema, or a process "
-            "expression that fails on the data."
+            "Invalid data: bad JSON (NaN and Infinity, integers beyond 64 bits and nesting "
+            "deeper than 32 levels included), wrong types, a form that fails its schema, or a "
+            "process expression that fails on the data."
+        ),
+        "TooLarge": _error(
+            "The body is larger than the server accepts (SALESFLOW_MAX_BODY_BYTES, 10 MB "
+            "unless set); it was not read."
         ),
     }
+
+
+def _bodies_may_be_too_large(paths: dict[str, Any]) -> None:
+    """413 on every operation that takes a body: the limit holds for all of them."""
+    for item in paths.values():
+        for op in item.values():
+            if isinstance(op, dict) and "requestBody" in op:
+                op["responses"].setdefault("413", fails("413")["413"])
 
 
 def _chart(description: str) -> dict[str, Any]:
@@ -350,8 +363,8 @@ not see is reported as not found.
 
 Errors are JSON objects `{"error", "message"}`, with `field` and `errors` for invalid data.  \
 Unknown ids give 404, invalid data 422, a task completed or taken meanwhile 409, a task of \
-a lane you do not hold 403.  Deals and tasks use the same keys as the `--json` output of \
-the `salesflow` command."""
+a lane you do not hold 403, a body over the size limit 413.  Deals and tasks use the same \
+keys as the `--json` output of the `salesflow` command."""
 
 
 def document() -> dict[str, Any]:
@@ -402,4 +415,6 @@ def document() -> dict[str, Any]:
     # POST /definitions shares its path with the GET above.
     doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
     doc["components"]["schemas"].update(publish_api.schemas())  # type: ignore[index]
-    return copy.deepcopy(doc)  # the schema constants above are shared between calls
+    doc = copy.deepcopy(doc)  # the schema constants above are shared between calls
+    _bodies_may_be_too_large(doc["paths"])  # type: ignore[arg-type]
+    return doc

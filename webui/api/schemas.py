@@ -45,7 +45,7 @@ def integer(description: str, *, null: bool = False, **more: Any) -> dict[str, A
 # --- operations (the OpenAPI document and every module that adds its own paths) ---------
 
 _RESPONSES = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
-              "422": "Invalid"}  # fmt: skip
+              "413": "TooLarge", "422": "Invalid"}  # fmt: skip
 
 
 def fails(*codes: str) -> dict[str, Any]:
@@ -338,6 +338,7 @@ def schemas() -> dict[str, Any]:
                 "version": {
                     "type": "integer",
                     "minimum": 1,
+                    "maximum": 2**31 - 1,  # the database's integers
                     "description": "A process version other than the latest.",
                 },
             },

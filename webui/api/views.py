@@ -353,18 +353,18 @@ def docs() -> ResponseReturnValue:
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-@bp.route("/", defaults={"rest": ""}, methods=ANY_METHOD)
 @bp.route("/<path:rest>", methods=ANY_METHOD)
 def unknown_path(rest: str) -> ResponseReturnValue:
     """JSON for what has no route here.  Routing errors never reach a blueprint's error
-    handlers, and the app's belong to the pages; so this route catches the rest of /api/v1
-    and tells 404 from 405 by matching the path against the API's own routes."""
+    handlers, and the app's belong to the pages; so this route (and the rule for any method
+    and any rest of the path that `init_app` adds) catches the rest of /api/v1 and tells 404
+    from 405 by matching the path, as sent, against the API's own routes."""
     own = [
         Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
         for rule in current_app.url_map.iter_rules()
         if rule.endpoint.startswith(f"{bp.name}.") and rule.endpoint != f"{bp.name}.unknown_path"
     ]
-    allowed = Map(own).bind("localhost").allowed_methods(request.path)
+    allowed = Map(own, merge_slashes=False).bind("localhost").allowed_methods(request.path)
     if allowed:
         raise MethodNotAllowed(valid_methods=sorted(allowed))
     raise NotFound(f"no API endpoint {request.method} {request.path}; see {url_for('.docs')}")
