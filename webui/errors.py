@@ -7,9 +7,9 @@ catch ValidationError themselves to show each error on its field.
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from engine.errors import (
@@ -86,6 +86,15 @@ def _http_error(exc: HTTPException) -> tuple[Response | str, int] | HTTPExceptio
     return error_page(exc.code, message)
 
 
+def _body_within_limit() -> None:
+    """413 from the Content-Length alone, before any view or check reads a byte of the body
+    (a body sent without a length is cut off at the limit by Werkzeug as it is read)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_body_within_limit)
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(HTTPException, _http_error)
