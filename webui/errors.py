@@ -32,6 +32,7 @@ TITLES = {
     409: N_("Changed meanwhile"),
     413: N_("Too large"),
     422: N_("The data was not accepted"),
+    429: N_("Too many attempts"),
     500: N_("Something went wrong"),
 }
 HINTS = {

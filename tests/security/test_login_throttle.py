@@ -90,6 +90,7 @@ def test_an_api_client_gets_the_json_error_shape_with_retry_after(client: FlaskC
     assert int(response.headers["Retry-After"]) > 0
     body = response.get_json()
     assert set(body) == {"error", "message"} and "too many failed log-ins" in body["message"]
+    assert body["error"] == "Too many attempts"
 
 
 def test_the_rule_is_the_engine_s_and_every_attempt_is_logged_without_the_password(
