@@ -232,13 +232,18 @@ def cmd_demo(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> Any:
-    """The web UI: Flask's development server, or waitress with --workers threads."""
+    """The web UI: waitress with --workers threads (the production server, and the default),
+    or Flask's development server with --dev."""
     from webui.serving import serve
 
     _service(args).close()  # refuse an uninitialised database before listening
-    serve(args.host, args.port, args.workers)
+    serve(args.host, args.port, None if args.dev else args.workers)
     return None
 
+
+# waitress's threads by default: requests wait on SQLite's one writer, not on the CPU, so a
+# few more threads than cores keep reads going while a write holds the lock.
+SERVE_THREADS = 8
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -473,7 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the web UI")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--workers", type=int, help="serve with waitress and this many threads")
+    p.add_argument(
+        "--workers", type=int, default=SERVE_THREADS, help=f"waitress threads ({SERVE_THREADS})"
+    )
+    p.add_argument("--dev", action="store_true", help="Flask's development server instead")
 
     p = add("render", cmd_render, "draw a deal, a deployed process or a .bpmn file")
     p.add_argument("target", metavar="INSTANCE_ID|PROCESS_ID|FILE.bpmn")

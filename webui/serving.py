@@ -1,7 +1,8 @@
 """Serving the app: Flask's development server, or waitress for real use.
 
-`salesflow serve` calls `serve(host, port, workers)`: without `workers` the development
-server (one process, reloads nothing, debug off); with it waitress and that many threads.
+`salesflow serve` (and so `make run`) calls `serve(host, port, workers)` with waitress's
+threads (8 unless --workers says otherwise); `salesflow serve --dev` passes no `workers`
+and gets Flask's development server (one process, reloads nothing, debug off).
 """
 
 from __future__ import annotations
