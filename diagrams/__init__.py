@@ -58,6 +58,8 @@ def layout_for(graph: Graph, layout: str | None = None, cache_key: str | None = 
     choice = layout or ("drawn" if graph.has_di else "auto")
     if choice not in LAYOUTS:
         raise DiagramError(f"unknown layout {choice!r}: choose 'drawn' or 'auto'")
+    if choice == "drawn" and not graph.has_di:
+        raise DiagramError("this diagram has no drawn layout (no BPMN DI): choose 'auto'")
     key = (cache_key, choice) if cache_key is not None else None
     if key is not None:
         with _cache_lock:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, g
+from flask import abort, current_app, g, request
 
 from engine.core.roles import ADMIN, PROCESS_VIEWERS, role_key
 from engine.usecases.service import Service
@@ -65,3 +65,18 @@ def team() -> list[dict[str, Any]]:
     hand-over choices)."""
     found: list[dict[str, Any]] = per_request("team", lambda: engine().users())
     return found
+
+
+# A list page beyond any real list; keeps OFFSET within every database's integers (a page of
+# 26 digits was a 500).
+MAX_PAGE = 1_000_000
+
+
+def page_number() -> int:
+    """The `page` query argument of a list page: 1 for anything that is not a number, and
+    never beyond MAX_PAGE."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(1, page), MAX_PAGE)

@@ -27,7 +27,7 @@ from engine.core.stages import STAGE_ORDER
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
-from webui.context import engine, team, user
+from webui.context import engine, page_number, team, user
 from webui.i18n import _
 from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
 from webui.schema_form import build, parse
@@ -53,10 +53,7 @@ def visible_deal(instance_id: int) -> Deal:
 def index() -> str:
     me = user()
     chosen = {k: request.args.get(k, "").strip() for k in (*FILTERS, "q")}
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number()
     size = int(current_app.config["SALESFLOW_PAGE_SIZE"])
     found = engine().instances(
         process=chosen["process"] or None,

@@ -30,7 +30,7 @@ from engine.core.records import Deal
 from engine.errors import ConflictError, ExpressionError, ValidationError
 from engine.usecases.forms import load_json_object
 from engine.usecases.incidents import MAX_REASON, incident_record, may_handle
-from webui.context import CurrentUser, engine, per_request, user
+from webui.context import CurrentUser, engine, page_number, per_request, user
 from webui.deals import visible_deal
 from webui.i18n import _
 
@@ -59,10 +59,7 @@ def incident_count() -> int:
 @bp.get("")
 def index() -> str:
     me = _handler()
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number()
     size = int(current_app.config["SALESFLOW_PAGE_SIZE"])
     found = engine().incidents(user=me.username, limit=size + 1, offset=(page - 1) * size)
     return render_template(

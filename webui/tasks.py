@@ -15,7 +15,7 @@ from engine.core.stages import STAGE_ORDER
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
 from engine.usecases.tasks import may_complete
 from webui import drafts
-from webui.context import CurrentUser, engine, per_request, user
+from webui.context import CurrentUser, engine, page_number, per_request, user
 from webui.i18n import _
 from webui.labels import person, when
 from webui.schema_form import FormView, Raw, build, flatten, parse
@@ -46,10 +46,7 @@ INBOX_PAGE = 50
 def inbox() -> str:
     me = user()
     chosen = {k: request.args.get(k, "").strip() for k in ("stage", "deal", "process", "q")}
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number()
     if chosen["deal"] and not chosen["deal"].isdigit():
         chosen["deal"] = ""
     found = engine().inbox(

@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unaut
 from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
+from engine.core.graph import Graph
 from engine.core.records import DefinitionRecord
 from engine.errors import (
     EngineError,
@@ -136,6 +137,14 @@ def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     if value is not None and value not in choices:
         raise ValidationError(f"must be one of {', '.join(choices)}", field=name)
     return value
+
+
+def _check_layout(graph: Graph, layout: str | None) -> None:
+    """`layout=drawn` needs the designer's layout (BPMN DI), which a file may lack."""
+    if layout == "drawn" and not graph.has_di:
+        raise ValidationError(
+            "this process has no drawn layout (no BPMN DI): use auto", field="layout"
+        )
 
 
 def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
@@ -264,6 +273,7 @@ def get_deal_diagram(instance_id: str, format: str) -> ResponseReturnValue:
     _visible_deal(instance_id)
     layout = _choice_arg("layout", LAYOUTS)
     graph, view, key = _service().instance_chart(instance_id)
+    _check_layout(graph, layout)
     data = render_instance(graph, view, format, layout=layout, cache_key=key)
     return _chart(data, format, f"deal-{instance_id}")
 
@@ -328,6 +338,7 @@ def get_definition_diagram(process_id: str, format: str) -> ResponseReturnValue:
     layout = _choice_arg("layout", LAYOUTS)
     service = _service()
     graph, key = service.definition_chart(process_id, version)
+    _check_layout(graph, layout)
     heat = service.heat(process_id, version) if heatmap else None
     data = render_definition(graph, format, layout=layout, heat=heat, cache_key=key)
     suffix = f"-v{version}" if version is not None else ""
