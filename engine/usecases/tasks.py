@@ -39,31 +39,46 @@ from engine.usecases.reports import facts
 from engine.usecases.unit import parse_id
 
 
+def _refusal(
+    username: str,
+    roles: set[str] | frozenset[str],
+    *,
+    name: str,
+    assignee: str | None,
+    role: str | None,
+    lane: str | None,
+) -> str | None:
+    """Why `username` (holding `roles`) may not act on an open task, or None when they may:
+    its assignee may, and while it is queued anyone holding its role."""
+    if assignee is not None:
+        if assignee == username:
+            return None
+        return f"task '{name}' is assigned to {assignee}, not to {username}"
+    if role is not None and role not in roles:
+        return f"task '{name}' belongs to the lane '{lane}'; {username} does not hold that role"
+    return None
+
+
 def check_may_complete(username: str, roles: set[str] | frozenset[str], row: OpenTask) -> None:
     """ForbiddenError unless `username` (holding `roles`) may complete, claim or keep a draft
-    of the open task `row`: the assignee, or a holder of its role while it is queued."""
-    if row.assignee is not None:
-        if row.assignee != username:
-            raise ForbiddenError(
-                f"task '{row.name}' is assigned to {row.assignee}, not to {username}"
-            )
-        return
-    if row.role is not None and row.role not in roles:
-        raise ForbiddenError(
-            f"task '{row.name}' belongs to the lane '{row.lane}'; "
-            f"{username} does not hold that role"
-        )
+    of the open task `row`."""
+    why = _refusal(
+        username, roles, name=row.name, assignee=row.assignee, role=row.role, lane=row.lane
+    )
+    if why is not None:
+        raise ForbiddenError(why)
 
 
 def may_complete(username: str, roles: set[str] | frozenset[str], task: Mapping[str, Any]) -> bool:
     """`check_may_complete` as a yes or no, for a task's record (the pages' buttons).  A
     record names the lane, not the role: the role is the lane's key, as the change writer
     stores it (engine.store.changes)."""
-    assignee = task.get("assignee")
-    if assignee is not None:
-        return bool(assignee == username)
     lane = task.get("lane")
-    return not lane or role_key(lane) in roles
+    role = role_key(lane) if lane else None
+    return (
+        _refusal(username, roles, name="", assignee=task.get("assignee"), role=role, lane=lane)
+        is None
+    )
 
 
 def gone(s: Session, task_id: str) -> Exception:

@@ -118,7 +118,6 @@ class DealChange:
     version: VersionRuntime
     workflow: runtime.SalesWorkflow
     change: runtime.Change
-    saved: bool = False
 
     def run(self, step: Callable[[], _T]) -> _T:
         """A person's step (see `run_step`)."""
@@ -145,7 +144,6 @@ class DealChange:
             roles=self.unit.roles if roles is None else roles,
             **more,
         )
-        self.saved = True
         self.unit.saved.append(self)
         return events
 
