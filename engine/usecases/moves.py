@@ -68,7 +68,7 @@ from engine.store.sla import DueTimes
 from engine.usecases import access
 from engine.usecases.base import UseCases
 from engine.usecases.charts import cached_graph
-from engine.usecases.unit import UnitOfWork, Workspace
+from engine.usecases.unit import MAX_ID, UnitOfWork, Workspace
 
 __all__ = [
     "MAX_IDS",
@@ -85,7 +85,6 @@ PREVIEW_ROLES = PROCESS_VIEWERS
 MIGRATE_ROLES = DESIGNERS
 CANDIDATE_STATUSES = ("running", "error")  # listed by a preview; only running deals move
 MAX_IDS = 1000
-MAX_ID = 2**63 - 1  # the largest id a deal's row can have
 
 
 def may_migrate(roles: Iterable[str]) -> bool:

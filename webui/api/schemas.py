@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.usecases.unit import MAX_ID
+
 __all__ = ["DEAL_STATUSES", "SCHEMAS", "ref", "request_schema", "schemas"]
 
 SCHEMAS = "#/components/schemas/"
@@ -338,7 +340,7 @@ def schemas() -> dict[str, Any]:
                 "version": {
                     "type": "integer",
                     "minimum": 1,
-                    "maximum": 2**31 - 1,  # the database's integers
+                    "maximum": MAX_ID,  # the database's integers
                     "description": "A process version other than the latest.",
                 },
             },

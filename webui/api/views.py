@@ -33,6 +33,7 @@ from engine.errors import (
 )
 from engine.usecases.forms import check_data, load_json_object, make_validator
 from engine.usecases.service import Service
+from engine.usecases.unit import MAX_ID
 from webui import service as service_of
 from webui.api.docs_page import docs_page
 from webui.api.document import document
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 
 LAYOUTS = ("drawn", "auto")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-MAX_INT = 2**31 - 1  # larger numbers would overflow the database's integers
+MAX_INT = MAX_ID  # larger numbers would overflow the database's integers
 # Documentation, and the JSON 404/405 for unknown paths: they show no data.
 PUBLIC = frozenset({"api.openapi_json", "api.docs", "api.unknown_path"})
 

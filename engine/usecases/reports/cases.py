@@ -19,6 +19,7 @@ from engine.store import users
 from engine.usecases.base import UseCases
 from engine.usecases.reports import costs, people, pipeline
 from engine.usecases.reports.scope import DEFAULT_PROCESS, Filters, period
+from engine.usecases.unit import MAX_ID
 
 __all__ = [
     "COST_ROLES",
@@ -86,7 +87,7 @@ class ReportCases(UseCases):
                 raise ValidationError("at most 200 characters", field=name)
             text[name] = value or None
         version = (query.get("version") or "").strip()
-        if version and (not version.isdigit() or not 1 <= int(version) <= 2**31 - 1):
+        if version and (not version.isdigit() or not 1 <= int(version) <= MAX_ID):
             raise ValidationError("a version number such as 2", field="version")
         with self.db.read() as s:
             if first is None and last is None:
