@@ -142,6 +142,7 @@ def cmd_start(args: argparse.Namespace) -> Any:
         deal=args.deal,
         owner=args.owner,
         data=load_json_object(args.data),
+        actor=args.user,
         version=args.version,
     )
 
@@ -408,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", help="the user who owns the deal")
     p.add_argument("--data", help="initial data as a JSON object")
     p.add_argument("--version", type=int, help="a version other than the latest")
+    p.add_argument(
+        "--user",
+        help="who starts it (checked: a role the process lets start it, or admin; "
+        "without --user the owner is checked)",
+    )
 
     p = add("instances", cmd_instances, "list deals")
     p.add_argument("--process")

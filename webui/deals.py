@@ -24,7 +24,8 @@ from werkzeug.wrappers import Response as BaseResponse
 import diagrams
 from engine.core.records import Deal
 from engine.core.stages import STAGE_ORDER
-from engine.errors import ExpressionError, NotFoundError, ValidationError
+from engine.errors import ExpressionError, ForbiddenError, NotFoundError, ValidationError
+from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, page_number, team, user
@@ -34,9 +35,9 @@ from webui.schema_form import build, parse
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 
-PIPELINE = "sales_pipeline"  # the process a new lead starts
+PIPELINE = "sales_pipeline"  # the process a new lead starts, unless another is chosen
 BOARD_CARDS = 50  # cards per column; the list shows the rest
-NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner"})
+NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner", "process"})
 FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
 
 
@@ -124,16 +125,37 @@ def board() -> str:
 def new() -> BaseResponse | str | tuple[str, int]:
     me = user()
     service = engine()
+    # Who may start which process is the engine's rule (Service.start checks it again); the
+    # initiative process starts from the initiatives page, which keeps the initiative too.
+    processes = [p for p in service.startable(me.username) if p["process_id"] != INITIATIVE]
+    if not processes:
+        if not any(d["process_id"] != INITIATIVE for d in service.definitions()):
+            return render_template("deals/new.html", missing=True), 404
+        return render_template("deals/new.html", forbidden=True), 403
+    names = {p["process_id"]: p["name"] for p in processes}
+    process = request.values.get("process", "").strip()
+    if not process:
+        process = PIPELINE if PIPELINE in names else processes[0]["process_id"]
+    if process not in names:
+        if process not in {d["process_id"] for d in service.definitions()}:
+            abort(404)
+        return render_template("deals/new.html", forbidden=True, processes=processes), 403
     try:
-        schema = service.start_form(PIPELINE)
+        schema = service.start_form(process)
     except NotFoundError:
         return render_template("deals/new.html", missing=True), 404
     schema = schema or {"type": "object", "properties": {}}
     # Who may own the deal is the engine's rule (Service.start checks it again).
     owners = [(u["username"], u["display_name"]) for u in service.deal_owners(me.username)]
+    page = {"processes": processes, "process": process, "process_name": names[process]}
     if request.method == "GET":
         return render_template(
-            "deals/new.html", form=build(schema, {}), owners=owners, name="", owner=me.username
+            "deals/new.html",
+            form=build(schema, {}),
+            owners=owners,
+            name="",
+            owner=me.username,
+            **page,
         )
 
     raw = {k: request.form.getlist(k) for k in request.form if k not in NEW_DEAL_META}
@@ -142,13 +164,17 @@ def new() -> BaseResponse | str | tuple[str, int]:
     parsed = parse(schema, raw)
     errors = list(parsed.errors)
     owner_error = None
+    status = 422
     if owner not in {o for o, _name in owners}:
         owner_error = _("Choose one of the people in the list.")
     elif not errors:
         try:
             started = service.start(
-                PIPELINE, deal=name or None, owner=owner, data=parsed.data, actor=me.username
+                process, deal=name or None, owner=owner, data=parsed.data, actor=me.username
             )
+        except ForbiddenError:  # the process's start roles changed since the page was shown
+            errors = [{"field": "(form)", "message": _("You may not start this process.")}]
+            status = 403
         except ValidationError as exc:
             errors = exc.errors or [{"field": "(form)", "message": str(exc)}]
         except ExpressionError as exc:
@@ -158,15 +184,16 @@ def new() -> BaseResponse | str | tuple[str, int]:
                 _("Deal started: %(name)s.", name=name or parsed.data.get("company", "")), "success"
             )
             return redirect(url_for(".show", instance_id=int(started["instance_id"])))
-    page = render_template(
+    html = render_template(
         "deals/new.html",
         form=build(schema, raw, errors, parsed),
         owners=owners,
         name=name,
         owner=owner,
         owner_error=owner_error,
+        **page,
     )
-    return page, 422
+    return html, status
 
 
 @bp.get("/<int:instance_id>")

@@ -454,6 +454,10 @@ TEXTS: dict[str, str] = {
     "error": N_("error"),
     "line": N_("line %(line)s"),
     "executable": N_("Executable (the engine runs it)"),
+    "start_roles": N_("Started by (roles)"),
+    "start_roles_help": N_(
+        "Roles that may start its deals, comma-separated (none: Sales Rep, Sales Manager)."
+    ),
     "check_errors": N_("%(count)s errors: this definition cannot be published yet."),
     "check_warnings": N_("%(count)s warnings, no errors: it can be published."),
     "check_errors_one": N_("One error: this definition cannot be published yet."),

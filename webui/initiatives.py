@@ -37,7 +37,6 @@ from engine.usecases.initiatives import (
     PROCESS,
     PROGRESS_FIELDS,
     ROW_STATUSES,
-    may_create,
 )
 from webui.context import CurrentUser, engine, user
 from webui.i18n import N_, _
@@ -74,7 +73,7 @@ def _list_page(
     values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
 ) -> tuple[str, int]:
     me = user()
-    creates = may_create(me.roles)
+    creates = engine().may_start(me.username, PROCESS)
     page = render_template(
         "initiatives/list.html",
         items=engine().initiatives(),
@@ -234,7 +233,7 @@ def create() -> BaseResponse | tuple[str, int]:
 
 def _creator() -> CurrentUser:
     me = user()
-    if not may_create(me.roles):
+    if not engine().may_start(me.username, PROCESS):
         abort(403)
     return me
 

@@ -37,7 +37,6 @@ __all__ = [
     "figures",
     "flow_nodes",
     "known_fields",
-    "may_create",
     "not_a_person",
     "owner_name",
     "plans",
@@ -76,11 +75,6 @@ REVIEWS_SHOWN = 10
 
 
 # --- who may do what -----------------------------------------------------------------------
-
-
-def may_create(roles: Iterable[str]) -> bool:
-    """Whether someone holding `roles` starts initiatives: sales managers and admins."""
-    return bool(set(roles) & MANAGERS)
 
 
 def plans(roles: Iterable[str], lead: str, username: str) -> bool:

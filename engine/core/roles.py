@@ -31,3 +31,6 @@ DESIGNER = role_key("designer")
 MANAGERS = frozenset({SALES_MANAGER, ADMIN})
 DESIGNERS = frozenset({DESIGNER, ADMIN})
 PROCESS_VIEWERS = MANAGERS | DESIGNERS
+# Who may own a deal (besides the person starting it), and who starts a process that does
+# not say who starts it (engine.core.starters).
+DEAL_OWNERS = frozenset({role_key("Sales Rep"), SALES_MANAGER})

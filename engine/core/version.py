@@ -1,5 +1,6 @@
 """A deployed version, ready to run: its parsed specs, compiled form validators, stages,
-instructions and SLAs (built from its stored row by engine.store.deployments)."""
+instructions, SLAs and who may start it (built from its stored row by
+engine.store.deployments)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from engine.core.calendar import Sla
 from engine.core.definitions import form_name
+from engine.core.starters import DEFAULT_START_ROLES
 
 
 @dataclass
@@ -24,6 +26,8 @@ class VersionRuntime:
     stages: dict[str, str] = field(default_factory=dict)
     instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
     slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
+    # The role keys that may start it (engine.core.starters; admins always may).
+    start_roles: frozenset[str] = DEFAULT_START_ROLES
 
     def form_schema(self, name: str | None) -> dict[str, Any] | None:
         """The JSON schema of one of the version's forms."""

@@ -15,6 +15,7 @@ from engine.core.calendar import known_sla
 from engine.core.definitions import ProcessBundle, form_name, load_form
 from engine.core.forms import make_validator
 from engine.core.records import DefinitionRecord, Deployed
+from engine.core.starters import declared_roles, start_roles
 from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
 from engine.store.models import Definition, DefinitionVersion
@@ -67,6 +68,18 @@ def list_definitions(s: Session) -> list[DefinitionRecord]:
     ]
 
 
+def latest_versions(s: Session) -> list[tuple[str, str, int]]:
+    """(process id, name, id of the latest version's row) of every deployed process, by id;
+    reads no file and no spec."""
+    query = (
+        select(Definition.process_id, Definition.name, DefinitionVersion.id)
+        .join(DefinitionVersion, DefinitionVersion.definition_id == Definition.id)
+        .where(DefinitionVersion.version == Definition.latest_version)
+        .order_by(Definition.process_id)
+    )
+    return [(pid, name, vid) for pid, name, vid in s.execute(query)]
+
+
 def version_row(s: Session, process_id: str, version: int | None) -> DefinitionVersion:
     """The given version of a process, or its latest."""
     query = (
@@ -97,6 +110,7 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
         version=row.version,
         spec=spec,
         subprocess_specs=subs,
+        start_roles=start_roles(declared_roles(row.files, row.definition.process_id)),
     )
     for process_spec in (spec, *subs.values()):
         for ts in process_spec.task_specs.values():

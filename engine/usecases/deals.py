@@ -1,9 +1,15 @@
 """Deals: starting one, the lists and the board, one deal with its history, comments, who
-may see which deal (the rule is engine.usecases.access's) and who may own one.
+may see which deal (the rule is engine.usecases.access's), who may start which process and
+who may own a deal.
 
-Who may own a deal (`check_owner`): the person starting it, or an active user holding an
-owner role (Sales Rep, Sales Manager).  `Service.start` applies it, so the lead form, the
-API and the command line refuse the same owners; the form offers `deal_owners`.
+Who may start a process (`check_starter`): an active user holding one of the roles its
+`startRoles` property lists, or the owner roles when it lists none, or an admin
+(engine.core.starters); the rule of the process's latest version holds whichever version is
+started.  Who may own a deal (`check_owner`): the person starting it, or an active user
+holding an owner role (Sales Rep, Sales Manager).  `Service.start` applies both, to the
+acting user or, when none is named (the command line without --user), to the owner it
+starts the deal for; so the lead form, the initiatives, the API and the command line refuse
+alike.  The form offers `startable` processes and `deal_owners`.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from engine.core import runtime
 from engine.core.definitions import form_name
 from engine.core.forms import check_data
 from engine.core.records import Deal, DealSummary, HistoryEntry, StartedDeal
-from engine.core.roles import SALES_MANAGER, role_key
+from engine.core.roles import DEAL_OWNERS, TEAM_ROLES, role_key
+from engine.core.starters import may_start
+from engine.core.version import VersionRuntime
 from engine.errors import (
+    ForbiddenError,
     NotFoundError,
     ValidationError,
 )
@@ -42,7 +51,9 @@ from engine.usecases.base import UseCases
 from engine.usecases.unit import parse_id, run_step
 
 # Who may own a deal besides the person starting it.
-OWNER_ROLES = frozenset({role_key("Sales Rep"), SALES_MANAGER})
+OWNER_ROLES = DEAL_OWNERS
+# Role keys as people read them, for messages.
+_ROLE_NAMES = {role_key(r): r for r in TEAM_ROLES}
 
 
 def may_own(user: Mapping[str, Any]) -> bool:
@@ -61,6 +72,17 @@ def check_owner(s: Session, owner: str, actor: str | None) -> set[str]:
             field="owner",
         )
     return roles
+
+
+def check_starter(vr: VersionRuntime, starter: str, roles: set[str]) -> None:
+    """ForbiddenError unless `starter`, holding `roles`, may start the process of `vr`: one
+    of its start roles, or admin (engine.core.starters)."""
+    if not may_start(roles, vr.start_roles):
+        allowed = ", ".join(sorted(_ROLE_NAMES.get(r, r) for r in vr.start_roles))
+        raise ForbiddenError(
+            f"{starter} may not start the process '{vr.process_id}': it is started by "
+            f"{allowed} (and admins)"
+        )
 
 
 def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dict[str, Any]:
@@ -103,6 +125,10 @@ def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dic
         }
 
 
+def _latest_id(s: Session, process_id: str) -> int:
+    return versions.version_row(s, process_id, None).id
+
+
 def _stage_is(stage: str | None) -> ColumnElement[bool]:
     return Instance.stage.is_(None) if stage is None else Instance.stage == stage
 
@@ -129,8 +155,12 @@ class DealCases(UseCases):
             vr = unit.version(versions.version_row(s, process_id, version).id)
             if owner is not None:
                 unit.roles[owner] = check_owner(s, owner, actor)
-            if actor is not None and actor != owner:
-                users.roles_of(s, actor)
+            starter = actor if actor is not None else owner
+            if starter is not None:
+                # The process's rule today, whichever version is started.
+                latest = vr if version is None else unit.version(_latest_id(s, process_id))
+                roles = unit.roles[owner] if starter == owner else users.roles_of(s, starter)
+                check_starter(latest, starter, roles)
             start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
             if start_form in vr.validators:
                 check_data(vr.validators[start_form], data)
@@ -303,6 +333,25 @@ class DealCases(UseCases):
         iid = parse_id(instance_id)
         with self.db.read() as s:
             return access.may_see(s, username, users.roles_of(s, username), iid)
+
+    def may_start(self, username: str, process_id: str) -> bool:
+        """Whether `username` may start `process_id` (`check_starter`); False for a process
+        not deployed and for a user who is not active."""
+        return process_id in {p["process_id"] for p in self.startable(username)}
+
+    def startable(self, username: str) -> list[dict[str, str]]:
+        """The deployed processes `username` may start (`check_starter`), by id, each with
+        its name; none for a user who is not active."""
+        with self.db.read() as s:
+            try:
+                roles = users.roles_of(s, username)
+            except NotFoundError:
+                return []
+            return [
+                {"process_id": pid, "name": name}
+                for pid, name, vid in versions.latest_versions(s)
+                if may_start(roles, self.version(s, vid).start_roles)
+            ]
 
     def deal_owners(self, actor: str) -> list[dict[str, Any]]:
         """Who `actor` may give a new deal to (`check_owner`), as user records: the active

@@ -267,7 +267,7 @@ MATRIX = [
     ("POST", "/tasks/{task}/release",                 200,   404, 403, 404),
     ("POST", "/tasks/{task}/complete",                200,   404, 403, 404),
     ("POST", "/tasks/{task}/complete",                409,   404, 403, 404),
-    ("POST", "/deals",                                201,   201, 201, 201),
+    ("POST", "/deals",                                201,   201, 201, 403),  # startRoles
 ]  # fmt: skip
 USERS = ("alice", "bob", "mia", "lena")
 # Whether the deal is in the user's deal list, and its task in the user's task list.

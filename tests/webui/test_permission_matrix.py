@@ -68,6 +68,8 @@ MANAGERS = frozenset({"Sales Manager", "admin"})  # incidents, handing over, ini
 DESIGNERS = frozenset({"designer", "admin"})
 PROCESS_PAGES = frozenset({"Sales Manager", "designer", "admin"})  # also migration previews
 REPORTS = frozenset({"Sales Rep", "Sales Manager", "admin"})  # a rep: the deals they may see
+# Who may start the sales pipeline (its startRoles; admins always: engine.core.starters).
+DEAL_STARTERS = frozenset({"Sales Rep", "Sales Manager", "admin"})
 ADMIN_PAGES = frozenset({"admin"})
 
 # What the target of a request is to the user asking.
@@ -159,8 +161,8 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("tasks.inbox", "GET"): Line("/tasks"),
     ("deals.index", "GET"): Line("/deals"),
     ("deals.board", "GET"): Line("/deals/board"),
-    ("deals.new", "GET"): Line("/deals/new"),
-    ("deals.new", "POST"): Line("/deals/new", ok=422),  # an empty lead form
+    ("deals.new", "GET"): Line("/deals/new", only=DEAL_STARTERS),
+    ("deals.new", "POST"): Line("/deals/new", ok=422, only=DEAL_STARTERS),  # an empty lead form
     ("digest.today", "GET"): Line("/digest"),
     ("notifications.index", "GET"): Line("/notifications"),
     ("notifications.read", "POST"): Line("/notifications/read", ok=302),  # all of mine
@@ -279,7 +281,7 @@ ROUTES: dict[tuple[str, str], Line] = {
         for method in ANY_METHOD
     },
     ("api.list_deals", "GET"): Line("/api/v1/deals"),
-    ("api.start_deal", "POST"): Line("/api/v1/deals", ok=201, data=NEW_DEAL),
+    ("api.start_deal", "POST"): Line("/api/v1/deals", ok=201, data=NEW_DEAL, only=DEAL_STARTERS),
     ("api.get_deal", "GET"): Line("/api/v1/deals/{deal}"),
     ("api.get_deal_diagram", "GET"): Line("/api/v1/deals/{deal}/diagram.svg"),
     ("api.list_tasks", "GET"): Line("/api/v1/tasks"),
@@ -392,7 +394,10 @@ def world(staff: Service) -> World:
     proposal = _start(s, "alice", "Proposal Co", WON[:3])
     contract = _start(s, "alice", "Contract Co", WON[:6])
     revisit = _start(s, "alice", "Revisit Co", WON)
-    dora = _start(s, "dora", "Designer Co", [])  # its lead waits for a sales rep
+    # A designer starts no deal (the pipeline's startRoles) and may own one only as the
+    # whole work of someone else: root's, handed over.
+    dora = _start(s, "root", "Designer Co", [])  # its lead waits for a sales rep
+    s.hand_over("root", "dora", actor="mia")
     bob = _start(s, "bob", FOREIGN, [])
     plan = s.create_initiative(
         name="Faster quotes", process_id="sales_pipeline", lead="mia", actor="mia"

@@ -12,6 +12,7 @@
   var INSTRUCTIONS = "spiffworkflow:InstructionsForEndUser";
   var CALLED_DECISION = "spiffworkflow:CalledDecisionId";
   var FORM_PROPERTY = "formJsonSchemaFilename";
+  var START_ROLES = "startRoles";  // on the process: who may start it (engine.core.starters)
   var TIMER_KINDS = ["timeDuration", "timeDate", "timeCycle"];
   var ID_PATTERN = /^[A-Za-z_][\w.-]*$/;
   var FILE_PATTERN = /^[\w.-]+$/;
@@ -115,12 +116,16 @@
     return extensionValues(bo).filter(function (value) { return value.$instanceOf(type); })[0];
   }
 
-  function ensureExtensions(element) {
-    var bo = element.businessObject;
+  function ensureExtensions(element, target) {
+    var bo = target || element.businessObject;
     if (!bo.extensionElements) {
       var created = service("moddle").create("bpmn:ExtensionElements", { values: [] });
       created.$parent = bo;
-      service("modeling").updateProperties(element, { extensionElements: created });
+      if (bo === element.businessObject) {
+        service("modeling").updateProperties(element, { extensionElements: created });
+      } else {
+        service("modeling").updateModdleProperties(element, bo, { extensionElements: created });
+      }
     }
     return bo.extensionElements;
   }
@@ -131,10 +136,12 @@
     return found ? found.value || "" : "";
   }
 
-  function setProperty(element, name, value) {
+  // `target`: the business object holding the property when it is not the element's own
+  // (a process drawn as a pool: its participant is the element, the process holds it).
+  function setProperty(element, name, value, target) {
     var modeling = service("modeling");
     var moddle = service("moddle");
-    var bo = element.businessObject;
+    var bo = target || element.businessObject;
     value = (value || "").trim();
     var props = extension(bo, SPIFF_PROPERTIES);
     var existing = props && props.get("values").filter(function (p) { return p.name === name; })[0];
@@ -149,7 +156,7 @@
       return;
     }
     if (!value) { return; }
-    var ext = ensureExtensions(element);
+    var ext = ensureExtensions(element, bo);
     if (!props) {
       props = moddle.create(SPIFF_PROPERTIES, { values: [] });
       props.$parent = ext;
@@ -363,6 +370,11 @@
     });
     box.id = "p-executable";
     panel.appendChild(el("div", { class: "field check" }, [box, el("label", { for: "p-executable", text: T.executable })]));
+    var roles = datalist(data.roles || []);
+    panel.appendChild(roles);
+    panel.appendChild(field("start_roles", T.start_roles, textInput(property(proc, START_ROLES), function (value) {
+      fromPanel(function () { setProperty(info.element, START_ROLES, value, proc); });
+    }, { list: roles, placeholder: "Sales Rep, Sales Manager" }), T.start_roles_help));
     panel.appendChild(el("p", { class: "help", text: T.nothing_selected }));
   }
 

@@ -9,7 +9,8 @@ contact in another department, and the elements of the sales process the row cha
 (checked against the graph of that process's current version).
 
 Who may do what (every use case checks it; reading is open to every active user):
-- create an initiative: sales managers and admins;
+- create an initiative: who may start the initiative process (its `startRoles`: sales
+  managers; and admins), the rule of every process (engine.usecases.deals.check_starter);
 - add rows, change any field of any row, record weekly reviews: sales managers, admins and
   the initiative's lead;
 - the owner of a row: its progress (status, actual date, notes, contact), not its plan
@@ -55,7 +56,6 @@ from engine.core.initiatives import (
     PROGRESS_FIELDS,
     ROW_STATUSES,
     WEEK_TIMER,
-    may_create,
 )
 from engine.usecases.initiatives.cases import InitiativeCases
 from engine.usecases.initiatives.demo import PREPARATION, load_demo_initiative
@@ -69,5 +69,4 @@ __all__ = [
     "WEEK_TIMER",
     "InitiativeCases",
     "load_demo_initiative",
-    "may_create",
 ]

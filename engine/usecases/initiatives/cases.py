@@ -20,16 +20,21 @@ from engine.core.initiatives import (
     effective_moment,
     flow_nodes,
     known_fields,
-    may_create,
     plans,
 )
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import team_settings as settings
 from engine.store import users
-from engine.store.models import Initiative, InitiativeReview, InitiativeRow, Instance
+from engine.store.models import (
+    DefinitionVersion,
+    Initiative,
+    InitiativeReview,
+    InitiativeRow,
+    Instance,
+)
 from engine.store.notifications import notify
-from engine.usecases.deals import DealCases
+from engine.usecases.deals import DealCases, check_starter
 from engine.usecases.initiatives import table
 from engine.usecases.initiatives.effect import measure_effect
 from engine.usecases.initiatives.review import count_blocked, drive
@@ -126,10 +131,9 @@ class InitiativeCases(DealCases):
         """Start the initiative process for `lead` and keep the initiative beside it: checked
         first, then both written in one transaction (DealCases.start's `then`)."""
         with self.db.read() as s:
-            if not may_create(users.roles_of(s, actor)):
-                raise ForbiddenError(
-                    "only sales managers and admins start optimisation initiatives"
-                )
+            # Who starts the initiative process, as for every process (DealCases.start checks
+            # it again): its startRoles, the Sales Manager, and admins.
+            check_starter(self.version(s, _process_row(s).id), actor, users.roles_of(s, actor))
             name = checked_text(name, "name", required=True)
             process_id = _deployed(s, process_id)
             lead = _lead(s, lead)
@@ -282,13 +286,17 @@ def _deployed(s: Session, process_id: Any) -> str:
         versions.version_row(s, process_id, None)
     except NotFoundError:
         raise ValidationError(f"no deployed process '{process_id}'", field="process_id") from None
+    return process_id
+
+
+def _process_row(s: Session) -> DefinitionVersion:
+    """The latest version of the initiative process; ConflictError when it is not deployed."""
     try:
-        versions.version_row(s, PROCESS, None)
+        return versions.version_row(s, PROCESS, None)
     except NotFoundError:
         raise ConflictError(
             f"the initiative process '{PROCESS}' is not deployed (salesflow deploy processes)"
         ) from None
-    return process_id
 
 
 def _lead(s: Session, lead: Any) -> str:
