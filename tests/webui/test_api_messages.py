@@ -205,7 +205,7 @@ def test_the_endpoint_is_documented(client: FlaskClient) -> None:
     validate(doc)
     op = doc["paths"]["/messages/{name}"]["post"]
     assert op["operationId"] == "postMessage"
-    assert set(op["responses"]) == {"200", "202", "401", "404", "409", "413", "422"}
+    assert set(op["responses"]) == {"200", "202", "401", "404", "409", "413", "422", "503"}
     assert op["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/MessageDelivery"
     }

@@ -8,6 +8,7 @@
     initiatives.py  /initiatives: optimisation initiatives, their rows and weekly reviews
     versions.py   /definitions/{id}/versions, /migrations: versions, moving deals between them
     reports.py    GET /reports/funnel|channels|cycle|reps|stale: the report pages' figures
+    queries.py    every query parameter checked against the document before the view runs
     schemas.py    the JSON Schemas of bodies and answers (bodies are checked against them)
     document.py   the OpenAPI 3.1 document at /api/v1/openapi.json
     docs_page.py  that document as a page at /api/v1/docs
@@ -28,6 +29,7 @@ from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to
 from webui.api import initiatives as _initiatives  # noqa: F401  (adds its routes to bp)
 from webui.api import messages as _messages  # noqa: F401  (adds its route to bp)
 from webui.api import people as _people  # noqa: F401  (adds its routes to bp)
+from webui.api import queries as _queries  # noqa: F401  (checks query parameters, after the token)
 from webui.api import reports as _reports  # noqa: F401  (adds its routes to bp)
 from webui.api import versions as _versions  # noqa: F401  (adds its routes to bp)
 from webui.api.views import bp

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from engine.usecases.unit import MAX_ID
 from webui.api.schemas import DEAL_STATUSES, answer, fails, operation, schemas
 
 __all__ = ["SECURITY_SCHEME", "document"]
@@ -91,15 +92,34 @@ def _responses() -> dict[str, Any]:
             "The body is larger than the server accepts (SALESFLOW_MAX_BODY_BYTES, 10 MB "
             "unless set); it was not read."
         ),
+        "Unavailable": {
+            **_error(
+                "The database cannot be written now (disk full, read-only, its server gone); "
+                "nothing was changed and what was saved before is safe.  Try again later."
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            },
+        },
     }
 
 
-def _bodies_may_be_too_large(paths: dict[str, Any]) -> None:
-    """413 on every operation that takes a body: the limit holds for all of them."""
+WRITES = ("post", "put", "patch", "delete")
+
+
+def _what_every_operation_may_answer(paths: dict[str, Any]) -> None:
+    """413 on every operation that takes a body: the limit holds for all of them.  503 on
+    every operation that writes: the database may be out of space, read-only or gone."""
     for item in paths.values():
-        for op in item.values():
-            if isinstance(op, dict) and "requestBody" in op:
-                op["responses"].setdefault("413", fails("413")["413"])
+        for method, op in item.items():
+            more = ["413"] if "requestBody" in op else []
+            more += ["503"] if method in WRITES else []
+            for code in more:
+                op["responses"].setdefault(code, fails(code)[code])
+            op["responses"] = dict(sorted(op["responses"].items()))
 
 
 def _chart(description: str) -> dict[str, Any]:
@@ -141,7 +161,7 @@ def _paths() -> dict[str, Any]:
         _query("process", "Only deals of this process."),
         _query("q", "Deals whose name contains this text (any case)."),
         _query("limit", "Page size.", type="integer", minimum=1, maximum=200, default=50),
-        _query("offset", "Deals to skip.", type="integer", minimum=0, default=0),
+        _query("offset", "Deals to skip.", type="integer", minimum=0, maximum=MAX_ID, default=0),
     ]
     return {
         "/deals": {
@@ -158,7 +178,10 @@ def _paths() -> dict[str, Any]:
                 "startDeal",
                 "deals",
                 "Start a deal",
-                "Starts the process with the start form's data, checked against its form.",
+                "Starts the process with the start form's data, checked against its form.  "
+                "The process says who may start it (its starting roles): anyone else gets "
+                "403.  `owner` must be an active user who may own the deal, `process_id` a "
+                "deployed process and `version` one of its versions: else 422 on that field.",
                 {
                     "201": {
                         **answer("StartedDeal", "Started; `Location` is the deal's URL."),
@@ -169,7 +192,7 @@ def _paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    **fails("422"),
+                    **fails("403", "422"),
                 },
                 body="NewDeal",
                 example={"process_id": "sales_pipeline", "data": _LEAD},
@@ -202,9 +225,18 @@ def _paths() -> dict[str, Any]:
                 "Your open tasks and your queues",
                 "Tasks assigned to you and those waiting, unassigned, in the queues of the "
                 "lanes you hold; soonest due first.",
-                {"200": answer("TaskList", "The tasks."), **fails("422")},
+                {
+                    "200": answer("TaskList", "The tasks."),
+                    "404": _error("No deal with that id, or one you may not see."),
+                    **fails("422"),
+                },
                 parameters=[
-                    _query("instance", "Only the tasks of this deal.", type="string"),
+                    _query(
+                        "instance",
+                        "Only the tasks of this deal (its id).",
+                        type="string",
+                        pattern="^[0-9]+$",
+                    ),
                     _query("role", "Only the tasks of this lane."),
                 ],
             )
@@ -224,8 +256,8 @@ def _paths() -> dict[str, Any]:
                 "releaseTask",
                 "tasks",
                 "Give a task back to its lane's queue",
-                "",
-                {"200": answer("Task", "The task, unassigned."), **fails("403", "404")},
+                "A task completed meanwhile cannot be given back (409).",
+                {"200": answer("Task", "The task, unassigned."), **fails("403", "404", "409")},
                 parameters=_uses("TaskId"),
             )
         },
@@ -276,7 +308,11 @@ def _paths() -> dict[str, Any]:
                 parameters=[
                     *_uses("ProcessId", "Format", "Layout"),
                     _query(
-                        "version", "A version other than the latest.", type="integer", minimum=1
+                        "version",
+                        "A version other than the latest.",
+                        type="integer",
+                        minimum=1,
+                        maximum=MAX_ID,
                     ),
                     _query("heatmap", "1 for a heatmap.", type="string", enum=["0", "1"]),
                 ],
@@ -362,8 +398,11 @@ Every call acts as the token's user, with the same rules as the web pages: a dea
 not see is reported as not found.
 
 Errors are JSON objects `{"error", "message"}`, with `field` and `errors` for invalid data.  \
-Unknown ids give 404, invalid data 422, a task completed or taken meanwhile 409, a task of \
-a lane you do not hold 403, a body over the size limit 413.  Deals and tasks use the same \
+No token or a bad one gives 401, unknown ids 404, invalid data 422 (query parameters too: \
+each is checked against its schema here, and an empty value is no value of an enum, a \
+number or a date), a task completed or taken meanwhile 409, something your roles do not \
+allow 403, a body over the size limit 413, a method a path does not have 405, and a \
+database that cannot be written now 503 with `Retry-After`.  Deals and tasks use the same \
 keys as the `--json` output of the `salesflow` command."""
 
 
@@ -416,5 +455,5 @@ def document() -> dict[str, Any]:
     doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
     doc["components"]["schemas"].update(publish_api.schemas())  # type: ignore[index]
     doc = copy.deepcopy(doc)  # the schema constants above are shared between calls
-    _bodies_may_be_too_large(doc["paths"])  # type: ignore[arg-type]
+    _what_every_operation_may_answer(doc["paths"])  # type: ignore[arg-type]
     return doc

@@ -127,7 +127,7 @@ def paths() -> dict[str, Any]:
                 {"200": answer("IncidentList", "A page of incidents."), **fails("422")},
                 parameters=[
                     _query("limit", "Page size.", minimum=1, maximum=MAX_LIMIT, default=50),
-                    _query("offset", "Incidents to skip.", minimum=0, default=0),
+                    _query("offset", "Incidents to skip.", minimum=0, maximum=MAX_INT, default=0),
                 ],
             )
         },

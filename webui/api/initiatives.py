@@ -18,13 +18,14 @@ this module's part of the OpenAPI document, merged in by document.py.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationError
-from engine.usecases.forms import load_json_object
+from engine.usecases.forms import check_data, load_json_object, make_validator
 from engine.usecases.initiatives import ROW_STATUSES
 from webui.api.schemas import answer, fails, integer, operation, record, ref, text
 from webui.api.views import _service, _user, bp
@@ -32,18 +33,22 @@ from webui.api.views import _service, _user, bp
 __all__ = ["paths", "schemas"]
 
 TAG = "initiatives"
-NEW_KEYS = ("name", "process_id", "lead", "effective_at")
 
 
-def _body(keys: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The JSON object sent (none is an empty one); with `keys`, no other key."""
+@functools.cache
+def _validator(name: str) -> Any:
+    return make_validator(schemas()[name])
+
+
+def _body(schema: str) -> dict[str, Any]:
+    """The JSON object sent (none is an empty one), checked against its documented schema:
+    no other key, and each of the right type."""
     body = load_json_object(request.get_data(as_text=True), what="body")
-    if keys is not None:
-        unknown = sorted(set(body) - set(keys))
-        if unknown:
-            raise ValidationError(
-                f"unknown key; the body takes {', '.join(keys)}", field=unknown[0]
-            )
+    keys = list(schemas()[schema]["properties"])
+    unknown = sorted(set(body) - set(keys))
+    if unknown:
+        raise ValidationError(f"unknown key; the body takes {', '.join(keys)}", field=unknown[0])
+    check_data(_validator(schema), body)
     return body
 
 
@@ -54,7 +59,7 @@ def list_initiatives() -> ResponseReturnValue:
 
 @bp.post("/initiatives")
 def create_initiative() -> ResponseReturnValue:
-    body = _body(NEW_KEYS)
+    body = _body("NewInitiative")
     service = _service()
     made = service.create_initiative(
         name=body.get("name", ""),
@@ -74,18 +79,19 @@ def get_initiative(initiative_id: str) -> ResponseReturnValue:
 
 @bp.post("/initiatives/<initiative_id>/rows")
 def add_initiative_row(initiative_id: str) -> ResponseReturnValue:
-    row = _service().add_initiative_row(initiative_id, _body(), actor=_user())
+    row = _service().add_initiative_row(initiative_id, _body("InitiativeRowFields"), actor=_user())
     return row, 201
 
 
 @bp.patch("/initiatives/<initiative_id>/rows/<row_id>")
 def update_initiative_row(initiative_id: str, row_id: str) -> ResponseReturnValue:
-    return _service().update_initiative_row(initiative_id, row_id, _body(), actor=_user())
+    changes = _body("InitiativeRowFields")
+    return _service().update_initiative_row(initiative_id, row_id, changes, actor=_user())
 
 
 @bp.post("/initiatives/<initiative_id>/reviews")
 def record_initiative_review(initiative_id: str) -> ResponseReturnValue:
-    body = _body(("notes",))
+    body = _body("InitiativeReviewRequest")
     review = _service().record_review(initiative_id, actor=_user(), notes=body.get("notes", ""))
     return review, 201
 
@@ -192,6 +198,7 @@ def paths() -> dict[str, Any]:
                 {"200": answer("InitiativeRow", "The row now."), **fails("403", "404", "422")},
                 parameters=[INITIATIVE_ID, ROW_ID],
                 body="InitiativeRowFields",
+                required=False,  # no body: nothing changes
                 example={"status": "blocked", "notes": "Customers resist the survey"},
             )
         },
@@ -210,6 +217,7 @@ def paths() -> dict[str, Any]:
                 },
                 parameters=one,
                 body="InitiativeReviewRequest",
+                required=False,  # no body: a review without notes
                 example={"notes": "The survey is still blocked: customers resist it."},
             )
         },

@@ -21,6 +21,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.usecases.reports import REPORTS
+from engine.usecases.unit import MAX_ID
 from webui.api.schemas import fails, record, ref
 from webui.api.views import _service, _user, bp
 from webui.reports import TABLES, csv_response, read_filters, run
@@ -28,6 +29,7 @@ from webui.reports import TABLES, csv_response, read_filters, run
 __all__ = ["paths", "schemas"]
 
 TAG = "reports"
+MAX_TEXT = 200  # the longest text filter ReportCases.report_filters takes
 
 
 def _report(name: str) -> ResponseReturnValue:
@@ -97,16 +99,21 @@ def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
     }
 
 
+def _text(name: str, description: str) -> dict[str, Any]:
+    """A text filter: an empty one is no filter."""
+    return _query(name, description, type="string", maxLength=MAX_TEXT)
+
+
 def _parameters(name: str) -> list[dict[str, Any]]:
     return [
         _query("from", "First day of the period (team's time zone).", type="string", format="date"),
         _query("to", "Last day of the period (included).", type="string", format="date"),
-        _query("process", "The process (default `sales_pipeline`)."),
-        _query("version", "Only deals on this version of it.", type="integer", minimum=1),
-        _query("owner", "Only deals of this owner (a user name)."),
-        _query("team", "Only deals owned by holders of this role."),
-        _query("tier", "Only deals of this tier (A, B, C)."),
-        _query("channel", "Only deals from this lead channel."),
+        _text("process", "The process (default `sales_pipeline`)."),
+        _query("version", "Only deals on this version.", type="integer", minimum=1, maximum=MAX_ID),
+        _text("owner", "Only deals of this owner (a user name)."),
+        _text("team", "Only deals owned by holders of this role."),
+        _text("tier", "Only deals of this tier (A, B, C)."),
+        _text("channel", "Only deals from this lead channel."),
         _query("format", "`csv` for one table as CSV.", type="string", enum=["json", "csv"]),
         _query("table", "The table the CSV holds.", type="string", enum=list(TABLES[name])),
     ]

@@ -47,7 +47,7 @@ def integer(description: str, *, null: bool = False, **more: Any) -> dict[str, A
 # --- operations (the OpenAPI document and every module that adds its own paths) ---------
 
 _RESPONSES = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "409": "Conflict",
-              "413": "TooLarge", "422": "Invalid"}  # fmt: skip
+              "413": "TooLarge", "422": "Invalid", "503": "Unavailable"}  # fmt: skip
 
 
 def fails(*codes: str) -> dict[str, Any]:
