@@ -120,3 +120,20 @@ class ValidationError(EngineError):
 
 class ExpressionError(EngineError):
     """An expression failed while running (bad data, not bad code)."""
+
+
+class StorageUnavailableError(EngineError):
+    """The database cannot be written or reached right now: the disk is full, the file or the
+    server is read-only, the server is gone.  Nothing was changed; the same request works again
+    once an administrator has made room (engine.store.failures recognises these).  `reason`
+    is one word (`full`, `read_only`, `io_error`, `unreachable`, `resources`); `detail` is the
+    database's own message, for the log and the command line only (it may name files, hosts
+    and ports), so not in `to_dict()`."""
+
+    def __init__(self, message: str, *, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "reason": self.reason}

@@ -22,6 +22,7 @@ from engine.errors import (
     EngineError,
     ForbiddenError,
     NotFoundError,
+    StorageUnavailableError,
     ValidationError,
 )
 from engine.jobs.timers import tick
@@ -36,6 +37,7 @@ EXIT_CODES: dict[type[EngineError], int] = {
     ConflictError: 6,
     ValidationError: 7,
     DefinitionError: 8,
+    StorageUnavailableError: 75,  # EX_TEMPFAIL: disk full, read-only, server gone; try later
 }
 
 
@@ -522,6 +524,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DiagramError as exc:
         _report(args, {"error": type(exc).__name__, "message": str(exc)}, [])
         return 9
+    except StorageUnavailableError as exc:
+        # The database's own words for whoever runs the command (they name no one's data).
+        detail = f" ({exc.detail})" if exc.detail else ""
+        _report(args, {**exc.to_dict(), "message": f"{exc}{detail}", "detail": exc.detail}, [])
+        return _exit_code(exc)
     except EngineError as exc:
         extra = exc.errors[1:] if isinstance(exc, ValidationError) else []
         _report(args, exc.to_dict(), extra)

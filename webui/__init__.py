@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, jsonify, redirect, url_for
 from werkzeug.wrappers import Response
 
 from engine.usecases.service import Service, connect
@@ -75,8 +75,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return redirect(url_for("tasks.inbox"))
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> Response | dict[str, str]:
+        """200 while the database can be read and written, else 503 with the reason (disk
+        full, read-only, server gone); cheap enough to be polled (engine.store.failures)."""
+        problem = service(app).storage_problem()
+        if problem is None:
+            return {"status": "ok"}
+        answer = jsonify(
+            status="unavailable",
+            error=problem["error"],
+            reason=problem["reason"],
+            message=problem["message"],
+        )
+        answer.status_code = 503
+        answer.headers["Retry-After"] = str(errors.RETRY_AFTER)
+        return answer
 
     return app
 

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store import failures
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "salesflow_write"
 
@@ -51,6 +53,7 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, pool_pre_ping=not self.is_sqlite)
+        self.storage = failures.install(self.engine, _WRITE)  # disk full, read-only: 503
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._reads = sessionmaker(self.engine, expire_on_commit=False)

@@ -68,6 +68,13 @@ class Service(
                 f"the database {self.db.describe()} is not set up: run `salesflow init` first"
             )
 
+    def storage_problem(self) -> dict[str, object] | None:
+        """Why the database cannot be read or written right now (the
+        StorageUnavailableError's `to_dict()`: error, message, reason), or None when it
+        can: what /healthz reports (engine.store.failures.StorageMonitor.check)."""
+        found = self.db.storage.check()
+        return None if found is None else found.to_dict()
+
     def close(self) -> None:
         """Close the database's connections (the command line does at its end)."""
         self.db.dispose()

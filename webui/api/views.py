@@ -39,7 +39,7 @@ from webui.api.docs_page import docs_page
 from webui.api.document import document
 from webui.api.schemas import DEAL_STATUSES, request_schema
 from webui.chart_svg import MEDIA_TYPES
-from webui.errors import status_of
+from webui.errors import headers_of, status_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -110,7 +110,7 @@ def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None = N
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError) -> Response:
     status = status_of(exc, 400)
-    return _error(exc.to_dict(), status)
+    return _error(exc.to_dict(), status, headers_of(exc, status))
 
 
 @bp.errorhandler(DiagramError)
