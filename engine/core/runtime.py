@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
@@ -40,7 +41,8 @@ from SpiffWorkflow.util import task as task_util
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import parse_iso
-from engine.core.expressions import SafeScriptEngine
+from engine.core.expressions import MAX_STEP_SECONDS, SafeScriptEngine, time_is_up, time_limit
+from engine.errors import ExpressionError
 
 STATE_FORMAT = 1
 UNLIMITED_DEPTH = 10**9
@@ -140,7 +142,24 @@ def new_workflow(
     return workflow
 
 
+# The largest state a deal may have, written out (the task data of each evaluation is bounded
+# by engine.core.expressions.MAX_DATA_SIZE; many tasks holding much data still add up).
+MAX_STATE_CHARS = 16 * 1024 * 1024
+
+
 def dump_state(workflow: SalesWorkflow) -> str:
+    """The workflow's state as stored; ExpressionError (nothing is saved) beyond
+    MAX_STATE_CHARS."""
+    text = _dump_state(workflow)
+    if len(text) > MAX_STATE_CHARS:
+        raise ExpressionError(
+            f"the deal's state would be {len(text) / 2**20:.1f} MB; the limit is "
+            f"{MAX_STATE_CHARS / 2**20:g} MB: its process keeps too much data (nothing was changed)"
+        )
+    return text
+
+
+def _dump_state(workflow: SalesWorkflow) -> str:
     return json.dumps(
         {
             "format": STATE_FORMAT,
@@ -306,10 +325,14 @@ class Change:
 
     Long runs of engine steps (a script loop going round thousands of times) are checkpointed
     every CHECKPOINT_EVERY completed tasks: events are collected, then the tree is pruned, so the
-    steps never walk an ever-growing history.
+    steps never walk an ever-growing history.  However long the run, it stops after MAX_TASKS
+    tasks or MAX_STEP_SECONDS (every evaluation in it too): a process that loops without
+    waiting for anyone fails at the task it would have run next, an incident instead of a
+    busy core and an endless history.
     """
 
     CHECKPOINT_EVERY = 100
+    MAX_TASKS = 10_000
 
     def __init__(self, workflow: SalesWorkflow) -> None:
         self.workflow = workflow
@@ -318,12 +341,21 @@ class Change:
         self._steps = 0
 
     def engine_steps(self) -> None:
-        self.workflow.do_engine_steps(did_complete_task=self._step_done)
+        with time_limit(MAX_STEP_SECONDS):
+            self.workflow.do_engine_steps(did_complete_task=self._step_done)
 
-    def _step_done(self, _task: Task) -> None:
+    def _step_done(self, task: Task) -> None:
         self._steps += 1
         if self._steps % self.CHECKPOINT_EVERY == 0:
             self.checkpoint()
+        if self._steps >= self.MAX_TASKS or time_is_up():
+            following = [c for c in task.children if not c.has_state(TaskState.FINISHED_MASK)]
+            raise WorkflowTaskException(
+                f"stopped after {self._steps:,} steps without waiting for anyone (the limits are "
+                f"{self.MAX_TASKS:,} steps and {MAX_STEP_SECONDS:g} s): does the process loop "
+                "without end?",
+                task=following[0] if following else task,
+            )
 
     def checkpoint(self) -> None:
         self._events.extend(events_since(self.workflow, self.before))

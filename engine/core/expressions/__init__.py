@@ -15,9 +15,12 @@ the language they share (`language`):
 1. check   -- an ``ast`` whitelist: a few node types, names that cannot start with ``_``,
               attributes only as calls of harmless methods, calls only of our builtins.
 2. guard   -- the checked tree is rewritten so that every loop step, every ``*``/``+``/``%``,
-              every method call, slice, ``in`` scan and f-string value goes through a helper
-              that counts work against a per-evaluation budget; exceeding it raises
-              `ExpressionError` instead of eating the CPU or the memory.
+              every method call, slice and f-string value goes through a helper that counts
+              work against a per-evaluation budget, and every value that C code would walk
+              whole (compared, hashed, sorted, written out) is measured first: a structure
+              of shared parts (``a = [a, a]`` thirty times) is refused before C code walks its
+              2**30 leaves.  Exceeding a limit, or the time limit, raises `ExpressionError`
+              instead of eating the CPU or the memory.
 3. run     -- `SafeEnvironment` evaluates with a fresh builtins dict and the helpers; task
               data can neither replace a builtin nor reach a helper (their names start
               with ``_``, which the checker refuses in user code).
@@ -27,14 +30,19 @@ Pure: no I/O, no database, no clock.
 
 from __future__ import annotations
 
+from engine.core.expressions.budget import time_is_up, time_limit
 from engine.core.expressions.check import check_expression
 from engine.core.expressions.guard import safe_compile
 from engine.core.expressions.language import (
     ALLOWED_METHODS,
     BUILTIN_NAMES,
+    MAX_DATA_SIZE,
     MAX_RANGE,
+    MAX_SECONDS,
     MAX_SIZE,
+    MAX_STEP_SECONDS,
     MAX_STEPS,
+    MAX_VALUE_SIZE,
     MAX_WORK,
     Kind,
 )
@@ -49,13 +57,19 @@ from engine.core.expressions.run import SafeEnvironment, SafeScriptEngine
 __all__ = [
     "ALLOWED_METHODS",
     "BUILTIN_NAMES",
+    "MAX_DATA_SIZE",
     "MAX_RANGE",
+    "MAX_SECONDS",
     "MAX_SIZE",
     "MAX_STEPS",
+    "MAX_STEP_SECONDS",
+    "MAX_VALUE_SIZE",
     "MAX_WORK",
     "Kind",
     "SafeEnvironment",
     "SafeScriptEngine",
     "check_expression",
     "safe_compile",
+    "time_is_up",
+    "time_limit",
 ]

@@ -1,31 +1,67 @@
 """The budget the guards of engine.core.expressions count against: `_Guards`, the helpers
-and builtins one evaluation runs with, which charge every loop step, copy and scan and
-raise ExpressionError past the limits of engine.core.expressions.language.
+and builtins one evaluation runs with, which charge every loop step, copy and scan, measure
+every value a C operation would walk whole, watch the time, and raise ExpressionError past
+the limits of engine.core.expressions.language.
 
-Pure: no I/O, no database, no clock.
+Pure: no I/O, no database, no business clock (a monotonic timer bounds the running time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sized
+import time
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sized
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from engine.core.expressions.language import (
     _COPYING_METHODS,
+    _MUTATING_METHODS,
     _SCANNING_METHODS,
     ALLOWED_METHODS,
+    MAX_DATA_SIZE,
     MAX_INT_BITS,
     MAX_RANGE,
     MAX_ROUND_DIGITS,
+    MAX_SECONDS,
     MAX_SIZE,
     MAX_STEPS,
+    MAX_VALUE_SIZE,
     MAX_WORK,
 )
 from engine.errors import ExpressionError
 
+# --- Time -----------------------------------------------------------------------------------
+
+# The deadline (time.monotonic()) of the engine step running in this thread, if its caller set
+# one: every evaluation of the step stops there, however many there are.
+_DEADLINE: ContextVar[float | None] = ContextVar("salesflow_expression_deadline", default=None)
+
+
+def time_is_up() -> bool:
+    """Whether the deadline of the engine step running in this thread has passed."""
+    deadline = _DEADLINE.get()
+    return deadline is not None and time.monotonic() > deadline
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Every evaluation inside stops once `seconds` have passed since entering (each one also
+    stops after MAX_SECONDS of its own).  Nested limits keep the earlier deadline."""
+    deadline = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
 # --- The budget the guards count against ------------------------------------------------
 
 _SEQUENCES = (str, bytes, list, tuple)
+# What C code walks recursively when it compares, hashes, sorts or writes a value out.
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def _length(value: object) -> int:
@@ -38,6 +74,11 @@ class _Guards:
     def __init__(self) -> None:
         self.steps = 0
         self.work = 0
+        self.mutated = False  # a method changed a value in place
+        self.started = time.monotonic()
+        step_deadline = _DEADLINE.get()
+        own = self.started + MAX_SECONDS
+        self.deadline = own if step_deadline is None else min(own, step_deadline)
 
     # Budget ------------------------------------------------------------------------------
 
@@ -45,6 +86,12 @@ class _Guards:
         self.work += amount
         if self.work > MAX_WORK:
             raise ExpressionError(f"too much work: more than {MAX_WORK:,} items copied or scanned")
+        self._clock()
+
+    def _clock(self) -> None:
+        if time.monotonic() > self.deadline:
+            spent = time.monotonic() - self.started
+            raise ExpressionError(f"stopped after {spent:.1f} s: it ran longer than allowed")
 
     @staticmethod
     def _limit(size: int, what: str, unit: str = "items") -> None:
@@ -62,7 +109,24 @@ class _Guards:
             self.steps += 1
             if self.steps > MAX_STEPS:
                 raise ExpressionError(f"too many loop steps: more than {MAX_STEPS:,}")
+            self._clock()
             yield item
+
+    def bounded(self, value: Any) -> Any:
+        """A value a C operation is about to walk whole (==, <, in, a dict key or set member,
+        sorted, min, max, set, dict, count, index): refused when written out it would be over
+        MAX_VALUE_SIZE characters, so no such operation runs long where nothing can stop it.
+        Numbers and texts pass at once (their size is bounded where they are built)."""
+        if isinstance(value, _CONTAINERS):
+            size = _items(value, MAX_VALUE_SIZE)
+            if size > MAX_VALUE_SIZE:
+                raise ExpressionError(
+                    f"a value too large to compare, sort or use as a key: over "
+                    f"{MAX_VALUE_SIZE:,} items, its shared parts counted each time they appear "
+                    "(or it contains itself)"
+                )
+            self._charge(size)
+        return value
 
     def add(self, left: Any, right: Any) -> Any:
         if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
@@ -129,18 +193,17 @@ class _Guards:
             self._limit(len(obj) + len(items), "the list after extend()")
             self._charge(len(items))
             args = (items,)
+        for arg in args:
+            self.bounded(arg)  # compared with each item (count, index) or hashed (get, pop)
         if name in _SCANNING_METHODS:
             self._charge(_length(obj))
+            self.bounded(obj)
+        if name in _MUTATING_METHODS:
+            self.mutated = True
         result = getattr(obj, name)(*args, **kwargs)
         if name in _COPYING_METHODS:
             self._charge(_length(result))
         return result
-
-    def scan(self, container: Any) -> Any:
-        # 'x in big_list' is a linear scan; dicts and sets are not.
-        if isinstance(container, _SEQUENCES):
-            self._charge(len(container))
-        return container
 
     def copied(self, value: Any) -> Any:
         self._charge(_length(value))
@@ -159,6 +222,16 @@ class _Guards:
             def call(*args: Any, **kwargs: Any) -> Any:
                 for arg in args:
                     self._charge(_length(arg))
+                return function(*args, **kwargs)
+
+            return call
+
+        def walking(function: Callable[..., Any]) -> Callable[..., Any]:
+            # Builtins that compare or hash the items of their arguments.
+            def call(*args: Any, **kwargs: Any) -> Any:
+                for arg in args:
+                    self._charge(_length(arg))
+                    self.bounded(arg)
                 return function(*args, **kwargs)
 
             return call
@@ -190,20 +263,73 @@ class _Guards:
             "len": len, "abs": abs, "int": int, "float": float, "bool": bool,
         }  # fmt: skip
         linear_functions: dict[str, Callable[..., Any]] = {
-            "min": min, "max": max, "any": any, "all": all, "sorted": sorted,
-            "list": list, "dict": dict, "set": set, "tuple": tuple,
-            "enumerate": enumerate, "zip": zip,
+            "any": any, "all": all, "list": list, "tuple": tuple, "enumerate": enumerate,
+            "zip": zip,
+        }  # fmt: skip
+        comparing_functions: dict[str, Callable[..., Any]] = {
+            "min": min, "max": max, "sorted": sorted, "dict": dict, "set": set,
         }  # fmt: skip
         linear = {name: charging(function) for name, function in linear_functions.items()}
+        comparing = {name: walking(function) for name, function in comparing_functions.items()}
         guarded = {"range": safe_range, "str": safe_str, "sum": safe_sum, "round": safe_round}
-        return plain | linear | guarded
+        return plain | linear | comparing | guarded
 
     def helpers(self) -> dict[str, Any]:
         return {
             "_iter": self.iterate, "_add": self.add, "_iadd": self.iadd, "_mul": self.mul,
-            "_imul": self.imul, "_mod": self.mod, "_method": self.method, "_scan": self.scan,
-            "_copied": self.copied, "_text": self.text,
+            "_imul": self.imul, "_mod": self.mod, "_method": self.method,
+            "_bounded": self.bounded, "_copied": self.copied, "_text": self.text,
         }  # fmt: skip
+
+
+def check_data(data: MutableMapping[str, Any], names: Iterable[str]) -> None:
+    """What an evaluation leaves in the task data must stay a tree the engine can copy and
+    write out: `names` (the values it may have set or changed) measured written out, together
+    at most MAX_DATA_SIZE characters.  Over it, the largest of them are dropped from the data
+    (so nothing too large is ever saved) and ExpressionError names them."""
+    sizes = {name: _text_size(data[name], MAX_DATA_SIZE) for name in names if name in data}
+    total = sum(sizes.values())
+    if total <= MAX_DATA_SIZE:
+        return
+    dropped = []
+    for name in sorted(sizes, key=sizes.__getitem__, reverse=True):
+        del data[name]
+        dropped.append(name)
+        total -= sizes[name]
+        if total <= MAX_DATA_SIZE:
+            break
+    raise ExpressionError(
+        f"the task data would be over {MAX_DATA_SIZE:,} characters written out "
+        f"(or contain itself); {', '.join(repr(n) for n in dropped)} not kept"
+    )
+
+
+def size_of(value: object, limit: int = MAX_VALUE_SIZE) -> int:
+    """About how many characters `value` is written out, counted up to a little over `limit`."""
+    return _text_size(value, limit)
+
+
+# Types whose items C code never walks into: a container of only these is flat.
+_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _items(value: object, limit: int) -> int:
+    """How many items C code walks comparing or hashing `value` whole (every nested item,
+    shared parts counted each time they appear), counted up to a little over `limit`.  Flat
+    containers, the usual case, are sized at C speed."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, dict):
+            parts: Iterable[Any] = (*item.keys(), *item.values())
+        elif isinstance(item, _CONTAINERS):
+            parts = item
+        else:
+            continue
+        total += len(item) + 1
+        if total <= limit and not _LEAVES.issuperset(map(type, parts)):
+            stack.extend(part for part in parts if isinstance(part, _CONTAINERS))
+    return total
 
 
 def _text_size(value: object, limit: int) -> int:

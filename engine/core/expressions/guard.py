@@ -84,18 +84,43 @@ class _Guarder(ast.NodeTransformer):
             node.func = ast.copy_location(ast.Name(id="_method", ctx=ast.Load()), method)
         return node
 
+    def _bounded(self, node: ast.expr) -> ast.expr:
+        # Constants are small; anything else may be a value C code would walk for long.
+        return node if isinstance(node, ast.Constant) else self._call("_bounded", node, node)
+
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        node.comparators = [
-            self._call("_scan", right, right) if isinstance(op, ast.In | ast.NotIn) else right
-            for op, right in zip(node.ops, node.comparators, strict=True)
-        ]
+        if all(isinstance(op, ast.Is | ast.IsNot) for op in node.ops):
+            return node  # identity: no walk
+        node.left = self._bounded(node.left)
+        node.comparators = [self._bounded(right) for right in node.comparators]
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Load):
-            return self._call("_copied", node, node)
+        if isinstance(node.slice, ast.Slice):
+            return self._call("_copied", node, node) if isinstance(node.ctx, ast.Load) else node
+        node.slice = self._bounded(node.slice)  # a key is hashed: a tuple key walked whole
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        node.keys = [None if key is None else self._bounded(key) for key in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.generic_visit(node)
+        node.elts = [self._bounded(element) for element in node.elts]
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        node.elt = self._bounded(node.elt)
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        self.generic_visit(node)
+        node.key = self._bounded(node.key)
         return node
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

@@ -2,7 +2,8 @@
 an expression may call, and the syntax-tree node types each kind of text may contain.
 Shared by the check, the guards and the run of engine.core.expressions.
 
-Pure: no I/O, no database, no clock.
+Pure: no I/O, no database, no clock (the time limits are numbers here; the guards measure
+them with a monotonic timer).
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ MAX_ROUND_DIGITS = 100  # round(5, -10**7) computes 10**(10**7)
 MAX_FORMAT_WIDTH = 1_000  # f"{x:>100000000}" would build a 100 MB string
 MAX_TEXT_LENGTH = 100_000
 
+# What holds inside C code.  `a = [a, a]` thirty times is a few hundred bytes in memory but a
+# tree of 2**30 leaves: comparing, hashing, sorting or writing it out walks every leaf, in C,
+# where no step counter looks.  So every value such an operation receives is first measured as
+# written out (shared parts counted each time they appear, a value containing itself is
+# endless) and refused beyond MAX_VALUE_SIZE characters; the walk is charged to MAX_WORK.  What
+# an evaluation leaves in the task data is measured the same way against MAX_DATA_SIZE, and no
+# evaluation runs longer than MAX_SECONDS (nor one engine step, all its evaluations together,
+# longer than the deadline the caller sets: engine.core.expressions.time_limit).
+MAX_VALUE_SIZE = 1_000_000
+MAX_DATA_SIZE = 1_000_000
+MAX_SECONDS = 1.0
+# One engine step (a task completed and everything the engine runs after it until the process
+# waits again: scripts, decisions, a loop of script tasks going round) stops after this long.
+MAX_STEP_SECONDS = 5.0
+
 # --- The language ---------------------------------------------------------------------------
 # Harmless methods of str, list and dict.  Never format/format_map (they read attributes
 # from a template: '{0.__class__}'), never anything starting with '_'.
@@ -42,6 +58,9 @@ _COPYING_METHODS = frozenset(
      "title", "capitalize"}
 )  # fmt: skip
 _SCANNING_METHODS = frozenset({"count", "index", "isdigit", "isalpha"})
+# Methods that change their receiver in place (an expression may call them: what it leaves in
+# the task data is measured afterwards).
+_MUTATING_METHODS = frozenset({"append", "extend", "pop"})
 
 # The builtins an expression may call.  Data cannot shadow them (see run._scope) and scripts
 # cannot assign to them (see check._Checker.visit_Name).

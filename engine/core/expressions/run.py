@@ -7,6 +7,7 @@ Pure: no I/O, no database, no clock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.core.expressions.budget import _Guards
+from engine.core.expressions.budget import _Guards, check_data
 from engine.core.expressions.guard import safe_compile
 from engine.core.expressions.language import BUILTIN_NAMES
 from engine.errors import ExpressionError, UnsafeExpressionError
@@ -53,7 +54,19 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         external_context: Mapping[str, Any] | None = None,
     ) -> Any:
         code = safe_compile(expression, "expression")
-        return eval(code, _scope(_Guards(), external_context or {}, context))
+        guards = _Guards()
+        try:
+            result = eval(code, _scope(guards, external_context or {}, context))
+        except Exception:
+            if guards.mutated and isinstance(context, MutableMapping):
+                with contextlib.suppress(ExpressionError):
+                    check_data(context, [name for name in context if _visible(name)])
+            raise
+        if guards.mutated and isinstance(context, MutableMapping):
+            # x.append(x) in a condition: what it left in the data must stay bounded.
+            check_data(context, [name for name in context if _visible(name)])
+        # What a decision or an expression returns lands in the task data.
+        return guards.bounded(result)
 
     def execute(
         self,
@@ -68,13 +81,16 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
             raise ExpressionError(f"task data overwrites predefined names: {', '.join(clash)}")
         scope = _scope(_Guards(), external, context)
         seen = [name for name in context if _visible(name)]
+        failed = True
         try:
             exec(code, scope)
+            failed = False
         finally:
             # Like the library, keep what ran before a failure, and drop functions.
             for name in seen:
                 if name not in scope:
                     del context[name]  # the script said `del name`
+            kept = []
             for name, value in scope.items():
                 if not _visible(name) or name in external:
                     continue
@@ -82,6 +98,13 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
                     context.pop(name, None)
                 else:
                     context[name] = value
+                    kept.append(name)
+            # Nothing unbounded stays in the data to be copied, compared or saved later.
+            try:
+                check_data(context, kept)
+            except ExpressionError:
+                if not failed:
+                    raise  # else the script's own error is the one to report
         return True
 
     def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> Any:
