@@ -3,12 +3,14 @@
 Every use case runs in one transaction: `Database.write()` for changes, `Database.read()` for
 queries.  On SQLite a write transaction starts with BEGIN IMMEDIATE, so two writers queue for
 the lock instead of failing half-way; WAL keeps readers going meanwhile, and synchronous=NORMAL
-keeps commits free of fsync while staying safe against a killed process.
+keeps commits free of fsync while staying safe against a killed process.  A deferred write
+transaction (`write(deferred=True)`, what changes a deal) reads and computes first and takes
+the lock at its first write, checking then that what it read still holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from engine.store import failures
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "salesflow_write"
+_DEFERRED = "deferred"
+_UPGRADED = "salesflow_upgraded"
+_BEFORE_UPGRADE = "salesflow_before_upgrade"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -40,7 +45,31 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.info[_UPGRADED] = False
+        conn.info[_BEFORE_UPGRADE] = None
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write is True else "BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # A deferred write transaction takes the write lock at its first write (see
+        # Database.write): end the read, wait for the lock, then let the caller check that
+        # what it read is still so.
+        if conn.info.get(_UPGRADED, True) or not _writes(statement):
+            return
+        if conn.get_execution_options().get(_WRITE) != _DEFERRED:
+            return
+        conn.info[_UPGRADED] = True
+        raw = cursor.connection
+        raw.execute("COMMIT")  # nothing was written: only a read snapshot ends
+        raw.execute("BEGIN IMMEDIATE")
+        check = conn.info.get(_BEFORE_UPGRADE)
+        if check is not None:
+            check(raw)
+
+
+def _writes(statement: str) -> bool:
+    head = statement.lstrip()[:9].upper()
+    return not head.startswith(("SELECT", "PRAGMA", "WITH", "EXPLAIN", "BEGIN"))
 
 
 class Database:
@@ -63,12 +92,33 @@ class Database:
             expire_on_commit=False,
             autoflush=False,
         )
+        self._deferred_writes = sessionmaker(
+            self.engine.execution_options(**{_WRITE: _DEFERRED}),
+            expire_on_commit=False,
+            autoflush=False,
+        )
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A transaction that changes data: committed on success, rolled back on error."""
-        with self._writes() as session, session.begin():
+    def write(self, *, deferred: bool = False) -> Iterator[Session]:
+        """A transaction that changes data: committed on success, rolled back on error.
+
+        `deferred` (SQLite): the database's write lock is taken at the first write instead of
+        at the start, so the reading and computing before it (an engine step running a
+        process's scripts) never keeps other writers waiting.  At that first write the read
+        ends, the lock is taken and `before_upgrade(cursor)` — set with `on_upgrade` — checks
+        that what was read still holds, raising if not.  PostgreSQL locks rows, not the
+        database: there it is an ordinary transaction."""
+        factory = self._deferred_writes if deferred and self.is_sqlite else self._writes
+        with factory() as session, session.begin():
             yield session
+
+    @staticmethod
+    def on_upgrade(session: Session, check: Callable[[Any], None]) -> None:
+        """What a deferred write transaction checks once it holds the write lock (SQLite;
+        called with a DB-API cursor-like connection).  Nothing on PostgreSQL."""
+        conn = session.connection()
+        if conn.get_execution_options().get(_WRITE) == _DEFERRED:
+            conn.info[_BEFORE_UPGRADE] = check
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -57,7 +57,7 @@ from engine.store import notifications, users
 from engine.store.models import Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
-from engine.usecases.unit import DealChange, UnitOfWork, parse_id
+from engine.usecases.unit import DealChange, UnitOfWork, parse_id, retried
 
 __all__ = ["INCIDENT_ROLES", "MAX_REASON", "IncidentCases", "incident_record", "may_handle"]
 
@@ -220,6 +220,7 @@ class IncidentCases(UseCases):
                 {**instance_summary(i), "error": incident_record(i.error)} for i in s.scalars(query)
             ]
 
+    @retried
     def retry(
         self, instance_id: str | int, *, user: str, data: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -251,6 +252,7 @@ class IncidentCases(UseCases):
             )
             return _result(inst)
 
+    @retried
     def skip(self, instance_id: str | int, *, user: str) -> dict[str, Any]:
         """Mark the failed element completed without running it, and go on."""
         with self.space.write() as unit:
@@ -279,6 +281,7 @@ class IncidentCases(UseCases):
             )
             return _result(inst)
 
+    @retried
     def cancel(self, instance_id: str | int, *, user: str, reason: str) -> dict[str, Any]:
         """Stop a deal in error for good, with a reason."""
         with self.space.write() as unit:

@@ -68,7 +68,7 @@ from engine.store.models import (
 from engine.store.records import iso
 from engine.usecases import access
 from engine.usecases.base import UseCases
-from engine.usecases.unit import UnitOfWork
+from engine.usecases.unit import UnitOfWork, retried
 
 __all__ = [
     "DEAL_FIELDS",
@@ -260,6 +260,7 @@ class MessageCases(UseCases):
         )
         return self.deliver(message, sender=sender)
 
+    @retried
     def deliver(self, msg: Message, *, sender: str | None = None) -> dict[str, Any]:
         """Deliver (or keep) one message; see the module's rules.  One transaction."""
         now = clock.now()

@@ -68,7 +68,7 @@ from engine.store.sla import DueTimes
 from engine.usecases import access
 from engine.usecases.base import UseCases
 from engine.usecases.charts import cached_graph
-from engine.usecases.unit import MAX_ID, UnitOfWork, Workspace
+from engine.usecases.unit import MAX_ID, UnitOfWork, Workspace, retried
 
 __all__ = [
     "MAX_IDS",
@@ -471,6 +471,7 @@ class MoveCases(UseCases):
             sides.append(diff.Side(number, graph, vr.spec, vr.subprocess_specs, files))
         return diff.compare(sides[0], sides[1])
 
+    @retried
     def migrate(
         self,
         process_id: str,

@@ -36,7 +36,7 @@ from engine.store.models import (
 from engine.store.records import task_record
 from engine.usecases.base import UseCases
 from engine.usecases.reports import facts
-from engine.usecases.unit import parse_id
+from engine.usecases.unit import parse_id, retried
 
 
 def _refusal(
@@ -260,6 +260,7 @@ class TaskCases(UseCases):
                 "instructions": vr.instructions.get(row.element_id, ""),
             }
 
+    @retried
     def complete(
         self, task_id: str, *, user: str, data: dict[str, Any] | None = None
     ) -> TaskCompleted:
@@ -273,7 +274,7 @@ class TaskCases(UseCases):
             deal = unit.deal(row.instance_id)
             if not self.db.is_sqlite:
                 # Re-read under the row lock: someone may have completed it while we waited.
-                # (SQLite's BEGIN IMMEDIATE took the write lock before the first read.)
+                # (On SQLite the unit checks the deal's lock_version once it takes the lock.)
                 row = s.get(OpenTask, task_id, populate_existing=True)
                 if row is None:
                     raise gone(s, task_id)

@@ -18,13 +18,14 @@ its whole life (the database, the deployed versions ready to run, the live workf
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy.orm import Session
@@ -40,7 +41,15 @@ from engine.store import deployments as versions
 from engine.store.db import Database
 from engine.store.models import Instance
 
-__all__ = ["DealChange", "UnitOfWork", "WorkflowCache", "Workspace", "parse_id"]
+__all__ = [
+    "DealChange",
+    "StaleReadError",
+    "UnitOfWork",
+    "WorkflowCache",
+    "Workspace",
+    "parse_id",
+    "retried",
+]
 
 _T = TypeVar("_T")
 
@@ -95,6 +104,34 @@ class WorkflowCache:
             self._items.move_to_end(instance_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+class StaleReadError(ConflictError):
+    """A deal read by a unit of work changed before the unit could write (SQLite): nothing
+    was written, so the use case may simply run again (`retried`)."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+STALE_RETRIES = 3
+
+
+def retried(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A use case that changes deals, run again (up to STALE_RETRIES times) when a deal it
+    read changed before it could write: it then sees the other change (the task already
+    done, the message already delivered) as it would have waited for it."""
+
+    @functools.wraps(method)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                return method(*args, **kwargs)
+            except StaleReadError:
+                if attempt == STALE_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def run_step(step: Callable[[], _T]) -> _T:
@@ -162,13 +199,32 @@ class UnitOfWork:
     saved: list[DealChange] = field(default_factory=list)
     # Who holds which role, read once per unit (the change writer fills it as it goes).
     roles: dict[str, set[str]] = field(default_factory=dict)
+    # The deals opened, with the lock_version they were read at.
+    read_at: dict[int, int] = field(default_factory=dict)
+
+    def still_current(self, cursor: Any) -> None:
+        """On SQLite, once the write lock is taken after the engine ran (see Workspace.write):
+        the deals this unit read must not have changed meanwhile, else nothing is written."""
+        if not self.read_at:
+            return
+        ids = list(self.read_at)
+        marks = ", ".join("?" * len(ids))
+        now = dict(
+            cursor.execute(f"SELECT id, lock_version FROM instance WHERE id IN ({marks})", ids)
+        )
+        changed = sorted(iid for iid in ids if now.get(iid) != self.read_at[iid])
+        if changed:
+            raise StaleReadError(
+                f"deal {changed[0]} was changed by someone else while this step ran; "
+                "nothing was changed: reload it and try again"
+            )
 
     def version(self, version_id: int) -> VersionRuntime:
         return self.space.version(self.s, version_id)
 
     def lock(self, instance_id: str | int, *, status: str | None = "running") -> Instance:
-        """The deal's row, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite's
-        BEGIN IMMEDIATE already holds the write lock).  `status`: the one it must have."""
+        """The deal's row, locked for this transaction (FOR UPDATE on PostgreSQL; on SQLite
+        `still_current` checks it at the first write).  `status`: the one it must have."""
         iid = parse_id(instance_id)
         inst = self.s.get(
             Instance, iid, with_for_update=not self.space.db.is_sqlite, populate_existing=True
@@ -187,6 +243,7 @@ class UnitOfWork:
     def open(self, inst: Instance) -> DealChange:
         """A deal this transaction has locked already (a batch of the worker), ready to change."""
         vr = self.version(inst.version_id)
+        self.read_at.setdefault(inst.id, inst.lock_version)
         wf = self.space.workflows.checkout(inst.id, inst.lock_version)
         if wf is None:
             wf = runtime.load_state(inst.state, vr.spec, vr.subprocess_specs)
@@ -238,9 +295,15 @@ class Workspace:
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
-        """One write transaction; after its commit the saved deals' workflows are cached."""
-        with self.db.write() as s:
+        """One write transaction; after its commit the saved deals' workflows are cached.
+
+        On SQLite it takes the database's write lock only at its first write: the engine
+        step, however long a process's scripts make it, runs before, and other people's
+        changes go on meanwhile.  Then `UnitOfWork.still_current` refuses the change if
+        one of its deals was changed in between (PostgreSQL locks the deal's row instead)."""
+        with self.db.write(deferred=True) as s:
             unit = UnitOfWork(self, s)
+            self.db.on_upgrade(s, unit.still_current)
             yield unit
         for done in unit.saved:
             self.workflows.checkin(done.deal.id, done.deal.lock_version, done.workflow)
