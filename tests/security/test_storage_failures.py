@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -171,14 +170,11 @@ def test_pages_api_and_health_answer_503_and_recover(
 
 
 def test_healthz_is_ok_and_quick_while_the_database_works(app: Flask) -> None:
-    """It is polled: ~1 ms here (a few PRAGMAs and a read on SQLite, a rolled-back no-op
-    write on PostgreSQL); the bound leaves room for a busy machine."""
+    """It is polled, so it stays cheap (a few PRAGMAs and a read on SQLite, a rolled-back
+    no-op write on PostgreSQL; its time is measured in bench/, never asserted here)."""
     client = app.test_client()
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    started = time.perf_counter()
-    for _ in range(50):
-        assert client.get("/healthz").status_code == 200
-    assert (time.perf_counter() - started) / 50 < 0.05
+    for _ in range(3):
+        assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
 # --- the real thing: `salesflow serve` and the `salesflow` command --------------------------
