@@ -10,7 +10,8 @@ the user typed stays as typed, even when it is not a number.
     build(schema, raw, errors)   the widget tree, each error on its field
 
 The engine validates again against the same schema (engine.core.forms); the browser gets the
-schema's limits as HTML attributes (required, min, max, minlength, pattern) first.
+schema's limits as HTML attributes (required, min, max, minlength, maxlength, pattern) first,
+maxlength also for a text field that declares none (the engine's default maximum length).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ValidationError
-from engine.usecases.forms import check_data, make_validator
+from engine.usecases.forms import check_data, form_validator, max_length
 from webui.i18n import _
 from webui.labels import field_title
 
@@ -205,8 +206,9 @@ def _attrs(schema: Mapping[str, Any], kind: str, enforce: bool) -> dict[str, str
     elif kind in ("text", "textarea", "email", "url"):
         if "minLength" in schema:
             attrs["minlength"] = str(schema["minLength"])
-        if "maxLength" in schema:
-            attrs["maxlength"] = str(schema["maxLength"])
+        limit = max_length(schema)
+        if limit is not None:
+            attrs["maxlength"] = str(limit)
         if "pattern" in schema and kind != "textarea":
             attrs["pattern"] = html_pattern(str(schema["pattern"]))
     return attrs
@@ -390,6 +392,7 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(is not one of|is not valid under any of the given schemas)"), "choice"),
     (re.compile(r"^True was expected$"), "tick"),
     (re.compile(r"is not a '(date)'$"), "date"),
+    (re.compile(r"is too long: at most (\d+) characters"), "long"),
     (re.compile(r"does not match "), "pattern"),
     (re.compile(r"is not of type "), "type"),
 )
@@ -414,6 +417,7 @@ def friendly(message: str, widget: Widget | None) -> str:
             "choice": _("Choose one of the options."),
             "tick": _("This must be ticked."),
             "date": _("Enter a date (YYYY-MM-DD)."),
+            "long": _("Enter at most %(limit)s characters.", limit=limit),
             "pattern": _("This value does not have the expected form."),
             "type": _("This value has the wrong type."),
         }
@@ -463,7 +467,7 @@ def parse(schema: Mapping[str, Any], raw: Raw) -> Parsed:
     if parsed.errors:
         unreadable = {e["field"] for e in parsed.errors}
         try:
-            check_data(make_validator(dict(schema)), parsed.data)
+            check_data(form_validator(dict(schema)), parsed.data)
         except ValidationError as exc:
             parsed.errors += [
                 e for e in exc.errors if parsed.html_name(e["field"]) not in unreadable

@@ -1,17 +1,134 @@
-"""Checking submitted task data against the task's JSON-schema form."""
+"""Checking submitted task data against the task's JSON-schema form.
+
+Every string of a form's data has a maximum length: its field's `maxLength`, or, for a field
+that declares none, DEFAULT_MAX_LENGTH characters (TEXTAREA_MAX_LENGTH for a field marked
+`"x-widget": "textarea"`, the long free text of a form).  The same defaults hold for strings
+the schema does not describe (keys it does not list).  `form_validator` checks both, the
+schema and the defaults; `max_length` tells a page what to put in an input's maxlength.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import deque
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
 from engine.errors import ValidationError
 
+# The longest text a form field takes when its schema does not say (a page of notes is
+# ~3,000 characters; 10,000 is three of them).  A text area ("x-widget": "textarea") takes
+# five times as much: minutes of a meeting, an e-mail pasted in.
+DEFAULT_MAX_LENGTH = 10_000
+TEXTAREA_MAX_LENGTH = 50_000
+# How much of a refused value a message quotes.
+_QUOTED = 60
+
 
 def make_validator(schema: dict[str, Any]) -> Any:
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _declared_max(schema: Mapping[str, Any]) -> bool:
+    """Whether the schema (or a branch it combines) limits the length itself."""
+    if "maxLength" in schema or "enum" in schema or "const" in schema:
+        return True
+    return any(
+        isinstance(branch, Mapping) and _declared_max(branch)
+        for key in ("allOf", "anyOf", "oneOf")
+        for branch in schema.get(key) or ()
+    )
+
+
+def _may_be_text(schema: Mapping[str, Any]) -> bool:
+    declared = schema.get("type")
+    if declared is None:
+        return True
+    if isinstance(declared, str):
+        return declared == "string"
+    return "string" in declared
+
+
+def max_length(schema: Any) -> int | None:
+    """The most characters a field of `schema` takes: its `maxLength`, else the default
+    (DEFAULT_MAX_LENGTH, TEXTAREA_MAX_LENGTH for "x-widget": "textarea"); None for a field
+    that holds no text (a number, a list, a choice among values)."""
+    if not isinstance(schema, Mapping):
+        return DEFAULT_MAX_LENGTH
+    given = schema.get("maxLength")
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given
+    if not _may_be_text(schema) or _declared_max(schema):
+        return None
+    return TEXTAREA_MAX_LENGTH if schema.get("x-widget") == "textarea" else DEFAULT_MAX_LENGTH
+
+
+def _too_long(limit: int, value: str) -> str:
+    return f"is too long: at most {limit} characters ({len(value)} given)"
+
+
+def _item_schema(schema: Any, key: Any) -> Any:
+    """The schema of one member of an object or array described by `schema` ({} if none)."""
+    if not isinstance(schema, Mapping):
+        return {}
+    if isinstance(key, int):
+        prefix = schema.get("prefixItems") or ()
+        if key < len(prefix):
+            return prefix[key]
+        items = schema.get("items")
+        return items if isinstance(items, Mapping) else {}
+    properties = schema.get("properties") or {}
+    if key in properties:
+        return properties[key]
+    for pattern, sub in (schema.get("patternProperties") or {}).items():
+        if re.search(pattern, key):
+            return sub
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, Mapping) else {}
+
+
+def default_limit_errors(schema: Any, data: Any) -> Iterator[jsonschema.ValidationError]:
+    """An error for every string of `data` longer than its field's default maximum
+    (`max_length`; fields with a `maxLength` of their own are the schema's to check)."""
+    stack: list[tuple[Any, Any, tuple[Any, ...]]] = [(schema, data, ())]
+    while stack:
+        sub, value, path = stack.pop()
+        if isinstance(value, str):
+            declared = isinstance(sub, Mapping) and _declared_max(sub)
+            limit = max_length(sub)
+            if not declared and limit is not None and len(value) > limit:
+                yield jsonschema.ValidationError(
+                    _too_long(limit, value),
+                    validator="maxLength",
+                    validator_value=limit,
+                    instance=value,
+                    path=deque(path),
+                )
+        elif isinstance(value, dict):
+            stack.extend((_item_schema(sub, k), v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((_item_schema(sub, n), v, (*path, n)) for n, v in enumerate(value))
+
+
+class FormValidator:
+    """A form's validator: its JSON schema (`schema`, as the designer wrote it) and the
+    default maximum length of its text fields."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._checker = make_validator(schema)
+
+    def iter_errors(self, data: Any) -> Iterator[jsonschema.ValidationError]:
+        yield from self._checker.iter_errors(data)
+        yield from default_limit_errors(self.schema, data)
+
+
+def form_validator(schema: dict[str, Any]) -> FormValidator:
+    """The validator of a task's or a start event's form (`check_data` takes it)."""
+    return FormValidator(schema)
 
 
 def field_of(error: jsonschema.ValidationError) -> str:
@@ -26,6 +143,17 @@ def field_of(error: jsonschema.ValidationError) -> str:
     return ".".join(path) or "(form)"
 
 
+def message_of(error: jsonschema.ValidationError) -> str:
+    """The error's message, quoting at most the start of a long value (jsonschema quotes it
+    whole: a 10 MB text must not come back in the answer)."""
+    if error.validator == "maxLength" and isinstance(error.instance, str):
+        return _too_long(int(error.validator_value), error.instance)
+    quoted = repr(error.instance)
+    if len(quoted) > _QUOTED * 2 and quoted in error.message:
+        return error.message.replace(quoted, f"{quoted[:_QUOTED]}… ({len(quoted)} characters)")
+    return error.message
+
+
 def check_data(validator: Any, data: dict[str, Any]) -> None:
     """Raise ValidationError naming the first field that fails; every error is in `errors`."""
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
@@ -33,7 +161,7 @@ def check_data(validator: Any, data: dict[str, Any]) -> None:
         return
     first = errors[0]
     raise ValidationError(
-        first.message,
+        message_of(first),
         field=field_of(first),
-        errors=[{"field": field_of(e), "message": e.message} for e in errors],
+        errors=[{"field": field_of(e), "message": message_of(e)} for e in errors],
     )

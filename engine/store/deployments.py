@@ -13,7 +13,7 @@ from engine import clock
 from engine.core import runtime
 from engine.core.calendar import known_sla
 from engine.core.definitions import ProcessBundle, form_name, load_form
-from engine.core.forms import make_validator
+from engine.core.forms import form_validator
 from engine.core.records import DefinitionRecord, Deployed
 from engine.core.starters import declared_roles, start_roles
 from engine.core.version import VersionRuntime
@@ -127,5 +127,5 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
                 vr.slas[ts.bpmn_id] = sla
             name = form_name(ts)
             if name and name in row.files and name not in vr.validators:
-                vr.validators[name] = make_validator(load_form(name, row.files[name]))
+                vr.validators[name] = form_validator(load_form(name, row.files[name]))
     return vr

@@ -1,7 +1,8 @@
 """Forms and JSON from people and other systems: checking data against a form's JSON schema
-(engine.core.forms), reading a JSON object typed on the command line or sent to the API, and
-reading a form schema a designer writes (`load_form`, as a deploy reads it).  The pages, the
-API and the CLI validate through here, so all three give the same errors."""
+and the default maximum length of its text fields (engine.core.forms), reading a JSON object
+typed on the command line or sent to the API, and reading a form schema a designer writes
+(`load_form`, as a deploy reads it).  The pages, the API and the CLI validate through here,
+so all three give the same errors."""
 
 from __future__ import annotations
 
@@ -9,17 +10,28 @@ import json
 from typing import Any
 
 from engine.core.definitions import load_form
-from engine.core.forms import check_data, make_validator
+from engine.core.forms import (
+    DEFAULT_MAX_LENGTH,
+    TEXTAREA_MAX_LENGTH,
+    check_data,
+    form_validator,
+    make_validator,
+    max_length,
+)
 from engine.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_MAX_LENGTH",
     "MAX_JSON_DEPTH",
     "MAX_JSON_INT",
+    "TEXTAREA_MAX_LENGTH",
     "check_data",
+    "form_validator",
     "load_form",
     "load_json",
     "load_json_object",
     "make_validator",
+    "max_length",
 ]
 
 

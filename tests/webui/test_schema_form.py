@@ -40,6 +40,7 @@ def test_widgets_of_the_needs_analysis() -> None:
     assert found["cost_if_persists"].attrs == {
         "required": "required",
         "minlength": "1",
+        "maxlength": "10000",  # the engine's default maximum length
         "pattern": ".*(?:\\S).*",
     }
     rows = found["decision_makers"]
@@ -99,12 +100,17 @@ def test_widgets_of_the_needs_analysis() -> None:
         ),
         ("satisfaction_revisit", "upsell_opportunity", "checkbox", {}),
         ("legal_review", "template_approved", "checkbox", {"required": "required"}),
-        ("legal_review", "legal_notes", "textarea", {}),
+        ("legal_review", "legal_notes", "textarea", {"maxlength": "10000"}),
         (
             "design_proposal",
             "proposal_document_url",
             "url",
-            {"required": "required", "minlength": "1", "pattern": "https?://\\S+"},
+            {
+                "required": "required",
+                "minlength": "1",
+                "maxlength": "10000",
+                "pattern": "https?://\\S+",
+            },
         ),
         ("nurture_follow_up", "nurture_response", "radio", {"required": "required"}),
         ("lead_received", "source_channel", "select", {"required": "required"}),
@@ -145,7 +151,7 @@ def test_long_text_and_arrays_of_choices() -> None:
     }
     found = widgets(form)
     assert found["story"].kind == "textarea" and found["story"].attrs == {"maxlength": "2000"}
-    assert found["memo"].kind == "textarea"
+    assert found["memo"].kind == "textarea" and found["memo"].attrs == {"maxlength": "50000"}
     assert found["channels"].kind == "checkboxes" and found["channels"].min_items == 2
     parsed = parse(form, {"channels": ["phone", "visit"]})
     assert parsed.data == {"channels": ["phone", "visit"]}

@@ -13,4 +13,5 @@ ENTRIES: dict[str, str] = {
     "Start a deal of the process %(name)s.": "按流程“%(name)s”创建商机。",
     "Started by (roles)": "发起角色",
     "Roles that may start its deals, comma-separated (none: Sales Rep, Sales Manager).": "可以创建此流程商机的角色，用逗号分隔（留空：销售代表、销售经理）。",
+    "Enter at most %(limit)s characters.": "最多输入 %(limit)s 个字符。",
 }
