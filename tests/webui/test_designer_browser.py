@@ -343,3 +343,30 @@ def test_an_imported_file_is_shown_and_says_why_it_cannot_be_deployed(
     shot(page, "imported-published")
     assert version_of(staff, "lead_check") == 1
     assert list(staff.definition_files("lead_check")) == ["Lead_check_other_tool_.bpmn"]
+
+
+def test_a_designer_says_who_starts_the_process(page: Page, staff: Service, shot: Shots) -> None:
+    """The process's startRoles (issue 13, item 5), edited with nothing selected: the
+    property goes on the process behind the pool, and the engine starts by it."""
+    open_designer(page, "optimization_initiative", shot)
+    page.evaluate("() => window.salesflowDesigner.modeler.get('selection').select(null)")
+    expect(page.locator("#p-start_roles")).to_have_value("Sales Manager")
+    assert not staff.may_start("alice", "optimization_initiative")
+    page.locator("#p-start_roles").fill("Sales Manager, Sales Rep")
+    page.locator("#p-start_roles").press("Tab")
+    shot(page, "start-roles")
+    page.locator("#publish").click()
+    expect(page.locator("#designer-status")).to_have_text("Version 2 published.")
+    [process] = bpmn_of(staff, "optimization_initiative").iter(f"{BPMN}process")
+    properties = {p.get("name"): p.get("value") for p in process.iter(f"{SPIFF}property")}
+    assert properties["startRoles"] == "Sales Manager, Sales Rep"
+    assert staff.may_start("alice", "optimization_initiative")
+    # Emptied, the property goes: the process is started by the deal owners' roles.
+    page.locator("#p-start_roles").fill("")
+    page.locator("#p-start_roles").press("Tab")
+    page.locator("#publish").click()
+    expect(page.locator("#designer-status")).to_have_text("Version 3 published.")
+    [process] = bpmn_of(staff, "optimization_initiative").iter(f"{BPMN}process")
+    assert "startRoles" not in [p.get("name") for p in process.iter(f"{SPIFF}property")]
+    assert staff.may_start("alice", "optimization_initiative")
+    assert not staff.may_start("fay", "optimization_initiative")
