@@ -10,11 +10,14 @@ jobs (SLA escalations, ending delegations, e-mail, daily digests).
   LOCKED).  On SQLite one worker is the supported set-up: a second one is refused while the
   first one's heartbeat is fresh (a worker that died without saying so — kill -9 — stops
   counting after `STALE_AFTER`, or at once if its process is gone from this machine).
+- A database that cannot be written (disk full, read-only, server gone) does not stop it:
+  it waits (1 s, doubling up to a minute) and carries on once writes work again.
 - SIGTERM/SIGINT: the batch in hand is finished and committed, then the worker stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from engine import clock
-from engine.errors import ConflictError
+from engine.errors import ConflictError, StorageUnavailableError
 from engine.jobs import timers
 from engine.store.models import WorkerHeartbeat as WorkerRow
 
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 HEARTBEAT_EVERY = 2.0
 STALE_AFTER = timedelta(seconds=15)
+# While the database cannot be written: the first wait, doubled up to the longest.
+STORAGE_PAUSE = 1.0
+STORAGE_PAUSE_MAX = 60.0
 
 
 @dataclass
@@ -61,6 +67,7 @@ class Stats:
     fired: int = 0
     failed: int = 0
     jobs: int = 0
+    storage_failures: int = 0  # turns the database could not be written
 
 
 class Worker:
@@ -158,15 +165,27 @@ class Worker:
         """Work until stopped (or, with `until_idle`, until nothing is due)."""
         if self.row_id is None:
             self.register()
+        pause = STORAGE_PAUSE
         try:
             while not self.stopping.is_set():
-                busy = self.run_once()
+                try:
+                    busy = self.run_once()
+                except StorageUnavailableError as exc:
+                    # A full disk or a database gone: nothing was changed.  Wait and try
+                    # again (longer each time), instead of dying with the timers undone.
+                    self.stats.storage_failures += 1
+                    log.warning("%s (%s); trying again in %ss", exc, exc.detail, pause)
+                    self.stopping.wait(pause)
+                    pause = min(pause * 2, STORAGE_PAUSE_MAX)
+                    continue
+                pause = STORAGE_PAUSE
                 if until_idle and not busy:
                     break
                 if not busy:
                     self.stopping.wait(self._sleep_time())
         finally:
-            self.unregister()
+            with contextlib.suppress(StorageUnavailableError):
+                self.unregister()
         return self.stats
 
     def run_once(self) -> bool:

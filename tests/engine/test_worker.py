@@ -13,13 +13,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from engine.errors import ConflictError
 from engine.jobs import timers
+from engine.jobs import worker as worker_module
 from engine.jobs.timers import tick
 from engine.jobs.worker import Job, Worker
 from engine.store.db import Database
@@ -345,3 +347,45 @@ def test_the_worker_keeps_the_reports_facts_up_to_date(team: Service) -> None:
                 select(func.count()).select_from(ReportFact).where(ReportFact.kind == "stage")
             )
         assert entered and entered >= 3 * 2  # each deal entered at least two stages
+
+
+def test_the_worker_waits_out_a_database_it_cannot_write(
+    team: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only database (SQLite's query_only, PostgreSQL's read-only transactions: real
+    refusals of the database itself) stops nothing: the worker waits and fires the timer
+    once writes work again."""
+    team.deploy([ENGINE_DATA / "timers.bpmn"])
+    engine = team.db.engine
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if team.db.is_sqlite:
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()
+        cursor.close()
+
+    with time_machine.travel(T0, tick=False) as clock:
+        iid = team.start("timers", owner="alice")["instance_id"]
+        clock.shift(timedelta(days=3, seconds=1))
+        worker = Worker(team, jobs=[])
+        worker.register()
+        event.listen(engine, "connect", read_only)
+        engine.dispose()
+        pauses: list[float] = []
+
+        def wait(seconds: float | None = None) -> bool:
+            pauses.append(seconds or 0.0)
+            if event.contains(engine, "connect", read_only):
+                event.remove(engine, "connect", read_only)  # room again
+                engine.dispose()
+            return False
+
+        monkeypatch.setattr(worker.stopping, "wait", wait)
+        stats = worker.run(until_idle=True)
+    assert stats.storage_failures == 1
+    assert pauses[0] == worker_module.STORAGE_PAUSE
+    assert stats.fired == 1
+    assert timer_rows(team) == {int(iid): 1}
