@@ -25,6 +25,7 @@ from engine.store import failures
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "salesflow_write"
+CONNECT_TIMEOUT = 5  # seconds
 _DEFERRED = "deferred"
 _UPGRADED = "salesflow_upgraded"
 _BEFORE_UPGRADE = "salesflow_before_upgrade"
@@ -81,7 +82,16 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, pool_pre_ping=not self.is_sqlite)
+        # A PostgreSQL server that drops packets must not hang a request (or /healthz): give
+        # up connecting after CONNECT_TIMEOUT seconds, unless the URL says otherwise.
+        connect_args = (
+            {"connect_timeout": CONNECT_TIMEOUT}
+            if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query
+            else {}
+        )
+        self.engine = create_engine(
+            url, pool_pre_ping=not self.is_sqlite, connect_args=connect_args
+        )
         self.storage = failures.install(self.engine, _WRITE)  # disk full, read-only: 503
         if self.is_sqlite:
             _sqlite_setup(self.engine)
