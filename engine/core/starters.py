@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_START_ROLES",
     "START_ROLES_PROPERTY",
     "declared_roles",
+    "listed_names",
     "may_start",
     "parse_roles",
     "start_roles",
@@ -50,6 +51,15 @@ def parse_roles(value: str) -> frozenset[str]:
     return frozenset(key for part in _SEPARATORS.split(value) if (key := role_key(part)))
 
 
+def listed_names(process: etree._Element) -> list[str]:
+    """The role names a <bpmn:process> element's `startRoles` property lists, as written
+    (none when it has no such property)."""
+    for prop in process.iterfind(_PROPERTY_PATH):
+        if prop.get("name") == START_ROLES_PROPERTY:
+            return [n.strip() for n in _SEPARATORS.split(prop.get("value") or "") if n.strip()]
+    return []
+
+
 def declared_roles(files: Mapping[str, str | bytes], process_id: str) -> frozenset[str] | None:
     """The roles the `startRoles` property of process `process_id` lists, None when the
     process has no such property (or lists no role in it)."""
@@ -62,12 +72,8 @@ def declared_roles(files: Mapping[str, str | bytes], process_id: str) -> frozens
         except etree.XMLSyntaxError:
             continue
         for process in root.iter(f"{{{MODEL}}}process"):
-            if process.get("id") != process_id:
-                continue
-            for prop in process.iterfind(_PROPERTY_PATH):
-                if prop.get("name") == START_ROLES_PROPERTY:
-                    return parse_roles(prop.get("value") or "") or None
-            return None
+            if process.get("id") == process_id:
+                return frozenset(role_key(n) for n in listed_names(process)) or None
     return None
 
 

@@ -13,7 +13,8 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from engine.core.roles import DEAL_OWNERS, role_key
+from engine.core.lint import check
+from engine.core.roles import DEAL_OWNERS, TEAM_ROLES, role_key
 from engine.core.starters import (
     DEFAULT_START_ROLES,
     declared_roles,
@@ -96,6 +97,16 @@ def test_the_rule_reads_start_roles_as_roles_and_falls_back_to_the_deal_owners()
     assert may_start({"admin"}, managers)  # admins always may
     assert not may_start(set(), DEFAULT_START_ROLES)
     assert may_start({"sales rep", "marketing"}, DEFAULT_START_ROLES)
+
+
+def test_the_designer_check_warns_of_a_start_role_no_one_holds() -> None:
+    team = {role_key(r) for r in TEAM_ROLES}
+    assert check({"refund.bpmn": REFUND}, held_roles=team) == []
+    typo = REFUND.replace('value="finance"', 'value="Finance, Fnance"')
+    [problem] = check({"refund.bpmn": typo}, held_roles=team)
+    assert (problem.severity, problem.element_id) == ("warning", "refund_request")
+    assert "no active user holds the role 'Fnance' that startRoles names" in problem.message
+    assert check({"refund.bpmn": typo}, held_roles=None) == []  # no users given: no warning
 
 
 def test_the_shipped_processes_say_who_starts_them(staff: Service) -> None:

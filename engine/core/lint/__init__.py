@@ -46,7 +46,8 @@ Rules (error unless said otherwise):
 - lanes: every human task (user, manual and plain tasks: the ones a person completes) sits
   in a named lane, because a lane is the role whose people do the task.  A lane whose role
   no active user holds yet is a warning (the tasks wait in the role's queue until an admin
-  gives someone the role), not an error: a new process may bring a new role;
+  gives someone the role), not an error: a new process may bring a new role.  So is a role
+  of the process's `startRoles` (engine.core.starters) that no active user holds;
 - exclusive gateways with several outgoing flows: every flow has a condition or is the
   `default`; without a default the conditions must provably cover every case, else the
   deal would stop in error when none holds.  Provable here (conservative): a condition and

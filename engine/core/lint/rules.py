@@ -37,6 +37,7 @@ from engine.core.lint.gateways import covers_every_case
 from engine.core.lint.problems import Problem, Severity
 from engine.core.lint.timers import _TIMER_KINDS, timer_problem
 from engine.core.roles import role_key
+from engine.core.starters import START_ROLES_PROPERTY, listed_names
 from engine.errors import DefinitionError
 
 # --- 3. rules on the XML --------------------------------------------------------------
@@ -88,6 +89,7 @@ class _Linter:
                 '(isExecutable="false"): set isExecutable="true" to run it',
                 "warning" if self.any_executable else "error",
             )
+        self.starters(process)
         lanes = _lanes(process)
         for element in process.iter(etree.Element):
             kind = _local(element)
@@ -147,6 +149,21 @@ class _Linter:
                 "wait in the role's queue until an admin gives someone the role",
                 "warning",
             )
+
+    def starters(self, process: etree._Element) -> None:
+        """A role of the process's startRoles that no active user holds (engine.core.starters):
+        a warning, as for a lane; a new process may bring a new role."""
+        if self.held is None:
+            return
+        for name in listed_names(process):
+            if role_key(name) not in self.held:
+                self.add(
+                    process,
+                    f"no active user holds the role '{name}' that {START_ROLES_PROPERTY} "
+                    "names: until an admin gives someone the role, its people cannot start "
+                    "the process",
+                    "warning",
+                )
 
     # -- gateways ------------------------------------------------------------------------
 
