@@ -1,11 +1,13 @@
 """Firing due timers in batches: the worker's main use case (and `salesflow tick`).
 
-Only due deals are read: `instance.next_due_at` is indexed and kept by every save.  A batch is
-one transaction: its deals are locked (on PostgreSQL with FOR UPDATE SKIP LOCKED, so several
-workers take disjoint batches and never wait for each other; on SQLite the write lock is the
-database's), each deal runs inside its own savepoint, and the batch commits once.  A worker
-killed mid-batch therefore leaves nothing half done: the whole batch rolls back and is fired
-again after the restart, never twice.
+Only due deals are read: `instance.next_due_at` is indexed and kept by every save.  On
+PostgreSQL a batch is one transaction: its deals are locked with FOR UPDATE SKIP LOCKED, so
+several workers take disjoint batches and never wait for each other, each deal runs inside
+its own savepoint, and the batch commits once.  On SQLite, whose write lock is the whole
+database's, each due deal is fired in a transaction of its own that takes the lock only once
+the deal's timers have run, so no process's scripts keep the web app's writes waiting.  Either
+way a worker killed mid-batch leaves nothing half done: what was not committed is fired again
+after the restart, never twice.
 
 A deal whose timers fail with an engine error goes to `error` (an incident, recorded by
 changes.save_change).  Any other failure — a bug, a lost connection — rolls back that deal's
@@ -26,7 +28,9 @@ from sqlalchemy import func, select, update
 
 from engine import clock
 from engine.core.failures import describe_failure
+from engine.errors import StorageUnavailableError
 from engine.store.models import Instance, OpenTask
+from engine.usecases.unit import StaleReadError
 
 if TYPE_CHECKING:
     from engine.usecases.service import Service
@@ -63,11 +67,59 @@ def fire_due_batch(
     statements and a flush less per deal); if any deal fails for a reason other than its
     process, that attempt rolls back as a whole and the batch runs again with a savepoint
     per deal, so the failing deal is put off and the others fire."""
+    if service.db.is_sqlite:
+        return _deal_by_deal(service, now or clock.now(), limit, seconds)
     try:
         return _batch(service, now or clock.now(), limit, seconds, isolate=False)
     except Exception:
         log.warning("a deal of the batch failed: firing the batch again deal by deal")
         return _batch(service, now or clock.now(), limit, seconds, isolate=True)
+
+
+def _deal_by_deal(service: Service, now: datetime, limit: int, seconds: float) -> Batch:
+    """SQLite: the due deals, each fired in a transaction of its own that takes the
+    database's write lock only once the deal's timers have run (engine.usecases.unit), so a
+    process's scripts never keep the web app's writes waiting.  A deal that fails for a
+    reason other than its process is put off by RETRY_AFTER; the others go on."""
+    started = time.monotonic()
+    batch = Batch()
+    due_now = (Instance.status == "running", Instance.next_due_at <= now)
+    with service.db.read() as s:
+        due = list(
+            s.scalars(
+                select(Instance.id)
+                .where(*due_now)
+                .order_by(Instance.next_due_at, Instance.id)
+                .limit(limit)
+            )
+        )
+    for n, iid in enumerate(due):
+        if n and time.monotonic() - started > seconds:
+            batch.more = True
+            break
+        try:
+            with service.space.write() as unit:
+                inst = unit.s.scalars(select(Instance).where(Instance.id == iid, *due_now)).first()
+                if inst is None:
+                    continue  # fired or changed meanwhile
+                fired = _fire(unit, inst)
+        except (StaleReadError, StorageUnavailableError):
+            raise  # (a stale read is retried by the next batch; a full disk by the worker)
+        except Exception:
+            log.exception("firing the timers of deal %s failed; retrying later", iid)
+            with service.db.write() as s:
+                s.execute(
+                    update(Instance)
+                    .where(Instance.id == iid)
+                    .values(next_due_at=clock.now() + RETRY_AFTER)
+                )
+            batch.failed.append(iid)
+            continue
+        batch.deals += 1
+        batch.fired += fired
+    else:
+        batch.more = len(due) == limit
+    return batch
 
 
 def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isolate: bool) -> Batch:
