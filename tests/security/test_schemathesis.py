@@ -28,6 +28,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 
+from engine.core.initiatives import LIMITS, MAX_ELEMENTS
 from engine.usecases.demo import LOST, WON, drive
 from engine.usecases.service import Service
 from tests.conftest import LEAD
@@ -184,3 +185,12 @@ def test_every_writing_operation_documents_503_and_starting_a_deal_403() -> None
     assert "403" in paths["/deals"]["post"]["responses"]
     unavailable = document()["components"]["responses"]["Unavailable"]
     assert "Retry-After" in unavailable["headers"]
+
+
+def test_the_initiative_limits_are_the_engines() -> None:
+    fields = document()["components"]["schemas"]["InitiativeRowFields"]["properties"]
+    for name in ("stage", "task", "notes", "contact"):
+        assert fields[name]["maxLength"] == LIMITS[name]
+    assert fields["elements"]["maxItems"] == MAX_ELEMENTS
+    new = document()["components"]["schemas"]["NewInitiative"]["properties"]
+    assert new["name"]["maxLength"] == LIMITS["name"]

@@ -33,6 +33,8 @@ XML_TYPES = ("application/xml", "text/xml", "application/bpmn+xml")
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SUFFIXES = (".bpmn", ".dmn", ".json")
 MAX_FILES = 50
+# What _file_name takes: after any folders, a name not starting with a dot, with a suffix.
+FILE_NAME = r"^(?:.*[/\\])?[^./\\][^/\\]*\.(?:bpmn|dmn|json)$"
 
 
 @bp.post("/definitions")
@@ -229,8 +231,13 @@ def operation() -> dict[str, Any]:
                 "name": "filename",
                 "in": "query",
                 "required": False,
-                "description": "The BPMN file's name when the body is the XML.",
-                "schema": {"type": "string", "examples": ["sales_pipeline.bpmn"]},
+                "description": "The BPMN file's name when the body is the XML (folders in it "
+                "are dropped).",
+                "schema": {
+                    "type": "string",
+                    "pattern": FILE_NAME,
+                    "examples": ["sales_pipeline.bpmn"],
+                },
             }
         ],
         "requestBody": {

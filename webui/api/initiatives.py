@@ -33,6 +33,9 @@ from webui.api.views import _service, _user, bp
 __all__ = ["paths", "schemas"]
 
 TAG = "initiatives"
+NOT_BLANK = "\\S"  # the engine strips text: one character other than a space
+# The lengths are engine.core.initiatives.LIMITS and MAX_ELEMENTS (tests/security keep them
+# in step), checked here by the body's schema before the engine sees it.
 
 
 @functools.cache
@@ -245,16 +248,19 @@ def schemas() -> dict[str, Any]:
         "created_by": text("Who started it.", null=True),
     }
     fields = {
-        "stage": text("The stage the task improves."),
-        "task": text("What is done."),
+        "stage": text("The stage the task improves.", maxLength=200),
+        "task": text("What is done.", maxLength=2000),
         "owner": text("Exactly one responsible person: a user name."),
         "planned_date": text("The deadline.", null=True, format="date"),
         "actual_date": text("When it was done (not after today).", null=True, format="date"),
         "status": status,
-        "notes": text("Notes."),
-        "contact": text("The contact person in another department, if the task needs one."),
+        "notes": text("Notes.", maxLength=5000),
+        "contact": text(
+            "The contact person in another department, if the task needs one.", maxLength=200
+        ),
         "elements": {
             "type": "array",
+            "maxItems": 50,
             "items": {"type": "string"},
             "description": "Element ids of the sales process that the task changes.",
         },
@@ -305,7 +311,7 @@ def schemas() -> dict[str, Any]:
         "InitiativeReviewRequest": {
             "type": "object",
             "description": "The weekly review.",
-            "properties": {"notes": text("Notes of the review.")},
+            "properties": {"notes": text("Notes of the review.", maxLength=5000)},
             "additionalProperties": False,
         },
         "InitiativeReviewResult": record(
@@ -386,8 +392,8 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "description": "A new initiative.",
             "properties": {
-                "name": text("Its name."),
-                "process_id": text("The sales process it improves."),
+                "name": text("Its name.", pattern=NOT_BLANK, maxLength=300),
+                "process_id": text("The sales process it improves.", pattern=NOT_BLANK),
                 "lead": text("Its lead (default: the caller); holds the Sales Manager role."),
                 "effective_at": text("A date (YYYY-MM-DD) or an ISO time; default now."),
             },

@@ -156,23 +156,28 @@ _MESSAGE_SCHEMAS: dict[str, Any] = {
         "properties": {
             "instance_id": {
                 "type": ["string", "integer"],
-                "pattern": "^[0-9]+$",
+                "pattern": "^[0-9]{1,10}$",
                 "minimum": 1,
-                "description": "The deal's id.",
+                "maximum": 9_999_999_999,
+                "description": "The deal's id (at most 10 digits).",
             },
             "correlate": {
                 "type": "object",
                 "minProperties": 1,
+                "propertyNames": {"pattern": "\\S", "maxLength": 200},
                 "additionalProperties": {"type": ["string", "number", "boolean"]},
                 "description": 'Fields the deal must have, e.g. {"contract_no": "C-17"}.',
             },
             "data": {"type": "object", "description": "Merged into the deal's data."},
             "message_id": text(
                 "Your id of the message: the same id is delivered once.",
-                minLength=1,
+                pattern="\\S",
                 maxLength=200,
             ),
         },
+        # Which deal: without an instance_id, correlate is required.
+        "if": {"not": {"required": ["instance_id"]}},
+        "then": {"required": ["correlate"]},
         "additionalProperties": False,
     },
     "MessageResult": record(

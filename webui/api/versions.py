@@ -49,13 +49,14 @@ def migrate_deals(process_id: str) -> ResponseReturnValue:
     if "instance_ids" in body and "stage" in body:
         raise ValidationError("give instance_ids or stage, not both", field="stage")
     try:
+        # JSON Schema's integers include 2.0: the engine is given 2.
         return _service().migrate(
             process_id,
-            body["to_version"],
+            int(body["to_version"]),
             user=_user(),
             instance_ids=body.get("instance_ids"),
             stage=body.get("stage"),
-            from_version=body.get("from_version"),
+            from_version=None if body.get("from_version") is None else int(body["from_version"]),
             dry_run=body.get("dry_run", False),
         )
     except NotFoundError as exc:  # the version named in the body
