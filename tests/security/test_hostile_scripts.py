@@ -109,6 +109,16 @@ def test_what_a_script_keeps_is_bounded(env: SafeEnvironment) -> None:
     assert set(data) == {"company", "i"}
 
 
+@pytest.mark.parametrize("script", ["x[0] = x", "d['self'] = d", "x.append(x)"])
+def test_a_change_in_place_is_measured_too(env: SafeEnvironment, script: str) -> None:
+    # Nothing is rebound, but a value of the data now contains itself.
+    data: dict[str, Any] = {"x": [1], "d": {}, "company": "ACME"}
+    with pytest.raises(ExpressionError, match="contain"):
+        env.execute(script, data)
+    assert data.get("company") == "ACME"
+    json.dumps(data)  # what is left can be written out
+
+
 def test_ordinary_values_of_a_sales_process_pass(env: SafeEnvironment) -> None:
     lines = [{"sku": f"S{i}", "qty": i % 7, "price": 99.5} for i in range(2_000)]
     data: dict[str, Any] = {"lines": lines, "tiers": ("A", "B")}

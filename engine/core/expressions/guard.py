@@ -139,3 +139,13 @@ def safe_compile(text: str, kind: Kind = "expression") -> CodeType:
         return compile(tree, "<string>", "eval" if kind == "expression" else "exec")
     except (RecursionError, MemoryError):
         raise UnsafeExpressionError(f"the {kind} is nested too deeply") from None
+
+
+@functools.lru_cache(maxsize=2048)
+def stores_into(text: str) -> bool:
+    """Whether a (checked) script assigns to or deletes an item (`d[k] = v`, `del x[0]`):
+    then values it did not rebind may have changed in place."""
+    return any(
+        isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)
+        for node in ast.walk(_parse(text, "script"))
+    )

@@ -16,11 +16,13 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.core.expressions.budget import _Guards, check_data
-from engine.core.expressions.guard import safe_compile
+from engine.core.expressions.guard import safe_compile, stores_into
 from engine.core.expressions.language import BUILTIN_NAMES
 from engine.errors import ExpressionError, UnsafeExpressionError
 
 # --- 3. Run ---------------------------------------------------------------------------------
+
+_UNSET = object()
 
 
 def _visible(name: object) -> bool:
@@ -79,8 +81,10 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         clash = sorted(set(external) & set(context))
         if clash:  # as the library does: data must not hide a predefined name
             raise ExpressionError(f"task data overwrites predefined names: {', '.join(clash)}")
-        scope = _scope(_Guards(), external, context)
-        seen = [name for name in context if _visible(name)]
+        guards = _Guards()
+        scope = _scope(guards, external, context)
+        before = {name: value for name, value in context.items() if _visible(name)}
+        seen = list(before)
         failed = True
         try:
             exec(code, scope)
@@ -90,6 +94,9 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
             for name in seen:
                 if name not in scope:
                     del context[name]  # the script said `del name`
+            # What may have changed: every value if something was changed in place, else
+            # the names the script (re)bound.
+            in_place = guards.mutated or stores_into(script)
             kept = []
             for name, value in scope.items():
                 if not _visible(name) or name in external:
@@ -98,7 +105,8 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
                     context.pop(name, None)
                 else:
                     context[name] = value
-                    kept.append(name)
+                    if in_place or before.get(name, _UNSET) is not value:
+                        kept.append(name)
             # Nothing unbounded stays in the data to be copied, compared or saved later.
             try:
                 check_data(context, kept)
