@@ -23,4 +23,9 @@ def serve(
         raise ValueError("workers must be 1 or more")
     import waitress  # only needed here; the development server does without
 
-    waitress.serve(app, host=host, port=port, threads=workers)
+    # The app answers a body over MAX_CONTENT_LENGTH with a 413 in its own shape, but waitress
+    # reads (and spools to disk) a body before the app sees it: far beyond the limit (twice
+    # it) waitress itself refuses from the Content-Length header, reading nothing.
+    limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+    extra = {"max_request_body_size": 2 * limit} if limit else {}
+    waitress.serve(app, host=host, port=port, threads=workers, **extra)
