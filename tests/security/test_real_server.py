@@ -139,7 +139,7 @@ def test_2_wrong_passwords_are_throttled(server: Server) -> None:
 def test_3_a_cookie_saved_before_log_out_no_longer_works(server: Server) -> None:
     browser = server.browser()
     assert server.login(browser, "alice").status_code == 302
-    saved = dict(browser.cookies)
+    saved = {c.name: c.value or "" for c in browser.cookies}
     assert browser.get(f"{server.base}/tasks", allow_redirects=False).status_code == 200
     token = server.csrf(browser, "/tasks")
     browser.post(f"{server.base}/logout", data={"csrf_token": token}, timeout=60)
