@@ -162,6 +162,17 @@ def test_the_tasks_of_a_deal_that_does_not_exist_are_a_documented_404(
     assert "404" in document()["paths"]["/tasks"]["get"]["responses"]
 
 
+@pytest.mark.parametrize("instance_id", ["9999999999", "2147483648", 2147483647])
+def test_a_message_for_a_deal_id_beyond_the_database_is_404(
+    client: FlaskClient, mia: dict[str, str], instance_id: str | int
+) -> None:
+    """It was a 500 on PostgreSQL (its INTEGER cannot hold the id to compare)."""
+    answer = client.post(
+        f"{API}/messages/contract_signed", json={"instance_id": instance_id}, headers=mia
+    )
+    assert answer.status_code == 404 and answer.get_json()["error"] == "NotFoundError"
+
+
 def test_an_initiative_body_is_checked_against_its_schema(
     client: FlaskClient, mia: dict[str, str]
 ) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
 
+from engine.errors import NotFoundError
+from engine.usecases.unit import MAX_ID
 from webui.api.views import _body, _service, _user, bp
 
 __all__ = ["post_message"]
@@ -24,6 +26,10 @@ __all__ = ["post_message"]
 @bp.post("/messages/<name>")
 def post_message(name: str) -> ResponseReturnValue:
     body = _body("MessageDelivery")
+    iid = body.get("instance_id")
+    if iid is not None and int(iid) > MAX_ID:  # the schema lets 10 digits through
+        # No row has such an id, and the database refuses to compare one (PostgreSQL: a 500).
+        raise NotFoundError(f"no deal with id '{iid}'")
     result = _service().deliver_message(
         name,
         instance_id=body.get("instance_id"),

@@ -158,8 +158,9 @@ _MESSAGE_SCHEMAS: dict[str, Any] = {
                 "type": ["string", "integer"],
                 "pattern": "^[0-9]{1,10}$",
                 "minimum": 1,
-                "maximum": 9_999_999_999,
-                "description": "The deal's id (at most 10 digits).",
+                "maximum": MAX_ID,  # the database's integers
+                "description": "The deal's id (digits as a string, or a number); one larger "
+                "than the database's integers is no deal's (404).",
             },
             "correlate": {
                 "type": "object",
