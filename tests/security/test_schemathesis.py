@@ -173,6 +173,33 @@ def test_a_message_for_a_deal_id_beyond_the_database_is_404(
     assert answer.status_code == 404 and answer.get_json()["error"] == "NotFoundError"
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("GET", "/deals?q=a%00", None, 422),
+        ("GET", "/tasks?role=%00", None, 422),
+        ("GET", "/reports/stale?channel=G%00X", None, 422),
+        ("GET", "/definitions/a%00/versions", None, 404),
+        ("POST", "/tasks/a%00/claim", None, 404),
+        ("POST", "/messages/a%00", {"instance_id": "1"}, 404),
+        ("POST", "/deals", {"process_id": "sales_pipeline", "name": "x\x00", "data": LEAD}, 422),
+        ("POST", "/messages/contract_signed", {"correlate": {"no\x00": "1"}}, 422),
+    ],
+)
+def test_a_nul_character_is_refused_before_the_database_sees_it(
+    client: FlaskClient,
+    mia: dict[str, str],
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+    status: int,
+) -> None:
+    """PostgreSQL cannot hold a NUL in text: each of these was a 500 there."""
+    answer = client.open(API + url, method=method, json=body, headers=mia)
+    assert answer.status_code == status, answer.get_data(as_text=True)[:300]
+    assert set(answer.get_json()) >= {"error", "message"}
+
+
 def test_an_initiative_body_is_checked_against_its_schema(
     client: FlaskClient, mia: dict[str, str]
 ) -> None:

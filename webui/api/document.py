@@ -402,8 +402,10 @@ No token or a bad one gives 401, unknown ids 404, invalid data 422 (query parame
 each is checked against its schema here, and an empty value is no value of an enum, a \
 number or a date), a task completed or taken meanwhile 409, something your roles do not \
 allow 403, a body over the size limit 413, a method a path does not have 405, and a \
-database that cannot be written now 503 with `Retry-After`.  Deals and tasks use the same \
-keys as the `--json` output of the `salesflow` command."""
+database that cannot be written now 503 with `Retry-After`.  No text may hold a NUL \
+character (U+0000): in a path it names nothing (404), in a query or a body it is invalid \
+data (422).  Deals and tasks use the same keys as the `--json` output of the `salesflow` \
+command."""
 
 
 def document() -> dict[str, Any]:

@@ -9,6 +9,10 @@ the document, where an empty one is allowed and means no filter, as the views re
 
 A parameter that fails is invalid data, 422 with `field` naming it, after the token check
 (401 comes first) and before the view looks at anything else.
+
+No text may hold a NUL character (U+0000): PostgreSQL cannot store or even compare one (a
+500 there), so a path holding one names nothing (404) and a query value or a JSON body
+holding one is invalid data (422), on every database alike.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Any
 
 from flask import request
 
-from engine.errors import ValidationError
-from engine.usecases.forms import check_data, make_validator
+from engine.errors import NotFoundError, ValidationError
+from engine.usecases.forms import check_data, load_json, make_validator
 from webui.api.document import document
 from webui.api.views import bp
 
@@ -57,8 +61,37 @@ def _checks() -> dict[tuple[str, str], tuple[Any, frozenset[str]]]:
     return found
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL in a string or a key, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _refuse_nul() -> None:
+    if "\x00" in request.path:
+        raise NotFoundError("no API endpoint has a NUL character in its path")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            raise ValidationError("must not hold a NUL character", field=name)
+    if request.mimetype == "application/json" and request.content_length:
+        text = request.get_data(as_text=True)
+        # JSON spells a NUL \u0000 (a raw one is not JSON): parse only a body that may hold one.
+        if "\\u0000" in text and _holds_nul(load_json(text, "body")):
+            raise ValidationError("must not hold a NUL character (\\u0000)", field="body")
+
+
 @bp.before_request
 def _check_query() -> None:
+    _refuse_nul()
     rule = request.url_rule
     if rule is None:
         return
