@@ -1,4 +1,4 @@
-"""CSRF protection, response headers and safe redirect targets."""
+"""CSRF protection, response headers, no NUL characters, and safe redirect targets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
+
+from engine.errors import NotFoundError, ValidationError
+from engine.usecases.forms import holds_nul, load_json
 
 # Pages load only our own CSS and JS; charts are inline SVG (hence img-src data: for nothing
 # else than the browser's own icons).  No inline script anywhere.
@@ -22,7 +25,25 @@ def init_app(app: Flask, *, exempt_blueprints: tuple[str, ...] = ()) -> None:
     for name in exempt_blueprints:
         # The JSON API authenticates every call with a bearer token, not a cookie.
         csrf.exempt(app.blueprints[name])
+    app.before_request(_refuse_nul)
     app.after_request(_headers)
+
+
+def _refuse_nul() -> None:
+    """No NUL character (U+0000) reaches the database from a page: PostgreSQL can neither
+    store nor compare one (a 500 there).  The API checks its own (webui.api.queries)."""
+    if request.blueprint == "api":
+        return
+    if "\x00" in request.path:
+        raise NotFoundError("no page has a NUL character in its path")
+    for values in (request.args, request.form):
+        for name, value in values.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                raise ValidationError("must not hold a NUL character", field=name)
+    if request.mimetype == "application/json" and request.content_length:
+        text = request.get_data(as_text=True)
+        if "\\u0000" in text and holds_nul(load_json(text, "body")):
+            raise ValidationError("must not hold a NUL character (\\u0000)", field="body")
 
 
 def _headers(response: Response) -> Response:

@@ -111,3 +111,18 @@ def load_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError("must be a JSON object ({...})", field=what)
     return value
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL in a string or a key, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -68,7 +68,7 @@ from engine.store.models import (
 from engine.store.records import iso
 from engine.usecases import access
 from engine.usecases.base import UseCases
-from engine.usecases.unit import UnitOfWork, retried
+from engine.usecases.unit import MAX_ID, UnitOfWork, retried
 
 __all__ = [
     "DEAL_FIELDS",
@@ -263,6 +263,8 @@ class MessageCases(UseCases):
     @retried
     def deliver(self, msg: Message, *, sender: str | None = None) -> dict[str, Any]:
         """Deliver (or keep) one message; see the module's rules.  One transaction."""
+        if msg.instance_id is not None and not 1 <= msg.instance_id <= MAX_ID:
+            raise NotFoundError(f"no deal with id '{msg.instance_id}'")  # no row can have it
         now = clock.now()
         with self.space.write() as unit:
             s = unit.s

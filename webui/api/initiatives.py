@@ -62,8 +62,9 @@ def list_initiatives() -> ResponseReturnValue:
 
 @bp.post("/initiatives")
 def create_initiative() -> ResponseReturnValue:
-    body = _body("NewInitiative")
     service = _service()
+    service.check_may_create_initiative(_user())  # who asks, before what they sent
+    body = _body("NewInitiative")
     made = service.create_initiative(
         name=body.get("name", ""),
         process_id=body.get("process_id", ""),

@@ -24,7 +24,7 @@ from typing import Any
 from flask import request
 
 from engine.errors import NotFoundError, ValidationError
-from engine.usecases.forms import check_data, load_json, make_validator
+from engine.usecases.forms import check_data, holds_nul, load_json, make_validator
 from webui.api.document import document
 from webui.api.views import bp
 
@@ -61,21 +61,6 @@ def _checks() -> dict[tuple[str, str], tuple[Any, frozenset[str]]]:
     return found
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL in a string or a key, at any depth."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def _refuse_nul() -> None:
     if "\x00" in request.path:
         raise NotFoundError("no API endpoint has a NUL character in its path")
@@ -85,7 +70,7 @@ def _refuse_nul() -> None:
     if request.mimetype == "application/json" and request.content_length:
         text = request.get_data(as_text=True)
         # JSON spells a NUL \u0000 (a raw one is not JSON): parse only a body that may hold one.
-        if "\\u0000" in text and _holds_nul(load_json(text, "body")):
+        if "\\u0000" in text and holds_nul(load_json(text, "body")):
             raise ValidationError("must not hold a NUL character (\\u0000)", field="body")
 
 

@@ -119,6 +119,12 @@ class InitiativeCases(DealCases):
                 query = query.where(InitiativeRow.owner == username)
             return {"plan": planner, "rows": sorted(s.scalars(query))}
 
+    def check_may_create_initiative(self, actor: str) -> None:
+        """ForbiddenError unless `actor` may start the initiative process (its startRoles,
+        as for every process): for a caller that asks before it reads what to create."""
+        with self.db.read() as s:
+            check_starter(self.version(s, _process_row(s).id), actor, users.roles_of(s, actor))
+
     def create_initiative(
         self,
         *,
