@@ -99,7 +99,16 @@ def test_serve_uses_the_development_server_or_waitress(
     webui.serving.serve("127.0.0.1", 8081, 8, app=app)
     assert calls == [
         ("flask", {"host": "0.0.0.0", "port": 8080, "debug": False, "use_reloader": False}),
-        ("waitress", {"host": "127.0.0.1", "port": 8081, "threads": 8}),
+        (
+            "waitress",
+            {
+                "host": "127.0.0.1",
+                "port": 8081,
+                "threads": 8,
+                # Far over the app's limit, waitress refuses a body without reading it.
+                "max_request_body_size": 2 * app.config["MAX_CONTENT_LENGTH"],
+            },
+        ),
     ]
     with pytest.raises(ValueError, match="workers"):
         webui.serving.serve("127.0.0.1", 8081, 0, app=app)
