@@ -7,9 +7,13 @@ and gets Flask's development server (one process, reloads nothing, debug off).
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
 from webui import create_app
+
+SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 
 
 def serve(
@@ -22,6 +26,12 @@ def serve(
     if workers < 1:
         raise ValueError("workers must be 1 or more")
     import waitress  # only needed here; the development server does without
+
+    # A thread running a long engine step (a process's scripts: pure Python, up to their time
+    # limit) keeps the GIL 5 ms at a time, and a request that waits on the database takes it
+    # back after every call: dozens of 5 ms waits.  Handing it over every 1 ms keeps other
+    # people's pages quick meanwhile (bench/hostile.py; docs/benchmarks.md, issue 13).
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     # The app answers a body over MAX_CONTENT_LENGTH with a 413 in its own shape, but waitress
     # reads (and spools to disk) a body before the app sees it: far beyond the limit (twice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -95,10 +96,12 @@ def test_serve_uses_the_development_server_or_waitress(
     import waitress
 
     monkeypatch.setattr(waitress, "serve", lambda wsgi, **kw: calls.append(("waitress", kw)))
+    monkeypatch.setattr(sys, "setswitchinterval", lambda v: calls.append(("switch", {"s": v})))
     webui.serving.serve("0.0.0.0", 8080, None, app=app)
     webui.serving.serve("127.0.0.1", 8081, 8, app=app)
     assert calls == [
         ("flask", {"host": "0.0.0.0", "port": 8080, "debug": False, "use_reloader": False}),
+        ("switch", {"s": 0.001}),  # other requests stay quick beside a long engine step
         (
             "waitress",
             {
