@@ -194,6 +194,8 @@ def test_the_hostile_script_ends_in_an_incident(
     (incident,) = [i for i in hostile.incidents(user="mia") if i["instance_id"] == iid]
     assert incident["error"]["element_id"] == "script_work"
     assert message in incident["error"]["message"]
+    if attack != "keep":  # the line the script stopped at, in the designer's words
+        assert incident["error"]["message"].startswith("line ")
     deal = hostile.show(iid)
     assert not {"a", "b", "t"} & set(deal["data"])
     assert len(json.dumps(deal, default=str)) < 100_000

@@ -141,6 +141,21 @@ class SafeScriptEngine(PythonScriptEngine):
                 raise err.__cause__ from None
             raise
 
+    def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:
+        """A limit or a refusal of ours in plain words, with the line it stopped at:
+        "line 11 (same = a == b): a value too large to compare, …"."""
+        if not isinstance(err, ExpressionError):
+            return super().create_task_exec_exception(task, script, err)
+        line_number, error_line = self.get_error_line_number_and_content(script, err)
+        where = f"line {line_number} ({error_line.strip()[:80]}): " if line_number else ""
+        return WorkflowTaskException(
+            where + str(err),
+            task=task,
+            exception=err,
+            line_number=line_number,
+            error_line=error_line,
+        )
+
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         # The base class refers to an undefined name when wrapping this error.
         try:
