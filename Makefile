@@ -14,7 +14,11 @@ PORT   ?= 5000
 # The worker (timers, escalations, e-mail, digests) runs beside the web server; Ctrl-C
 # stops both (the worker finishes the batch in hand first).
 run: setup db
-	@echo "salesflow on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@echo ""
+	@echo "salesflow is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@echo "  demo log-ins, password salesflow: wang.fang (sales rep), zhang.wei (sales manager),"
+	@echo "  designer (process designer), admin (administrator)"
+	@echo ""
 	@$(BIN)/salesflow worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/salesflow serve --host $(HOST) --port $(PORT)
@@ -43,8 +47,9 @@ system-deps:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "installing salesflow and its Python packages into $(VENV) ..."
+	@PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --upgrade pip
+	@PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
 # Front-end packages (bpmn-js for the designer) come from the npm registry, as pinned by
