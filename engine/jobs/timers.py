@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core.failures import describe_failure
@@ -85,14 +86,15 @@ def _deal_by_deal(service: Service, now: datetime, limit: int, seconds: float) -
     batch = Batch()
     due_now = (Instance.status == "running", Instance.next_due_at <= now)
     with service.db.read() as s:
-        due = list(
-            s.scalars(
-                select(Instance.id)
-                .where(*due_now)
-                .order_by(Instance.next_due_at, Instance.id)
-                .limit(limit)
-            )
+        rows = s.execute(
+            select(Instance.id, Instance.lock_version)
+            .where(*due_now)
+            .order_by(Instance.next_due_at, Instance.id)
+            .limit(limit)
         )
+        versions: dict[int, int] = {iid: version for iid, version in rows}
+        due = list(versions)
+        open_before = _open_tasks(s, due)
     for n, iid in enumerate(due):
         if n and time.monotonic() - started > seconds:
             batch.more = True
@@ -102,9 +104,14 @@ def _deal_by_deal(service: Service, now: datetime, limit: int, seconds: float) -
                 inst = unit.s.scalars(select(Instance).where(Instance.id == iid, *due_now)).first()
                 if inst is None:
                     continue  # fired or changed meanwhile
-                fired = _fire(unit, inst)
-        except (StaleReadError, StorageUnavailableError):
-            raise  # (a stale read is retried by the next batch; a full disk by the worker)
+                # Its open tasks as read with the batch, unless the deal changed since.
+                known = open_before[iid] if inst.lock_version == versions[iid] else None
+                fired = _fire(unit, inst, known)
+        except StaleReadError:
+            batch.more = True  # changed meanwhile: the next batch looks at it again
+            continue
+        except StorageUnavailableError:
+            raise  # the worker waits and tries again
         except Exception:
             log.exception("firing the timers of deal %s failed; retrying later", iid)
             with service.db.write() as s:
@@ -137,14 +144,7 @@ def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isola
             query = query.with_for_update(skip_locked=True)
         due = list(s.scalars(query))
         # The open tasks of the whole batch in one read (each saved change compares them).
-        open_before: dict[int, set[str]] = {inst.id: set() for inst in due}
-        if due:
-            for iid, task_id in s.execute(
-                select(OpenTask.instance_id, OpenTask.task_id).where(
-                    OpenTask.instance_id.in_(list(open_before))
-                )
-            ):
-                open_before[iid].add(task_id)
+        open_before = _open_tasks(s, [inst.id for inst in due])
         for n, inst in enumerate(due):
             if n and time.monotonic() - started > seconds:
                 batch.more = True
@@ -171,6 +171,16 @@ def _batch(service: Service, now: datetime, limit: int, seconds: float, *, isola
         else:
             batch.more = len(due) == limit
     return batch  # only committed states went back into the cache (the unit of work)
+
+
+def _open_tasks(s: Session, ids: list[int]) -> dict[int, set[str]]:
+    """The open tasks of these deals, in one read."""
+    found: dict[int, set[str]] = {iid: set() for iid in ids}
+    if ids:
+        query = select(OpenTask.instance_id, OpenTask.task_id)
+        for iid, task_id in s.execute(query.where(OpenTask.instance_id.in_(ids))):
+            found[iid].add(task_id)
+    return found
 
 
 def _fire(unit: UnitOfWork, inst: Instance, open_before: set[str] | None = None) -> int:
