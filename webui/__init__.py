@@ -74,6 +74,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def index() -> Response:
         return redirect(url_for("tasks.inbox"))
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        # Browsers ask for it on pages that are not ours (an error, a PDF): the site's icon.
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     @app.get("/healthz")
     def healthz() -> Response | dict[str, str]:
         """200 while the database can be read and written, else 503 with the reason (disk

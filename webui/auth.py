@@ -30,7 +30,7 @@ from webui.security import safe_next
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "i18n.switch", "healthz", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "i18n.switch", "healthz", "static", "favicon"})
 OWN_AUTH_BLUEPRINTS = frozenset({"api"})
 
 
