@@ -23,6 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from engine.core import camunda
 from engine.core.graph_xml import MODEL
 from engine.core.script_check import check_spec
+from engine.core.translations import parse_catalog, translation_files
 from engine.errors import DefinitionError
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -161,6 +162,7 @@ def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[Proces
                 files[sub.file] = sources[sub.file]
         files.update(_decision_files(parser, [spec, *subs.values()], sources))
         files.update(_form_files([spec, *subs.values()], sources, lines, check=check))
+        files.update(_translations(sources, files, check=check))
         bundles.append(
             ProcessBundle(
                 process_id=pid,
@@ -213,6 +215,16 @@ def _decision_files(parser: Any, specs: list[Any], sources: dict[str, str]) -> d
         if dmn_parser.decision.decisionTables[0].id in tables and dmn_parser.filename in sources:
             files[dmn_parser.filename] = sources[dmn_parser.filename]
     return files
+
+
+def _translations(sources: dict[str, str], files: dict[str, str], *, check: bool) -> dict[str, str]:
+    """The translations files of the bundle's BPMN files (engine.core.translations), part of
+    its version like its forms; checked for their shape (engine.core.lint says the rest)."""
+    found = translation_files(sources, {name for name in files if name.endswith(".bpmn")})
+    if check:
+        for name, text in found.items():
+            parse_catalog(name, text)
+    return found
 
 
 def form_name(task_spec: Any) -> str | None:

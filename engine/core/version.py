@@ -1,5 +1,5 @@
 """A deployed version, ready to run: its parsed specs, compiled form validators, stages,
-instructions, SLAs and who may start it (built from its stored row by
+instructions, SLAs, who may start it and its translations (built from its stored row by
 engine.store.deployments)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 from engine.core.calendar import Sla
 from engine.core.definitions import form_name
 from engine.core.starters import DEFAULT_START_ROLES
+from engine.core.translations import Texts, Translations
 
 
 @dataclass
@@ -28,6 +29,12 @@ class VersionRuntime:
     slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
     # The role keys that may start it (engine.core.starters; admins always may).
     start_roles: frozenset[str] = DEFAULT_START_ROLES
+    # The process content in other languages (engine.core.translations).
+    translations: Translations = field(default_factory=Translations)
+
+    def texts(self, locale: str | None) -> Texts:
+        """The version's texts in `locale`, falling back to the designer's."""
+        return self.translations.texts(locale)
 
     def form_schema(self, name: str | None) -> dict[str, Any] | None:
         """The JSON schema of one of the version's forms."""

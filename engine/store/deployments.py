@@ -16,6 +16,7 @@ from engine.core.definitions import ProcessBundle, form_name, load_form
 from engine.core.forms import form_validator
 from engine.core.records import DefinitionRecord, Deployed
 from engine.core.starters import declared_roles, start_roles
+from engine.core.translations import Translations
 from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
 from engine.store.models import Definition, DefinitionVersion
@@ -111,6 +112,7 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
         spec=spec,
         subprocess_specs=subs,
         start_roles=start_roles(declared_roles(row.files, row.definition.process_id)),
+        translations=Translations.load(row.files),
     )
     for process_spec in (spec, *subs.values()):
         for ts in process_spec.task_specs.values():

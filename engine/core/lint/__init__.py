@@ -64,13 +64,18 @@ Rules (error unless said otherwise):
 - decisions: every business rule task names a decision (`calledDecisionId`) that is the
   first (only) decision of one of the DMN files;
 - call activities call a process of the files;
+- translations (engine.core.lint.translations): a translations file beside a BPMN file
+  (`sales_pipeline.zh-Hans.json`) is well-formed; a key naming no element, form, field,
+  choice or stage of the BPMN, and a text without a translation, are warnings naming the
+  file and the key;
 - reachability: every flow node is reached from a start event along sequence flows (a
   boundary event through its task, link events by name, event sub-processes and
   compensation handlers count as reached); the contents of a sub-process are checked from
   its own start events.
 
 Modules: `problems` (Problem, the files as text), `bpmn` (the XML model and its helpers),
-`schema` (1), `rules` (3, with `timers` and `gateways` for those two rules), `deep` (4);
+`schema` (1), `rules` (3, with `timers` and `gateways` for those two rules, and
+`translations`), `deep` (4);
 `check` here runs them in this order.
 
 Pure: no database, no clock.
@@ -104,6 +109,7 @@ from engine.core.lint.rules import _Linter
 from engine.core.lint.rules import camunda_juel as camunda_juel
 from engine.core.lint.schema import _schema_problems
 from engine.core.lint.timers import timer_problem as timer_problem
+from engine.core.lint.translations import translation_problems
 
 __all__ = ["Problem", "Severity", "check", "source_texts"]
 
@@ -152,6 +158,7 @@ def check(
         if name in docs:
             files_of.dmn[name] = docs[name]
     problems.extend(_Linter(files_of, held_roles).run())
+    problems.extend(translation_problems(texts))
     executable = any(_executable(p) for root in files_of.bpmn.values() for p in _processes(root))
     if schema_ok and executable and len(files_of.bpmn) == len(bpmn):
         problems.extend(_deep_problems(texts, problems))
