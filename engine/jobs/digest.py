@@ -13,6 +13,7 @@ from sqlalchemy import exc, select
 
 from engine import clock
 from engine.core.calendar import Calendar, clock_minutes
+from engine.core.translations import Texts
 from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import Setting, User
@@ -46,10 +47,12 @@ def send_digests(db: Database, now: datetime | None = None) -> int:
         if marker is not None and marker.value == day.isoformat():
             return 0  # another worker sent them meanwhile
         sent = 0
+        texts: dict[tuple[int, str], Texts] = {}  # each version's translations, read once
         for username in s.scalars(
             select(User.username).where(User.active.is_(True)).order_by(User.username)
         ):
-            found = build_digest(s, username, now, calendar)
+            # In the recipient's language (User.language): build_digest looks it up.
+            found = build_digest(s, username, now, calendar, cache=texts)
             if is_empty(found):
                 continue
             notify(s, username, KIND, summary(found), now=now)

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - full-width Chinese punctuation in the Chinese e-mail
 """E-mail for notifications, when SMTP is configured (the worker calls `send_pending`).
 
 Settings come from the environment:
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
+from engine.core.translations import CHINESE, ENGLISH, locale_of
 from engine.store.models import Notification, User
 
 if TYPE_CHECKING:
@@ -116,25 +118,29 @@ def send_pending(db: Database, now: datetime, settings: SmtpSettings | None = No
             )
         )
         rows = s.execute(
-            select(Notification, User.email, User.display_name)
+            select(Notification, User.email, User.display_name, User.language)
             .join(User, User.username == Notification.username)
             .where(Notification.id.in_(claimed))
             .order_by(Notification.id)
         ).all()
     mails: dict[str, list[Notification]] = defaultdict(list)
     names: dict[str, str] = {}
-    for note, email, display_name in rows:
+    langs: dict[str, str] = {}
+    for note, email, display_name, language in rows:
         if not email:
             continue  # the address was removed meanwhile: the claim stays, nothing is sent
         mails[email].append(note)
         names[email] = display_name or note.username
+        langs[email] = locale_of(language)
     sent = 0
     failed: list[int] = []
     try:
         with _connect(settings) as smtp:
             for email, notes in mails.items():
                 try:
-                    smtp.send_message(_message(settings.sender, email, names[email], notes))
+                    smtp.send_message(
+                        _message(settings.sender, email, names[email], notes, langs[email])
+                    )
                     sent += len(notes)
                 except smtplib.SMTPException:
                     log.exception("the SMTP server refused the e-mail to %s", email)
@@ -163,11 +169,24 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     return smtp
 
 
-def _message(sender: str, to: str, name: str, notes: list[Notification]) -> EmailMessage:
+def _message(
+    sender: str, to: str, name: str, notes: list[Notification], lang: str = ENGLISH
+) -> EmailMessage:
+    """The e-mail of a user's notifications, in the user's language (`User.language`)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     first = notes[0].text
+    if lang == CHINESE:
+        many = f"{len(notes)} 条新通知"
+        msg["Subject"] = f"salesflow：{first if len(notes) == 1 else many}"
+        lines = [f"{name}，您好：", ""]
+        for note in notes:
+            where = f"（商机 #{note.instance_id}）" if note.instance_id is not None else ""
+            lines.append(f"- {note.text}{where}")
+        lines += ["", "打开 salesflow，点击铃铛查看全部通知。"]
+        msg.set_content("\n".join(lines))
+        return msg
     msg["Subject"] = (
         f"salesflow: {first}" if len(notes) == 1 else f"salesflow: {len(notes)} new notifications"
     )

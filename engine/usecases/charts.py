@@ -23,6 +23,7 @@ from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, History, Instance, OpenTask
 from engine.store.records import task_record
 from engine.usecases.base import UseCases
+from engine.usecases.texts import is_english
 from engine.usecases.unit import Workspace, parse_id
 
 OPEN_STATES = ("ready", "waiting", "error")
@@ -150,14 +151,33 @@ class ChartCases(UseCases):
     """Charts of definitions and deals, and the heat of a process.  Graphs are parsed once
     per version and kept."""
 
-    def definition_chart(self, process_id: str, version: int | None = None) -> tuple[Graph, str]:
-        """A deployed version's graph and a key that names its layout for caching."""
+    def definition_chart(
+        self, process_id: str, version: int | None = None, *, lang: str | None = None
+    ) -> tuple[Graph, str]:
+        """A deployed version's graph (its labels in `lang`) and a key that names its layout
+        for caching."""
         with self.db.read() as s:
             row = versions.version_row(s, process_id, version)
-            return cached_graph(self.space, row), f"{row.content_hash}:{process_id}"
+            graph, key = cached_graph(self.space, row), f"{row.content_hash}:{process_id}"
+            return self._in_lang(s, row.id, graph, key, lang)
 
-    def instance_chart(self, instance_id: str | int) -> tuple[Graph, InstanceView, str]:
-        """A deal's graph (its own version), where it stands, and the layout's cache key."""
+    def _in_lang(
+        self, s: Session, version_id: int, graph: Graph, key: str, lang: str | None
+    ) -> tuple[Graph, str]:
+        """A chart's graph with its labels in `lang` (engine.core.translations; the same
+        graph in English), and its layout key, which names the language it was laid out in."""
+        if is_english(lang):
+            return graph, key
+        texts = self.version(s, version_id).texts(lang)
+        if not texts.translated:
+            return graph, key
+        return texts.graph(graph), f"{key}:{texts.locale}"
+
+    def instance_chart(
+        self, instance_id: str | int, *, lang: str | None = None
+    ) -> tuple[Graph, InstanceView, str]:
+        """A deal's graph (its own version, labels in `lang`), where it stands, and the
+        layout's cache key."""
         iid = parse_id(instance_id)
         with self.db.read() as s:
             # Neither the workflow state nor the version's files and spec: a chart is drawn
@@ -178,11 +198,16 @@ class ChartCases(UseCases):
                 assert row is not None  # a foreign key
                 graph = cached_graph(self.space, row)
             view = instance_view(s, inst)
-            return graph, view, f"{content_hash}:{inst.process_id}"
+            key = f"{content_hash}:{inst.process_id}"
+            graph, key = self._in_lang(s, inst.version_id, graph, key, lang)
+            return graph, view, key
 
-    def deal_chart(self, deal: Mapping[str, Any]) -> tuple[Graph, InstanceView, str]:
+    def deal_chart(
+        self, deal: Mapping[str, Any], *, lang: str | None = None
+    ) -> tuple[Graph, InstanceView, str]:
         """`instance_chart` of a deal already read (`show`'s record): its page draws the
-        chart from what it shows, reading at most its version's graph, once."""
+        chart from what it shows, reading at most its version's graph, once (and in another
+        language than English, the version's translations, once)."""
         key = (str(deal["process_id"]), int(deal["version"]))
         found = self.space.graphs_by_number.get(key)
         if found is None:
@@ -192,6 +217,10 @@ class ChartCases(UseCases):
                     key, (cached_graph(self.space, row), f"{row.content_hash}:{key[0]}")
                 )
         graph, layout_key = found
+        if not is_english(lang):
+            with self.db.read() as s:
+                row_id = versions.version_row(s, *key).id
+                graph, layout_key = self._in_lang(s, row_id, graph, layout_key, lang)
         return graph, view_of(deal), layout_key
 
     def heat(self, process_id: str, version: int | None = None) -> Heat:

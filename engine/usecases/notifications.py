@@ -28,7 +28,7 @@ class NotificationCases(UseCases):
         with self.db.write() as s:
             return notifications.mark_read(s, user, ids)
 
-    def digest(self, user: str) -> dict[str, Any]:
+    def digest(self, user: str, *, lang: str | None = None) -> dict[str, Any]:
         """The user's digest now: tasks due, stale deals, timers firing soon (NotFoundError
-        for an unknown or inactive user)."""
-        return digests.digest(self.db, user)
+        for an unknown or inactive user); names in `lang`, else in the user's language."""
+        return digests.digest(self.db, user, lang=lang)

@@ -28,6 +28,7 @@ from engine.usecases.notifications import NotificationCases
 from engine.usecases.reports import ReportCases
 from engine.usecases.settings import SettingCases
 from engine.usecases.tasks import TaskCases
+from engine.usecases.texts import TextCases
 from engine.usecases.unit import Workspace
 from engine.usecases.users import UserCases
 
@@ -49,6 +50,7 @@ class Service(
     MoveCases,
     ReportCases,
     SettingCases,
+    TextCases,
 ):
     """The engine's use cases over one database.  `workflow_cache`: how many live workflows
     to keep between calls (0: none, every step restored from the database)."""

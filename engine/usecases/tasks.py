@@ -19,9 +19,9 @@ from engine import clock
 from engine.clock import iso
 from engine.core import runtime
 from engine.core.failures import engine_steps
-from engine.core.forms import check_data
 from engine.core.records import TaskCompleted, TaskRecord
 from engine.core.roles import role_key
+from engine.core.translations import localized_check
 from engine.errors import (
     ConflictError,
     ForbiddenError,
@@ -36,6 +36,7 @@ from engine.store.models import (
 from engine.store.records import task_record
 from engine.usecases.base import UseCases
 from engine.usecases.reports import facts
+from engine.usecases.texts import is_english, localize_task, localize_tasks, texts_of
 from engine.usecases.unit import parse_id, retried
 
 
@@ -126,8 +127,10 @@ class TaskCases(UseCases):
         user: str | None = None,
         role: str | None = None,
         instance: str | int | None = None,
+        lang: str | None = None,
     ) -> list[TaskRecord]:
-        """Open tasks: a user's own and those waiting in the queues of the user's roles."""
+        """Open tasks: a user's own and those waiting in the queues of the user's roles;
+        their names in `lang` (engine.usecases.texts)."""
         with self.db.read() as s:
             query = select(OpenTask).order_by(OpenTask.due_at, OpenTask.created_at)
             if user is not None:
@@ -140,7 +143,7 @@ class TaskCases(UseCases):
                 query = query.where(OpenTask.role == role_key(role))
             if instance is not None:
                 query = query.where(OpenTask.instance_id == parse_id(instance))
-            return [task_record(t) for t in s.scalars(query)]
+            return localize_tasks(self, s, (task_record(t) for t in s.scalars(query)), lang)
 
     def task_counts(self, user: str) -> dict[str, int]:
         """How many open tasks are the user's own and how many wait in the user's queues
@@ -164,12 +167,13 @@ class TaskCases(UseCases):
         limit: int = 50,
         offset: int = 0,
         total: int | None = None,
+        lang: str | None = None,
     ) -> dict[str, Any]:
         """One page of a user's open tasks (own and queued), due soonest first, then oldest,
-        each with its deal's name and process, and how many match.  Sorted, counted and paged
-        in the database; deals are joined only when a filter needs them and otherwise read
-        for the page's rows alone, so a rep with thousands of open tasks costs little more
-        than one with ten."""
+        each with its deal's name and process, and how many match; task names in `lang`.
+        Sorted, counted and paged in the database; deals are joined only when a filter needs
+        them and otherwise read for the page's rows alone, so a rep with thousands of open
+        tasks costs little more than one with ten."""
         with self.db.read() as s:
             keys = sorted(users.roles_of(s, user))
             where: list[ColumnElement[bool]] = [
@@ -205,16 +209,23 @@ class TaskCases(UseCases):
                 )
             )
             deals = {
-                iid: (name, process_id)
-                for iid, name, process_id in s.execute(
-                    select(Instance.id, Instance.name, Instance.process_id).where(
-                        Instance.id.in_({t.instance_id for t in tasks})
-                    )
+                iid: (name, process_id, version_id)
+                for iid, name, process_id, version_id in s.execute(
+                    select(
+                        Instance.id, Instance.name, Instance.process_id, Instance.version_id
+                    ).where(Instance.id.in_({t.instance_id for t in tasks}))
                 )
             }
+            english = is_english(lang)
             rows = [
                 {
-                    **task_record(t),
+                    **(
+                        task_record(t)
+                        if english or t.instance_id not in deals
+                        else localize_task(
+                            task_record(t), texts_of(self, s, deals[t.instance_id][2], lang)
+                        )
+                    ),
                     "deal": deals.get(t.instance_id, ("", ""))[0],
                     "process_id": deals.get(t.instance_id, ("", ""))[1],
                 }
@@ -222,11 +233,13 @@ class TaskCases(UseCases):
             ]
             return {"rows": rows, "total": total}
 
-    def task(self, task_id: str) -> TaskRecord | None:
-        """One open task (the record `tasks` lists), or None."""
+    def task(self, task_id: str, *, lang: str | None = None) -> TaskRecord | None:
+        """One open task (the record `tasks` lists; its name in `lang`), or None."""
         with self.db.read() as s:
             row = s.get(OpenTask, task_id)
-            return task_record(row) if row is not None else None
+            if row is None:
+                return None
+            return localize_tasks(self, s, [task_record(row)], lang)[0]
 
     def completed_task(self, task_id: str) -> dict[str, Any] | None:
         """Who completed a task that is no longer open, when, on which deal; or None."""
@@ -246,8 +259,9 @@ class TaskCases(UseCases):
                 "at": iso(row.at),
             }
 
-    def task_form(self, task_id: str) -> dict[str, Any]:
-        """An open task's form schema (None without a form) and its instructions."""
+    def task_form(self, task_id: str, *, lang: str | None = None) -> dict[str, Any]:
+        """An open task's form schema (None without a form) and its instructions, in `lang`:
+        the form's titles, help and choices translated (engine.core.translations)."""
         with self.db.read() as s:
             row = s.get(OpenTask, task_id)
             if row is None:
@@ -255,16 +269,25 @@ class TaskCases(UseCases):
             inst = s.get(Instance, row.instance_id)
             assert inst is not None  # a foreign key
             vr = self.version(s, inst.version_id)
+            texts = vr.texts(lang)
             return {
-                "schema": vr.form_schema(row.form),
-                "instructions": vr.instructions.get(row.element_id, ""),
+                "schema": texts.form(row.form, vr.form_schema(row.form)),
+                "instructions": texts.instructions(
+                    row.element_id, vr.instructions.get(row.element_id, "")
+                ),
             }
 
     @retried
     def complete(
-        self, task_id: str, *, user: str, data: dict[str, Any] | None = None
+        self,
+        task_id: str,
+        *,
+        user: str,
+        data: dict[str, Any] | None = None,
+        lang: str | None = None,
     ) -> TaskCompleted:
-        """Complete a ready task as `user` with the submitted form data."""
+        """Complete a ready task as `user` with the submitted form data; a form's errors are
+        worded in `lang`, each naming its field by its title in that language."""
         data = dict(data or {})
         with self.space.write() as unit:
             s = unit.s
@@ -281,7 +304,10 @@ class TaskCases(UseCases):
             unit.roles[user] = users.roles_of(s, user)
             check_may_complete(user, unit.roles[user], row)
             if row.form is not None and row.form in deal.version.validators:
-                check_data(deal.version.validators[row.form], data)
+                vr = deal.version
+                texts = vr.texts(lang)
+                shown = texts.form(row.form, vr.form_schema(row.form))
+                localized_check(vr.validators[row.form], data, shown, texts.locale)
             task = deal.workflow.get_task_from_id(UUID(task_id))
             if task is None or task.state != TaskState.READY:
                 raise ConflictError(f"task '{row.name}' is no longer open")

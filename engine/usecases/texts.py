@@ -1,0 +1,152 @@
+"""Process content in the reader's language (engine.core.translations): a deal's open tasks
+and timeline, a process's start form, a stage's label, the values its decisions write.
+
+Every use case that returns the designer's texts takes the reader's locale (`lang`: "en",
+"zh", or a language tag such as an Accept-Language header) and answers through here; English
+(or no locale) returns the records untouched, at no cost.  The pages pass the language of the
+logged-in user, the API the request's Accept-Language, the CLI its `--lang`, and the worker
+the recipient's `User.language`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.core.definitions import form_name
+from engine.core.records import Deal, HistoryEntry, TaskRecord
+from engine.core.translations import ENGLISH, ENGLISH_TEXTS, Texts, Translations, locale_of
+from engine.store import deployments as versions
+from engine.store.models import DefinitionVersion, Instance, User
+from engine.usecases.base import UseCases
+
+__all__ = [
+    "TextCases",
+    "is_english",
+    "localize_history",
+    "localize_task",
+    "user_locale",
+    "version_texts",
+]
+
+
+def is_english(lang: str | None) -> bool:
+    """Whether `lang` reads the designer's texts as they are (no translation to look up)."""
+    return locale_of(lang) == ENGLISH
+
+
+def localize_task(task: TaskRecord, texts: Texts) -> TaskRecord:
+    """A task record with its name in the texts' language."""
+    if texts is ENGLISH_TEXTS:
+        return task
+    return {**task, "name": texts.name(task["element_id"], task["name"])}
+
+
+def localize_history(entry: HistoryEntry, texts: Texts) -> HistoryEntry:
+    """A timeline entry with its element's name in the texts' language."""
+    if texts is ENGLISH_TEXTS or not entry["element_id"]:
+        return entry
+    return {**entry, "element_name": texts.name(entry["element_id"], entry["element_name"])}
+
+
+def user_locale(s: Session, username: str | None) -> str:
+    """The locale a user reads (their `language`; English when unknown or unset)."""
+    if not username:
+        return ENGLISH
+    stored = s.scalar(select(User.language).where(User.username == username))
+    return locale_of(stored)
+
+
+def texts_of(cases: UseCases, s: Session, version_id: int, lang: str | None) -> Texts:
+    """A version's texts in `lang` (the version restored once and kept)."""
+    if is_english(lang):
+        return ENGLISH_TEXTS
+    return cases.version(s, version_id).texts(lang)
+
+
+def localize_tasks(
+    cases: UseCases, s: Session, tasks: Iterable[TaskRecord], lang: str | None
+) -> list[TaskRecord]:
+    """Task records with their names in `lang`, each from its deal's version."""
+    tasks = list(tasks)
+    if is_english(lang) or not tasks:
+        return tasks
+    ids = {int(t["instance_id"]) for t in tasks}
+    version_of = dict(
+        s.execute(select(Instance.id, Instance.version_id).where(Instance.id.in_(ids)))
+    )
+    return [
+        localize_task(t, texts_of(cases, s, version_of[int(t["instance_id"])], lang))
+        if int(t["instance_id"]) in version_of
+        else t
+        for t in tasks
+    ]
+
+
+def version_texts(
+    s: Session, version_id: int, lang: str | None, cache: dict[tuple[int, str], Texts]
+) -> Texts:
+    """A version's texts in `lang` read from its files alone (no spec restored), kept in
+    `cache`: for the worker's jobs, which hold no workspace."""
+    if is_english(lang):
+        return ENGLISH_TEXTS
+    key = (version_id, locale_of(lang))
+    found = cache.get(key)
+    if found is None:
+        files = s.scalar(select(DefinitionVersion.files).where(DefinitionVersion.id == version_id))
+        found = cache.setdefault(key, Translations.load(files or {}).texts(lang))
+    return found
+
+
+class TextCases(UseCases):
+    """Process content in the reader's language."""
+
+    def process_texts(self, process_id: str, lang: str | None, version: int | None = None) -> Texts:
+        """The texts of a process's version (latest unless given) in `lang`."""
+        if is_english(lang):
+            return ENGLISH_TEXTS
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            return texts_of(self, s, row.id, lang)
+
+    def localized_start_form(
+        self, process_id: str, lang: str | None, version: int | None = None
+    ) -> dict[str, Any] | None:
+        """The new-deal form of a process in `lang`: titles, help and choices translated."""
+        with self.db.read() as s:
+            row = versions.version_row(s, process_id, version)
+            vr = self.version(s, row.id)
+            schema = vr.start_form()
+            if is_english(lang) or schema is None:
+                return schema
+            outputs = vr.spec.start.outputs
+            return vr.texts(lang).form(form_name(outputs[0]) if outputs else None, schema)
+
+    def localize_deal(self, deal: Deal, lang: str | None) -> Deal:
+        """A deal record (`show`) with its open tasks' names and its timeline in `lang`."""
+        if is_english(lang):
+            return deal
+        texts = self.process_texts(deal["process_id"], lang, deal["version"])
+        if texts is ENGLISH_TEXTS:
+            return deal
+        return {
+            **deal,
+            "tasks": [localize_task(t, texts) for t in deal["tasks"]],
+            "history": [localize_history(h, texts) for h in deal["history"]],
+        }
+
+    def stage_labels(self, process_id: str, lang: str | None) -> dict[str, str]:
+        """Stage key -> label of a process's latest version in `lang` ({} in English)."""
+        return dict(self.process_texts(process_id, lang).stages)
+
+    def value_label(self, process_id: str, key: str, value: Any, lang: str | None) -> Any:
+        """A stored value of a deal's data as people read it in `lang` (a decision's output,
+        a lost reason); the value itself without a label."""
+        return self.process_texts(process_id, lang).value(key, value)
+
+    def value_labels(self, process_id: str, lang: str | None) -> Mapping[str, Mapping[str, str]]:
+        """Data field -> stored value -> label, for a page that shows many."""
+        return self.process_texts(process_id, lang).values
