@@ -1,4 +1,5 @@
-"""What a flowchart needs from the database: a version's graph, a deal's view, a heatmap.
+"""What a flowchart needs from the database: a version's graph, a deal's view, a heatmap, and
+the stage progress bar drawn above a deal's chart (`deal_progress`).
 
 The helpers take an open session and return engine.core.graph types, so diagrams/ never sees the
 database.  Everything is read from the rows the engine keeps up to date (position, open
@@ -9,20 +10,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
+from engine import clock
 from engine.core.graph import Graph, Heat, InstanceView, graph_from_xml
 from engine.errors import NotFoundError
 from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, History, Instance, OpenTask
-from engine.store.records import task_record
+from engine.store.records import iso, task_record
 from engine.usecases.base import UseCases
+from engine.usecases.reports.scope import GRAPHS, Outline, graph_of
 from engine.usecases.texts import is_english
 from engine.usecases.unit import Workspace, parse_id
 
@@ -147,6 +150,107 @@ def process_heat(s: Session, process_id: str, version: int | None = None) -> Hea
     )
 
 
+# --- the stage progress bar of a deal ----------------------------------------------------------
+
+WON, LOST = "won", "lost"
+DAY = 86400.0
+# A stage's state on the bar: passed through, where the deal is, passed over (a C lead skips
+# the needs analysis), still ahead, or where a lost deal ended.
+PROGRESS_STATES = ("done", "current", "skipped", "ahead", "lost")
+
+
+class StageStep(TypedDict):
+    stage: str
+    state: str  # one of PROGRESS_STATES
+    entered_at: str | None  # the deal's first entry into the stage
+    seconds: float  # time spent in it, all its stays together (until now for the current one)
+    days: float  # the same in days, one decimal
+
+
+class DealProgress(TypedDict):
+    instance_id: str
+    process_id: str
+    version: int
+    status: str
+    stage: str | None
+    stages: list[StageStep]
+
+
+# (element id, at, entered_at) of a history row; (element id, created_at) of an open task
+StageRow = tuple[str | None, datetime, datetime | None]
+OpenStageRow = tuple[str, datetime]
+
+
+def stage_entries(
+    outline: Outline, history: Iterable[StageRow], open_tasks: Iterable[OpenStageRow]
+) -> list[tuple[datetime, str]]:
+    """Where the deal was, in time order: a row of each element of a stage it passed, at the
+    time the element became ready (else when it ran), and its open tasks.  Every element of a
+    stage counts, not only those the reports take for its entries: a lead sent back to the
+    nurture loop is in the lead stage again."""
+    found: list[tuple[datetime, str]] = []
+    for element, at, entered in history:
+        stage = outline.stages.get(element or "")
+        if stage is None or (entered is None and element in outline.manual):
+            continue  # a claim or hand-over of a task tells of no entry
+        found.append((entered or at, stage))
+    for element, created in open_tasks:
+        stage = outline.stages.get(element)
+        if stage is not None and (created, stage) not in found:
+            found.append((created, stage))
+    found.sort(key=lambda entry: entry[0])  # stable: rows of one moment keep their order
+    return found
+
+
+def stage_progress(
+    outline: Outline,
+    entries: list[tuple[datetime, str]],
+    *,
+    stage: str | None,
+    status: str,
+    ended: datetime,
+) -> list[StageStep]:
+    """The process's stages in order, each with its state and the time the deal spent in it
+    (a stay lasts until another stage is entered, the last one until `ended`)."""
+    spent: dict[str, float] = defaultdict(float)
+    first: dict[str, datetime] = {}
+    for n, (at, name) in enumerate(entries):
+        first.setdefault(name, at)
+        until = entries[n + 1][0] if n + 1 < len(entries) else max(ended, at)
+        spent[name] += (until - at).total_seconds()
+    ranks = outline.ranks
+    order = sorted(ranks, key=lambda name: ranks[name])
+    lost = stage == LOST
+    if lost:  # the stages before a win, then where it ended
+        won_rank = ranks.get(WON, len(ranks))
+        order = [name for name in order if ranks[name] < won_rank and name != LOST] + [LOST]
+    else:
+        order = [name for name in order if name != LOST]
+    here = ranks.get(stage or "", -1)
+    finished = status in ("completed", "cancelled")
+    steps: list[StageStep] = []
+    for name in order:
+        if name == LOST and lost:
+            state = "lost"
+        elif name == stage:
+            state = "done" if finished else "current"
+        elif ranks.get(name, len(ranks)) < here or (finished and name in first):
+            state = "done" if name in first else "skipped"
+        else:
+            state = "ahead"
+        seconds = round(spent.get(name, 0.0), 3)
+        steps.append(
+            {
+                "stage": name,
+                "state": state,
+                "entered_at": iso(first.get(name)),
+                "seconds": seconds,
+                "days": round(seconds / DAY, 1),
+            }
+        )
+    return steps
+
+
 class ChartCases(UseCases):
     """Charts of definitions and deals, and the heat of a process.  Graphs are parsed once
     per version and kept."""
@@ -222,6 +326,68 @@ class ChartCases(UseCases):
                 row_id = versions.version_row(s, *key).id
                 graph, layout_key = self._in_lang(s, row_id, graph, layout_key, lang)
         return graph, view_of(deal), layout_key
+
+    def deal_progress(self, instance_id: str | int) -> DealProgress:
+        """The stage progress bar of a deal: its process's stages in order (as declared on
+        its version's elements), which it went through, where it is, and how many days it
+        spent in each, from its history and open tasks.  Who may see it is the caller's
+        check (`may_see`), as for `show`."""
+        iid = parse_id(instance_id)
+        with self.db.read() as s:
+            inst = s.scalars(
+                select(Instance)
+                .options(
+                    load_only(
+                        Instance.id,
+                        Instance.process_id,
+                        Instance.version_id,
+                        Instance.version_number,
+                        Instance.status,
+                        Instance.stage,
+                        Instance.completed_at,
+                        Instance.updated_at,
+                    )
+                )
+                .where(Instance.id == iid)
+            ).first()
+            if inst is None:
+                raise NotFoundError(f"no instance with id '{instance_id}'")
+            content_hash = s.scalars(
+                select(DefinitionVersion.content_hash).where(
+                    DefinitionVersion.id == inst.version_id
+                )
+            ).one()
+            outline = GRAPHS.get(content_hash)
+            if outline is None:  # the version's spec is read once per content
+                spec = s.scalars(
+                    select(DefinitionVersion.spec).where(DefinitionVersion.id == inst.version_id)
+                ).one()
+                outline = graph_of(content_hash, spec or "")
+            history = s.execute(
+                select(History.element_id, History.at, History.entered_at)
+                .where(History.instance_id == iid, History.element_id.is_not(None))
+                .order_by(History.id)
+            ).all()
+            opened = s.execute(
+                select(OpenTask.element_id, OpenTask.created_at).where(OpenTask.instance_id == iid)
+            ).all()
+            finished = inst.status in ("completed", "cancelled")
+            ended = (inst.completed_at or inst.updated_at) if finished else clock.now()
+            entries = stage_entries(
+                outline,
+                [(element, at, entered) for element, at, entered in history],
+                [(element, created) for element, created in opened],
+            )
+            return {
+                "instance_id": str(inst.id),
+                "process_id": inst.process_id,
+                "version": inst.version_number,
+                "status": inst.status,
+                "stage": inst.stage,
+                "stages": stage_progress(
+                    outline, entries, stage=inst.stage, status=inst.status, ended=ended
+                ),
+            }
 
     def heat(self, process_id: str, version: int | None = None) -> Heat:
         with self.db.read() as s:

@@ -5,6 +5,7 @@
     definitions_publish.py  POST /definitions: publish BPMN (+ DMN, forms), checked first
     incidents.py  GET /incidents, POST /deals/{id}/retry|skip|cancel: deals in error
     people.py     GET /notifications, POST /notifications/read: the caller's bell
+    progress.py   GET /deals/{id}/progress: the deal's stages, done and current, days in each
     initiatives.py  /initiatives: optimisation initiatives, their rows and weekly reviews
     versions.py   /definitions/{id}/versions, /migrations: versions, moving deals between them
     reports.py    GET /reports/funnel|channels|cycle|reps|stale: the report pages' figures
@@ -29,6 +30,7 @@ from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to
 from webui.api import initiatives as _initiatives  # noqa: F401  (adds its routes to bp)
 from webui.api import messages as _messages  # noqa: F401  (adds its route to bp)
 from webui.api import people as _people  # noqa: F401  (adds its routes to bp)
+from webui.api import progress as _progress  # noqa: F401  (adds its route to bp)
 from webui.api import queries as _queries  # noqa: F401  (checks query parameters, after the token)
 from webui.api import reports as _reports  # noqa: F401  (adds its routes to bp)
 from webui.api import versions as _versions  # noqa: F401  (adds its routes to bp)
