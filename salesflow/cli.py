@@ -154,15 +154,20 @@ def cmd_instances(args: argparse.Namespace) -> Any:
 
 
 def cmd_show(args: argparse.Namespace) -> Any:
-    return _service(args).show(args.instance_id)
+    service = _service(args)
+    return service.localize_deal(service.show(args.instance_id), args.lang)
 
 
 def cmd_tasks(args: argparse.Namespace) -> Any:
-    return _service(args).tasks(user=args.user, role=args.role, instance=args.instance)
+    return _service(args).tasks(
+        user=args.user, role=args.role, instance=args.instance, lang=args.lang
+    )
 
 
 def cmd_complete(args: argparse.Namespace) -> Any:
-    return _service(args).complete(args.task_id, user=args.user, data=load_json_object(args.data))
+    return _service(args).complete(
+        args.task_id, user=args.user, data=load_json_object(args.data), lang=args.lang
+    )
 
 
 def cmd_message(args: argparse.Namespace) -> Any:
@@ -210,7 +215,7 @@ def cmd_tick(args: argparse.Namespace) -> Any:
 
 
 def cmd_digest(args: argparse.Namespace) -> Any:
-    return _service(args).digest(args.user)
+    return _service(args).digest(args.user, lang=args.lang)
 
 
 def cmd_worker(args: argparse.Namespace) -> Any:
@@ -277,12 +282,12 @@ def cmd_render(args: argparse.Namespace) -> Any:
         data = render_definition(graph, fmt, layout=args.layout)
         what = {"file": target}
     elif target.isdigit():
-        graph, view, key = _service(args).instance_chart(target)
+        graph, view, key = _service(args).instance_chart(target, lang=args.lang)
         data = render_instance(graph, view, fmt, layout=args.layout, cache_key=key)
         what = {"instance_id": target}
     else:
         service = _service(args)
-        graph, key = service.definition_chart(target, args.version)
+        graph, key = service.definition_chart(target, args.version, lang=args.lang)
         heat = service.heat(target, args.version) if args.heatmap else None
         data = render_definition(graph, fmt, layout=args.layout, heat=heat, cache_key=key)
         what = {"process_id": target}
@@ -327,6 +332,12 @@ def _progress(done: int, total: int, label: str) -> None:
 # --- parser ------------------------------------------------------------------------------
 
 
+LANG_HELP = (
+    "the language of process content (task names, timeline, chart labels, form errors): "
+    "zh for Simplified Chinese, en (the default) as the designer wrote it"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # `--json` is accepted before or after the command; SUPPRESS keeps a subcommand's
     # default from overwriting a `--json` given before it.
@@ -334,11 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
+    common.add_argument("--lang", default=argparse.SUPPRESS, help=LANG_HELP)
     parser = argparse.ArgumentParser(
         prog="salesflow",
         description="Sales processes as BPMN: deploy definitions, run deals, complete tasks.",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--lang", default=None, help=LANG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], Any], help_: str) -> Any:

@@ -29,7 +29,7 @@ from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import engine, page_number, team, user
-from webui.i18n import _
+from webui.i18n import _, language
 from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
 from webui.schema_form import build, parse
 
@@ -47,7 +47,8 @@ def visible_deal(instance_id: int) -> Deal:
     service = engine()
     if not service.may_see(user().username, instance_id):
         abort(404)
-    return service.show(instance_id)
+    # Task names and the timeline in the reader's language (engine.usecases.texts).
+    return service.localize_deal(service.show(instance_id), language())
 
 
 @bp.get("")
@@ -141,7 +142,7 @@ def new() -> BaseResponse | str | tuple[str, int]:
             abort(404)
         return render_template("deals/new.html", forbidden=True, processes=processes), 403
     try:
-        schema = service.start_form(process)
+        schema = service.localized_start_form(process, language())
     except NotFoundError:
         return render_template("deals/new.html", missing=True), 404
     schema = schema or {"type": "object", "properties": {}}
@@ -231,11 +232,12 @@ class _PageChart:
                 task["element_id"], url_for("tasks.task_page", task_id=task["task_id"])
             )
         label = _("Flowchart of %(deal)s", deal=deal["name"])
-        key = (deal_chart_key(deal), label, tuple(sorted(links.items())))
+        lang = language()  # drawn in another thread: the request's language, read here
+        key = (deal_chart_key(deal), label, tuple(sorted(links.items())), lang)
         pages, svgs, service = _charts()["page"], _charts()["svg"], engine()
 
         def draw() -> Markup:
-            svg = svgs.get_or_make(deal_chart_key(deal), lambda: _svg(service, deal))
+            svg = svgs.get_or_make((*deal_chart_key(deal), lang), lambda: _svg(service, deal, lang))
             return inline_svg(svg, links=links, label=label)
 
         made = pages.peek(key)
@@ -261,18 +263,20 @@ def _charts() -> dict[str, ChartCache[Any]]:
     return charts
 
 
-def _svg(service: Service, deal: Deal) -> bytes:
+def _svg(service: Service, deal: Deal, lang: str) -> bytes:
     """The chart of the deal as read for its page, so it shows just what its cache key
-    names (`deal_chart_key`)."""
-    graph, view, key = service.deal_chart(deal)
+    names (`deal_chart_key`), its labels in `lang`."""
+    graph, view, key = service.deal_chart(deal, lang=lang)
     return diagrams.render_instance(graph, view, "svg", cache_key=key)
 
 
 def _deal_svg(deal: Deal) -> bytes:
     """The deal's chart as SVG, rendered once per state of the deal (`deal` is what
     `Service.show` returned for it)."""
-    service = engine()
-    svg: bytes = _charts()["svg"].get_or_make(deal_chart_key(deal), lambda: _svg(service, deal))
+    service, lang = engine(), language()
+    svg: bytes = _charts()["svg"].get_or_make(
+        (*deal_chart_key(deal), lang), lambda: _svg(service, deal, lang)
+    )
     return svg
 
 
@@ -297,7 +301,7 @@ def chart(instance_id: int, fmt: str) -> Response:
     if fmt == "svg":
         data = _deal_svg(deal)
     else:  # PNG and PDF are rare downloads: drawn each time
-        graph, view, key = engine().instance_chart(instance_id)
+        graph, view, key = engine().instance_chart(instance_id, lang=language())
         data = diagrams.render_instance(graph, view, fmt, cache_key=key)
     return download(data, fmt, f"deal-{instance_id}.{fmt}")
 

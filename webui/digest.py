@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, render_template
 
 from webui.context import engine, user
+from webui.i18n import language
 
 bp = Blueprint("digest", __name__)
 
@@ -13,7 +14,8 @@ bp = Blueprint("digest", __name__)
 @bp.get("/digest")
 def today() -> str:
     me = user()
-    return render_template("digest/today.html", digest=engine().digest(me.username))
+    found = engine().digest(me.username, lang=language())
+    return render_template("digest/today.html", digest=found)
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,7 @@ from engine.core.records import DefinitionRecord
 from webui.chart_svg import MEDIA_TYPES, inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role
 from webui.deals import download
-from webui.i18n import _
+from webui.i18n import _, language
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 
@@ -35,7 +35,7 @@ def _version_arg() -> int | None:
 
 
 def _chart(process_id: str, version: int | None, heat: Heat | None) -> tuple[Any, str]:
-    graph, key = engine().definition_chart(process_id, version)
+    graph, key = engine().definition_chart(process_id, version, lang=language())
     try:
         svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
     except diagrams.DiagramError as exc:

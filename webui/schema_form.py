@@ -134,6 +134,14 @@ def _type(schema: Mapping[str, Any]) -> str:
 
 
 def _options(schema: Mapping[str, Any]) -> list[Option]:
+    """A field's choices with their labels: the titles of its `oneOf` consts, or its
+    `enumNames` beside `enum` (how a translated form labels a bare enum)."""
+    names = schema.get("enumNames")
+    if isinstance(schema.get("enum"), list) and isinstance(names, list):
+        return [
+            Option(_text(v), str(names[n]) if n < len(names) else _text(v))
+            for n, v in enumerate(schema["enum"])
+        ]
     titles = {
         str(o["const"]): str(o.get("title") or o["const"])
         for o in schema.get("oneOf", []) or []

@@ -16,7 +16,7 @@ from engine.errors import ConflictError, ExpressionError, NotFoundError, Validat
 from engine.usecases.tasks import may_complete
 from webui import drafts
 from webui.context import CurrentUser, engine, page_number, per_request, user
-from webui.i18n import _
+from webui.i18n import _, language
 from webui.labels import person, when
 from webui.schema_form import FormView, Raw, build, flatten, parse
 from webui.security import safe_next
@@ -59,6 +59,7 @@ def inbox() -> str:
         offset=(page - 1) * INBOX_PAGE,
         # The navigation counts the same tasks on every page: the unfiltered total for free.
         total=sum(nav_counts().values()),
+        lang=language(),
     )
     now = clock.now()
     rows = [
@@ -93,7 +94,7 @@ def _visible_open_task(task_id: str) -> TaskRecord:
     """The open task, if the user may see its deal; a 404 otherwise (no leak), and a 409
     that says who did it for a task of a visible deal that was completed meanwhile."""
     me = user().username
-    task = engine().task(task_id)
+    task = engine().task(task_id, lang=language())
     if task is not None and engine().may_see(me, task["instance_id"]):
         return task
     done = engine().completed_task(task_id) if task is None else None
@@ -114,9 +115,9 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
     me = user()
     task = _visible_open_task(task_id)
     service = engine()
-    form = service.task_form(task_id)
+    form = service.task_form(task_id, lang=language())
     schema = form["schema"] or EMPTY_SCHEMA
-    deal = service.show(task["instance_id"])
+    deal = service.localize_deal(service.show(task["instance_id"]), language())
     if request.method == "GET":
         draft = drafts.load(task_id)
         raw: Raw = draft if draft is not None else flatten(schema, deal["data"])
@@ -136,6 +137,8 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
         view = build(schema, raw, parsed.errors, parsed)
     else:
         try:
+            # The engine's messages in English: `build` words them for the page, in the
+            # page's language, on the field they are about (the API names the field).
             service.complete(task_id, user=me.username, data=parsed.data)
         except ValidationError as exc:
             view = build(schema, raw, exc.errors or [_form_error(str(exc))], parsed)

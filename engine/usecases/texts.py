@@ -75,9 +75,8 @@ def localize_tasks(
     if is_english(lang) or not tasks:
         return tasks
     ids = {int(t["instance_id"]) for t in tasks}
-    version_of = dict(
-        s.execute(select(Instance.id, Instance.version_id).where(Instance.id.in_(ids)))
-    )
+    rows = s.execute(select(Instance.id, Instance.version_id).where(Instance.id.in_(ids)))
+    version_of = {iid: vid for iid, vid in rows}
     return [
         localize_task(t, texts_of(cases, s, version_of[int(t["instance_id"])], lang))
         if int(t["instance_id"]) in version_of

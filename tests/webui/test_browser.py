@@ -145,16 +145,17 @@ def log_in(page: Page, username: str, shot: Shots) -> None:
     page.wait_for_url("**/tasks")
 
 
-def open_needs_analysis(page: Page) -> None:
-    """From the inbox, the way a rep does it: click the task's link."""
+def open_needs_analysis(page: Page, name: str = "Needs analysis") -> None:
+    """From the inbox, the way a rep does it: click the task's link (`name`: the task's
+    name in the page's language)."""
     row = page.locator("table.tasks tbody tr", has_text=COMPANY)
-    row.get_by_role("link", name="Needs analysis").click()
+    row.get_by_role("link", name=name).click()
     page.wait_for_url(re.compile(r"/tasks/[0-9a-f-]+$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Needs analysis")
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
 
 
-def fill_everything_but_pain_points(page: Page) -> None:
-    page.get_by_label("Efficiency").check()
+def fill_everything_but_pain_points(page: Page, efficiency: str = "Efficiency") -> None:
+    page.get_by_label(efficiency).check()
     page.locator("#f-cost_if_persists").fill("About 15% of qualified leads lost per quarter")
     page.locator("#f-tried_before").fill("Shared spreadsheets")
     page.locator("#f-decision_makers-0-name").fill("Wang Lei")
@@ -276,8 +277,14 @@ def test_the_same_pages_in_chinese(page: Page, deal: str, shot: Shots) -> None:
     expect(page.locator("form.logout button")).to_have_text("退出登录")
     shot(page, "inbox-zh")
 
-    # Element names stay as the designer wrote them; the page around them is Chinese.
-    open_needs_analysis(page)
+    # The process's own texts are Chinese too: the task's name, its form's labels, help and
+    # choices (processes/sales_pipeline.zh-Hans.json).
+    open_needs_analysis(page, "需求分析")
+    expect(page.locator("fieldset#f-pain_points legend")).to_contain_text("核心痛点")
+    expect(page.locator("label[for=f-cost_if_persists]")).to_contain_text("问题持续的代价")
+    expect(page.get_by_label("效率", exact=True)).to_be_visible()
+    expect(page.get_by_label("合规", exact=True)).to_be_visible()
+    expect(page.locator("form[data-schema-form]")).to_contain_text("至少 3 个客户面临的具体问题")
     buttons = page.locator("form[data-schema-form] .buttons")
     expect(buttons.get_by_role("button", name="完成", exact=True)).to_be_visible()
     expect(buttons.get_by_role("button", name="保存草稿", exact=True)).to_be_visible()
@@ -288,7 +295,7 @@ def test_the_same_pages_in_chinese(page: Page, deal: str, shot: Shots) -> None:
     # The browser-side count check speaks Chinese too.
     page.locator("#f-pain_points-0").fill(PAINS[0])
     page.locator("#f-pain_points-1").fill(PAINS[1])
-    fill_everything_but_pain_points(page)
+    fill_everything_but_pain_points(page, "效率")
     page.locator("#f-pain_points-2").evaluate("e => e.removeAttribute('required')")
     page.locator(COMPLETE).click()
     page.wait_for_function(
@@ -296,6 +303,16 @@ def test_the_same_pages_in_chinese(page: Page, deal: str, shot: Shots) -> None:
     )
     assert validation_message(page, "#f-pain_points-0") == "请至少填写 3 项。"
     shot(page, "refused-zh")
+
+    # The server refuses it in Chinese too, on the field with its Chinese label.
+    page.locator(COMPLETE).evaluate("b => b.setAttribute('formnovalidate', '')")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator(COMPLETE).click()
+    assert posted.value.status == 422
+    expect(page.locator("fieldset#f-pain_points legend")).to_contain_text("核心痛点")
+    expect(page.locator("#f-pain_points-errors")).to_have_text("请至少填写 3 项。")
+    expect(page.get_by_label("效率", exact=True)).to_be_checked()
+    shot(page, "refused-by-server-zh")
 
     page.get_by_role("navigation").get_by_role("link", name="看板", exact=True).click()
     page.wait_for_url("**/deals/board")

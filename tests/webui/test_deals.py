@@ -204,7 +204,7 @@ def test_a_chart_that_cannot_be_drawn_leaves_the_rest_of_the_page(
     graphviz fails, the slot says why and nothing else of the page is missing."""
     deal = deal_at_needs_analysis(staff)
 
-    def broken(service: Service, deal: dict[str, Any]) -> bytes:
+    def broken(service: Service, deal: dict[str, Any], lang: str) -> bytes:
         raise RenderError("graphviz `neato` failed (1): out of paper")
 
     monkeypatch.setattr(deals_view, "_svg", broken)

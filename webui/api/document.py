@@ -405,7 +405,12 @@ allow 403, a body over the size limit 413, a method a path does not have 405, an
 database that cannot be written now 503 with `Retry-After`.  No text may hold a NUL \
 character (U+0000): in a path it names nothing (404), in a query or a body it is invalid \
 data (422).  Deals and tasks use the same keys as the `--json` output of the `salesflow` \
-command."""
+command.
+
+Process content comes in the language of the request's `Accept-Language` header (`zh`, \
+`zh-CN` or `zh-Hans`: Simplified Chinese; anything else: as the designer wrote it): task \
+names, a deal's timeline, flowchart labels, and the messages of invalid form data, which \
+name each field by its translated title.  Keys, codes and stored values never change."""
 
 
 def document() -> dict[str, Any]:

@@ -266,14 +266,14 @@ def start_deal() -> ResponseReturnValue:
 @bp.get("/deals/<instance_id>")
 def get_deal(instance_id: str) -> ResponseReturnValue:
     _visible_deal(instance_id)
-    return _service().show(instance_id)
+    return _service().localize_deal(_service().show(instance_id), _lang())
 
 
 @bp.get("/deals/<instance_id>/diagram.<any(svg, png, pdf):format>")
 def get_deal_diagram(instance_id: str, format: str) -> ResponseReturnValue:
     _visible_deal(instance_id)
     layout = _choice_arg("layout", LAYOUTS)
-    graph, view, key = _service().instance_chart(instance_id)
+    graph, view, key = _service().instance_chart(instance_id, lang=_lang())
     _check_layout(graph, layout)
     data = render_instance(graph, view, format, layout=layout, cache_key=key)
     return _chart(data, format, f"deal-{instance_id}")
@@ -282,12 +282,17 @@ def get_deal_diagram(instance_id: str, format: str) -> ResponseReturnValue:
 # --- tasks -------------------------------------------------------------------------------
 
 
+def _lang() -> str | None:
+    """The request's Accept-Language: process content in that language (engine.usecases.texts)."""
+    return request.headers.get("Accept-Language")
+
+
 @bp.get("/tasks")
 def list_tasks() -> ResponseReturnValue:
     instance = _text_arg("instance")
     if instance is not None and not re.fullmatch(r"[0-9]+", instance):
         raise ValidationError("must be a deal id (digits)", field="instance")
-    items = _service().tasks(user=_user(), role=_text_arg("role"), instance=instance)
+    items = _service().tasks(user=_user(), role=_text_arg("role"), instance=instance, lang=_lang())
     return {"items": items}
 
 
@@ -307,7 +312,7 @@ def release_task(task_id: str) -> ResponseReturnValue:
 def complete_task(task_id: str) -> ResponseReturnValue:
     body = _body("TaskCompletion")  # checked without a look at the task: no leak
     _visible_task(task_id)
-    return _service().complete(task_id, user=_user(), data=body.get("data"))
+    return _service().complete(task_id, user=_user(), data=body.get("data"), lang=_lang())
 
 
 # --- definitions -------------------------------------------------------------------------
