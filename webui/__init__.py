@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        chart_pages,
         config,
         deals,
         designer,
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     initiatives.init_app(app)
     designer.init_app(app)
     versions.init_app(app)
+    chart_pages.init_app(app)  # zoom, pan and fit for every page with a chart
     reports.init_app(app)
 
     @app.get("/")

@@ -36,7 +36,6 @@ from engine.core.stages import STAGE_ORDER
 from engine.errors import NotFoundError
 from engine.usecases.access import sees_all
 from engine.usecases.moves import may_migrate
-from webui import chart_pages
 from webui.chart_svg import inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role, user
 from webui.i18n import N_, _
@@ -304,5 +303,4 @@ def versions_of(process_id: str) -> list[dict[str, Any]]:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    chart_pages.init_app(app)  # zoom, pan and fit for the charts of these pages and deal pages
     app.context_processor(lambda: {"process_versions": versions_of})
