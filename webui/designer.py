@@ -465,6 +465,20 @@ TEXTS: dict[str, str] = {
     "draft_problems_one": N_("Draft saved, with one problem to fix before publishing."),
     "version": N_("Version %(version)s"),
     "modeler_missing": N_("The modeler could not be loaded."),
+    # The Chinese texts of the process (<bpmn>.zh-Hans.json, engine.core.translations).
+    "name_zh": N_("Chinese name (中文名称)"),
+    "instructions_zh": N_("Chinese instructions (中文说明)"),
+    "zh_invalid": N_("%(file)s is not a valid translations file: fix it in a text editor."),
+    "form_zh": N_("Chinese texts of this form (中文)"),
+    "form_zh_help": N_(
+        "Kept in %(file)s beside the BPMN; a rep reading Chinese sees these, the designer's text where one is empty."  # noqa: E501
+    ),
+    "form_title": N_("Form title"),
+    "form_help": N_("Form help"),
+    "help": N_("help"),
+    "field": N_("Field"),
+    "designer_text": N_("Designer's text"),
+    "chinese": N_("Chinese"),
 }
 
 

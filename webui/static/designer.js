@@ -3,7 +3,10 @@
 // roles, the DMN table a task calls), a form-schema editor with the server's preview, a grid
 // for DMN tables, and check / save as draft / publish with the problems shown on the
 // elements.  Plain browser JavaScript, no framework; bpmn-js is the global `BpmnJS`.
-// The definition is a dict of files (name -> text) that travels whole on every save.
+// The definition is a dict of files (name -> text) that travels whole on every save, the
+// translations file beside the BPMN (<bpmn>.zh-Hans.json, engine.core.translations) with it:
+// the side panel edits each element's Chinese name, the form editor each field's Chinese
+// title, help and choice labels.
 (function () {
   "use strict";
 
@@ -18,6 +21,9 @@
   var FILE_PATTERN = /^[\w.-]+$/;
   var MARKERS = { error: "sf-error", warning: "sf-warning" };
   var OVERLAY = "sf-problem";
+  var ZH_TAG = "zh-Hans";
+  // A translations file (engine.core.translations.FILE_PATTERN with its known tags): not a form.
+  var TRANSLATIONS_FILE = /\.(en|zh|zh-hans|zh-cn|zh-sg)\.json$/i;
 
   var data = JSON.parse(document.getElementById("designer-data").textContent);
   var T = data.texts;
@@ -89,6 +95,10 @@
     return Object.keys(state.files).filter(function (name) {
       return name.slice(-suffix.length).toLowerCase() === suffix;
     }).sort();
+  }
+
+  function formNames() {
+    return fileNames(".json").filter(function (name) { return !TRANSLATIONS_FILE.test(name); });
   }
 
   function debounce(fn, ms) {
@@ -277,6 +287,82 @@
     return ids;
   }
 
+  // --- the Chinese texts: <bpmn>.zh-Hans.json beside the BPMN ------------------------------
+
+  function zhFileName(bpmnName) {
+    return (bpmnName || state.bpmnName || "process.bpmn").replace(/\.bpmn$/i, "") + "." + ZH_TAG + ".json";
+  }
+
+  // The translations file as an object; null when it is not a JSON object (the Check says
+  // why, and the panel leaves the designer's file as it is).
+  function readZh() {
+    var text = state.files[zhFileName()];
+    if (text === undefined) { return { locale: ZH_TAG }; }
+    try {
+      var parsed = JSON.parse(text);
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function prune(node) {
+    Object.keys(node).forEach(function (key) {
+      var value = node[key];
+      if (value && typeof value === "object") { prune(value); }
+      if (value === "" || (value && typeof value === "object" && !Object.keys(value).length)) {
+        delete node[key];
+      }
+    });
+    return node;
+  }
+
+  function writeZh(change) {
+    var doc = readZh();
+    if (!doc) { return; }
+    change(doc);
+    prune(doc);
+    var name = zhFileName();
+    if (state.files[name] === undefined && Object.keys(doc).length <= 1) { return; }  // only "locale"
+    state.files[name] = JSON.stringify(doc, null, 2) + "\n";
+    state.dirty = true;
+  }
+
+  function zhElementText(id, key) {
+    var doc = readZh();
+    var entry = doc && doc.elements && doc.elements[id];
+    return (entry && typeof entry[key] === "string") ? entry[key] : "";
+  }
+
+  function setZhElementText(ids, key, value) {
+    writeZh(function (doc) {
+      doc.elements = doc.elements || {};
+      ids.forEach(function (id) {
+        var entry = doc.elements[id] = doc.elements[id] || {};
+        entry[key] = (value || "").trim();
+      });
+    });
+  }
+
+  // An element's id changed: its Chinese texts follow it.
+  function renameZhElement(oldId, newId) {
+    writeZh(function (doc) {
+      if (doc.elements && doc.elements[oldId] && !doc.elements[newId]) {
+        doc.elements[newId] = doc.elements[oldId];
+        delete doc.elements[oldId];
+      }
+    });
+  }
+
+  function zhField(key, label, ids, textKey, rows) {
+    var onChange = function (value) { setZhElementText(ids, textKey, value); };
+    var control = rows ? textArea(zhElementText(ids[0], textKey), onChange, rows)
+      : textInput(zhElementText(ids[0], textKey), onChange);
+    control.lang = ZH_TAG;
+    if (readZh() === null) { control.disabled = true; }
+    return field(key, label, control, readZh() === null ? t("zh_invalid", { file: zhFileName() }) : null);
+  }
+
   // --- the side panel ----------------------------------------------------------------------
 
   var listCount = 0;
@@ -331,7 +417,9 @@
         input.setCustomValidity(T.id_taken); input.reportValidity(); return;
       }
       input.setCustomValidity("");
+      var before = element.businessObject.id;
       service("modeling").updateProperties(element, { id: value });
+      renameZhElement(before, value);
       renderPanel();
     }));
   }
@@ -352,7 +440,9 @@
       if (value === proc.id) { return; }
       if (!ID_PATTERN.test(value)) { input.setCustomValidity(T.id_invalid); input.reportValidity(); return; }
       input.setCustomValidity("");
+      var before = proc.id;
       service("modeling").updateModdleProperties(info.element, proc, { id: value });
+      renameZhElement(before, value);
       document.getElementById("designer-title").textContent = value;
     })));
     panel.appendChild(field("process_name", T.process_name, textInput(proc.name, function (value) {
@@ -362,6 +452,9 @@
         if (is(info.element, "bpmn:Participant")) { service("modeling").updateLabel(info.element, name || null); }
       });
     })));
+    // The process's name, and its pool's when it is drawn as one.
+    var named = is(info.element, "bpmn:Participant") ? [proc.id, info.element.id] : [proc.id];
+    panel.appendChild(zhField("process_name_zh", T.name_zh, named, "name"));
     var box = el("input", { type: "checkbox", checked: !!proc.isExecutable });
     box.addEventListener("change", function () {
       fromPanel(function () {
@@ -433,7 +526,7 @@
   function formField(panel, element) {
     var bo = element.businessObject;
     var current = property(bo, FORM_PROPERTY);
-    var list = datalist(fileNames(".json"));
+    var list = datalist(formNames());
     panel.appendChild(list);
     var input = textInput(current, function (value) {
       fromPanel(function () { setProperty(element, FORM_PROPERTY, value); });
@@ -551,9 +644,11 @@
       var roles = datalist(data.roles || []);
       panel.appendChild(roles);
       panel.appendChild(nameField(element, T.role, roles));
+      panel.appendChild(zhField("name_zh", T.name_zh, [bo.id], "name"));
       return;
     }
     panel.appendChild(nameField(element));
+    panel.appendChild(zhField("name_zh", T.name_zh, [bo.id], "name"));
     if (is(element, "bpmn:SequenceFlow")) {
       sequenceFlowFields(panel, element);
       return;
@@ -580,6 +675,7 @@
       panel.appendChild(field("instructions", T.instructions, textArea(bodyText(bo, INSTRUCTIONS), function (value) {
         fromPanel(function () { setBodyText(element, INSTRUCTIONS, value); });
       }, 4)));
+      panel.appendChild(zhField("instructions_zh", T.instructions_zh, [bo.id], "instructions", 4));
     }
     if (is(element, "bpmn:ScriptTask")) {
       panel.appendChild(field("script", T.script, textArea(bo.script, function (value) {
@@ -670,7 +766,9 @@
       service("canvas").scrollToElement(shape);
       return;
     }
-    if (p.file && /\.json$/i.test(p.file) && state.files[p.file] !== undefined) { openForm(p.file); }
+    var form = p.file && TRANSLATIONS_FILE.test(p.file) ? /^forms\.(.+?\.json)[.:]/.exec(p.message || "") : null;
+    if (form && state.files[form[1]] !== undefined) { openForm(form[1]); return; }
+    if (p.file && /\.json$/i.test(p.file) && !TRANSLATIONS_FILE.test(p.file) && state.files[p.file] !== undefined) { openForm(p.file); }
     if (p.file && /\.dmn$/i.test(p.file) && state.files[p.file] !== undefined) { openDmn(p.file); }
   }
 
@@ -813,7 +911,16 @@
           var previous = state.bpmnName;
           state.laidOut = false;
           return importBpmn(text).then(function (warnings) {
-            if (previous !== name) { delete state.files[previous]; }
+            if (previous !== name) {
+              delete state.files[previous];
+              // The Chinese texts stay beside the BPMN under its new name.
+              var oldZh = zhFileName(previous);
+              var newZh = zhFileName(name);
+              if (state.files[oldZh] !== undefined && state.files[newZh] === undefined) {
+                state.files[newZh] = state.files[oldZh];
+                delete state.files[oldZh];
+              }
+            }
             state.bpmnName = name;
             state.files[name] = text;
             bpmnImported = name;
@@ -868,7 +975,7 @@
   }
 
   function refreshForms() {
-    var names = fileNames(".json");
+    var names = formNames();
     if (state.formFile && names.indexOf(state.formFile) < 0) { state.formFile = null; }
     if (!state.formFile) { state.formFile = names[0] || null; }
     var box = document.getElementById("form-file");
@@ -883,10 +990,124 @@
     if (!state.formFile) {
       document.getElementById("form-status").textContent = T.no_form;
       document.getElementById("form-preview").textContent = "";
+      renderFormZh();
       return;
     }
     preview();
+    renderFormZh();
   }
+
+  // --- the Chinese texts of a form: title, help and choice labels per field --------------
+
+  // (path, schema) of every field, as engine.core.translations.form_fields names them:
+  // properties joined by ".", the items of a list as "[]".
+  function formPaths(schema, prefix, out) {
+    out = out || [];
+    var props = schema && typeof schema === "object" ? schema.properties : null;
+    if (!props || typeof props !== "object") { return out; }
+    Object.keys(props).forEach(function (key) {
+      var sub = props[key];
+      if (!sub || typeof sub !== "object" || Array.isArray(sub)) { return; }
+      var path = (prefix || "") + key;
+      out.push([path, sub]);
+      formPaths(sub, path + ".", out);
+      if (sub.items && typeof sub.items === "object" && !Array.isArray(sub.items)) {
+        out.push([path + "[]", sub.items]);
+        formPaths(sub.items, path + "[].", out);
+      }
+    });
+    return out;
+  }
+
+  function choicesOf(sub) {
+    if (Array.isArray(sub.enum)) { return sub.enum.map(String); }
+    return (Array.isArray(sub.oneOf) ? sub.oneOf : []).filter(function (o) {
+      return o && typeof o === "object" && "const" in o;
+    }).map(function (o) { return String(o.const); });
+  }
+
+  function choiceTitle(sub, value) {
+    var option = (Array.isArray(sub.oneOf) ? sub.oneOf : []).filter(function (o) {
+      return o && typeof o === "object" && String(o.const) === value;
+    })[0];
+    return option && option.title ? option.title : value;
+  }
+
+  // One row of the table: what it is, the designer's text, the Chinese text.
+  function zhRow(what, english, value, key, onChange) {
+    var input = el("input", { type: "text", value: value || "", lang: ZH_TAG,
+      "data-zh": key, "aria-label": T.chinese + ": " + what });
+    input.addEventListener("change", function () { onChange(input.value.trim()); });
+    return el("tr", {}, [
+      el("th", { scope: "row" }, [el("code", { text: what })]),
+      el("td", { class: "english", text: english || "" }),
+      el("td", {}, [input]),
+    ]);
+  }
+
+  function renderFormZh() {
+    var box = document.getElementById("form-zh");
+    if (!box) { return; }
+    box.textContent = "";
+    var name = state.formFile;
+    var schema = null;
+    try { schema = name ? JSON.parse(state.files[name]) : null; } catch (error) { schema = null; }
+    if (!schema || typeof schema !== "object" || Array.isArray(schema)) { return; }
+    box.appendChild(el("h3", { text: T.form_zh }));
+    var doc = readZh();
+    if (!doc) {
+      box.appendChild(el("p", { class: "help error", text: t("zh_invalid", { file: zhFileName() }) }));
+      return;
+    }
+    box.appendChild(el("p", { class: "help", text: t("form_zh_help", { file: zhFileName() }) }));
+    var texts = (doc.forms && doc.forms[name]) || {};
+    var given = texts.fields || {};
+    var change = function (apply) {
+      return function (value) {
+        writeZh(function (d) {
+          d.forms = d.forms || {};
+          apply(d.forms[name] = d.forms[name] || {}, value);
+        });
+      };
+    };
+    var rows = [
+      zhRow(T.form_title, schema.title, texts.title, "title", change(function (f, v) { f.title = v; })),
+    ];
+    if (schema.description || texts.description) {
+      rows.push(zhRow(T.form_help, schema.description, texts.description, "description",
+        change(function (f, v) { f.description = v; })));
+    }
+    formPaths(schema).forEach(function (pair) {
+      var path = pair[0];
+      var sub = pair[1];
+      var entry = given[path] || {};
+      var inField = function (apply) {
+        return change(function (f, v) {
+          f.fields = f.fields || {};
+          apply(f.fields[path] = f.fields[path] || {}, v);
+        });
+      };
+      rows.push(zhRow(path, sub.title || "", entry.title, path + "|title",
+        inField(function (e, v) { e.title = v; })));
+      if (sub.description || entry.description) {
+        rows.push(zhRow(path + " · " + T.help, sub.description, entry.description, path + "|description",
+          inField(function (e, v) { e.description = v; })));
+      }
+      choicesOf(sub).forEach(function (value) {
+        var labels = entry.choices || {};
+        rows.push(zhRow(path + " = " + value, choiceTitle(sub, value), labels[value], path + "|choice|" + value,
+          inField(function (e, v) { e.choices = e.choices || {}; e.choices[value] = v; })));
+      });
+    });
+    box.appendChild(el("div", { class: "dmn-scroll" }, [el("table", { class: "zh-table" }, [
+      el("thead", {}, [el("tr", {}, [
+        el("th", { text: T.field }), el("th", { text: T.designer_text }), el("th", { text: T.chinese }),
+      ])]),
+      el("tbody", {}, rows),
+    ])]));
+  }
+
+  var renderFormZhSoon = debounce(renderFormZh, 500);
 
   function preview() {
     var name = state.formFile;
@@ -1157,6 +1378,7 @@
       state.files[state.formFile] = event.target.value;
       state.dirty = true;
       previewSoon();
+      renderFormZhSoon();
     });
     document.getElementById("new-form").addEventListener("click", function () {
       var name = newFileName(document.getElementById("new-form-name"), ".json");

@@ -119,4 +119,16 @@ ENTRIES: dict[str, str] = {
     "Description": "说明",
     "Input": "输入",
     "Output": "输出",
+    # --- the Chinese texts of the process (designer.js)
+    "Chinese name (中文名称)": "中文名称",
+    "Chinese instructions (中文说明)": "中文说明",
+    "%(file)s is not a valid translations file: fix it in a text editor.": "%(file)s 不是有效的翻译文件：请用文本编辑器修正。",
+    "Chinese texts of this form (中文)": "此表单的中文文本",
+    "Kept in %(file)s beside the BPMN; a rep reading Chinese sees these, the designer's text where one is empty.": "保存在 BPMN 旁的 %(file)s 中；使用中文的销售看到这些文本，留空处显示设计者的原文。",
+    "Form title": "表单标题",
+    "Form help": "表单说明",
+    "help": "说明",
+    "Field": "字段",
+    "Designer's text": "设计者原文",
+    "Chinese": "中文",
 }

@@ -11,16 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.core.lint.problems import Problem
-from engine.core.translations import findings
+from engine.core.translations import ELEMENT_KEYS, findings
+
+_ELEMENTS = "elements."
 
 
 def translation_problems(texts: Mapping[str, str]) -> list[Problem]:
-    """Every problem of the translations files among `texts`."""
+    """Every problem of the translations files among `texts`; one about an element's text is
+    on that element (the designer marks it on the diagram, like the other warnings)."""
     return [
         Problem(
             f"{f.key}: {f.message}" if f.key else f.message,
+            element_id=_element_of(f.key),
             file=f.file,
             severity="error" if f.severity == "error" else "warning",
         )
         for f in findings(texts)
     ]
+
+
+def _element_of(key: str) -> str | None:
+    """The element id of a key `elements.<id>` or `elements.<id>.<text>`."""
+    if not key.startswith(_ELEMENTS):
+        return None
+    element = key[len(_ELEMENTS) :]
+    for text in ELEMENT_KEYS:
+        if element.endswith("." + text):
+            return element[: -len(text) - 1]
+    return element
