@@ -234,9 +234,14 @@ def cmd_worker(args: argparse.Namespace) -> Any:
 
 
 def cmd_demo(args: argparse.Namespace) -> Any:
+    from engine.jobs.timers import fire_due
     from engine.usecases.demo import load_demo
 
-    return load_demo(_service(args), progress=None if args.json else _progress)
+    service = _service(args)
+    # The worker's timers fire as the story's time moves (escalations, revisits, nurturing).
+    return load_demo(
+        service, progress=None if args.json else _progress, tick=lambda: fire_due(service)
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> Any:

@@ -1,17 +1,23 @@
-"""Demo data: a sales team and ~30 deals spread over the stages of the shipped pipeline.
+"""Demo data: a sales team and six months of its deals on the shipped pipeline.
 
 Every deal is driven through the engine exactly as reps would drive it (start, then complete
-each task as the person who holds it): nothing is written to the tables directly, except
-that the demo initiative (usecases.initiatives.load_demo_initiative) then spreads the times of
-their history over the past weeks, so that its before/after effect has something to measure.
+each task as the person who holds it), each step at its own moment of the past six months in
+moved time: nothing is written to the tables directly.  So the figures the pages show — days
+per stage, stale deals, SLA breaches, won and lost by reason, the initiative's before and
+after — come out of what happened, as they would for a real team.
 """
 
 from __future__ import annotations
 
+import heapq
+import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine import clock
 from engine.core.roles import role_key
 from engine.usecases.initiatives import load_demo_initiative
 from engine.usecases.service import Service
@@ -100,7 +106,7 @@ BIG_DISCOUNT: list[Step] = [
 ]
 LOST: list[Step] = [
     *WON[:5],
-    ("task_negotiate", {"outcome": "lost", "lost_reason": "Budget frozen until next year"}),
+    ("task_negotiate", {"outcome": "lost", "lost_reason": "no budget"}),
 ]
 NURTURE: list[Step] = [
     (
@@ -199,36 +205,214 @@ def drive(service: Service, instance_id: str, steps: Sequence[Step]) -> None:
         complete_step(service, instance_id, element_id, **changes)
 
 
-def load_demo(service: Service, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Create the demo team, deploy the shipped processes and drive the demo deals."""
-    for username, display, roles in TEAM:
-        service.add_user(username, roles, password=DEMO_PASSWORD, display_name=display)
-    service.deploy([PROCESSES], actor="designer")
-    started = []
-    for n, (company, contact, channel, revenue, intent, owner, path, steps) in enumerate(DEALS):
-        deal = service.start(
-            "sales_pipeline",
-            owner=owner,
-            actor=owner,
-            data={
-                "company": company,
-                "contact": contact,
-                "source_channel": channel,
-                "annual_revenue": revenue,
-                "intent": intent,
-            },
+# The story: STORY_DAYS of a team's life, ~60 deals arriving through it.
+STORY_DAYS = 180
+STORY_DEALS = 60
+INITIATIVE_DAYS_AGO = 45  # the faster needs analysis took effect then
+SEED = 2026
+PRICES = (
+    68_000, 85_000, 96_000, 120_000, 135_000, 158_000, 180_000, 210_000, 240_000, 265_000,
+    298_000, 350_000, 420_000, 480_000, 560_000, 680_000, 860_000, 1_200_000,
+)  # fmt: skip
+LOST_REASONS = (
+    "price too high", "chose a competitor", "no budget", "no need at the moment", "no decision",
+)  # fmt: skip
+REPS = ("wang.fang", "li.na", "wang.fang", "li.na", "zhang.wei")
+MORE_COMPANIES = (
+    ("蓝海贸易 Blue Ocean Trading", "钱经理"), ("Golden Gate Hardware", "Leo Fang"),
+    ("Morning Star Printing", "Ruby Qin"), ("华南电气 South China Electric", "冯工"),
+    ("Pine Valley Dairy", "Oscar Lin"), ("Swift Courier", "Daisy Hu"),
+    ("恒达机械 Hengda Machinery", "马总"), ("Clearview Optics", "Ian Deng"),
+    ("Bright Future Kindergarten", "Cathy Yu"), ("Riverside Hospital", "Dr. Peng"),
+    ("同心装饰 Tongxin Decoration", "邓老板"), ("Peak Outdoor Gear", "Sam Ren"),
+    ("Urban Coffee Roasters", "Nora Bai"), ("天宇光电 Tianyu Optoelectronics", "韩工"),
+    ("Harmony Home Textiles", "Iris Lu"), ("Apex Steel", "Victor Cao"),
+    ("金桥会展 Jinqiao Exhibitions", "曹经理"), ("Cedar Legal Services", "Frank Wei"),
+    ("Oriental Pearl Jewellery", "Coco Tang"), ("Skyline Property", "Henry Pan"),
+    ("绿源农业 Lvyuan Agriculture", "叶总"), ("Delta Water Pumps", "Peter Xie"),
+    ("Maple Leaf Travel", "Joyce Fu"), ("北辰软件 Beichen Software", "陆工"),
+    ("Sunflower Pharmacy", "Wendy Guo"), ("Titan Logistics Park", "Raymond Sun"),
+    ("雅致家居 Yazhi Home", "苏经理"), ("Nimbus Cloud Services", "Alan Shi"),
+    ("Rose Garden Bakery", "May Zeng"), ("Granite Quarry Co.", "Tony Kong"),
+)  # fmt: skip
+
+
+@dataclass
+class _Plan:
+    """One demo deal: who it is, the steps it will take, and when each is due."""
+
+    company: str
+    contact: str
+    channel: str
+    revenue: int
+    intent: str
+    owner: str
+    steps: list[Step]
+    start: datetime
+    gaps: list[float]  # days before each step
+    price: int
+    deal: str | None = None
+
+
+def _plans(rng: random.Random, begin: datetime, effective: datetime) -> list[_Plan]:
+    """STORY_DEALS deals spread over the story: names from DEALS and MORE_COMPANIES, varied
+    channels, reps and values; about a third won, a sixth lost (with their reasons), a few
+    nurtured; the rest still open wherever their time ran out."""
+    people = [(company, contact) for company, contact, *_ in DEALS] + list(MORE_COMPANIES)
+    channels = ("trade_show", "referral", "ads", "content", "social", "other")
+    plans = []
+    for n in range(STORY_DEALS):
+        company, contact = people[n % len(people)]
+        start = begin + timedelta(days=STORY_DAYS * n / STORY_DEALS + rng.uniform(0, 2))
+        price = rng.choice(PRICES)
+        fate = rng.random()
+        if fate < 0.12:
+            steps, revenue, intent = list(NURTURE), rng.choice((600_000, 1_200_000)), "low"
+        elif fate < 0.32:
+            reason = LOST_REASONS[n % len(LOST_REASONS)]
+            steps = [*WON[:5], ("task_negotiate", {"outcome": "lost", "lost_reason": reason})]
+            revenue, intent = rng.randrange(5_000_000, 30_000_000, 100_000), "high"
+        else:
+            steps = list(BIG_DISCOUNT if rng.random() < 0.2 else WON)
+            if steps[-1][0] == "task_confirm_down_payment" and rng.random() < 0.8:
+                steps.append(("task_satisfaction_revisit", {}))  # most are revisited in time
+            revenue, intent = rng.randrange(5_000_000, 40_000_000, 100_000), "high"
+        steps = [_priced(element, changes, price) for element, changes in steps]
+        if len(steps) > 3 and rng.random() < 0.12:
+            steps = steps[: rng.randrange(2, len(steps) - 1)]  # the rep lost track: it stalls
+        if n % 9 == 5 and start > begin + timedelta(days=STORY_DAYS - 40):
+            steps = steps[:2]  # a recent lead whose needs analysis is overdue (past its SLA)
+        gaps = []
+        for element, _changes in steps:
+            days = rng.uniform(1.5, 12)
+            if element == "task_design_proposal":  # the needs analysis before it
+                days = rng.uniform(2.5, 4) if start + timedelta(days=20) > effective else 6.5
+            gaps.append(days)
+        plans.append(
+            _Plan(
+                company=company,
+                contact=contact,
+                channel=channels[rng.randrange(len(channels))],
+                revenue=revenue,
+                intent=intent,
+                owner=REPS[n % len(REPS)],
+                steps=steps,
+                start=start,
+                gaps=gaps,
+                price=price,
+            )
         )
-        drive(service, deal["instance_id"], path[:steps])
-        started.append(deal["instance_id"])
-        if progress is not None:
-            progress(n + 1, len(DEALS), company)
-    load_demo_initiative(service)  # needs the deals above: it measures their history
+    return plans
+
+
+def _priced(element: str, changes: dict[str, Any], price: int) -> Step:
+    """A step with the deal's own price (the quote) and the down payment that follows."""
+    if element == "task_prepare_quote":
+        return element, {**changes, "price": price}
+    if element == "task_confirm_down_payment":
+        return element, {**changes, "amount_received": round(price * 0.3)}
+    return element, changes
+
+
+def load_demo(
+    service: Service,
+    *,
+    progress: Progress | None = None,
+    tick: Callable[[], object] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Create the demo team, deploy the shipped processes and live six months of a team's
+    sales: STORY_DEALS deals start over STORY_DAYS and are driven step by step, each at its
+    own moment in moved time (time-machine), so that history, stages, stale deals, SLAs,
+    escalations and reports all read like a real team's.  `tick` fires what is due (the
+    command line passes the worker's timers: engine.jobs.timers), called at every moment the
+    story moves to.  A deal whose next step would come after `now` waits there, open."""
+    import time_machine  # moves the clock of the engine and of SpiffWorkflow alike
+
+    end = now or clock.now()
+    begin = end - timedelta(days=STORY_DAYS)
+    effective = end - timedelta(days=INITIATIVE_DAYS_AGO)
+    rng = random.Random(SEED)
+    plans = _plans(rng, begin, effective)
+    with time_machine.travel(begin - timedelta(days=1), tick=False) as traveller:
+        for username, display, roles in TEAM:
+            service.add_user(username, roles, password=DEMO_PASSWORD, display_name=display)
+        service.deploy([PROCESSES], actor="designer")
+        # (when, plan, step): the next thing that happens, in the order it happens.
+        moments: list[tuple[datetime, int, int]] = [(p.start, n, -1) for n, p in enumerate(plans)]
+        heapq.heapify(moments)
+        started = 0
+        while moments:
+            at, n, step = heapq.heappop(moments)
+            if at > end:
+                continue  # its time has not come: the deal waits there
+            traveller.move_to(at)
+            if tick is not None:
+                tick()
+            if at < end - timedelta(days=QUIET_DAYS):
+                _follow_up(service, at)
+            plan = plans[n]
+            if step < 0:
+                plan.deal = _start(service, plan)
+                started += 1
+                if progress is not None:
+                    progress(started, len(plans), plan.company)
+            else:
+                element, changes = plan.steps[step]
+                complete_step(service, str(plan.deal), element, **changes)
+            if step + 1 < len(plan.steps):
+                later = at + timedelta(days=plan.gaps[step + 1])
+                heapq.heappush(moments, (later, n, step + 1))
+        traveller.move_to(end)
+        if tick is not None:
+            tick()
+        # Needs the deals above: it measures their history before and after it took effect.
+        load_demo_initiative(service, effective_days_ago=INITIATIVE_DAYS_AGO, retime=False)
     return {
         "users": len(TEAM),
-        "deals": len(started),
+        "deals": started,
         "password": DEMO_PASSWORD,
         "stages": _stage_counts(service),
     }
+
+
+# What the timers open beside the main path, and how many days the team takes to do it.
+FOLLOW_UPS = {"task_escalate_needs_idle": 1, "task_revisit_overdue": 1, "task_nurture_follow_up": 4}
+# The last days of the story, when the team is behind: what the timers opened stays open
+# (escalations waiting for the manager, revisits overdue), as on any real Monday.
+QUIET_DAYS = 12
+
+
+def _follow_up(service: Service, at: datetime) -> None:
+    """The team does what the timers opened a few days ago: the manager answers escalations,
+    after-sales books overdue revisits, marketing follows up nurtured leads (which are then
+    qualified again: still not ready, so they go on nurturing, until lost after 3 rounds)."""
+    for task in service.tasks():
+        days = FOLLOW_UPS.get(task["element_id"])
+        created = task["created_at"]
+        if days is None or created is None:
+            continue
+        if clock.parse_iso(created) > at - timedelta(days=days):
+            continue
+        complete_step(service, task["instance_id"], task["element_id"])
+        if task["element_id"] == "task_nurture_follow_up":
+            drive(service, task["instance_id"], NURTURE)
+
+
+def _start(service: Service, plan: _Plan) -> str:
+    deal = service.start(
+        "sales_pipeline",
+        owner=plan.owner,
+        actor=plan.owner,
+        data={
+            "company": plan.company,
+            "contact": plan.contact,
+            "source_channel": plan.channel,
+            "annual_revenue": plan.revenue,
+            "intent": plan.intent,
+        },
+    )
+    return str(deal["instance_id"])
 
 
 def _stage_counts(service: Service) -> dict[str, int]:

@@ -110,19 +110,23 @@ DEMO_STAY_DAYS = {"task_needs_analysis": (6.0, 3.0)}
 DEMO_OTHER_STAY_DAYS = (1.0, 1.0)
 
 
-def load_demo_initiative(service: Service) -> dict[str, Any]:
+def load_demo_initiative(
+    service: Service, *, effective_days_ago: int = DEMO_EFFECTIVE_DAYS_AGO, retime: bool = True
+) -> dict[str, Any]:
     """The demo's initiative: faster needs analysis, in its execution loop, with a table
     and one review, and a measurable effect.
 
-    The demo deals were all driven a moment ago, so their history first gets the times of a
-    past: every other deal ran before the initiative took effect (two weeks ago), spending
-    about 6 days in needs analysis; the rest ran after it, spending about 3.  Only the times
-    of their history rows (and when they were created or completed) are rewritten; what
-    happened stays as the engine recorded it.
+    With `retime`, the demo deals were all driven a moment ago, so their history first gets
+    the times of a past: every other deal ran before the initiative took effect
+    (`effective_days_ago`), spending about 6 days in needs analysis; the rest ran after it,
+    spending about 3.  Only the times of their history rows (and when they were created or
+    completed) are rewritten; what happened stays as the engine recorded it.  Without it the
+    deals already lived through those months (engine.usecases.demo drives them in moved time).
     """
     now = clock.now()
-    effective = now - timedelta(days=DEMO_EFFECTIVE_DAYS_AGO)
-    _retime_demo_deals(service, "sales_pipeline", effective)
+    effective = now - timedelta(days=effective_days_ago)
+    if retime:
+        _retime_demo_deals(service, "sales_pipeline", effective)
     ini = service.create_initiative(
         name="需求分析提速 Faster needs analysis",
         process_id="sales_pipeline",

@@ -1,0 +1,81 @@
+"""`salesflow demo` lives six months of a team's sales in moved time (issue 14, "The demo
+tells the story"): every report, Today, the board and the heatmap have something to show —
+deals spread over the months, stale ones, SLA breaches, won and lost for several reasons,
+values that differ — because it happened that way, not because rows were written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import clock
+from engine.jobs.timers import fire_due
+from engine.usecases.demo import STORY_DAYS, load_demo
+from engine.usecases.reports.cases import REPORTS
+from engine.usecases.service import Service
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    from engine.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('story') / 'demo.sqlite3'}")
+    db.migrate()
+    service = Service(db)
+    load_demo(service, tick=lambda: fire_due(service))
+    return service
+
+
+def test_sixty_deals_over_six_months(story: Service) -> None:
+    deals = story.instances(process="sales_pipeline")
+    assert len(deals) == 60
+    created = sorted(clock.parse_iso(str(d["created_at"])) for d in deals)
+    assert created[-1] - created[0] > timedelta(days=STORY_DAYS - 30)
+    stages = {d["stage"] for d in deals if d["status"] == "running"}
+    assert len(stages) >= 6  # open deals at most stages of the pipeline
+    assert len({d["owner"] for d in deals}) >= 3
+
+
+def test_stale_deals_and_sla_breaches(story: Service) -> None:
+    deals = story.instances(process="sales_pipeline")
+    assert len(story.stale_among(deals)) >= 3
+    now = clock.now()
+    overdue = [t for t in story.tasks() if t["due_at"] and clock.parse_iso(t["due_at"]) < now]
+    assert len(overdue) >= 2
+
+
+def test_won_and_lost_for_several_reasons_with_varied_values(story: Service) -> None:
+    shown = [story.show(d["instance_id"]) for d in story.instances(process="sales_pipeline")]
+    lost = [d for d in shown if d["stage"] == "lost"]
+    won = [d for d in shown if d["status"] == "completed" and d["stage"] != "lost"]
+    assert len(lost) >= 5 and len(won) >= 5
+    reasons = {d["data"].get("lost_reason") for d in lost} - {None}
+    assert len(reasons) >= 3
+    prices = {d["data"]["price"] for d in shown if "price" in d["data"]}
+    assert len(prices) >= 10
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_every_report_has_varied_figures(story: Service, name: str) -> None:
+    report = story.report(name, story.report_filters({}), viewer="zhang.wei")
+    figures = _numbers(report)
+    assert len(figures) >= 3 and len(set(figures)) >= 3, (name, report)
+
+
+def test_today_has_something_for_a_rep(story: Service) -> None:
+    today = story.digest("wang.fang")
+    assert any(today[key] for key in today if isinstance(today[key], list))
+
+
+def _numbers(value: object) -> list[float]:
+    """Every number in a report's figures, however nested."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list | tuple):
+        return [n for item in value for n in _numbers(item)]
+    return []
