@@ -4,6 +4,9 @@
     render_definition(graph, "png", heat=heat)      where deals are now, how long they stay
     render_instance(graph, view, "pdf")             one deal: path taken, open tasks, errors
 
+A PDF is printable pages (diagrams/pages.py): A4 landscape, or A3 with `paper="a3"`, the
+chart scaled to one page or tiled, a header and the legend on every page in `lang`.
+
 Layout: "drawn" (the designer's BPMN DI, 1 DI px = 0.75 pt) is the default when every node
 has DI; otherwise "auto" (graphviz `dot`, left to right, lanes as clusters).  Only render.py
 runs graphviz; dot.py is a pure function of the graph, the layout and the deal, pinned by
@@ -18,7 +21,9 @@ from threading import Lock
 from diagrams.dot import definition_dot, instance_dot
 from diagrams.errors import DiagramError, RenderError
 from diagrams.layout import Area, Box, EdgePath, Layout, drawn_layout
+from diagrams.pages import PAPERS, is_chinese, paginate
 from diagrams.render import FORMATS, auto_layout, render
+from diagrams.styles import heat_legend, state_legend
 from engine.core.graph import Graph, Heat, InstanceView
 
 __all__ = [
@@ -83,10 +88,22 @@ def render_definition(
     heat: Heat | None = None,
     title: str | None = None,
     cache_key: str | None = None,
+    paper: str = "a4",
+    lang: str | None = None,
 ) -> bytes:
-    """The process (with `heat`: a heatmap of deals here now) as svg, png, pdf or dot."""
+    """The process (with `heat`: a heatmap of deals here now) as svg, png, pdf or dot; a
+    PDF on `paper` pages, their header and legend in `lang`."""
     chosen = layout_for(graph, layout, cache_key)
-    return render(definition_dot(graph, chosen, heat=heat, title=title), fmt)
+    if fmt != "pdf":
+        return render(definition_dot(graph, chosen, heat=heat, title=title), fmt)
+    _check_paper(paper)
+    zh = is_chinese(lang)
+    chart = render(definition_dot(graph, chosen, heat=heat, title=title, legend_inside=False), fmt)
+    name = title or graph.name or graph.file or "process"
+    if heat is not None:
+        name += " · 热力图" if zh else " · heatmap"
+    legend = heat_legend(heat, zh=zh) if heat is not None else None
+    return paginate(chart, name, paper=paper, legend=legend, lang=lang)
 
 
 def render_instance(
@@ -96,7 +113,21 @@ def render_instance(
     *,
     layout: str | None = None,
     cache_key: str | None = None,
+    paper: str = "a4",
+    lang: str | None = None,
 ) -> bytes:
-    """One deal on its process as svg, png, pdf or dot."""
+    """One deal on its process as svg, png, pdf or dot; a PDF on `paper` pages, their
+    header and legend in `lang`."""
     chosen = layout_for(graph, layout, cache_key)
-    return render(instance_dot(graph, chosen, view), fmt)
+    if fmt != "pdf":
+        return render(instance_dot(graph, chosen, view), fmt)
+    _check_paper(paper)
+    chart = render(instance_dot(graph, chosen, view, legend_inside=False), fmt)
+    name = f"{view.deal} — {graph.name}" if graph.name else view.deal
+    legend = state_legend(zh=is_chinese(lang), paper=True)
+    return paginate(chart, name, paper=paper, legend=legend, lang=lang)
+
+
+def _check_paper(paper: str) -> None:
+    if paper not in PAPERS:
+        raise DiagramError(f"unknown paper {paper!r}: choose {' or '.join(PAPERS)}")

@@ -111,11 +111,13 @@ def definition_dot(
     heat: Heat | None = None,
     title: str | None = None,
     overlay: Overlay | None = None,
+    legend_inside: bool = True,
 ) -> str:
-    """The process as designed; with `heat`, coloured by deals here now, with a legend."""
+    """The process as designed; with `heat`, coloured by deals here now, with a legend
+    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py)."""
     looks = heat_looks(heat) if heat is not None else {}
     legend = None
-    if heat is not None:
+    if heat is not None and legend_inside:
         legend = _legend(*heat_legend(heat))
     heading = [(title, TITLE_SIZE, TITLE_ROW)] if title else []
     classes = {n.id: n.kind for n in graph.nodes}
@@ -125,12 +127,15 @@ def definition_dot(
     for element_id, extra in overlay.classes.items():
         if element_id in classes:
             classes[element_id] += f" {extra}"
-    legend = _legend(*overlay.legend) if overlay.legend else legend
+    legend = _legend(*overlay.legend) if overlay.legend and legend_inside else legend
     return _document(graph, layout, looks, classes, dict(overlay.edges), heading, legend)
 
 
-def instance_dot(graph: Graph, layout: Layout, view: InstanceView) -> str:
-    """One deal on its process: the path taken, what is open now, errors; title and legend."""
+def instance_dot(
+    graph: Graph, layout: Layout, view: InstanceView, *, legend_inside: bool = True
+) -> str:
+    """One deal on its process: the path taken, what is open now, errors; title and legend
+    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py)."""
     states = {n.id: view.states.get(n.id, "not-reached") for n in graph.nodes}
     looks: dict[str, Look] = {}
     for node in graph.nodes:
@@ -151,7 +156,7 @@ def instance_dot(graph: Graph, layout: Layout, view: InstanceView) -> str:
             if taken
             else EdgeLook(PALE, 1.0, "not-reached")
         )
-    legend = _legend(*state_legend())
+    legend = _legend(*state_legend()) if legend_inside else None
     return _document(graph, layout, looks, classes, edge_looks, _instance_title(view), legend)
 
 

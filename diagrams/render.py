@@ -216,7 +216,8 @@ def render(dot_text: str, fmt: str) -> bytes:
         )
         if drawn is not None:
             return drawn
-    args = ["-n2", f"-T{fmt}"]
+    # A PDF without cairo's half-inch border: the page is the canvas (diagrams/pages.py).
+    args = ["-n2", "-Gmargin=0", f"-T{fmt}"] if fmt == "pdf" else ["-n2", f"-T{fmt}"]
     if fmt == "png":
         args.append(f"-Gdpi={PNG_DPI}")
     return _run("neato", args, dot_text, lean=fmt == "svg")

@@ -147,20 +147,42 @@ class LegendRow:
     size: float = 9.0
 
 
-def state_legend() -> tuple[str, list[LegendRow]]:
-    """The instance legend: its title and rows."""
-    rows = [LegendRow(STATE_TEXT[s], STATE_LOOKS[s]) for s in STATES]
-    rows.append(LegendRow("flow taken", sample="━━▶", sample_colour=PATH))
-    return "Legend", rows
+# The legends of printed pages (diagrams/pages.py) in Simplified Chinese; on paper nothing
+# can be hovered.
+STATE_TEXT_ZH = {
+    "completed": "已完成（走过的路径）",  # noqa: RUF001
+    "ready": "待办：现在要做",  # noqa: RUF001
+    "waiting": "等待中（定时器、消息）",  # noqa: RUF001
+    "error": "出错",
+    "cancelled": "已取消",
+    "not-reached": "未到达",
+}
 
 
-def heat_legend(heat: Heat) -> tuple[str, list[LegendRow]]:
-    """The heatmap legend: one row per colour of the scale."""
+def state_legend(*, zh: bool = False, paper: bool = False) -> tuple[str, list[LegendRow]]:
+    """The instance legend: its title and rows (`zh`: in Simplified Chinese; `paper`: for a
+    printed page, where an error's message cannot be hovered)."""
+    texts = dict(STATE_TEXT_ZH) if zh else dict(STATE_TEXT)
+    if paper and not zh:
+        texts["error"] = "error"
+    rows = [LegendRow(texts[s], STATE_LOOKS[s]) for s in STATES]
+    rows.append(LegendRow("走过的流转" if zh else "flow taken", sample="━━▶", sample_colour=PATH))
+    return ("图例" if zh else "Legend"), rows
+
+
+def heat_legend(heat: Heat, *, zh: bool = False) -> tuple[str, list[LegendRow]]:
+    """The heatmap legend: one row per colour of the scale (`zh`: in Simplified Chinese)."""
+    deals = "个商机" if zh else "deals"
     bins = heat_bins(max(heat.here_now.values(), default=0))
-    rows = [LegendRow("0 deals", Look())]
+    rows = [LegendRow(f"0 {deals}", Look())]
     for low, high in bins:
         fill, level = heat_colour(low, bins)
-        text = f"{low} deals" if low == high else f"{low}\u2013{high} deals"
+        count = f"{low} {'deal' if low == 1 and not zh else deals}"
+        text = count if low == high else f"{low}\u2013{high} {deals}"
         rows.append(LegendRow(text, Look(fill=fill, extra_width=0.5 * level)))
+    if zh:
+        note = "每个元素上：当前停留的商机数 · 停留时间中位数"  # noqa: RUF001
+        rows.append(LegendRow(note, size=8.0))
+        return f"当前停留的商机（共 {heat.deals:,} 个）", rows  # noqa: RUF001
     rows.append(LegendRow("on each element: deals here now · median stay", size=8.0))
     return f"Deals here now (of {heat.deals:,})", rows
