@@ -16,16 +16,18 @@ taken on the next sweep), a count returned.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core.notices import moment
 from engine.core.roles import role_key
 from engine.store.db import Database
 from engine.store.models import History, Instance, OpenTask, User, UserRole
-from engine.store.notifications import notify
 from engine.store.records import iso
+from engine.usecases.notices import Named, Notices
 
 __all__ = ["escalate_due"]
 
@@ -66,12 +68,16 @@ def _escalate_batch(db: Database, now: datetime) -> tuple[int, int]:
         # The deals too: a completion in progress holds its deal's row, and must not miss
         # the flag (it clears it when the escalated task is done).  Such a deal waits for
         # the next sweep.
-        deals = select(Instance.id, Instance.name).where(
+        deals = select(Instance.id, Instance.name, Instance.version_id).where(
             Instance.id.in_(sorted({r.instance_id for r in rows}))
         )
         if not db.is_sqlite:
             deals = deals.with_for_update(skip_locked=True)
-        names = {iid: name for iid, name in s.execute(deals)}
+        found = s.execute(deals).all()
+        names = {iid: name for iid, name, _version in found}
+        versions = {iid: version for iid, _name, version in found}
+        # Each recipient in their language, the task's and role's names from the deal's version.
+        notices = Notices(s)
         members: dict[str, list[str]] = {}
         flagged: set[int] = set()
         for row in rows:
@@ -94,19 +100,19 @@ def _escalate_batch(db: Database, now: datetime) -> tuple[int, int]:
             )
             if role not in members:
                 members[role] = _active_holders(s, role)
-            text = (
-                f"Overdue: '{row.name}' on {names[row.instance_id]} was due "
-                f"{_when(row.due_at)}; escalated to {role}."
-            )
+            task = Named(versions[row.instance_id], row.element_id, row.name)
             for username in dict.fromkeys([*members[role], row.assignee]):
-                notify(
-                    s,
+                notices.tell(
                     username,
                     KIND,
-                    text,
+                    "escalated",
                     instance_id=row.instance_id,
                     task_id=row.task_id,
                     now=now,
+                    task=task,
+                    role=role,
+                    deal=names[row.instance_id],
+                    due=partial(moment, row.due_at),
                 )
         if flagged:
             # No ORM update: the flag is not workflow state, so the deal's lock_version (and
@@ -128,7 +134,3 @@ def _active_holders(s: Session, role: str) -> list[str]:
         .order_by(User.username)
     )
     return list(s.scalars(query))
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"

@@ -18,7 +18,7 @@ from engine import clock
 from engine.core.initiatives import REMIND_AFTER
 from engine.store.db import Database
 from engine.store.models import Initiative, InitiativeRow, Instance, User
-from engine.store.notifications import notify
+from engine.usecases.notices import Notices
 
 if TYPE_CHECKING:
     from engine.usecases.service import Service
@@ -50,15 +50,16 @@ def send_reminders(service_or_db: Service | Database, now: datetime | None = Non
         if not db.is_sqlite:
             query = query.with_for_update(of=InitiativeRow, skip_locked=True)
         sent = 0
+        notices = Notices(s)  # each owner in their language
         for row, name in s.execute(query).all():
-            quiet = (now - row.updated_at).days
-            notify(
-                s,
+            notices.tell(
                 row.owner,
                 "initiative_reminder",
-                f"Initiative '{name}': '{row.task}' is in progress and was last updated "
-                f"{quiet} day(s) ago. Update its row in the execution table (status, notes).",
+                "initiative_reminder",
                 now=now,
+                initiative=name,
+                step=row.task,
+                days=(now - row.updated_at).days,
             )
             row.reminded_at = now
             sent += 1

@@ -17,19 +17,20 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core.notices import period as period_of
+from engine.core.notices import tasks_moved
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import users
 from engine.store.models import Delegation, OpenTask
-from engine.store.notifications import notify
 from engine.store.records import iso
 from engine.usecases.base import UseCases
+from engine.usecases.notices import Notices
 from engine.usecases.people import (
     active_roles,
     add_history,
     display_name,
     is_manager,
     locks_rows,
-    moved_note,
 )
 
 __all__ = [
@@ -154,22 +155,23 @@ def delegate(
     s.flush()
     moved = start_delegation(s, row, now) if starts_at <= now else 0
     away, cover = display_name(s, from_user), display_name(s, to_user)
-    period = f"from {_when(starts_at)} until {_when(ends_at)}"
-    notify(
-        s,
-        to_user,
-        "delegated",
-        f"You cover for {away} {period}: their tasks and new "
-        f"assignments come to you ({moved} open now).",
-        now=now,
+
+    def period(locale: str) -> str:
+        return period_of(starts_at, ends_at, locale)
+
+    notices = Notices(s)  # each in their language
+    notices.tell(
+        to_user, "delegated", "delegated_covering", now=now, away=away, period=period, moved=moved
     )
     if actor != from_user:
-        notify(
-            s,
+        notices.tell(
             from_user,
             "delegated",
-            f"{display_name(s, actor)} handed your work to {cover} {period}.",
+            "delegated_away",
             now=now,
+            who=display_name(s, actor),
+            cover=cover,
+            period=period,
         )
     return {**delegation_record(row), "moved": moved}
 
@@ -251,20 +253,16 @@ def end_delegation(s: Session, d: Delegation, now: datetime, *, actor: str | Non
     )
     back = sum(per_deal.values())
     rep, cover = display_name(s, d.from_user), display_name(s, d.to_user)
-    notify(
-        s,
-        d.from_user,
-        "delegation_ended",
-        f"Welcome back: your delegation to {cover} "
-        f"ended and {moved_note(back, 0)} came back to you.",
-        now=now,
+
+    def moved_back(locale: str) -> str:
+        return tasks_moved(back, 0, locale)
+
+    notices = Notices(s)  # each in their language
+    notices.tell(
+        d.from_user, "delegation_ended", "delegation_back", now=now, cover=cover, moved=moved_back
     )
-    notify(
-        s,
-        d.to_user,
-        "delegation_ended",
-        f"You no longer cover for {rep}; {moved_note(back, 0)} went back to them.",
-        now=now,
+    notices.tell(
+        d.to_user, "delegation_ended", "delegation_over", now=now, rep=rep, moved=moved_back
     )
     s.flush()
     return back

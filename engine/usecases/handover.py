@@ -24,15 +24,16 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core.notices import deals_and_tasks
 from engine.core.records import TaskRecord
 from engine.core.roles import MANAGERS
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
 from engine.store.delegations import route
 from engine.store.models import Delegation, History, Instance, OpenTask, User
-from engine.store.notifications import notify
 from engine.store.records import task_record
 from engine.usecases.base import UseCases
 from engine.usecases.deals import OWNER_ROLES
+from engine.usecases.notices import Notices
 from engine.usecases.people import (
     active_roles,
     add_history,
@@ -41,7 +42,6 @@ from engine.usecases.people import (
     is_active,
     is_manager,
     locks_rows,
-    moved_note,
 )
 from engine.usecases.tasks import lock_open_task
 from engine.usecases.unit import parse_id
@@ -95,21 +95,26 @@ def reassign(
     deal = deal_names(s, [row.instance_id]).get(row.instance_id, "")
     who = display_name(s, actor)
     told = {actor}
-    for person, text in (
-        (to_user, f"{who} gave you the task '{row.name}' of deal '{deal}'."),
-        (assignee, f"The task '{row.name}' of deal '{deal}' came to you: {to_user} is away."),
-        (before, f"{who} reassigned your task '{row.name}' of deal '{deal}' to {to_user}."),
+    notices = Notices(s)  # each in their language, the task's name from the deal's version
+    task = notices.element(row.instance_id, row.element_id, row.name)
+    for person, sentence in (
+        (to_user, "reassigned_to_you"),
+        (assignee, "reassigned_covering"),
+        (before, "reassigned_away"),
     ):
         if person is not None and person not in told:
             told.add(person)
-            notify(
-                s,
+            notices.tell(
                 person,
                 "reassigned",
-                text,
+                sentence,
                 instance_id=row.instance_id,
                 task_id=row.task_id,
                 now=now,
+                task=task,
+                who=who,
+                deal=deal,
+                to=to_user,
             )
     s.flush()
     return task_record(row)
@@ -247,24 +252,33 @@ def hand_over(
         ],
     )
     who, giver, taker = display_name(s, actor), display_name(s, from_user), display_name(s, to_user)
-    what = f"{len(deals)} deal{'s' if len(deals) != 1 else ''} and {moved_note(len(tasks), queued)}"
+    count = len(deals)
+
+    def what(locale: str) -> str:
+        return deals_and_tasks(count, len(tasks), queued, locale)
+
     only = touched[0] if len(touched) == 1 else None
-    notify(
-        s,
+    notices = Notices(s)  # each in their language
+    notices.tell(
         to_user,
         "handover",
-        f"{who} handed over to you the work of {giver}: {what}.",
+        "handover_to_you",
         instance_id=only,
         now=now,
+        who=who,
+        giver=giver,
+        what=what,
     )
     if actor != from_user and is_active(s, from_user):
-        notify(
-            s,
+        notices.tell(
             from_user,
             "handover",
-            f"{who} handed over your work to {taker}: {what}.",
+            "handover_yours",
             instance_id=only,
             now=now,
+            who=who,
+            taker=taker,
+            what=what,
         )
     s.flush()
     return {

@@ -53,10 +53,11 @@ from engine.errors import (
     ForbiddenError,
     ValidationError,
 )
-from engine.store import notifications, users
+from engine.store import users
 from engine.store.models import Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
+from engine.usecases.notices import Named, Notices
 from engine.usecases.unit import DealChange, UnitOfWork, parse_id, retried
 
 __all__ = ["INCIDENT_ROLES", "MAX_REASON", "IncidentCases", "incident_record", "may_handle"]
@@ -182,9 +183,26 @@ def _entry(user: str, kind: str, task: Task | None, data: dict[str, Any] | None)
     }
 
 
-def _tell_owner(s: Session, inst: Instance, actor: str, kind: str, text: str) -> None:
+def _tell_owner(
+    s: Session, inst: Instance, actor: str, kind: str, failed: Task | None = None, reason: str = ""
+) -> None:
+    """Tell the deal's owner (in their language: engine.usecases.notices) what `actor` did;
+    `failed` is the element the notice names."""
     if inst.owner and inst.owner != actor:
-        notifications.notify(s, inst.owner, kind, text, instance_id=inst.id)
+        task = None
+        if failed is not None:
+            spec = failed.task_spec
+            task = Named(inst.version_id, getattr(spec, "bpmn_id", None), _element(failed))
+        Notices(s).tell(
+            inst.owner,
+            kind,
+            kind,
+            instance_id=inst.id,
+            task=task,
+            user=actor,
+            deal=inst.name,
+            reason=reason,
+        )
 
 
 def _result(inst: Instance) -> dict[str, Any]:
@@ -243,13 +261,7 @@ class IncidentCases(UseCases):
             error = _go_on(change, failed.id, element)
             entry = _entry(user, "incident_retry", failed, changed or None)
             deal.save(actor=user, first=entry, error=error)
-            _tell_owner(
-                s,
-                inst,
-                user,
-                "incident_retry",
-                f"{user} retried '{element}' of deal '{inst.name}'.",
-            )
+            _tell_owner(s, inst, user, "incident_retry", failed)
             return _result(inst)
 
     @retried
@@ -276,9 +288,7 @@ class IncidentCases(UseCases):
             error = _go_on(change, failed.id, element)
             entry = _entry(user, "incident_skip", failed, None)
             deal.save(actor=user, first=entry, error=error)
-            _tell_owner(
-                s, inst, user, "incident_skip", f"{user} skipped '{element}' of deal '{inst.name}'."
-            )
+            _tell_owner(s, inst, user, "incident_skip", failed)
             return _result(inst)
 
     @retried
@@ -294,7 +304,5 @@ class IncidentCases(UseCases):
             wf.cancel()
             entry = _entry(user, "cancelled", None, {"reason": reason})
             deal.save(actor=user, first=entry, status="cancelled")
-            _tell_owner(
-                s, inst, user, "cancelled", f"{user} cancelled deal '{inst.name}': {reason}"
-            )
+            _tell_owner(s, inst, user, "cancelled", reason=reason)
             return _result(inst)

@@ -33,12 +33,12 @@ from engine.store.models import (
     InitiativeRow,
     Instance,
 )
-from engine.store.notifications import notify
 from engine.usecases.deals import DealCases, check_starter
 from engine.usecases.initiatives import table
 from engine.usecases.initiatives.effect import measure_effect
 from engine.usecases.initiatives.review import count_blocked, drive
 from engine.usecases.initiatives.table import review_record, row_record, summary
+from engine.usecases.notices import Notices
 
 __all__ = ["InitiativeCases"]
 
@@ -265,16 +265,19 @@ class InitiativeCases(DealCases):
             longest = max((r.blocked_reviews for r in rows), default=0)
             done = bool(rows) and all(r.status == "done" for r in rows)
             process = drive(unit, ini, actor, roles, longest, done, notes)
+            notices = Notices(s)  # the lead in their language
             for row in newly_flagged:
-                notify(
-                    s,
+                notices.tell(
                     ini.lead,
                     "initiative_flagged",
-                    f"Initiative '{ini.name}': '{row.task}' ({row.owner}) has been blocked at "
-                    f"{row.blocked_reviews} weekly reviews in a row. Re-evaluate the direction.",
+                    "initiative_flagged",
                     instance_id=ini.instance_id,
                     task_id=process.get("re_evaluation_task"),
                     now=now,
+                    initiative=ini.name,
+                    step=row.task,
+                    owner=row.owner,
+                    reviews=row.blocked_reviews,
                 )
             return {
                 **review_record(review),
