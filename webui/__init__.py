@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         designer,
         digest,
         errors,
+        formats,
         handover,
         i18n,
         incidents,
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app, exempt_blueprints=("api",))
     errors.init_app(app)
     labels.init_app(app)
+    formats.init_app(app)  # Babel: numbers, money, times and due dates (after labels)
     for pages in (tasks, deals, processes, admin, digest, settings, incidents):
         pages.init_app(app)
     handover.init_app(app)

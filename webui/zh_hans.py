@@ -123,7 +123,6 @@ ZH_HANS: dict[str, str] = {
     "me": "我",
     "queue: %(role)s": "队列：%(role)s",
     "overdue": "已逾期",
-    "due": "有截止时间",
     "Release": "退回队列",
     "Claim": "认领",
     "No task matches these filters.": "没有符合筛选条件的任务。",

@@ -31,6 +31,11 @@ class SettingCases(UseCases):
             _check_admin(users.roles_of(s, user), user)
             return team_settings.load_all(s)
 
+    def team_timezone(self) -> str:
+        """The team's time zone (an IANA name): what every page shows times in (anyone)."""
+        with self.db.read() as s:
+            return str(team_settings.load_all(s).get("timezone") or "UTC")
+
     def save_team_settings(self, values: Mapping[str, Any], *, user: str) -> dict[str, Any]:
         """Check every given setting, then store them all, or none (ValidationError with
         `errors` naming every bad key); the settings as stored now."""

@@ -75,7 +75,8 @@ def test_the_deal_page_shows_the_due_time_and_the_escalation(
         deal = deal_at_needs_analysis(staff, "alice", "Slow Co")
         login(client, "alice")
         page = text(client.get(f"/deals/{deal}"))
-        assert "due 2026-03-05 09:00 UTC" in page
+        # In the team's time zone (UTC unless set) and the reader's words (Babel).
+        assert "due Mar 5, 2026 9:00\u202fAM" in page  # Babel's narrow space before AM
         assert '<span class="badge escalated"' not in page
         # The chart labels the open task with its due time too (beside the idle timer's,
         # due at the same moment).  Graphviz writes "-" as "&#45;".
@@ -87,7 +88,7 @@ def test_the_deal_page_shows_the_due_time_and_the_escalation(
         login(client, "alice")
         page = text(client.get(f"/deals/{deal}"))
         assert "escalated to Sales manager" in page
-        assert 'title="escalated 2026-03-05 09:01 UTC">escalated</span>' in page
+        assert 'title="escalated Mar 5, 2026 9:01\u202fAM">escalated</span>' in page
         # The rep can still complete the task; afterwards the deal is no longer flagged.
         task = open_task(staff, deal, "task_needs_analysis")
         assert 'class="button small primary"' in page and task["assignee"] == "alice"
@@ -118,7 +119,7 @@ def test_today_lists_my_due_tasks_stale_deals_and_timers(
         page = text(client.get("/digest"))
         task = open_task(staff, deal, "task_needs_analysis")
         assert f'href="/tasks/{task["task_id"]}"' in page
-        assert '<span class="badge overdue">overdue</span>' in page
+        assert '<span class="badge due-overdue">5 days overdue</span>' in page
         assert "no activity for 8 days" in page
         assert "Bob Co" not in page
 
