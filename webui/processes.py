@@ -75,9 +75,12 @@ def _page(process_id: str, *, heatmap: bool) -> str:
     version = _version_arg()
     heat = engine().heat(process_id, version) if heatmap else None
     chart, error = _chart(process_id, version, heat)
+    # The process's name in the reader's language, as on its chart.
+    texts = engine().process_texts(process_id, language(), version)
+    named = texts.name(process_id, definition["name"])
     return render_template(
         "processes/show.html",
-        definition=definition,
+        definition={**definition, "name": named},
         version=version or definition["version"],
         chart=chart,
         chart_error=error,
@@ -92,7 +95,7 @@ def chart(process_id: str, fmt: str) -> Response:
     _definition(process_id)
     version = _version_arg()
     heat = engine().heat(process_id, version) if request.args.get("heat") == "1" else None
-    graph, key = engine().definition_chart(process_id, version)
+    graph, key = engine().definition_chart(process_id, version, lang=language())
     data = diagrams.render_definition(graph, fmt, heat=heat, cache_key=key)
     suffix = "-heatmap" if heat is not None else ""
     return download(data, fmt, f"{process_id}{suffix}.{fmt}")

@@ -38,7 +38,7 @@ from engine.usecases.access import sees_all
 from engine.usecases.moves import may_migrate
 from webui.chart_svg import inline_svg
 from webui.context import PROCESS_ROLES, engine, require_any_role, user
-from webui.i18n import N_, _
+from webui.i18n import N_, _, language
 
 bp = Blueprint("versions", __name__, url_prefix="/processes")
 
@@ -161,9 +161,16 @@ def diff(process_id: str) -> str:
     new = _version("to", latest, latest)
     old = _version("from", max(1, new - 1), latest)
     found = engine().version_diff(process_id, old, new)
+    lang = language()  # charts and element names in the reader's language
+    texts = {n: engine().process_texts(process_id, lang, n) for n in (old, new)}
+
+    def element_name(change: Any) -> str:
+        named = texts[old if change.status == "removed" else new]
+        return named.name(change.element_id, change.name) or str(change.element_id)
+
     charts = {}
     for side, number in (("new", new), ("old", old)):
-        graph, key = engine().definition_chart(process_id, number)
+        graph, key = engine().definition_chart(process_id, number, lang=lang)
         label = _("Version %(version)s of %(process)s", version=number, process=graph.name)
         charts[side] = _diff_chart(graph, key, found, side, label)
     return render_template(
@@ -177,6 +184,7 @@ def diff(process_id: str) -> str:
         aspect_label=aspect_label,
         fingerprints=FINGERPRINTS,
         versions=range(1, latest + 1),
+        element_name=element_name,
     )
 
 
@@ -270,7 +278,7 @@ def _migrate_page(
         from_version=chosen["from"],
         dry_run=True,
     )
-    graph, key = service.definition_chart(process_id, chosen["to"])
+    graph, key = service.definition_chart(process_id, chosen["to"], lang=language())
     charts = []
     for deal in preview["deals"]:
         if deal["instance_id"] in (picked or []) and deal["can_move"]:
