@@ -268,6 +268,14 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+def _paper(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    """A PDF's pages: the paper (A4 unless --paper) and the language of their header and
+    legend (--lang)."""
+    if args.paper is not None and fmt != "pdf":
+        raise ValidationError("only a PDF has pages: write to OUT.pdf", field="--paper")
+    return {"paper": args.paper or "a4", "lang": args.lang}
+
+
 def cmd_render(args: argparse.Namespace) -> Any:
     """A chart of a deal, a deployed process or a .bpmn file (no deploy, no database)."""
     out = Path(args.output)
@@ -284,17 +292,21 @@ def cmd_render(args: argparse.Namespace) -> Any:
         except OSError as exc:
             raise NotFoundError(f"cannot read {target}: {exc.strerror}") from None
         graph = graph_from_xml(text, file=path.name)
-        data = render_definition(graph, fmt, layout=args.layout)
+        data = render_definition(graph, fmt, layout=args.layout, **_paper(args, fmt))
         what = {"file": target}
     elif target.isdigit():
         graph, view, key = _service(args).instance_chart(target, lang=args.lang)
-        data = render_instance(graph, view, fmt, layout=args.layout, cache_key=key)
+        data = render_instance(
+            graph, view, fmt, layout=args.layout, cache_key=key, **_paper(args, fmt)
+        )
         what = {"instance_id": target}
     else:
         service = _service(args)
         graph, key = service.definition_chart(target, args.version, lang=args.lang)
         heat = service.heat(target, args.version) if args.heatmap else None
-        data = render_definition(graph, fmt, layout=args.layout, heat=heat, cache_key=key)
+        data = render_definition(
+            graph, fmt, layout=args.layout, heat=heat, cache_key=key, **_paper(args, fmt)
+        )
         what = {"process_id": target}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -517,6 +529,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--heatmap", action="store_true", help="deals here now and time spent")
     p.add_argument("--version", type=int, help="a process version other than the latest")
+    p.add_argument(
+        "--paper",
+        choices=["a4", "a3"],
+        help="a PDF's landscape pages (default a4): the chart scaled to one page, or tiled "
+        "when its names would print below 6 pt; every page with a header and the legend",
+    )
 
     p = add("export-all", cmd_export_all, "write every open deal's chart into a folder")
     p.add_argument("outdir", metavar="OUTDIR")

@@ -61,6 +61,17 @@ def _parameters() -> dict[str, Any]:
             type="string",
             enum=["drawn", "auto"],
         ),
+        "Paper": _query(
+            "paper",
+            "A PDF's landscape pages: `a4` (the default, 842 x 595 pt) or `a3` (1191 x 842 "
+            "pt).  The chart is scaled to one page when its 9 pt names still print at 6 pt or "
+            "more, otherwise tiled over several pages that overlap a little; every page has a "
+            "header (the deal's or process's name, page n/N, row and column of a tile, scale) "
+            "and, on a deal's chart or a heatmap, the legend of its colours, in the language "
+            "of Accept-Language.  Only a PDF has pages: with svg or png, `paper` is 422.",
+            type="string",
+            enum=["a4", "a3"],
+        ),
     }
 
 
@@ -215,7 +226,7 @@ def _paths() -> dict[str, Any]:
                 "The deal's flowchart",
                 "The path taken, the open tasks and any error, drawn on the deal's process.",
                 {"200": _chart("The chart."), **fails("404", "422")},
-                parameters=[*_uses("InstanceId", "Format", "Layout")],
+                parameters=[*_uses("InstanceId", "Format", "Layout", "Paper")],
             )
         },
         "/tasks": {
@@ -306,7 +317,7 @@ def _paths() -> dict[str, Any]:
                 "With heatmap=1: how many deals are at each step now and how long they stay.",
                 {"200": _chart("The chart."), **fails("404", "422")},
                 parameters=[
-                    *_uses("ProcessId", "Format", "Layout"),
+                    *_uses("ProcessId", "Format", "Layout", "Paper"),
                     _query(
                         "version",
                         "A version other than the latest.",

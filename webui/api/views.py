@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unaut
 from werkzeug.routing import Map, Rule
 
 from diagrams import DiagramError, render_definition, render_instance
+from diagrams.pages import PAPERS
 from engine.core.graph import Graph
 from engine.core.records import DefinitionRecord
 from engine.errors import (
@@ -138,6 +139,15 @@ def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     if value is not None and value not in choices:
         raise ValidationError(f"must be one of {', '.join(choices)}", field=name)
     return value
+
+
+def _paper(format: str) -> dict[str, Any]:
+    """A PDF's pages: `paper` a4 (the default) or a3, their header and legend in the
+    request's language.  Only a PDF has pages: `paper` with svg or png is 422."""
+    paper = _choice_arg("paper", tuple(PAPERS))
+    if paper is not None and format != "pdf":
+        raise ValidationError("only a PDF has pages: ask for diagram.pdf", field="paper")
+    return {"paper": paper or "a4", "lang": _lang()}
 
 
 def _check_layout(graph: Graph, layout: str | None) -> None:
@@ -273,9 +283,10 @@ def get_deal(instance_id: str) -> ResponseReturnValue:
 def get_deal_diagram(instance_id: str, format: str) -> ResponseReturnValue:
     _visible_deal(instance_id)
     layout = _choice_arg("layout", LAYOUTS)
+    paper = _paper(format)
     graph, view, key = _service().instance_chart(instance_id, lang=_lang())
     _check_layout(graph, layout)
-    data = render_instance(graph, view, format, layout=layout, cache_key=key)
+    data = render_instance(graph, view, format, layout=layout, cache_key=key, **paper)
     return _chart(data, format, f"deal-{instance_id}")
 
 
@@ -342,11 +353,12 @@ def get_definition_diagram(process_id: str, format: str) -> ResponseReturnValue:
     version = _int_arg("version", None, 1, MAX_INT)
     heatmap = _flag_arg("heatmap")
     layout = _choice_arg("layout", LAYOUTS)
+    paper = _paper(format)
     service = _service()
     graph, key = service.definition_chart(process_id, version)
     _check_layout(graph, layout)
     heat = service.heat(process_id, version) if heatmap else None
-    data = render_definition(graph, format, layout=layout, heat=heat, cache_key=key)
+    data = render_definition(graph, format, layout=layout, heat=heat, cache_key=key, **paper)
     suffix = f"-v{version}" if version is not None else ""
     return _chart(data, format, f"{process_id}{suffix}{'-heatmap' if heatmap else ''}")
 
