@@ -302,7 +302,7 @@ def chart(instance_id: int, fmt: str) -> Response:
         data = _deal_svg(deal)
     else:  # PNG and PDF are rare downloads: drawn each time
         graph, view, key = engine().instance_chart(instance_id, lang=language())
-        data = diagrams.render_instance(graph, view, fmt, cache_key=key)
+        data = diagrams.render_instance(graph, view, fmt, cache_key=key, lang=language())
     return download(data, fmt, f"deal-{instance_id}.{fmt}")
 
 

@@ -96,7 +96,7 @@ def chart(process_id: str, fmt: str) -> Response:
     version = _version_arg()
     heat = engine().heat(process_id, version) if request.args.get("heat") == "1" else None
     graph, key = engine().definition_chart(process_id, version, lang=language())
-    data = diagrams.render_definition(graph, fmt, heat=heat, cache_key=key)
+    data = diagrams.render_definition(graph, fmt, heat=heat, cache_key=key, lang=language())
     suffix = "-heatmap" if heat is not None else ""
     return download(data, fmt, f"{process_id}{suffix}.{fmt}")
 
