@@ -13,11 +13,10 @@ from engine import clock
 from engine.core.records import Deal, TaskRecord
 from engine.core.stages import STAGE_ORDER
 from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
-from engine.usecases.tasks import may_complete
+from engine.usecases.tasks import TaskGoneError, may_complete
 from webui import drafts
 from webui.context import CurrentUser, engine, page_number, per_request, user
 from webui.i18n import _, language
-from webui.labels import person, when
 from webui.schema_form import FormView, Raw, build, flatten, parse
 from webui.security import safe_next
 
@@ -91,28 +90,36 @@ def inbox() -> str:
 
 
 def _visible_open_task(task_id: str) -> TaskRecord:
-    """The open task, if the user may see its deal; a 404 otherwise (no leak), and a 409
-    that says who did it for a task of a visible deal that was completed meanwhile."""
+    """The open task, if the user may see its deal.  A task of a visible deal that is no
+    longer open: the page that says what became of it (`_gone_page`, 409); a 404 otherwise
+    (no leak: as for a task that never was)."""
     me = user().username
     task = engine().task(task_id, lang=language())
     if task is not None and engine().may_see(me, task["instance_id"]):
         return task
-    done = engine().completed_task(task_id) if task is None else None
-    if done is not None and engine().may_see(me, done["instance_id"]):
-        raise ConflictError(
-            _(
-                "%(task)s was already completed by %(name)s at %(when)s.",
-                task=done["name"] or "",
-                name=person(done["actor"]),
-                when=when(done["at"]),
-            )
-        )
+    if task is None:
+        _abort_gone(task_id)
     abort(404)
+
+
+def _abort_gone(task_id: str, *, submitted: bool = False) -> None:
+    """Abort with the page of a task that is no longer open, if the user may see its deal
+    (engine.usecases.tasks `gone_task` reads what became of it from the deal's history)."""
+    found = engine().gone_task(task_id, user=user().username, lang=language())
+    if found is not None:
+        abort(_gone_page(found, submitted=submitted))
+
+
+def _gone_page(found: Mapping[str, Any], *, submitted: bool) -> Response:
+    page = render_template("tasks/gone.html", gone=found, submitted=submitted)
+    return Response(page, status=409)
 
 
 @bp.route("/<task_id>", methods=["GET", "POST"])
 def task_page(task_id: str) -> Response | str | tuple[str, int]:
     me = user()
+    if request.method == "POST" and engine().task(task_id) is None:
+        _abort_gone(task_id, submitted=True)  # a stale form: nothing changes
     task = _visible_open_task(task_id)
     service = engine()
     form = service.task_form(task_id, lang=language())
@@ -144,6 +151,11 @@ def task_page(task_id: str) -> Response | str | tuple[str, int]:
             view = build(schema, raw, exc.errors or [_form_error(str(exc))], parsed)
         except ExpressionError as exc:
             view = build(schema, raw, [_form_error(_("The process could not go on: ") + str(exc))])
+        except TaskGoneError as exc:
+            # Completed (or ended) by someone else meanwhile: what became of it, and nothing
+            # of what this person entered changed anything.
+            _abort_gone(task_id, submitted=True)
+            view, status = build(schema, raw, [_form_error(str(exc))]), 409
         except ConflictError as exc:
             view, status = build(schema, raw, [_form_error(str(exc))]), 409
         except NotFoundError:

@@ -142,7 +142,6 @@ ZH_HANS: dict[str, str] = {
     "This draft is too long to keep; nothing was saved.": "草稿过长，无法保存；未保存任何内容。",
     "The process could not go on: ": "流程无法继续：",
     "This task is no longer open.": "此任务已不再待办。",
-    "%(task)s was already completed by %(name)s at %(when)s.": "%(task)s 已由 %(name)s 于 %(when)s 完成。",
     "Done: %(task)s.": "已完成：%(task)s。",
     "The task is yours now: %(task)s.": "任务已由你认领：%(task)s。",
     "The task is back in the queue: %(task)s.": "任务已退回队列：%(task)s。",

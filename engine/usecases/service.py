@@ -20,6 +20,7 @@ from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
 from engine.usecases.delegations import DelegationCases
 from engine.usecases.handover import HandoverCases
+from engine.usecases.imports import ImportCases
 from engine.usecases.incidents import IncidentCases
 from engine.usecases.initiatives import InitiativeCases
 from engine.usecases.messages import MessageCases
@@ -37,6 +38,7 @@ __all__ = ["NotInitialisedError", "Service", "connect", "database_url"]
 
 class Service(
     InitiativeCases,  # before DealCases, which it builds on
+    ImportCases,  # and this one too
     UserCases,
     DefinitionCases,
     ChartCases,

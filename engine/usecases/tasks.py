@@ -8,7 +8,7 @@ waits in a role's queue, anyone holding that role.  Pages, API and CLI all ask i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
@@ -34,6 +34,7 @@ from engine.store.models import (
     OpenTask,
 )
 from engine.store.records import task_record
+from engine.usecases import access
 from engine.usecases.base import UseCases
 from engine.usecases.reports import facts
 from engine.usecases.texts import is_english, localize_task, localize_tasks, texts_of
@@ -82,14 +83,144 @@ def may_complete(username: str, roles: set[str] | frozenset[str], task: Mapping[
     )
 
 
-def gone(s: Session, task_id: str) -> Exception:
-    """Why a task id is not open: ConflictError naming who completed it, or NotFoundError."""
-    done = s.scalars(
-        select(History).where(History.task_id == task_id, History.kind == "completed").limit(1)
-    ).first()
+class TaskGone(TypedDict):
+    """What became of a task that is no longer open, read from its deal's history (`fate`):
+    `what` is "completed" (by `actor` at `at`), "cancelled" (by the process: a timer or a
+    message ended it, `by_event` names that event), "lost" (the deal was marked lost by
+    `actor`, `reason` why), "deal_cancelled" (the deal was cancelled by `actor`, `reason`
+    why), "moved" (the deal moved to another version of its process, by `actor`, and the task
+    is no part of where it landed) or "closed" (it ended without a trace of how)."""
+
+    task_id: str
+    instance_id: str
+    deal: str
+    element_id: str | None
+    name: str
+    what: str
+    actor: str | None
+    at: str | None
+    reason: str | None
+    by_event: str | None
+
+
+GONE_KINDS = ("completed", "cancelled", "lost", "deal_cancelled", "moved", "closed")
+# One change writes its history at one moment, its rows side by side: how far apart a task's
+# cancel and what caused it (the deal's end, the timer that fired) may be.
+SAME_CHANGE_SECONDS = 60
+CHANGE_ROWS = 20
+
+
+def fate(s: Session, task_id: str) -> TaskGone | None:
+    """What became of a task that is not open (see TaskGone), from its deal's history; None
+    for an id no history names.  Names as the designer wrote them (`gone_task` translates)."""
+    rows = list(s.scalars(select(History).where(History.task_id == task_id).order_by(History.id)))
+    if not rows:
+        return None
+    iid = rows[0].instance_id
+    inst = s.get(Instance, iid)
+    named = next((r for r in reversed(rows) if r.element_name or r.element_id), rows[-1])
+    record: TaskGone = {
+        "task_id": task_id,
+        "instance_id": str(iid),
+        "deal": inst.name if inst is not None else f"#{iid}",
+        "element_id": named.element_id,
+        "name": named.element_name or named.element_id or "",
+        "what": "closed",
+        "actor": None,
+        "at": None,
+        "reason": None,
+        "by_event": None,
+    }
+    done = next((r for r in reversed(rows) if r.kind == "completed"), None)
     if done is not None:
-        who = f" by {done.actor}" if done.actor else ""
-        return ConflictError(f"task {task_id} was already completed{who} at {iso(done.at)}")
+        return {**record, "what": "completed", "actor": done.actor, "at": iso(done.at)}
+    cancelled = next((r for r in reversed(rows) if r.kind == "cancelled"), None)
+    last = cancelled or rows[-1]
+    # What the deal did then: its end (marked lost, cancelled) or a move to another version,
+    # in the same change as the task's cancel (a cancelled deal's entry is written before its
+    # tasks', a loss after them); for a task that left no cancel, the first one after it.
+    ends = list(
+        s.scalars(
+            select(History)
+            .where(
+                History.instance_id == iid,
+                History.task_id.is_(None),
+                History.kind.in_(("lost", "cancelled", "migrated")),
+            )
+            .order_by(History.id)
+        )
+    )
+    if cancelled is not None:
+        ends = [e for e in ends if abs((e.at - last.at).total_seconds()) <= SAME_CHANGE_SECONDS]
+    else:
+        ends = [e for e in ends if e.id > last.id]
+    end = ends[0] if ends else None
+    if end is not None:
+        data = end.data if isinstance(end.data, dict) else {}
+        what = {"lost": "lost", "cancelled": "deal_cancelled"}.get(end.kind, "moved")
+        by = end.actor if end.kind != "migrated" else data.get("by")
+        return {
+            **record,
+            "what": what,
+            "actor": str(by) if by else None,
+            "at": iso(end.at),
+            "reason": str(data["reason"]) if data.get("reason") else None,
+        }
+    if cancelled is not None:
+        event = next(
+            (
+                e
+                for e in s.scalars(
+                    select(History)
+                    .where(
+                        History.instance_id == iid,
+                        History.kind.in_(("timer", "message")),
+                        History.id < cancelled.id + CHANGE_ROWS,
+                        History.id > cancelled.id - CHANGE_ROWS,
+                    )
+                    .order_by(History.id)
+                )
+                if abs((e.at - cancelled.at).total_seconds()) <= SAME_CHANGE_SECONDS
+            ),
+            None,
+        )
+        by_event = (event.element_name or event.element_id) if event is not None else None
+        return {**record, "what": "cancelled", "at": iso(cancelled.at), "by_event": by_event}
+    return record
+
+
+def _gone_message(found: TaskGone) -> str:
+    name, at, who = found["name"], found["at"], found["actor"]
+    by = f" by {who}" if who else ""
+    why = f": {found['reason']}" if found["reason"] else ""
+    return {
+        "completed": f"task '{name}' was already completed{by} at {at}",
+        "cancelled": f"task '{name}' was cancelled by the process at {at}"
+        + (f" ({found['by_event']})" if found["by_event"] else ""),
+        "lost": f"task '{name}' is closed: the deal was marked lost{by} at {at}{why}",
+        "deal_cancelled": f"task '{name}' is closed: the deal was cancelled{by} at {at}{why}",
+        "moved": f"task '{name}' is closed: the deal was moved to another version{by} at {at}",
+    }.get(found["what"], f"task '{name}' is no longer open")
+
+
+class TaskGoneError(ConflictError):
+    """A task that is no longer open: the message says what became of it (`fate`), which
+    the API's answer carries as `gone` (the pages word it themselves)."""
+
+    def __init__(self, found: TaskGone) -> None:
+        self.fate = found
+        super().__init__(_gone_message(found))
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "gone": dict(self.fate)}
+
+
+def gone(s: Session, task_id: str) -> Exception:
+    """Why a task id is not open: TaskGoneError saying what became of it (who completed it
+    and when, or that the deal was lost, cancelled or moved), or NotFoundError."""
+    found = fate(s, task_id)
+    if found is not None:
+        return TaskGoneError(found)
     return NotFoundError(f"no open task with id '{task_id}'")
 
 
@@ -242,22 +373,31 @@ class TaskCases(UseCases):
             return localize_tasks(self, s, [task_record(row)], lang)[0]
 
     def completed_task(self, task_id: str) -> dict[str, Any] | None:
-        """Who completed a task that is no longer open, when, on which deal; or None."""
+        """A task that is no longer open (completed, cancelled, or ended with its deal):
+        who ended it, when, on which deal (`fate`); None for an id no history names."""
         with self.db.read() as s:
-            row = s.scalars(
-                select(History)
-                .where(History.task_id == task_id, History.kind == "completed")
-                .order_by(History.id.desc())
-                .limit(1)
-            ).first()
-            if row is None:
+            found = fate(s, task_id)
+        return dict(found) if found is not None else None
+
+    def gone_task(self, task_id: str, *, user: str, lang: str | None = None) -> TaskGone | None:
+        """What became of a task that is no longer open (`fate`: who completed it and when,
+        or that its deal was lost, cancelled or moved), for a user who may see its deal, the
+        task's name in `lang`; None for an open task, an unknown id, or a deal the user may
+        not see (as for a task that never was: no leak)."""
+        with self.db.read() as s:
+            if s.get(OpenTask, task_id) is not None:
                 return None
-            return {
-                "instance_id": str(row.instance_id),
-                "name": row.element_name,
-                "actor": row.actor,
-                "at": iso(row.at),
-            }
+            found = fate(s, task_id)
+            if found is None:
+                return None
+            iid = int(found["instance_id"])
+            if not access.may_see(s, user, users.roles_of(s, user), iid):
+                return None
+            inst = s.get(Instance, iid)
+            if inst is not None and not is_english(lang) and found["element_id"]:
+                texts = texts_of(self, s, inst.version_id, lang)
+                found = {**found, "name": texts.name(found["element_id"], found["name"])}
+            return found
 
     def task_form(self, task_id: str, *, lang: str | None = None) -> dict[str, Any]:
         """An open task's form schema (None without a form) and its instructions, in `lang`:

@@ -278,7 +278,8 @@ def test_completing_twice_says_who_did_it(client: FlaskClient, staff: Service) -
     assert post(client, f"/tasks/{task['task_id']}", data).status_code == 302
     again = post(client, f"/tasks/{task['task_id']}", data)
     assert again.status_code == 409
-    assert "Needs analysis was already completed by Alice Rep" in text(again)
+    assert "This task was completed by Alice Rep on" in text(again)
+    assert "What you entered was not saved: nothing was changed." in text(again)
 
 
 def test_due_and_overdue_tasks_come_first_and_are_marked(
