@@ -149,6 +149,57 @@ def cmd_start(args: argparse.Namespace) -> Any:
     )
 
 
+def cmd_import(args: argparse.Namespace) -> Any:
+    """Leads from a CSV or XLSX file into deals (engine.usecases.imports); --dry-run shows
+    what would be imported and writes nothing."""
+    from os import environ
+
+    from webui.config import max_body_bytes  # the request body's limit holds for files too
+
+    path = Path(args.file)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="FILE") from None
+    mapping: dict[str, str] = {}
+    for given in args.map or []:
+        column, sep, key = given.rpartition("=")
+        if not sep or not column:
+            raise ValidationError(f"'{given}' is not COLUMN=FIELD", field="--map")
+        mapping[column] = key
+    run = _service(args).preview_import if args.dry_run else _service(args).import_leads
+    result = run(
+        content,
+        args.process,
+        actor=args.user,
+        mapping=mapping or None,
+        owner=args.owner,
+        filename=path.name,
+        lang=args.lang,
+        max_bytes=max_body_bytes(environ),
+    )
+    return result if args.json else _import_text(result, dry_run=args.dry_run)
+
+
+def _import_text(result: dict[str, Any], *, dry_run: bool) -> str:
+    mapped = ", ".join(f"{c} -> {k}" for c, k in result["mapping"].items() if k)
+    lines = [f"columns: {mapped or 'none mapped'}"]
+    if dry_run:
+        lines.append(
+            f"would import {result['valid']} of {result['rows']} rows into "
+            f"{result['process_id']} version {result['version']}; nothing was written"
+        )
+    else:
+        lines.append(f"imported {result['started']} of {result['rows']} rows as deals")
+    if result["errors"]:
+        lines.append(f"skipped {result['invalid']} rows:")
+        lines += [
+            f"  row {e['row']}, {e['column'] or e['field']}: {e['message']}"
+            for e in result["errors"]
+        ]
+    return "\n".join(lines)
+
+
 def cmd_instances(args: argparse.Namespace) -> Any:
     return _service(args).instances(process=args.process, status=args.status, owner=args.owner)
 
@@ -446,6 +497,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="who starts it (checked: a role the process lets start it, or admin; "
         "without --user the owner is checked)",
     )
+
+    p = add("import", cmd_import, "import leads from a CSV or XLSX file, one deal a valid row")
+    p.add_argument("file", metavar="FILE", help="a CSV (UTF-8 or GBK) or XLSX file")
+    p.add_argument("--process", required=True, metavar="ID", help="the process to start")
+    p.add_argument("--user", required=True, help="who imports (may start the process)")
+    p.add_argument("--owner", help="the owner of rows that name none (default: --user)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="COLUMN=FIELD",
+        help="a column's field (over the guess from the column names; FIELD empty: leave "
+        "the column out); repeatable",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the preview, write nothing")
 
     p = add("instances", cmd_instances, "list deals")
     p.add_argument("--process")

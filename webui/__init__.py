@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         formats,
         handover,
         i18n,
+        imports,
         incidents,
         initiatives,
         labels,
@@ -73,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     versions.init_app(app)
     chart_pages.init_app(app)  # zoom, pan and fit for every page with a chart
     reports.init_app(app)
+    imports.init_app(app)  # import leads from a CSV or XLSX file
 
     @app.get("/")
     def index() -> Response:

@@ -243,10 +243,15 @@ class Target:
     required: bool = False
     names: set[str] = field(default_factory=set)  # normalised column names that mean it
     choices: dict[str, Any] = field(default_factory=dict)  # normalised code or label -> code
-    labels: list[str] = field(default_factory=list)  # the choices as the reader reads them
+    labels: dict[str, str] = field(default_factory=dict)  # code -> label, in the reader's words
 
     def record(self) -> dict[str, Any]:
-        return {"field": self.key, "title": self.title, "required": self.required}
+        return {
+            "field": self.key,
+            "title": self.title,
+            "required": self.required,
+            "choices": self.labels,
+        }
 
 
 def _norm(name: str) -> str:
@@ -279,7 +284,7 @@ def _targets(vr: VersionRuntime, lang: str | None) -> dict[str, Target]:
                 target.choices.setdefault(_norm(str(code)), code)
                 target.choices.setdefault(_norm(label), code)
         shown_sub = (shown.get("properties") or {}).get(key) or sub
-        target.labels = [label for _code, label in _choices(shown_sub)]
+        target.labels = {str(code): label for code, label in _choices(shown_sub)}
         found[key] = target
     owner = _OWNER_TITLE.get("en" if is_english(lang) else CHINESE, "Owner")
     found[OWNER] = Target(OWNER, owner, "owner", False, {_norm(a) for a in ALIASES[OWNER]})
@@ -451,7 +456,7 @@ def _value(target: Target, cell: Any, lang: str | None) -> Any:
         code = target.choices.get(_norm(text))
         if code is None:
             sep = ", " if is_english(lang) else "、"
-            raise _CellError(_say(lang, "choice", _shorten(text), sep.join(target.labels)))
+            raise _CellError(_say(lang, "choice", _shorten(text), sep.join(target.labels.values())))
         return code
     if target.kind == "other":
         raise _CellError(_say(lang, "other", _shorten(text)))

@@ -5,6 +5,7 @@
     definitions_publish.py  POST /definitions: publish BPMN (+ DMN, forms), checked first
     incidents.py  GET /incidents, POST /deals/{id}/retry|skip|cancel: deals in error
     people.py     GET /notifications, POST /notifications/read: the caller's bell
+    imports.py    POST /imports/preview, /imports: leads from a CSV or XLSX file
     progress.py   GET /deals/{id}/progress: the deal's stages, done and current, days in each
     initiatives.py  /initiatives: optimisation initiatives, their rows and weekly reviews
     versions.py   /definitions/{id}/versions, /migrations: versions, moving deals between them
@@ -26,6 +27,7 @@ from flask import Flask
 from werkzeug.routing import PathConverter, Rule
 
 from webui.api import definitions_publish as _publish  # noqa: F401  (adds its route to bp)
+from webui.api import imports as _imports  # noqa: F401  (adds its routes to bp)
 from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to bp)
 from webui.api import initiatives as _initiatives  # noqa: F401  (adds its routes to bp)
 from webui.api import messages as _messages  # noqa: F401  (adds its route to bp)

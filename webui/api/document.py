@@ -428,6 +428,7 @@ def document() -> dict[str, Any]:
     """The OpenAPI document, a fresh copy on each call."""
     # Imported here: the incident routes import the views, which import this module.
     from webui.api import definitions_publish as publish_api
+    from webui.api import imports as import_api
     from webui.api import incidents, people, progress
     from webui.api import initiatives as initiative_api
     from webui.api import reports as report_api
@@ -470,6 +471,8 @@ def document() -> dict[str, Any]:
     doc["paths"].update(report_api.paths())  # type: ignore[attr-defined]
     doc["paths"].update(progress.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(progress.schemas())  # type: ignore[index]
+    doc["paths"].update(import_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(import_api.schemas())  # type: ignore[index]
     doc["components"]["schemas"].update(report_api.schemas())  # type: ignore[index]
     # POST /definitions shares its path with the GET above.
     doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
