@@ -1,6 +1,7 @@
 """Team settings kept in the `setting` table: the SLA calendar (time zone, business hours,
 holidays, make-up working days), the days of no activity after which a deal is stale, per
-stage, and when the daily digest goes out.
+stage, when the daily digest goes out, and the probability of closing a deal in each stage
+(the board's weighted pipeline).
 
 Every key has a default, so a team that configured nothing gets a 24/7 SLA clock in UTC and
 deals that go stale after 7 quiet days.  Values are checked and normalised on the way in
@@ -11,6 +12,7 @@ own transaction for the settings page.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +26,18 @@ from engine.errors import ValidationError
 from engine.store.db import Database
 from engine.store.models import Setting
 
-__all__ = ["DEFAULTS", "get", "load", "put", "save", "sla_calendar", "stale_days"]
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_PROBABILITIES",
+    "get",
+    "load",
+    "machine_zone",
+    "put",
+    "save",
+    "sla_calendar",
+    "stage_probabilities",
+    "stale_days",
+]
 
 # Stages a deal never goes stale in: after-sales is run by timers (the 7-day revisit), won and
 # lost are ends.
@@ -40,17 +53,61 @@ STALE_STAGES = (
     *NEVER_STALE,
 )
 DEFAULT_STALE_DAYS = 7
+# The chance, in percent, that a deal in each stage of the shipped pipeline is won (the
+# board's weighted pipeline: value x probability); a sales manager changes them.  A stage of
+# another process without one gets its place's share (engine.usecases.board).
+DEFAULT_PROBABILITIES: dict[str, int] = {
+    "lead": 10,
+    "qualification": 20,
+    "contact": 30,
+    "needs": 40,
+    "proposal": 60,
+    "negotiation": 75,
+    "contract": 90,
+    "won": 100,
+    "lost": 0,
+    "after_sales": 100,
+}
+MAX_STAGE_NAME = 40  # Instance.stage
 MAX_HOLIDAYS = 1000
 MAX_STALE_DAYS = 3650
 
+
+def machine_zone() -> str:
+    """The time zone this machine runs in (an IANA name), for a team that has not chosen one:
+    $TZ, else where /etc/localtime points, else /etc/timezone, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    target = os.path.realpath("/etc/localtime")
+    candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    try:
+        with open("/etc/timezone", encoding="utf-8") as file:
+            candidates.append(file.read().strip())
+    except OSError:
+        pass
+    for name in candidates:
+        try:
+            if name:
+                zone(name)
+                return "UTC" if name in _UTC_ALIASES else name
+        except ValueError:
+            continue
+    return "UTC"
+
+
+_UTC_ALIASES = frozenset(
+    {"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu", "UCT", "Etc/GMT"}
+)
+
+
 DEFAULTS: dict[str, Any] = {
-    "timezone": "UTC",
+    "timezone": machine_zone(),  # until the team chooses one
     # None: 24/7.  Otherwise {"weekdays": [0, ..., 4], "opens": "09:00", "closes": "18:00"}.
     "business_hours": None,
     "holidays": [],  # ISO dates off
     "workdays": [],  # ISO dates worked although their weekday is off (调休)
     "stale_days": {s: (None if s in NEVER_STALE else DEFAULT_STALE_DAYS) for s in STALE_STAGES},
     "digest_time": "08:00",  # local time the daily digest goes out
+    "stage_probabilities": DEFAULT_PROBABILITIES,
 }
 # Kept in the same table by the engine itself, never edited on the page.
 DIGEST_SENT_ON = "digest_sent_on"
@@ -166,6 +223,12 @@ def stale_days(s: Session) -> dict[str, int | None]:
 # --- checking values ------------------------------------------------------------------
 
 
+def stage_probabilities(s: Session) -> dict[str, int]:
+    """Stage -> the probability in percent that a deal there is won: as a sales manager set
+    it, else the default."""
+    return {**DEFAULT_PROBABILITIES, **(get(s, "stage_probabilities") or {})}
+
+
 def normalise(key: str, value: Any) -> Any:
     """The value as stored; ValidationError (field = key) when it is not acceptable."""
     try:
@@ -239,6 +302,26 @@ def _time_of_day(value: Any) -> str:
     return minutes_text(minutes)
 
 
+def _stage_probabilities(value: Any) -> dict[str, int]:
+    """Stage -> percent from 0 to 100; an empty value drops the stage (back to its default)."""
+    if not isinstance(value, Mapping):
+        raise ValueError("stage probabilities are a stage and a percentage each")
+    found: dict[str, int] = {}
+    for stage, percent in value.items():
+        name = str(stage).strip()
+        if not name or len(name) > MAX_STAGE_NAME:
+            raise ValueError(f"a stage is named in 1 to {MAX_STAGE_NAME} characters")
+        if percent is None or (isinstance(percent, str) and not percent.strip()):
+            continue
+        if isinstance(percent, bool) or (isinstance(percent, float) and not percent.is_integer()):
+            raise ValueError(f"{name}: a whole percentage from 0 to 100")
+        number = int(str(percent).strip()) if isinstance(percent, str) else int(percent)
+        if not 0 <= number <= 100:
+            raise ValueError(f"{name}: a percentage from 0 to 100, not {number}")
+        found[name] = number
+    return found
+
+
 _NORMALISERS: dict[str, Any] = {
     "timezone": _timezone,
     "business_hours": _business_hours,
@@ -246,6 +329,7 @@ _NORMALISERS: dict[str, Any] = {
     "workdays": _dates,
     "stale_days": _stale_days,
     "digest_time": _time_of_day,
+    "stage_probabilities": _stage_probabilities,
 }
 
 
