@@ -146,7 +146,13 @@ def cmd_start(args: argparse.Namespace) -> Any:
         data=load_json_object(args.data),
         actor=args.user,
         version=args.version,
+        amount=args.amount,
+        expected_close=args.expected_close,
     )
+
+
+def cmd_lose(args: argparse.Namespace) -> Any:
+    return _service(args).mark_lost(args.instance_id, user=args.user, reason=args.reason)
 
 
 def cmd_import(args: argparse.Namespace) -> Any:
@@ -492,11 +498,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", help="the user who owns the deal")
     p.add_argument("--data", help="initial data as a JSON object")
     p.add_argument("--version", type=int, help="a version other than the latest")
+    p.add_argument("--amount", metavar="CNY", help="the deal's value, a number from 0")
+    p.add_argument("--expected-close", metavar="YYYY-MM-DD", help="when it should close")
     p.add_argument(
         "--user",
         help="who starts it (checked: a role the process lets start it, or admin; "
         "without --user the owner is checked)",
     )
+
+    p = add("lose", cmd_lose, "mark an open deal lost, from any stage, with a reason")
+    p.add_argument("instance_id", metavar="ID")
+    p.add_argument("--reason", required=True, help="a reason from the process's lost-reason list")
+    p.add_argument("--user", required=True, help="who does it (checked: the owner or a manager)")
 
     p = add("import", cmd_import, "import leads from a CSV or XLSX file, one deal a valid row")
     p.add_argument("file", metavar="FILE", help="a CSV (UTF-8 or GBK) or XLSX file")

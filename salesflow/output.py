@@ -34,6 +34,16 @@ def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _amount(value: float | None) -> str:
+    return "-" if value is None else f"¥{value:,.2f}".removesuffix(".00")
+
+
+def _outcome(deal: dict[str, Any]) -> str:
+    if deal["outcome"] == "lost":
+        return f"; LOST: {deal['lost_reason'] or 'no reason given'}"
+    return "; WON" if deal["outcome"] == "won" else ""
+
+
 def human(command: str, result: Any) -> str:
     """What a command prints without `--json`: a table, a line, or a short report."""
     if command == "handover":
@@ -78,6 +88,8 @@ def human(command: str, result: Any) -> str:
             f"{result['name']} (#{result['instance_id']}, {result['process_id']} "
             f"v{result['version']})",
             f"  status {result['status']}, stage {result['stage']}, owner {result['owner']}",
+            f"  value {_amount(result['amount'])}, expected close "
+            f"{result['expected_close'] or '-'}" + _outcome(result),
             "  open tasks:",
         ]
         lines += [
@@ -93,6 +105,8 @@ def human(command: str, result: Any) -> str:
             for h in result["history"]
         ]
         return "\n".join(lines)
+    if command == "lose":
+        return f"deal {result['instance_id']} ({result['name']}) is lost: {result['lost_reason']}"
     if command == "tokens create":
         return str(result["token"])  # alone on its line, for scripts
     if command == "tokens list":

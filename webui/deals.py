@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -22,22 +24,39 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
+from engine import clock
 from engine.core.records import Deal
 from engine.core.stages import STAGE_ORDER
-from engine.errors import ExpressionError, ForbiddenError, NotFoundError, ValidationError
+from engine.errors import (
+    ConflictError,
+    ExpressionError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from engine.usecases.board import PROBABILITY_ROLES
+from engine.usecases.deals import deal_basics
 from engine.usecases.initiatives import PROCESS as INITIATIVE
+from engine.usecases.outcomes import LOST_KIND
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
-from webui.context import engine, page_number, team, user
-from webui.i18n import _, language
-from webui.labels import PIPELINE_STAGES, SOURCES, STATUSES, TIERS
+from webui.context import CurrentUser, engine, page_number, team, user
+from webui.i18n import N_, _, language
+from webui.labels import SOURCES, STAGES, STATUSES, TIERS, field_title, stage
 from webui.schema_form import build, parse
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 
 PIPELINE = "sales_pipeline"  # the process a new lead starts, unless another is chosen
 BOARD_CARDS = 50  # cards per column; the list shows the rest
-NEW_DEAL_META = frozenset({"csrf_token", "deal_name", "deal_owner", "process"})
+NEW_DEAL_META = frozenset(
+    {"csrf_token", "deal_name", "deal_owner", "deal_amount", "deal_expected_close", "process"}
+)
+# What to tell about a deal's value or close date the engine refused (deals.deal_basics).
+BASICS_PROBLEMS = {
+    "amount": N_("Enter the deal's value as a number of 0 or more, such as 240000."),
+    "expected_close": N_("Enter a date such as 2026-06-30."),
+}
 FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
 
 
@@ -73,6 +92,7 @@ def index() -> str:
     return render_template(
         "deals/list.html",
         deals=found[:size],
+        reason_label=reason_labels(found[:size]),
         stale=engine().stale_among(found[:size]),
         page=page,
         has_next=len(found) > size,
@@ -81,6 +101,22 @@ def index() -> str:
         options=_filter_options(),
         args={k: v for k, v in chosen.items() if v},
     )
+
+
+def reason_labels(deals: Iterable[Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], str | None]:
+    """How the lost reason of each of these deals reads in the user's language (None for a
+    deal not lost): the label its process gives it (engine.usecases.outcomes)."""
+    service, lang = engine(), language()
+    labels = {
+        process: service.lost_reason_labels(process, lang)
+        for process in {d["process_id"] for d in deals if d["lost_reason"]}
+    }
+
+    def label(deal: Mapping[str, Any]) -> str | None:
+        reason = deal["lost_reason"]
+        return labels.get(deal["process_id"], {}).get(reason, reason) if reason else None
+
+    return label
 
 
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
@@ -95,31 +131,95 @@ def _filter_options() -> dict[str, list[tuple[str, str]]]:
 
 
 @bp.get("/board")
-def board() -> str:
+def board() -> tuple[str, int]:
     me = user()
+    service = engine()
     process = request.args.get("process") or PIPELINE
-    found = engine().board(process, visible_to=me.username, per_stage=BOARD_CARDS)
-    columns = []
-    # The pipeline's stages in order, then any other stage a deal of this process has.
-    for stage in [s for s in STAGE_ORDER if s != "lost"] + sorted(set(found) - set(STAGE_ORDER)):
-        column = found.get(stage, {"count": 0, "cards": []})
-        if stage in PIPELINE_STAGES or column["count"]:
-            columns.append(
-                {
-                    "stage": stage,
-                    "cards": column["cards"],
-                    "count": column["count"],
-                    "more": column["count"] > len(column["cards"]),
-                }
-            )
+    try:
+        found = service.board(process, visible_to=me.username, per_stage=BOARD_CARDS)
+    except NotFoundError:
+        found = {"process_id": process, "stages": []}
+    names = stage_names(process)
+    columns = [
+        {**column, "label": names(column["stage"]), "more": column["count"] > len(column["cards"])}
+        for column in found["stages"]
+    ]
+    # The pipeline still open: the stages whose deals are neither won nor lost.
+    still_open = [c for c in columns if c["outcome"] is None]
     return render_template(
         "deals/board.html",
         columns=columns,
-        stale=engine().stale_among([d for c in columns for d in c["cards"]]),
+        totals={
+            "count": sum(c["count"] for c in still_open),
+            "value": sum(c["value"] for c in still_open),
+            "weighted": sum(c["weighted"] for c in still_open),
+        },
         process=process,
-        processes=engine().definitions(),
+        processes=service.definitions(),
         empty=not any(c["cards"] for c in columns),
-    )
+        now=clock.now(),
+        countdown=countdown,
+        probabilities=(
+            [{**p, "label": names(p["stage"])} for p in service.probabilities(process)]
+            if found["stages"] and sets_probabilities(me)
+            else []
+        ),
+    ), (200 if found["stages"] or process == PIPELINE else 404)
+
+
+@bp.post("/board/probabilities")
+def probabilities() -> BaseResponse:
+    """A sales manager's probabilities of the board's stages (the weighted pipeline)."""
+    me = user()
+    process = request.form.get("process", "") or PIPELINE
+    if not sets_probabilities(me):
+        abort(403)
+    values = {
+        key.removeprefix("p_"): value.strip()
+        for key, value in request.form.items()
+        if key.startswith("p_")
+    }
+    try:
+        engine().set_probabilities(values, user=me.username)
+    except ValidationError:
+        flash(_("Enter a whole percentage from 0 to 100 for each stage."), "error")
+    else:
+        flash(_("Stage probabilities saved."), "success")
+    return redirect(url_for(".board", process=process))
+
+
+def sets_probabilities(me: CurrentUser) -> bool:
+    """Whether the user may set the board's stage probabilities (the engine checks again)."""
+    return me.has_any(PROBABILITY_ROLES)
+
+
+def stage_names(process: str) -> Any:
+    """How a stage of `process` reads: the process's own translation of it, the sales
+    stages' names, or the key made readable ("after_sales" -> "After sales")."""
+    translated = engine().stage_labels(process, language())
+
+    def name(key: str | None) -> str:
+        if not key:
+            return "—"
+        return translated.get(key) or (stage(key) if key in STAGES else field_title(key))
+
+    return name
+
+
+def countdown(due_at: str | None, now: datetime) -> tuple[str, str] | None:
+    """An SLA's due time as a countdown and its urgency (a CSS class): "2 d 4 h left",
+    "5 h left" (soon), "3 h overdue" (late); None without one."""
+    if not due_at:
+        return None
+    left = (datetime.fromisoformat(due_at) - now).total_seconds()
+    hours = int(abs(left) // 3600)
+    days, rest = divmod(hours, 24)
+    span = _("%(d)s d %(h)s h", d=days, h=rest) if days else _("%(h)s h", h=max(hours, 0))
+    if left < 0:
+        return _("SLA %(span)s overdue", span=span), "late"
+    if left < 86400:
+        return _("SLA %(span)s left", span=span), "soon"
+    return _("SLA %(span)s left", span=span), "ok"
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -156,22 +256,35 @@ def new() -> BaseResponse | str | tuple[str, int]:
             owners=owners,
             name="",
             owner=me.username,
+            basics={"amount": "", "expected_close": ""},
+            basics_errors={},
             **page,
         )
 
     raw = {k: request.form.getlist(k) for k in request.form if k not in NEW_DEAL_META}
     name = request.form.get("deal_name", "").strip()
     owner = request.form.get("deal_owner", "").strip() or me.username
+    basics = {
+        "amount": request.form.get("deal_amount", "").strip(),
+        "expected_close": request.form.get("deal_expected_close", "").strip(),
+    }
+    basics_errors = basics_problems(basics)
     parsed = parse(schema, raw)
     errors = list(parsed.errors)
     owner_error = None
     status = 422
     if owner not in {o for o, _name in owners}:
         owner_error = _("Choose one of the people in the list.")
-    elif not errors:
+    elif not errors and not basics_errors:
         try:
             started = service.start(
-                process, deal=name or None, owner=owner, data=parsed.data, actor=me.username
+                process,
+                deal=name or None,
+                owner=owner,
+                data=parsed.data,
+                actor=me.username,
+                amount=basics["amount"],
+                expected_close=basics["expected_close"],
             )
         except ForbiddenError:  # the process's start roles changed since the page was shown
             errors = [{"field": "(form)", "message": _("You may not start this process.")}]
@@ -192,9 +305,30 @@ def new() -> BaseResponse | str | tuple[str, int]:
         name=name,
         owner=owner,
         owner_error=owner_error,
+        basics=basics,
+        basics_errors=basics_errors,
         **page,
     )
     return html, status
+
+
+def basics_of(deal: Mapping[str, Any]) -> dict[str, str]:
+    """A deal's value and expected close date as its form shows them ("240000", "2026-06-30")."""
+    amount = deal["amount"]
+    return {
+        "amount": "" if amount is None else f"{amount:.2f}".removesuffix(".00"),
+        "expected_close": deal["expected_close"] or "",
+    }
+
+
+def basics_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a deal's value and close date as typed into a form, per field, in
+    the user's language ({} when the engine's check, deals.deal_basics, accepts them)."""
+    try:
+        deal_basics(values)
+    except ValidationError as exc:
+        return {str(e["field"]): _(BASICS_PROBLEMS[str(e["field"])]) for e in exc.errors}
+    return {}
 
 
 @bp.get("/<int:instance_id>")
@@ -202,19 +336,89 @@ def show(instance_id: int) -> str:
     return _show(instance_id)
 
 
-def _show(instance_id: int, *, comment: str = "", comment_error: str = "") -> str:
+def _show(
+    instance_id: int,
+    *,
+    comment: str = "",
+    comment_error: str = "",
+    lost_error: str = "",
+    basics: Mapping[str, str] | None = None,
+    basics_errors: Mapping[str, str] | None = None,
+) -> str:
     deal = visible_deal(instance_id)
+    service, me = engine(), user()
     chart = _PageChart(deal)
+    history = list(reversed(deal["history"]))
+    # Who may mark it lost or change its value is the engine's rule (it checks again).
+    changeable = service.may_change_deal(me.username, instance_id)
+    still_open = deal["status"] in ("running", "error") and deal["outcome"] is None
+    reason_label = reason_labels([deal])
     page = render_template(
         "deals/show.html",
         deal=deal,
         sla=engine().deal_sla(instance_id),
         chart_slot=chart.slot,
-        history=list(reversed(deal["history"])),
+        history=history,
         comment=comment,
         comment_error=comment_error,
+        changeable=changeable,
+        still_open=still_open,
+        lost_reasons=(
+            service.lost_reasons(deal["process_id"], language())
+            if changeable and still_open
+            else []
+        ),
+        lost_reason=reason_label(deal),
+        lost_reason_of=lambda value: reason_label({**deal, "lost_reason": value}),
+        marked_lost=next((h for h in history if h["kind"] == LOST_KIND), None),
+        lost_error=lost_error,
+        basics=basics or basics_of(deal),
+        basics_errors=basics_errors or {},
     )
     return chart.put_into(page)
+
+
+@bp.post("/<int:instance_id>/lost")
+def mark_lost(instance_id: int) -> BaseResponse | tuple[str, int]:
+    """Mark the deal lost with a reason from its process's list (engine.usecases.outcomes)."""
+    visible_deal(instance_id)
+    reason = request.form.get("reason", "")
+    try:
+        engine().mark_lost(instance_id, user=user().username, reason=reason)
+    except ForbiddenError:
+        abort(403)
+    except ConflictError:
+        flash(_("This deal is finished already: it cannot be marked lost."), "error")
+        return redirect(url_for(".show", instance_id=instance_id))
+    except ValidationError:
+        message = _("Choose the reason the deal was lost.")
+        return _show(instance_id, lost_error=message), 422
+    flash(_("The deal is marked lost."), "success")
+    return redirect(url_for(".show", instance_id=instance_id))
+
+
+@bp.post("/<int:instance_id>/basics")
+def change_basics(instance_id: int) -> BaseResponse | tuple[str, int]:
+    """Change the deal's value and expected close date (its owner or a manager)."""
+    visible_deal(instance_id)
+    if not engine().may_change_deal(user().username, instance_id):
+        abort(403)
+    basics = {
+        "amount": request.form.get("amount", "").strip(),
+        "expected_close": request.form.get("expected_close", "").strip(),
+    }
+    problems = basics_problems(basics)
+    if problems:
+        return _show(instance_id, basics=basics, basics_errors=problems), 422
+    try:
+        engine().update_deal(instance_id, user=user().username, values=basics)
+    except ForbiddenError:
+        abort(403)
+    except ConflictError:
+        flash(_("Someone changed this deal at the same time; nothing was saved."), "error")
+        return redirect(url_for(".show", instance_id=instance_id))
+    flash(_("The deal's value and close date are saved."), "success")
+    return redirect(url_for(".show", instance_id=instance_id))
 
 
 # A deal's chart not drawn yet waits several ms for graphviz; the page is rendered meanwhile

@@ -75,6 +75,8 @@ EVENTS = {
     "delegated": N_("Delegated for a holiday"),
     "delegation_ended": N_("Back from holiday"),
     "migrated": N_("Moved to another version"),
+    "lost": N_("Marked lost"),
+    "updated": N_("Value or close date changed"),
 }
 
 

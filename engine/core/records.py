@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 __all__ = [
     "Deal",
+    "DealRow",
     "DealSummary",
     "DefinitionRecord",
     "Deployed",
@@ -22,25 +23,35 @@ __all__ = [
 ]
 
 
-class DealSummary(TypedDict):
-    """A deal as lists, boards and searches show it (never its workflow state)."""
+class DealRow(TypedDict):
+    """A deal's row as stored (engine.store.records), without what the use cases derive."""
 
     instance_id: str
     process_id: str
     version: int
     name: str
     owner: str | None
-    amount: float | None
+    amount: float | None  # the deal's value
+    expected_close: str | None  # YYYY-MM-DD
     lead_source: str | None
     tier: str | None
     stage: str | None
     status: str  # running, completed, error, cancelled
+    lost_reason: str | None
     created_at: str | None
     updated_at: str | None
     completed_at: str | None
     next_due_at: str | None
     activity_at: str | None
     escalated_at: str | None
+
+
+class DealSummary(DealRow):
+    """A deal as lists, boards and searches show it (never its workflow state), with its
+    outcome (engine.usecases.outcomes): `won`, `lost` or None while it is open; `lost_reason`
+    only for a lost deal."""
+
+    outcome: str | None
 
 
 class TaskRecord(TypedDict):

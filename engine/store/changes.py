@@ -29,6 +29,8 @@ from engine.store.records import iso
 from engine.store.sla import DueTimes, still_escalated
 from engine.store.subscriptions import deliver_kept, sync_subscriptions
 
+MAX_AMOUNT = Decimal(10) ** 14  # Instance.amount is Numeric(16, 2)
+
 
 def _as_amount(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
@@ -37,7 +39,22 @@ def _as_amount(value: Any) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() else None
+    # What the column holds (Numeric(16, 2)): a larger figure is no deal's value.
+    return amount if amount.is_finite() and abs(amount) < MAX_AMOUNT else None
+
+
+def deal_value(data: dict[str, Any]) -> Decimal | None:
+    """The value a deal's data gives it: its `amount`, else its quote (`price` less its
+    `discount_percent`); None when it gives none."""
+    if "amount" in data:
+        return _as_amount(data["amount"])
+    price = _as_amount(data.get("price"))
+    if price is None:
+        return None
+    discount = _as_amount(data.get("discount_percent")) or Decimal(0)
+    if not 0 <= discount <= 100:
+        return price
+    return (price * (100 - discount) / 100).quantize(Decimal("0.01"))
 
 
 def _as_text(value: Any, limit: int) -> str | None:
@@ -128,10 +145,16 @@ def save_change(
         inst.stage = last_stage
 
     data_now = runtime.current_data(wf)
+    # The deal's value follows its data when the data's value changes (a quote prepared or
+    # sent back and made again); in between it is what the owner set (start, deal page).
+    value = deal_value(data_now)
+    given = inst.amount is not None if new else value == deal_value(inst.data or {})
+    if value is not None and not given:
+        inst.amount = value
     inst.data = data_now
-    inst.amount = _as_amount(data_now.get("amount", data_now.get("price")))
     inst.lead_source = _as_text(data_now.get("source_channel"), 80)
     inst.tier = _as_text(data_now.get("tier"), 8)
+    inst.lost_reason = _as_text(data_now.get("lost_reason"), 300)
     inst.visited = visited
     inst.position = runtime.position(wf, visited)
     inst.timers = [

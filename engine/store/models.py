@@ -151,8 +151,9 @@ class Instance(Base):
             "status IN ('running', 'completed', 'cancelled', 'error')", name="ck_instance_status"
         ),
         Index("ix_instance_next_due_at", "next_due_at"),
-        # Covers the board: counts per stage and the newest cards of each, index only.
-        Index("ix_instance_board", "process_id", "status", "stage", "updated_at"),
+        # Covers the board: counts and values per stage and the newest cards of each, index
+        # only.
+        Index("ix_instance_board", "process_id", "status", "stage", "updated_at", "amount"),
         Index("ix_instance_owner", "owner"),
         Index("ix_instance_stale", "status", "stage", "activity_at"),
     )
@@ -163,9 +164,15 @@ class Instance(Base):
     version_number: Mapped[int]
     name: Mapped[str] = mapped_column(String(300))
     owner: Mapped[str | None] = mapped_column(String(80))
+    # The deal's value: given at the start, edited by the owner or a manager, and replaced by
+    # the process's own figure (its data's amount, else its quote) when that changes.
     amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    # The day the owner expects the deal to close.
+    expected_close: Mapped[date | None]
     lead_source: Mapped[str | None] = mapped_column(String(80))
     tier: Mapped[str | None] = mapped_column(String(8))
+    # The data's lost_reason (what a lost deal's record shows: engine.usecases.outcomes).
+    lost_reason: Mapped[str | None] = mapped_column(String(300))
     stage: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="running")
     # Serialized SpiffWorkflow state without the spec (that lives once per version).

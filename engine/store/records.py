@@ -4,7 +4,7 @@ dicts, ids as strings, times as ISO text)."""
 from __future__ import annotations
 
 from engine.clock import iso
-from engine.core.records import DealSummary, HistoryEntry, TaskRecord
+from engine.core.records import DealRow, HistoryEntry, TaskRecord
 from engine.store.models import History, Instance, OpenTask
 
 # What instance_summary reads: lists load only these, never the stored workflow state.
@@ -15,10 +15,12 @@ SUMMARY_COLUMNS = (
     Instance.name,
     Instance.owner,
     Instance.amount,
+    Instance.expected_close,
     Instance.lead_source,
     Instance.tier,
     Instance.stage,
     Instance.status,
+    Instance.lost_reason,
     Instance.created_at,
     Instance.updated_at,
     Instance.completed_at,
@@ -28,7 +30,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-def instance_summary(inst: Instance) -> DealSummary:
+def instance_summary(inst: Instance) -> DealRow:
+    """The deal's row as stored; the use cases add what they derive from it
+    (engine.usecases.outcomes.deal_summary)."""
     return {
         "instance_id": str(inst.id),
         "process_id": inst.process_id,
@@ -36,10 +40,12 @@ def instance_summary(inst: Instance) -> DealSummary:
         "name": inst.name,
         "owner": inst.owner,
         "amount": float(inst.amount) if inst.amount is not None else None,
+        "expected_close": inst.expected_close.isoformat() if inst.expected_close else None,
         "lead_source": inst.lead_source,
         "tier": inst.tier,
         "stage": inst.stage,
         "status": inst.status,
+        "lost_reason": inst.lost_reason,
         "created_at": iso(inst.created_at),
         "updated_at": iso(inst.updated_at),
         "completed_at": iso(inst.completed_at),

@@ -1,6 +1,14 @@
-"""Deals: starting one, the lists and the board, one deal with its history, comments, who
-may see which deal (the rule is engine.usecases.access's), who may start which process and
-who may own a deal.
+"""Deals: starting one, the lists, one deal with its history, its value and expected close
+date, comments, who may see which deal (the rule is engine.usecases.access's), who may start
+which process and who may own a deal.  The board is engine.usecases.board's; outcomes and
+marking a deal lost engine.usecases.outcomes'.
+
+A deal's value (`amount`) and expected close date are given when it starts (`deal_basics`
+checks them for the form, the API and the command line alike) and changed afterwards by its
+owner or a manager (`update_deal`).  The process's own figure wins when it changes: the data's
+`amount`, else its quote's price less the discount (engine.store.changes.deal_value), so the
+estimate made at the start gives way to the quote, and a quote sent back and made again
+replaces the value again; an edit in between stands until then.
 
 Who may start a process (`check_starter`): an active user holding one of the roles its
 `startRoles` property lists, or the owner roles when it lists none, or an admin
@@ -14,12 +22,15 @@ alike.  The form offers `startable` processes and `deal_owners`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, load_only
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.clock import iso
@@ -31,6 +42,7 @@ from engine.core.roles import DEAL_OWNERS, TEAM_ROLES, role_key
 from engine.core.starters import may_start
 from engine.core.version import VersionRuntime
 from engine.errors import (
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     ValidationError,
@@ -48,12 +60,90 @@ from engine.store.records import SUMMARY_COLUMNS, history_record, instance_summa
 from engine.store.stale import is_stale, stale_among, stale_clause
 from engine.usecases import access
 from engine.usecases.base import UseCases
+from engine.usecases.outcomes import check_may_change, deal_summary
 from engine.usecases.unit import parse_id, run_step
 
 # Who may own a deal besides the person starting it.
 OWNER_ROLES = DEAL_OWNERS
 # Role keys as people read them, for messages.
 _ROLE_NAMES = {role_key(r): r for r in TEAM_ROLES}
+
+
+# --- a deal's basics: its value and expected close date ------------------------------------
+
+BASICS = ("amount", "expected_close")
+MAX_AMOUNT = changes.MAX_AMOUNT  # a value is below it (Instance.amount is Numeric(16, 2))
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CENT = Decimal("0.01")
+
+
+def deal_amount(value: Any) -> Decimal | None:
+    """A deal's value as given: a number from 0 (or its text, from a form or the command
+    line: "240000", "240,000.50"), in cents; None for none.  ValidationError on the field
+    `amount` for anything else, and from MAX_AMOUNT on."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    problem = ValidationError("must be a number of 0 or more, such as 240000", field="amount")
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise problem
+    text = value.strip().replace(",", "").lstrip("¥￥") if isinstance(value, str) else str(value)
+    if len(text) > 40:
+        raise problem
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise problem from None
+    if not number.is_finite() or number < 0 or number >= MAX_AMOUNT:
+        raise problem
+    number = number.quantize(_CENT)
+    if number >= MAX_AMOUNT:
+        raise problem
+    return number
+
+
+def close_date(value: Any) -> date | None:
+    """An expected close date as given: YYYY-MM-DD (or a date); None for none.
+    ValidationError on the field `expected_close` for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValidationError(
+        "must be a date written YYYY-MM-DD, such as 2026-06-30", field="expected_close"
+    )
+
+
+def deal_basics(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A deal's value and expected close date as given (`BASICS`; a key left out is left
+    as it is, None clears it), checked: column -> value.  ValidationError naming the first
+    bad field, with every bad one in `errors`."""
+    parsed: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for key, value in values.items():
+        try:
+            if key == "amount":
+                parsed[key] = deal_amount(value)
+            elif key == "expected_close":
+                parsed[key] = close_date(value)
+            else:
+                raise ValidationError(f"not a deal field: give {' or '.join(BASICS)}", field=key)
+        except ValidationError as exc:
+            errors.append({"field": key, "message": str(exc)})
+    if errors:
+        raise ValidationError(errors[0]["message"], field=errors[0]["field"], errors=errors)
+    return parsed
+
+
+def _shown(value: Any) -> Any:
+    """A basic as the history keeps it (JSON)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def may_own(user: Mapping[str, Any]) -> bool:
@@ -129,10 +219,6 @@ def _latest_id(s: Session, process_id: str) -> int:
     return versions.version_row(s, process_id, None).id
 
 
-def _stage_is(stage: str | None) -> ColumnElement[bool]:
-    return Instance.stage.is_(None) if stage is None else Instance.stage == stage
-
-
 class DealCases(UseCases):
     """Start, list, show and comment on deals."""
 
@@ -145,11 +231,16 @@ class DealCases(UseCases):
         data: dict[str, Any] | None = None,
         actor: str | None = None,
         version: int | None = None,
+        amount: Any = None,
+        expected_close: Any = None,
         then: Callable[[Session, Instance], None] | None = None,
     ) -> StartedDeal:
-        """Start a deal on the latest (or the given) version of a process.  `then(s, inst)`
-        writes what a caller keeps beside the new instance, in the same transaction."""
+        """Start a deal on the latest (or the given) version of a process, with its value
+        (`amount`, a number from 0) and expected close date (YYYY-MM-DD) when given; when no
+        value is given, the start data's (changes.deal_value).  `then(s, inst)` writes what a
+        caller keeps beside the new instance, in the same transaction."""
         data = dict(data or {})
+        basics = deal_basics({"amount": amount, "expected_close": expected_close})
         with self.space.write() as unit:
             s = unit.s
             vr = unit.version(versions.version_row(s, process_id, version).id)
@@ -176,6 +267,7 @@ class DealCases(UseCases):
                 owner=owner,
                 visited={},
                 created_at=now,
+                **basics,
             )
             started = {
                 "at": now,
@@ -239,47 +331,7 @@ class DealCases(UseCases):
                 query = query.where(stale_clause(settings.stale_days(s), clock.now()))
             if limit is not None:
                 query = query.limit(limit).offset(offset)
-            return [instance_summary(i) for i in s.scalars(query)]
-
-    def board(
-        self, process: str, *, visible_to: str | None = None, per_stage: int = 50
-    ) -> dict[str, dict[str, Any]]:
-        """The running deals of a process by stage: for each stage how many there are and
-        the `per_stage` most recently changed.  Two statements whatever the number of stages
-        (counts grouped by stage; the cards as one UNION ALL of per-stage index scans), and
-        only the columns a card shows are read."""
-        with self.db.read() as s:
-            where: list[ColumnElement[bool]] = [
-                Instance.process_id == process,
-                Instance.status == "running",
-            ]
-            if visible_to is not None:
-                where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
-            grouped = select(Instance.stage, func.count()).where(*where).group_by(Instance.stage)
-            counts = {stage: n for stage, n in s.execute(grouped)}
-            board: dict[str, dict[str, Any]] = {
-                stage or "": {"count": n, "cards": []} for stage, n in counts.items()
-            }
-            if not counts:
-                return board
-            newest = [
-                select(Instance.id)
-                .where(*where, _stage_is(stage))
-                .order_by(Instance.updated_at.desc(), Instance.id.desc())
-                .limit(per_stage)
-                .subquery()
-                for stage in counts
-            ]
-            ids = union_all(*(select(sub.c.id) for sub in newest)).subquery()
-            cards = s.scalars(
-                select(Instance)
-                .options(load_only(*SUMMARY_COLUMNS))
-                .where(Instance.id.in_(select(ids.c.id)))
-                .order_by(Instance.updated_at.desc(), Instance.id.desc())
-            )
-            for inst in cards:
-                board[inst.stage or ""]["cards"].append(instance_summary(inst))
-            return board
+            return [deal_summary(instance_summary(i)) for i in s.scalars(query)]
 
     def show(self, instance_id: str | int) -> Deal:
         """Everything about one deal, read from its rows (no workflow is loaded)."""
@@ -295,7 +347,7 @@ class DealCases(UseCases):
                 select(History).where(History.instance_id == iid).order_by(History.id)
             )
             return {
-                **instance_summary(inst),
+                **deal_summary(instance_summary(inst)),
                 "position": dict(inst.position),
                 "data": inst.data,
                 "tasks": [task_record(t) for t in tasks],
@@ -303,6 +355,39 @@ class DealCases(UseCases):
                 "error": inst.error,
                 "history": [history_record(h) for h in history],
             }
+
+    def update_deal(
+        self, instance_id: str | int, *, user: str, values: Mapping[str, Any]
+    ) -> DealSummary:
+        """Set a deal's value and expected close date (`deal_basics`: the keys given, None
+        clears one), by its owner or a manager (engine.usecases.outcomes.may_change), in
+        any status: a won deal's value may be corrected.  The history keeps what changed
+        and what it was; a change of nothing writes nothing."""
+        iid = parse_id(instance_id)
+        wanted = deal_basics(values)
+        with self.space.write() as unit:
+            s = unit.s
+            inst = unit.lock(iid, status=None)
+            check_may_change(s, inst, user)
+            before = {k: getattr(inst, k) for k, v in wanted.items() if getattr(inst, k) != v}
+            if before:
+                now = clock.now()
+                for key in before:
+                    setattr(inst, key, wanted[key])
+                inst.updated_at = now
+                if inst.status == "running":
+                    inst.activity_at = now  # someone worked on it (engine.store.stale)
+                try:
+                    s.flush()
+                except StaleDataError as exc:
+                    raise ConflictError(
+                        f"deal {iid} was changed by someone else at the same time; nothing "
+                        "was saved"
+                    ) from exc
+                data = {k: _shown(wanted[k]) for k in before}
+                data["before"] = {k: _shown(v) for k, v in before.items()}
+                s.add(History(instance_id=iid, at=now, actor=user, kind="updated", data=data))
+            return deal_summary(instance_summary(inst))
 
     def start_form(self, process_id: str, version: int | None = None) -> dict[str, Any] | None:
         """The schema of a process's start form (latest version unless given), if any."""

@@ -58,6 +58,7 @@ from engine.store.models import Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
 from engine.usecases.notices import Named, Notices
+from engine.usecases.outcomes import deal_summary
 from engine.usecases.unit import DealChange, UnitOfWork, parse_id, retried
 
 __all__ = ["INCIDENT_ROLES", "MAX_REASON", "IncidentCases", "incident_record", "may_handle"]
@@ -235,7 +236,8 @@ class IncidentCases(UseCases):
             if limit is not None:
                 query = query.limit(limit).offset(offset)
             return [
-                {**instance_summary(i), "error": incident_record(i.error)} for i in s.scalars(query)
+                {**deal_summary(instance_summary(i)), "error": incident_record(i.error)}
+                for i in s.scalars(query)
             ]
 
     @retried

@@ -2,7 +2,7 @@
 pages, the JSON API, the worker and the demo hold.
 
 It is composed of one class per concern, each in its own module of this package, so that an
-operation has one obvious home: a deal's (start, list, board, show, comment) in `deals`, a
+operation has one obvious home: a deal's (start, list, show, comment) in `deals`, a
 task's (inbox, complete, claim, release, drafts) in `tasks`, and so on.  A use case that
 changes a deal does it through the unit of work (engine.usecases.unit).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from engine.errors import EngineError
 from engine.store.config import database_url
 from engine.store.db import Database
+from engine.usecases.board import BoardCases
 from engine.usecases.charts import ChartCases
 from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
@@ -26,6 +27,7 @@ from engine.usecases.initiatives import InitiativeCases
 from engine.usecases.messages import MessageCases
 from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
+from engine.usecases.outcomes import OutcomeCases
 from engine.usecases.reports import ReportCases
 from engine.usecases.settings import SettingCases
 from engine.usecases.tasks import TaskCases
@@ -43,6 +45,8 @@ class Service(
     DefinitionCases,
     ChartCases,
     DealCases,
+    OutcomeCases,
+    BoardCases,
     TaskCases,
     MessageCases,
     HandoverCases,

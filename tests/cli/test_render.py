@@ -92,7 +92,8 @@ def test_a_hostile_deal_name_renders_safely(env: Service, tmp_path: Path) -> Non
 def test_export_all_writes_every_open_deal(env: Service, tmp_path: Path) -> None:
     ids = [env.start("sales_pipeline", owner="alice", data=LEAD)["instance_id"] for _ in range(3)]
     lost = env.start("sales_pipeline", owner="alice", data=LEAD)["instance_id"]
-    drive(env, lost, [*WON[:5], ("task_negotiate", {"outcome": "lost", "lost_reason": "price"})])
+    lose = ("task_negotiate", {"outcome": "lost", "lost_reason": "price too high"})
+    drive(env, lost, [*WON[:5], lose])
     assert main(["--json", "export-all", str(tmp_path / "charts"), "--format", "png"]) == 0
     written = sorted(p.name for p in (tmp_path / "charts").iterdir())
     assert written == sorted(f"{i}-ACME.png" for i in ids)

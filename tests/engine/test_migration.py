@@ -283,7 +283,7 @@ def test_chosen_deals_only_and_the_reasons_of_those_that_cannot_move(
     service.deploy([PROCESSES])
     first = new_deal(service, "First", WON[:1])
     second = new_deal(service, "Second", WON[:1])
-    lost = ("task_negotiate", {"outcome": "lost", "lost_reason": "Budget frozen"})
+    lost = ("task_negotiate", {"outcome": "lost", "lost_reason": "no budget"})
     done = new_deal(service, "Lost", [*WON[:5], lost])
     service.deploy([make_v2(tmp_path / "v2")])
     result = service.migrate("sales_pipeline", 2, user="root", instance_ids=[first, done, "999"])

@@ -541,7 +541,7 @@ def test_deals_driven_through_the_engine(team: Service) -> None:
         assert by_stage(funnel, "entered")["negotiation"] == 2
         assert by_stage(funnel, "entered")["contract"] == 1
         assert (funnel["won"], funnel["lost"], funnel["win_rate"]) == (1, 1, 0.5)
-        assert funnel["lost_reasons"] == [{"reason": "Budget frozen until next year", "deals": 1}]
+        assert funnel["lost_reasons"] == [{"reason": "no budget", "deals": 1}]
         cycle = reports.cycle(team.db, f, now=now)
         assert cycle["cycle"]["median_seconds"] == pytest.approx(8 * 86400)
         needs = next(r for r in cycle["elements"] if r["element_id"] == "task_needs_analysis")

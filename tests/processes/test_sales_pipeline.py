@@ -194,10 +194,10 @@ def test_lost_deal_needs_a_reason(pipeline: Any) -> None:
         complete_step(pipeline, iid, "task_negotiate", outcome="lost")
     assert err.value.field == "lost_reason"
     assert open_ids(pipeline, iid) == {"task_negotiate"}
-    complete_step(pipeline, iid, "task_negotiate", outcome="lost", lost_reason="Chose a competitor")
+    complete_step(pipeline, iid, "task_negotiate", outcome="lost", lost_reason="chose a competitor")
     shown = pipeline.show(iid)
     assert shown["status"] == "completed" and shown["stage"] == "lost"
-    assert shown["data"]["lost_reason"] == "Chose a competitor"
+    assert shown["data"]["lost_reason"] == "chose a competitor"
     assert shown["position"]["end_deal_lost"] == "completed"
 
 

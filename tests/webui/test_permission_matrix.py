@@ -71,6 +71,9 @@ REPORTS = frozenset({"Sales Rep", "Sales Manager", "admin"})  # a rep: the deals
 # Who may start the sales pipeline (its startRoles; admins always: engine.core.starters).
 DEAL_STARTERS = frozenset({"Sales Rep", "Sales Manager", "admin"})
 ADMIN_PAGES = frozenset({"admin"})
+# Who may mark their own deal of the test (their `own` one) lost or change its value: its
+# owner (alice; dora, to whom root's deal was handed) or a manager.
+CHANGERS = {"Sales Rep": 422, "Sales Manager": 422, "admin": 422, "designer": 422}
 
 # What the target of a request is to the user asking.
 VISIBLE = "a deal the user may see"
@@ -172,6 +175,15 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("deals.show", "GET"): Line("/deals/{deal}"),
     ("deals.chart", "GET"): Line("/deals/{deal}/chart.svg"),
     ("deals.comment", "POST"): Line("/deals/{deal}/comments", ok=302, data={"text": "Hi"}),
+    # Its owner or a manager (engine.usecases.outcomes): dora owns the deal she was handed.
+    # A reason not on the list: refused (422) for them, before anything changes.
+    ("deals.mark_lost", "POST"): Line(
+        "/deals/{deal}/lost", ok=403, by_role=CHANGERS, data={"reason": "Test"}
+    ),
+    ("deals.change_basics", "POST"): Line(
+        "/deals/{deal}/basics", ok=403, by_role=CHANGERS, data={"amount": "-1"}
+    ),
+    ("deals.probabilities", "POST"): Line("/deals/board/probabilities", ok=302, only=MANAGERS),
     ("tasks.task_page", "GET"): Line("/tasks/{task}"),
     ("tasks.task_page", "POST"): Line(
         "/tasks/{task}", ok=tasks(302, 302, 403, 403), data={"action": "draft"}
@@ -284,6 +296,10 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.start_deal", "POST"): Line("/api/v1/deals", ok=201, data=NEW_DEAL, only=DEAL_STARTERS),
     ("api.get_deal", "GET"): Line("/api/v1/deals/{deal}"),
     ("api.get_deal_diagram", "GET"): Line("/api/v1/deals/{deal}/diagram.svg"),
+    ("api.mark_deal_lost", "POST"): Line(
+        "/api/v1/deals/{deal}/lost", ok=403, by_role=CHANGERS, data={"reason": "Test"}
+    ),
+    ("api.get_board", "GET"): Line("/api/v1/board"),
     ("api.list_tasks", "GET"): Line("/api/v1/tasks"),
     ("api.claim_task", "POST"): Line("/api/v1/tasks/{task}/claim", ok=tasks(200, 200, 403, 409)),
     ("api.release_task", "POST"): Line(

@@ -192,7 +192,9 @@ def _paths() -> dict[str, Any]:
                 "Starts the process with the start form's data, checked against its form.  "
                 "The process says who may start it (its starting roles): anyone else gets "
                 "403.  `owner` must be an active user who may own the deal, `process_id` a "
-                "deployed process and `version` one of its versions: else 422 on that field.",
+                "deployed process and `version` one of its versions, `amount` (the deal's "
+                "value) a number from 0 and `expected_close` a date YYYY-MM-DD: else 422 on "
+                "that field.",
                 {
                     "201": {
                         **answer("StartedDeal", "Started; `Location` is the deal's URL."),
@@ -206,7 +208,12 @@ def _paths() -> dict[str, Any]:
                     **fails("403", "422"),
                 },
                 body="NewDeal",
-                example={"process_id": "sales_pipeline", "data": _LEAD},
+                example={
+                    "process_id": "sales_pipeline",
+                    "data": _LEAD,
+                    "amount": 240000,
+                    "expected_close": "2026-06-30",
+                },
             ),
         },
         "/deals/{instance_id}": {
@@ -219,6 +226,26 @@ def _paths() -> dict[str, Any]:
                 parameters=_uses("InstanceId"),
             )
         },
+        "/deals/{instance_id}/lost": {
+            "post": operation(
+                "markDealLost",
+                "deals",
+                "Mark an open deal lost, from any stage",
+                "Its owner or a sales manager (or an admin) ends the deal as lost with a reason "
+                "from its process's lost-reason list: its running tasks are cancelled, its "
+                "stage becomes `lost` and its outcome `lost` with that `lost_reason`, its "
+                "history says who did it and why, and the reports count it.  Anyone else who "
+                "may see the deal gets 403; a deal already finished 409; a reason missing or "
+                "not on the list 422 (the body is checked first).",
+                {
+                    "200": answer("DealSummary", "The deal, lost."),
+                    **fails("403", "404", "409", "422"),
+                },
+                parameters=_uses("InstanceId"),
+                body="LostDeal",
+                example={"reason": "price too high"},
+            )
+        },
         "/deals/{instance_id}/diagram.{format}": {
             "get": operation(
                 "getDealDiagram",
@@ -227,6 +254,28 @@ def _paths() -> dict[str, Any]:
                 "The path taken, the open tasks and any error, drawn on the deal's process.",
                 {"200": _chart("The chart."), **fails("404", "422")},
                 parameters=[*_uses("InstanceId", "Format", "Layout", "Paper")],
+            )
+        },
+        "/board": {
+            "get": operation(
+                "getBoard",
+                "deals",
+                "The pipeline board of a process: deals, value and weighted value per stage",
+                "Per stage of the process (in its order; its end stages `won` and `lost` only "
+                "while a running deal is in them), the running deals you may see: how many, "
+                "their value total, and the weighted pipeline (value times the stage's "
+                "probability).  A process not deployed is 404; a query parameter other than "
+                "`process` is 422.",
+                {"200": answer("Board", "The stages."), **fails("404", "422")},
+                parameters=[
+                    _query(
+                        "process",
+                        "The process whose board you want (default `sales_pipeline`).",
+                        type="string",
+                        minLength=1,
+                        maxLength=200,
+                    )
+                ],
             )
         },
         "/tasks": {

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.usecases.deals import MAX_AMOUNT
+from engine.usecases.outcomes import MAX_REASON
 from engine.usecases.unit import MAX_ID
 
 __all__ = ["DEAL_STATUSES", "SCHEMAS", "ref", "request_schema", "schemas"]
 
 SCHEMAS = "#/components/schemas/"
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def ref(name: str) -> dict[str, Any]:
@@ -106,11 +109,32 @@ _DEAL_SUMMARY = {
     "version": {"type": "integer", "description": "The process version the deal runs on."},
     "name": text("The deal's name (by default the company)."),
     "owner": text("The user who owns the deal.", null=True),
-    "amount": {"type": ["number", "null"], "description": "The deal's amount, once quoted."},
+    "amount": {
+        "type": ["number", "null"],
+        "description": "The deal's value in CNY: as given when it started or set since by its "
+        "owner or a manager, replaced by the process's own figure when that changes (its "
+        "data's `amount`, else its quote's price less the discount).",
+    },
+    "expected_close": text(
+        "The day the deal is expected to close (YYYY-MM-DD).", null=True, format="date"
+    ),
     "lead_source": text("Where the lead came from (source_channel).", null=True),
     "tier": text("The lead's grade (A/B/C), once graded.", null=True),
     "stage": text("The sales stage the deal is in.", null=True),
     "status": {"type": "string", "enum": DEAL_STATUSES, "description": "Where the run stands."},
+    "outcome": {
+        "type": ["string", "null"],
+        "enum": ["won", "lost", None],
+        "description": "`won` once the deal reached the stage won (or one after it, such as "
+        "after-sales), `lost` once it reached the stage lost (the process recorded a loss, "
+        "or someone marked it lost); null while it is open, and for a deal cancelled "
+        "without an outcome.",
+    },
+    "lost_reason": text(
+        "Why a lost deal was lost (a value of the process's lost-reason list, or the "
+        "process's own); null for any other deal.",
+        null=True,
+    ),
     "created_at": date_time("When the deal was started.", null=False),
     "updated_at": date_time("When the deal last changed."),
     "completed_at": date_time("When the process finished."),
@@ -349,10 +373,62 @@ def schemas() -> dict[str, Any]:
                     "maximum": MAX_ID,  # the database's integers
                     "description": "A process version other than the latest.",
                 },
+                "amount": {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMaximum": float(MAX_AMOUNT),  # what the database holds
+                    "description": "The deal's value in CNY, as far as it is known now "
+                    "(rounded to cents); default: the start data's `amount` or `price`, if any.",
+                },
+                "expected_close": text(
+                    "The day the deal is expected to close.",
+                    format="date",
+                    pattern=DATE_PATTERN,
+                ),
             },
             "required": ["process_id"],
             "additionalProperties": False,
         },
+        "LostDeal": {
+            "type": "object",
+            "description": "Why the deal was lost: a value of its process's lost-reason list "
+            "(the choices of the `lost_reason` field of its forms; for the shipped pipeline "
+            "`price too high`, `chose a competitor`, `no budget`, `no need at the moment`, "
+            "`no decision`, `not a fit`, `other`), or any text for a process without one.",
+            "properties": {
+                "reason": text("The reason.", minLength=1, maxLength=MAX_REASON, pattern="\\S"),
+            },
+            "required": ["reason"],
+            "additionalProperties": False,
+        },
+        "Board": record(
+            "The running deals of a process by stage, in the process's order: how many you "
+            "may see in each stage, their value and the weighted pipeline.",
+            {
+                "stages": {
+                    "type": "array",
+                    "items": record(
+                        "One stage of the board.",
+                        {
+                            "stage": text("The stage (its key in the BPMN).", null=True),
+                            "label": text("Its name, in the language of Accept-Language."),
+                            "count": {"type": "integer", "description": "Running deals."},
+                            "value": {
+                                "type": "number",
+                                "description": "Their value total in CNY (deals without a "
+                                "value count as 0).",
+                            },
+                            "weighted": {
+                                "type": "number",
+                                "description": "The value times the stage's probability "
+                                "(set by a sales manager; by default from the stage's place "
+                                "in the process).",
+                            },
+                        },
+                    ),
+                }
+            },
+        ),
         "TaskCompletion": {
             "type": "object",
             "description": "The task's form data, checked against the task's JSON-schema form.",

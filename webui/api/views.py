@@ -41,6 +41,7 @@ from webui.api.document import document
 from webui.api.schemas import DEAL_STATUSES, request_schema
 from webui.chart_svg import MEDIA_TYPES
 from webui.errors import headers_of, status_of
+from webui.labels import STAGES, field_title
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -51,6 +52,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("drawn", "auto")
+PIPELINE = "sales_pipeline"  # the board's process unless the query names another
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 MAX_INT = MAX_ID  # larger numbers would overflow the database's integers
 # Documentation, and the JSON 404/405 for unknown paths: they show no data.
@@ -266,6 +268,8 @@ def start_deal() -> ResponseReturnValue:
             data=body.get("data"),
             actor=user,
             version=body.get("version"),
+            amount=body.get("amount"),
+            expected_close=body.get("expected_close"),
         )
     except NotFoundError as exc:
         raise ValidationError(str(exc), field="process_id") from None
@@ -288,6 +292,43 @@ def get_deal_diagram(instance_id: str, format: str) -> ResponseReturnValue:
     _check_layout(graph, layout)
     data = render_instance(graph, view, format, layout=layout, cache_key=key, **paper)
     return _chart(data, format, f"deal-{instance_id}")
+
+
+@bp.post("/deals/<instance_id>/lost")
+def mark_deal_lost(instance_id: str) -> ResponseReturnValue:
+    body = _body("LostDeal")  # checked before the deal is looked at: no leak
+    _visible_deal(instance_id)
+    return _service().mark_lost(instance_id, user=_user(), reason=body["reason"])
+
+
+@bp.get("/board")
+def get_board() -> ResponseReturnValue:
+    unknown = sorted(set(request.args) - {"process"})
+    if unknown:  # a misspelt `process` must not show another process's board
+        raise ValidationError("not a parameter of the board: it takes `process`", field=unknown[0])
+    process = _text_arg("process") or PIPELINE
+    service = _service()
+    board = service.board(process, visible_to=_user())
+    labels = service.stage_labels(process, _lang())  # the process's translations; {} in English
+    return {
+        "stages": [
+            {
+                "stage": column["stage"],
+                "label": labels.get(column["stage"] or "") or stage_label(column["stage"]),
+                "count": column["count"],
+                "value": column["value"],
+                "weighted": column["weighted"],
+            }
+            for column in board["stages"]
+        ]
+    }
+
+
+def stage_label(stage: str | None) -> str:
+    """A stage's English name: the sales stages' (webui.labels), else its key made readable."""
+    if not stage:
+        return "—"
+    return STAGES.get(stage) or field_title(stage)
 
 
 # --- tasks -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, case, distinct, extract, func, select
+from sqlalchemy import ColumnElement, case, distinct, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.core.initiatives import EMPTY, PASSED, element_effect, figures, flow_nodes
@@ -16,6 +16,7 @@ from engine.errors import NotFoundError
 from engine.store.models import History, Initiative, InitiativeRow, Instance
 from engine.store.records import iso
 from engine.usecases.initiatives.table import process_graph
+from engine.usecases.outcomes import MARKED_LOST
 from engine.usecases.unit import Workspace
 
 
@@ -47,7 +48,10 @@ def measure_effect(
         History.element_id.in_(won_at), History.kind == "completed"
     )
     lost_deals = select(History.instance_id).where(
-        History.element_id.in_(lost_at), History.kind == "completed"
+        or_(
+            History.element_id.in_(lost_at) & (History.kind == "completed"),
+            History.element_id == MARKED_LOST,  # marked lost (engine.usecases.outcomes)
+        )
     )
     effective = ini.effective_at or ini.created_at
     period = case((History.entered_at < effective, "before"), else_="after").label("period")

@@ -68,28 +68,27 @@ def funnel(
     with db.read() as s:
         sc = scope(s, f)
         deals = deal_filter(s, f, viewer)
-        reasons: list[dict[str, Any]] = []
         found: dict[str, tuple[int, int]] = {}
         for (_kind, key, _b, further), n in counted(
             s, (STAGE, RESTAGE), f, deals, stage=True
         ).items():
             entered, converted = found.get(key, (0, 0))
             found[key] = (entered + n, converted + (n if further else 0))
-        if LOST in sc.names:
-            reason = Instance.data["lost_reason"].as_string()
-            lost = (
-                select(reason, func.count(func.distinct(Instance.id)))
-                .select_from(History)
-                .join(Instance, Instance.id == History.instance_id)
-                .where(
-                    History.element_id.in_(sc.stage_elements(LOST) or [""]),
-                    *within(History.at, f),
-                    *deals,
-                )
-                .group_by(reason)
-                .order_by(func.count(func.distinct(Instance.id)).desc(), reason)
+        # Every process has losses: a deal of any process may be marked lost.
+        reason = Instance.data["lost_reason"].as_string()
+        lost = (
+            select(reason, func.count(func.distinct(Instance.id)))
+            .select_from(History)
+            .join(Instance, Instance.id == History.instance_id)
+            .where(
+                History.element_id.in_(sc.stage_elements(LOST)),
+                *within(History.at, f),
+                *deals,
             )
-            reasons = [{"reason": r or None, "deals": n} for r, n in s.execute(lost)]
+            .group_by(reason)
+            .order_by(func.count(func.distinct(Instance.id)).desc(), reason)
+        )
+        reasons = [{"reason": r or None, "deals": n} for r, n in s.execute(lost)]
     rows = []
     for name in sc.funnel:
         entered, converted = found.get(name, (0, 0))

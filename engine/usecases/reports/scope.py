@@ -25,9 +25,9 @@ from engine.store import users
 from engine.store.models import Definition, DefinitionVersion, Instance, OpenTask, User, UserRole
 from engine.store.records import iso
 from engine.usecases import access
+from engine.usecases.outcomes import LOST, MARKED_LOST, WON
 
 DEFAULT_PROCESS = "sales_pipeline"
-WON, LOST = "won", "lost"
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,8 @@ def build_graph(main: Any, subprocesses: Mapping[str, Any]) -> Outline:
             before = _stages_before(ts, specs, stages)
             if None in before or any(rank[b] < rank[stage] for b in before if b is not None):
                 entries[ts.bpmn_id] = stage
+    # A deal marked lost enters "lost" wherever it was (engine.usecases.outcomes).
+    entries[MARKED_LOST] = LOST
     return Outline(
         stages,
         entries,

@@ -1,0 +1,243 @@
+"""The pipeline board: the running deals of a process by stage, with the value in each stage
+and the weighted pipeline, and the stage probabilities a sales manager sets.
+
+A process's board has a column per stage of its latest version, in their order (the ranks the
+reports give them, engine.usecases.reports.scope: the sales stages in their standard order, a
+process's own stages in flow order), without the ends "won" and "lost" where no running deal
+waits, and with any stage a running deal of an older version is in.  Per stage: how many of
+the running deals the reader may see are there (engine.usecases.access), their value total,
+and the weighted pipeline, value x the stage's probability.  A sales manager sets the
+probabilities (team setting `stage_probabilities`); a stage without one counts at its place
+in its process: the k-th of n stages at k/(n+1).
+
+A column shows its `per_stage` most recently changed deals.  Each card carries what rots it
+and what presses it: `stale` (engine.store.stale), `quiet_days` since anyone worked on it,
+`rot` (0 fresh, 1 stale, 2 stale twice over) and `due_at`, the due time of the SLA of its
+open tasks that runs out first (engine.store.sla).
+
+Two statements whatever the number of stages, over the board's index (ix_instance_board,
+which holds the amount): the counts and values grouped by stage, and the cards as one UNION
+ALL of per-stage index scans; then one for the cards' SLAs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, union_all
+from sqlalchemy.orm import Session, load_only
+
+from engine import clock
+from engine.clock import iso
+from engine.core.roles import MANAGERS
+from engine.core.stages import STAGE_ORDER
+from engine.core.version import VersionRuntime
+from engine.errors import ForbiddenError, NotFoundError
+from engine.store import deployments as versions
+from engine.store import team_settings as settings
+from engine.store import users
+from engine.store.models import Instance, OpenTask
+from engine.store.records import SUMMARY_COLUMNS, instance_summary
+from engine.store.stale import is_stale
+from engine.usecases import access
+from engine.usecases.base import UseCases
+from engine.usecases.outcomes import LOST, WON, deal_summary, outcome_of
+from engine.usecases.reports.scope import build_graph
+
+__all__ = ["PROBABILITY_ROLES", "BoardCases", "default_probability"]
+
+# Who sets the stage probabilities.
+PROBABILITY_ROLES = MANAGERS
+_ENDS = (WON, LOST)  # stages no running deal waits in
+
+
+def default_probability(position: int, stages: int) -> int:
+    """The probability of the `position`-th (from 0) of `stages` open stages of a process
+    that no setting names: its share of the way, k/(n+1)."""
+    return round(100 * (position + 1) / (stages + 1))
+
+
+_ORDERS: dict[int, tuple[VersionRuntime, tuple[str, ...]]] = {}
+_ORDERS_LOCK = threading.Lock()
+
+
+def stage_order(vr: VersionRuntime) -> tuple[str, ...]:
+    """A version's stages in order (their ranks in the reports), worked out once per
+    version object."""
+    kept = _ORDERS.get(id(vr))
+    if kept is not None and kept[0] is vr:
+        return kept[1]
+    ranks = build_graph(vr.spec, vr.subprocess_specs).ranks
+    order = tuple(sorted(ranks, key=lambda stage: ranks[stage]))
+    with _ORDERS_LOCK:
+        _ORDERS[id(vr)] = (vr, order)
+    return order
+
+
+def _known_first(stage: str) -> tuple[int, str]:
+    rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
+    return rank, stage
+
+
+def _stage_is(stage: str | None) -> ColumnElement[bool]:
+    return Instance.stage.is_(None) if stage is None else Instance.stage == stage
+
+
+def _quiet_days(card: Mapping[str, Any], now: datetime) -> int:
+    since = card["activity_at"] or card["created_at"]
+    if not since:
+        return 0
+    return max(0, (now - datetime.fromisoformat(since)).days)
+
+
+class BoardCases(UseCases):
+    """The pipeline board and the stage probabilities behind its weighted pipeline."""
+
+    def _latest_version(self, s: Session, process: str) -> VersionRuntime:
+        for pid, _name, vid in versions.latest_versions(s):
+            if pid == process:
+                return self.version(s, vid)
+        raise NotFoundError(f"no deployed process '{process}'")
+
+    def probabilities(self, process: str) -> list[dict[str, Any]]:
+        """Each open stage of a process's latest version (no ends), in order, with its
+        probability in percent: as set, or its default."""
+        with self.db.read() as s:
+            order = stage_order(self._latest_version(s, process))
+            chances = settings.stage_probabilities(s)
+        stages = [st for st in order if st not in _ENDS]
+        return [
+            {"stage": st, "probability": chances.get(st, default_probability(i, len(stages)))}
+            for i, st in enumerate(stages)
+        ]
+
+    def set_probabilities(self, values: Mapping[str, Any], *, user: str) -> dict[str, int]:
+        """Set stages' probabilities (stage -> percent 0-100; an empty value returns a stage
+        to its default), by a sales manager or an admin; ValidationError naming the
+        setting `stage_probabilities` for a bad one.  The other stages keep theirs."""
+        with self.db.read() as s:
+            if not users.roles_of(s, user) & PROBABILITY_ROLES:
+                raise ForbiddenError(
+                    f"{user} may not set the stage probabilities: a sales manager does"
+                )
+            stored = dict(settings.get(s, "stage_probabilities") or {})
+        merged = {**stored, **values}
+        saved = settings.save(self.db, {"stage_probabilities": merged}, actor=user)
+        chances: dict[str, int] = saved["stage_probabilities"]
+        return chances
+
+    def board(
+        self, process: str, *, visible_to: str | None = None, per_stage: int = 50
+    ) -> dict[str, Any]:
+        """The running deals of a process by stage (see the module's docstring):
+        `{"process_id", "stages": [{"stage", "outcome", "count", "value", "probability",
+        "weighted", "cards"}]}`; NotFoundError for a process not deployed."""
+        now = clock.now()
+        with self.db.read() as s:
+            order = stage_order(self._latest_version(s, process))
+            where: list[ColumnElement[bool]] = [
+                Instance.process_id == process,
+                Instance.status == "running",
+            ]
+            if visible_to is not None:
+                where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
+            grouped = (
+                select(Instance.stage, func.count(), func.sum(Instance.amount))
+                .where(*where)
+                .group_by(Instance.stage)
+            )
+            found = {stage: (n, total) for stage, n, total in s.execute(grouped)}
+            chances = settings.stage_probabilities(s)
+            stale_days = settings.stale_days(s)
+            cards = self._cards(s, where, list(found), per_stage) if found else {}
+        columns: list[str | None] = [st for st in order if st not in _ENDS or st in found]
+        extra = sorted(
+            (st for st in found if st is not None and st not in columns), key=_known_first
+        )
+        columns += extra
+        if None in found:
+            columns.append(None)  # deals of no stage, last
+        open_stages = [st for st in columns if outcome_of(st) is None]
+        stages = []
+        for stage in columns:
+            n, total = found.get(stage, (0, None))
+            value = float(total or 0)
+            if stage in chances:
+                chance = chances[stage]
+            elif stage in open_stages:
+                chance = default_probability(open_stages.index(stage), len(open_stages))
+            else:
+                chance = 100
+            shown = []
+            for card in cards.get(stage, []):
+                stale = is_stale(
+                    stale_days,
+                    now,
+                    status=card["status"],
+                    stage=card["stage"],
+                    activity_at=_moment(card["activity_at"]),
+                    created_at=_moment(card["created_at"]) or now,
+                )
+                quiet = _quiet_days(card, now)
+                limit = stale_days.get(stage or "") or 0
+                rot = 0 if not stale else 2 if limit and quiet >= 2 * limit else 1
+                shown.append({**card, "stale": stale, "quiet_days": quiet, "rot": rot})
+            stages.append(
+                {
+                    "stage": stage,
+                    "outcome": outcome_of(stage),
+                    "count": n,
+                    "value": value,
+                    "probability": chance,
+                    "weighted": round(value * chance / 100, 2),
+                    "cards": shown,
+                }
+            )
+        return {"process_id": process, "stages": stages}
+
+    def _cards(
+        self,
+        s: Session,
+        where: list[ColumnElement[bool]],
+        stages: list[str | None],
+        per_stage: int,
+    ) -> dict[str | None, list[dict[str, Any]]]:
+        """The `per_stage` most recently changed deals of each stage, with the due time of
+        the SLA of their open tasks that runs out first."""
+        newest = [
+            select(Instance.id)
+            .where(*where, _stage_is(stage))
+            .order_by(Instance.updated_at.desc(), Instance.id.desc())
+            .limit(per_stage)
+            .subquery()
+            for stage in stages
+        ]
+        ids = union_all(*(select(sub.c.id) for sub in newest)).subquery()
+        rows = list(
+            s.scalars(
+                select(Instance)
+                .options(load_only(*SUMMARY_COLUMNS))
+                .where(Instance.id.in_(select(ids.c.id)))
+                .order_by(Instance.updated_at.desc(), Instance.id.desc())
+            )
+        )
+        due = dict(
+            s.execute(
+                select(OpenTask.instance_id, func.min(OpenTask.due_at))
+                .where(OpenTask.instance_id.in_([r.id for r in rows]), OpenTask.due_at.is_not(None))
+                .group_by(OpenTask.instance_id)
+            ).all()
+        )
+        found: dict[str | None, list[dict[str, Any]]] = {}
+        for inst in rows:
+            card: dict[str, Any] = dict(deal_summary(instance_summary(inst)))
+            card["due_at"] = iso(due.get(inst.id))
+            found.setdefault(inst.stage, []).append(card)
+        return found
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
