@@ -9,6 +9,7 @@ the user's language which field is wrong.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -40,6 +41,10 @@ TIME_ZONES = (
     "America/New_York",
     "America/Los_Angeles",
     "UTC",
+)
+# Every other IANA zone, after the common ones (a choice, never free text).
+ALL_TIME_ZONES = tuple(
+    sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 )
 # Per setting, what to tell the admin (the engine's own words follow, for the detail).
 PROBLEMS = {
@@ -82,6 +87,7 @@ def _page(form: dict[str, Any], errors: dict[str, str]) -> str:
         errors=errors,
         weekdays=list(enumerate(WEEKDAYS)),
         time_zones=TIME_ZONES,
+        all_time_zones=[z for z in ALL_TIME_ZONES if z not in TIME_ZONES],
         stages=STALE_STAGES,
     )
 

@@ -132,3 +132,16 @@ def test_the_form_needs_its_csrf_token(client: FlaskClient, staff: Service) -> N
     response = client.post("/settings", data=FORM)
     assert response.status_code == 400
     assert settings.load(staff.db)["timezone"] == "UTC"
+
+
+def test_the_time_zone_is_chosen_from_the_iana_list(client: FlaskClient) -> None:
+    login(client, "root")
+    page = text(client.get("/settings"))
+    choice = page[
+        page.index('<select id="timezone"') : page.index(
+            "</select>", page.index('<select id="timezone"')
+        )
+    ]
+    assert '<option value="Asia/Shanghai"' in choice and '<option value="Africa/Nairobi"' in choice
+    assert '<input id="timezone"' not in page  # no free text
+    assert choice.count("<option") > 300

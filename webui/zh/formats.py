@@ -1,4 +1,4 @@
-"""Simplified Chinese for due dates (webui.formats)."""
+"""Simplified Chinese for due dates (webui.formats) and the time-zone choice (settings)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,6 @@ ENTRIES: dict[str, str] = {
     "%(span)s overdue": "逾期%(span)s",
     "due today": "今天到期",
     "due %(in_days)s": "%(in_days)s到期",
+    "Common": "常用",
+    "All time zones": "全部时区",
 }
