@@ -143,7 +143,7 @@ def _options(schema: Mapping[str, Any]) -> list[Option]:
             for n, v in enumerate(schema["enum"])
         ]
     titles = {
-        str(o["const"]): str(o.get("title") or o["const"])
+        _choice(o["const"]): str(o.get("title") or _choice(o["const"]))
         for o in schema.get("oneOf", []) or []
         if isinstance(o, Mapping) and "const" in o
     }
@@ -161,6 +161,19 @@ def html_pattern(pattern: str) -> str:
     if pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$"):
         return pattern[1:-1]
     return f".*(?:{pattern}).*"
+
+
+def _choice(value: Any) -> str:
+    """A choice's value in a form: a yes/no choice (`oneOf` of `const` true and false, a
+    branch's decision) is "true" or "false"; other values as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _text(value)
+
+
+def _yes_no_choice(schema: Mapping[str, Any]) -> bool:
+    """A boolean offered as labelled choices (Approve / Send back), not as a checkbox."""
+    return _type(schema) == "boolean" and bool(_options(schema))
 
 
 def _number(value: Any) -> str:
@@ -455,6 +468,9 @@ def flatten(
                         out.update(flatten(items, row, f"{name}.{n}."))
             else:
                 out[name] = [_text(v) for v in value if v is not None]
+        elif kind == "boolean" and _yes_no_choice(sub):
+            if isinstance(value, bool):
+                out[name] = [_choice(value)]
         elif kind == "boolean":
             if value is True:
                 out[name] = ["on"]
@@ -516,6 +532,16 @@ def _parse_value(schema: Mapping[str, Any], name: str, raw: Raw, out: Parsed) ->
             return bool(rows), rows
         texts = [t.strip() for t in raw.get(name, []) if t.strip()]
         return bool(texts), [_convert(items, t, name, out) for t in texts]
+    if kind == "boolean" and _yes_no_choice(schema):
+        # A choice: none chosen is no answer (the schema says whether one is required).
+        given = raw.get(name, [])
+        chosen = given[-1].strip().lower() if given else ""
+        if not chosen:
+            return False, None
+        if chosen not in ("true", "false"):
+            out.errors.append({"field": name, "message": _("Choose one of the options.")})
+            return True, chosen
+        return True, chosen == "true"
     if kind == "boolean":
         given = raw.get(name, [])
         return True, bool(given) and given[-1].strip().lower() in CHECKED

@@ -190,6 +190,7 @@ def _render(
         mine=task["assignee"] == me.username,
         has_draft=draft,
         due_state=due_state(task["due_at"]),
+        sent_back=engine().sent_back_note(task["task_id"], lang=language()),
     )
     return page, status
 

@@ -165,3 +165,36 @@ def check_data(validator: Any, data: dict[str, Any]) -> None:
         field=field_of(first),
         errors=[{"field": field_of(e), "message": message_of(e)} for e in errors],
     )
+
+
+# --- a decision that sends the work back ---------------------------------------------------
+
+SEND_BACK = "x-send-back"
+
+
+def send_back_field(schema: Any) -> tuple[str, Any, str | None] | None:
+    """The field of a form whose choice sends the work back (an approval refused), as
+    (field, the value that sends back, the field of the comment that says why), from the
+    field's `"x-send-back": {"value": false, "comment": "approval_comment"}`; None for a form
+    without one.  The first such field counts."""
+    if not isinstance(schema, Mapping):
+        return None
+    for key, sub in (schema.get("properties") or {}).items():
+        marked = sub.get(SEND_BACK) if isinstance(sub, Mapping) else None
+        if isinstance(marked, Mapping) and "value" in marked:
+            comment = marked.get("comment")
+            return str(key), marked["value"], str(comment) if comment else None
+    return None
+
+
+def sent_back(schema: Any, data: Any) -> tuple[str, str] | None:
+    """Whether `data` submitted on the form `schema` sends the work back: (the decision's
+    field, the comment, "" without one); None when it does not (or the form cannot)."""
+    found = send_back_field(schema)
+    if found is None or not isinstance(data, Mapping):
+        return None
+    key, value, comment = found
+    if key not in data or data[key] != value or type(data[key]) is not type(value):
+        return None
+    text = data.get(comment) if comment else None
+    return key, text.strip() if isinstance(text, str) else ""

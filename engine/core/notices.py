@@ -99,6 +99,16 @@ SENTENCES: dict[str, dict[str, str]] = {
         ENGLISH: "{user} cancelled deal '{deal}': {reason}",
         CHINESE: "{user} 取消了商机「{deal}」：{reason}",
     },
+    # engine.usecases.tasks: an approval refused sends the work back to '{task}'
+    "sent_back": {
+        ENGLISH: "{who} sent deal '{deal}' back to you: '{task}' is open again. {who} says: "
+        '"{comment}"',
+        CHINESE: "{who} 退回了商机「{deal}」：「{task}」需要你重新处理。{who} 的意见：“{comment}”",
+    },
+    "sent_back_silent": {
+        ENGLISH: "{who} sent deal '{deal}' back to you: '{task}' is open again.",
+        CHINESE: "{who} 退回了商机「{deal}」：「{task}」需要你重新处理。",
+    },
 }
 
 

@@ -291,12 +291,20 @@ def form_fields(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, 
             yield from form_fields(items, path + ITEMS + ".")
 
 
+def choice_text(value: Any) -> str:
+    """A choice's value as text, the key of its label: JSON's `true`/`false` for a yes/no
+    choice (as the designer's form editor writes them), the value itself otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def choices(schema: Mapping[str, Any]) -> list[str]:
     """The values a field offers (its `enum`, or the `const`s of its `oneOf`), as text."""
     if isinstance(schema.get("enum"), list):
-        return [str(v) for v in schema["enum"]]
+        return [choice_text(v) for v in schema["enum"]]
     return [
-        str(o["const"])
+        choice_text(o["const"])
         for o in schema.get("oneOf") or ()
         if isinstance(o, Mapping) and "const" in o
     ]
@@ -323,10 +331,10 @@ def translate_form(schema: Mapping[str, Any], texts: Mapping[str, Any]) -> dict[
             continue
         if isinstance(sub.get("oneOf"), list):
             for option in sub["oneOf"]:
-                if isinstance(option, dict) and str(option.get("const")) in labels:
-                    option["title"] = labels[str(option["const"])]
+                if isinstance(option, dict) and choice_text(option.get("const")) in labels:
+                    option["title"] = labels[choice_text(option["const"])]
         if isinstance(sub.get("enum"), list):
-            sub["enumNames"] = [labels.get(str(v), str(v)) for v in sub["enum"]]
+            sub["enumNames"] = [labels.get(choice_text(v), str(v)) for v in sub["enum"]]
     return out
 
 

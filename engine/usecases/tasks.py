@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.clock import iso
 from engine.core import runtime
+from engine.core.definitions import form_name
 from engine.core.failures import engine_steps
+from engine.core.forms import send_back_field, sent_back
 from engine.core.records import TaskCompleted, TaskRecord
 from engine.core.roles import role_key
 from engine.core.translations import localized_check
+from engine.core.version import VersionRuntime
 from engine.errors import (
     ConflictError,
     ForbiddenError,
@@ -32,10 +35,12 @@ from engine.store.models import (
     History,
     Instance,
     OpenTask,
+    User,
 )
 from engine.store.records import task_record
 from engine.usecases import access
 from engine.usecases.base import UseCases
+from engine.usecases.notices import Notices
 from engine.usecases.reports import facts
 from engine.usecases.texts import is_english, localize_task, localize_tasks, texts_of
 from engine.usecases.unit import parse_id, retried
@@ -232,6 +237,58 @@ def lock_open_task(s: Session, task_id: str, *, sqlite: bool) -> OpenTask:
     return row
 
 
+def _reopened(s: Session, instance_id: int) -> list[OpenTask]:
+    """The deal's open tasks that were completed before: the work sent back."""
+    done = select(History.element_id).where(
+        History.instance_id == instance_id, History.kind == "completed"
+    )
+    return list(
+        s.scalars(
+            select(OpenTask)
+            .where(OpenTask.instance_id == instance_id, OpenTask.element_id.in_(done))
+            .order_by(OpenTask.created_at, OpenTask.task_id)
+        )
+    )
+
+
+def _forms_of(vr: VersionRuntime) -> dict[str, str]:
+    """Element id -> the name of its form, for the elements of a version that have one."""
+    found: dict[str, str] = {}
+    for spec in (vr.spec, *vr.subprocess_specs.values()):
+        for ts in spec.task_specs.values():
+            name = form_name(ts)
+            if name and getattr(ts, "bpmn_id", None):
+                found[ts.bpmn_id] = name
+    return found
+
+
+def _decides(vr: VersionRuntime, form: str) -> bool:
+    """Whether a form of the version has a choice that sends the work back."""
+    return send_back_field(vr.form_schema(form)) is not None
+
+
+def _tell_sent_back(s: Session, inst: Instance, user: str, comment: str) -> None:
+    """An approval refused (engine.core.forms `sent_back`): tell whoever has the reopened
+    task (its assignee, else the deal's owner) who sent it back and why, in their language."""
+    notices = Notices(s)
+    who = s.scalar(select(User.display_name).where(User.username == user)) or user
+    for row in _reopened(s, inst.id):
+        to = row.assignee or inst.owner
+        if not to or to == user:
+            continue
+        notices.tell(
+            to,
+            "sent_back",
+            "sent_back" if comment else "sent_back_silent",
+            instance_id=inst.id,
+            task_id=row.task_id,
+            task=notices.element(inst.id, row.element_id, row.name),
+            who=who,
+            deal=inst.name,
+            comment=comment,
+        )
+
+
 class TaskCases(UseCases):
     """A user's open tasks and what they do with them."""
 
@@ -399,6 +456,51 @@ class TaskCases(UseCases):
                 found = {**found, "name": texts.name(found["element_id"], found["name"])}
             return found
 
+    def sent_back_note(self, task_id: str, *, lang: str | None = None) -> dict[str, Any] | None:
+        """Why an open task is open again, when an approval sent it back (engine.core.forms
+        `sent_back`): who sent it back (`by`), when (`at`), from which step (`step`, its
+        name in `lang`) and their comment (`comment`, "" without one); None for a task that
+        was not sent back since it was last completed (or never was)."""
+        with self.db.read() as s:
+            row = s.get(OpenTask, task_id)
+            if row is None:
+                return None
+            last = s.scalar(
+                select(func.max(History.id)).where(
+                    History.instance_id == row.instance_id,
+                    History.element_id == row.element_id,
+                    History.kind == "completed",
+                )
+            )
+            if last is None:
+                return None
+            inst = s.get(Instance, row.instance_id)
+            assert inst is not None  # a foreign key
+            vr = self.version(s, inst.version_id)
+            forms = _forms_of(vr)
+            later = s.scalars(
+                select(History)
+                .where(
+                    History.instance_id == row.instance_id,
+                    History.kind == "completed",
+                    History.id > last,
+                    History.element_id.in_([e for e, f in forms.items() if _decides(vr, f)]),
+                )
+                .order_by(History.id.desc())
+            )
+            for entry in later:
+                back = sent_back(vr.form_schema(forms.get(entry.element_id or "")), entry.data)
+                if back is None:
+                    continue
+                texts = texts_of(self, s, inst.version_id, lang)
+                return {
+                    "by": entry.actor,
+                    "at": iso(entry.at),
+                    "step": texts.name(entry.element_id, entry.element_name),
+                    "comment": back[1],
+                }
+            return None
+
     def task_form(self, task_id: str, *, lang: str | None = None) -> dict[str, Any]:
         """An open task's form schema (None without a form) and its instructions, in `lang`:
         the form's titles, help and choices translated (engine.core.translations)."""
@@ -460,6 +562,9 @@ class TaskCases(UseCases):
             error = deal.run(lambda: engine_steps(deal.change, after=task))
             deal.save(actor=user, submitted=(task_id, submitted), error=error)
             drafts.discard_task_drafts(s, task_id)
+            back = sent_back(deal.version.form_schema(row.form), submitted)
+            if back is not None:
+                _tell_sent_back(s, deal.deal, user, back[1])
             ready = sorted(t.task_spec.bpmn_id for t in runtime.open_human_tasks(deal.workflow))
             return {"instance_id": str(deal.deal.id), "status": deal.deal.status, "ready": ready}
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - full-width Chinese punctuation in the Chinese notices
 """What became of a task that is no longer open (engine.usecases.tasks `fate`, `gone_task`):
 read from the deal's history, for those who may see the deal, named in their language."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ConflictError, NotFoundError
-from engine.usecases.demo import FORMS, WON, drive
+from engine.usecases.demo import BIG_DISCOUNT, FORMS, WON, complete_step, drive
 from engine.usecases.service import Service
 from engine.usecases.tasks import TaskGoneError
 from tests.conftest import LEAD, PROCESSES
@@ -64,3 +65,66 @@ def test_nothing_is_told_of_a_deal_one_may_not_see_or_of_a_task_that_never_was(
     assert pipeline.gone_task("no-such-task", user="mia") is None
     with pytest.raises(NotFoundError):
         pipeline.complete("no-such-task", user="alice", data={})
+
+
+# --- an approval refused: the rep is told, the reopened task shows why ---------------------
+
+
+def at_approval(service: Service) -> str:
+    iid = service.start("sales_pipeline", owner="alice", actor="alice", data=LEAD)["instance_id"]
+    drive(service, iid, BIG_DISCOUNT[:5])  # a quote with 8% discount: the manager decides
+    return str(iid)
+
+
+def test_a_refused_discount_tells_the_rep_and_the_quote_task_shows_the_comment(
+    pipeline: Service,
+) -> None:
+    pipeline.set_user("mia", display_name="张伟 Zhang Wei")
+    iid = at_approval(pipeline)
+    quote = pipeline.tasks(instance=iid)[0]
+    assert pipeline.sent_back_note(quote["task_id"]) is None  # not open: approval is
+    complete_step(
+        pipeline,
+        iid,
+        "task_approve_discount",
+        discount_approved=False,
+        approval_comment="Price too low: 5% at most",
+    )
+    reopened = next(t for t in pipeline.tasks(instance=iid))
+    assert reopened["element_id"] == "task_prepare_quote" and reopened["assignee"] == "alice"
+    note = pipeline.sent_back_note(reopened["task_id"])
+    assert note is not None
+    assert (note["by"], note["step"], note["comment"]) == (
+        "mia",
+        "Approve discount",
+        "Price too low: 5% at most",
+    )
+    assert pipeline.sent_back_note(reopened["task_id"], lang="zh")["step"] == "折扣审批"  # type: ignore[index]
+    # The process got the plain yes/no it always got.
+    assert pipeline.show(iid)["data"]["discount_approved"] is False
+    told = [n for n in pipeline.notifications("alice") if n["kind"] == "sent_back"]
+    assert [n["text"] for n in told] == [
+        "张伟 Zhang Wei sent deal 'ACME' back to you: 'Prepare quote' is open again. "
+        '张伟 Zhang Wei says: "Price too low: 5% at most"'
+    ]
+    assert told[0]["task_id"] == reopened["task_id"]
+    # Quoted again and approved: the note is gone with the task, nobody is told again.
+    complete_step(pipeline, iid, "task_prepare_quote", discount_percent=5)
+    assert [n for n in pipeline.notifications("alice") if n["kind"] == "sent_back"] == told
+
+
+def test_the_notice_of_a_refusal_is_in_the_reps_language(pipeline: Service) -> None:
+    pipeline.set_language("alice", "zh")
+    iid = at_approval(pipeline)
+    complete_step(
+        pipeline, iid, "task_approve_discount", discount_approved=False, approval_comment="太低"
+    )
+    told = [n["text"] for n in pipeline.notifications("alice") if n["kind"] == "sent_back"]
+    assert told == ["mia 退回了商机「ACME」：「报价」需要你重新处理。mia 的意见：“太低”"]
+
+
+def test_an_approval_does_not_send_anything_back(pipeline: Service) -> None:
+    iid = at_approval(pipeline)
+    complete_step(pipeline, iid, "task_approve_discount", discount_approved=True)
+    assert [n for n in pipeline.notifications("alice") if n["kind"] == "sent_back"] == []
+    assert [t["element_id"] for t in pipeline.tasks(instance=iid)] == ["task_negotiate"]

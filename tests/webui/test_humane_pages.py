@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from engine.usecases.demo import FORMS
+from engine.usecases.demo import BIG_DISCOUNT, FORMS, drive
 from engine.usecases.service import Service
 
-from .conftest import deal_at_needs_analysis, login, open_task, post, text
+from .conftest import LEAD, deal_at_needs_analysis, login, open_task, post, text
+from .test_tasks import section
 
 
 def test_a_stale_link_to_a_completed_task_says_who_completed_it(
@@ -62,3 +63,61 @@ def test_a_task_of_a_deal_one_may_not_see_is_not_found(client: FlaskClient, staf
     login(client, "bob")
     page = client.get(f"/tasks/{task['task_id']}")
     assert page.status_code == 404 and "Alice" not in text(page)
+
+
+# --- an approval refused: choices, not a checkbox; the comment on the reopened task ----------
+
+
+def deal_at_approval(service: Service) -> str:
+    deal = service.start("sales_pipeline", owner="alice", actor="alice", data=LEAD)
+    drive(service, deal["instance_id"], BIG_DISCOUNT[:5])
+    return str(deal["instance_id"])
+
+
+def test_the_manager_chooses_approve_or_send_back_and_the_rep_reads_why(
+    client: FlaskClient, staff: Service
+) -> None:
+    deal = deal_at_approval(staff)
+    approval = open_task(staff, deal, "task_approve_discount")
+    login(client, "mia")
+    page = text(client.get(f"/tasks/{approval['task_id']}"))
+    radios = section(page, "f-discount_approved")
+    assert 'type="radio" name="discount_approved" value="true"' in radios
+    assert 'type="radio" name="discount_approved" value="false"' in radios
+    assert "> Approve</label>" in radios and "> Send back</label>" in radios
+    assert 'type="checkbox" name="discount_approved"' not in page
+    # No choice made: refused on the field, not taken as "send back".
+    refused = post(client, f"/tasks/{approval['task_id']}", {"action": "complete"})
+    assert refused.status_code == 422
+    assert "This field is required." in section(text(refused), "f-discount_approved")
+    assert open_task(staff, deal, "task_approve_discount")
+    sent = post(
+        client,
+        f"/tasks/{approval['task_id']}",
+        {
+            "discount_approved": "false",
+            "approval_comment": "Price too low: 5% at most",
+            "action": "complete",
+        },
+    )
+    assert sent.status_code == 302
+    assert staff.show(deal)["data"]["discount_approved"] is False  # what the process reads
+    quote = open_task(staff, deal, "task_prepare_quote")
+    post(client, "/logout")
+    login(client, "alice")
+    page = text(client.get(f"/tasks/{quote['task_id']}"))
+    box = page[page.index('id="sent-back"') : page.index("</div>", page.index('id="sent-back"'))]
+    assert "Sent back by Mia" in box or "Sent back by mia" in box
+    assert "<blockquote>Price too low: 5% at most</blockquote>" in box
+    assert page.index('id="sent-back"') < page.index('class="schema-form"')
+    bell = text(client.get("/notifications"))
+    assert "Price too low: 5% at most" in bell
+
+
+def test_the_choices_are_in_chinese(client: FlaskClient, staff: Service) -> None:
+    deal = deal_at_approval(staff)
+    approval = open_task(staff, deal, "task_approve_discount")
+    login(client, "mia")
+    post(client, "/language", {"lang": "zh-Hans", "next": "/tasks"})
+    radios = section(text(client.get(f"/tasks/{approval['task_id']}")), "f-discount_approved")
+    assert "> 批准</label>" in radios and "> 退回</label>" in radios

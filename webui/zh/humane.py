@@ -23,4 +23,9 @@ ENTRIES: dict[str, str] = {
     "Reason: %(reason)s": "原因：%(reason)s",
     "What you entered was not saved: nothing was changed.": "你填写的内容未保存：没有任何更改。",
     "Open the deal %(deal)s": "打开商机「%(deal)s」",
+    # tasks/form.html: a task an approval sent back
+    "Sent back by %(name)s on %(when)s": "已由 %(name)s 于 %(when)s 退回",
+    "No comment was given.": "未填写意见。",
+    "%(step)s sent this task back to you. Change what the comment asks for and complete it "
+    "again.": "「%(step)s」把此任务退回给了你。请按意见修改后再次提交。",
 }
