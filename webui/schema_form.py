@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ValidationError
-from engine.usecases.forms import check_data, form_validator, max_length
-from webui.i18n import _
+from engine.usecases.forms import check_data, form_rules, form_validator, max_length, rule_message
+from webui.i18n import CHINESE, _, language
 from webui.labels import field_title
 
 Raw = Mapping[str, list[str]]
@@ -92,6 +92,9 @@ class FormView:
     description: str
     widgets: list[Widget]
     errors: list[str] = field(default_factory=list)
+    # The form's cross-field rules for forms.js: {field, rule, other, message} (the message
+    # in the page's language; engine.core.forms `form_rules`).
+    rules: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -375,16 +378,30 @@ def build(
     for top in widgets:
         for w in top.walk():
             by_name.setdefault(w.name, w)
+    locale = "zh" if language() == CHINESE else "en"
+    rules = form_rules(schema)
     view = FormView(
         title=str(schema.get("title") or ""),
         description=str(schema.get("description") or ""),
         widgets=widgets,
+        rules=[
+            {
+                "field": r["field"],
+                "rule": r["rule"],
+                "other": r["other"],
+                "message": rule_message(r, locale),
+            }
+            for r in rules
+        ],
     )
+    # The engine words a broken rule in English: the page shows the rule's own words.
+    worded = {(r["field"], rule_message(r)): rule_message(r, locale) for r in rules}
     for error in errors:
         path = str(error.get("field") or "")
         name = parsed.html_name(path) if parsed is not None else path
         target = _nearest(by_name, name)
-        text = friendly(str(error.get("message", "")), target)
+        message = str(error.get("message", ""))
+        text = worded.get((path, message)) or friendly(message, target)
         bucket = target.errors if target is not None else view.errors
         if text not in bucket:
             bucket.append(text)

@@ -9,6 +9,7 @@ schema and the defaults; `max_length` tells a page what to put in an input's max
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -113,9 +114,141 @@ def default_limit_errors(schema: Any, data: Any) -> Iterator[jsonschema.Validati
             stack.extend((_item_schema(sub, n), v, (*path, n)) for n, v in enumerate(value))
 
 
+# --- cross-field rules ---------------------------------------------------------------------
+#
+# JSON Schema (2020-12) compares a value with constants only: "the maximum is not below the
+# minimum" needs the other field's value ($data is no part of the standard, and no validator
+# of Python and the browser alike reads it).  So a form lists such rules itself, beside its
+# properties, where the designer's form editor and the translations keep the form:
+#
+#     "x-rules": [{"field": "budget_range.max", "rule": ">=", "other": "budget_range.min",
+#                  "message": {"en": "The maximum is below the minimum.", "zh": "..."}}]
+#
+# `field` and `other` are dotted paths of the data; the rule holds when either is missing
+# (required is the schema's to say) and compares numbers with numbers, texts with texts
+# (dates as YYYY-MM-DD compare as text).  The engine checks them with the schema
+# (`FormValidator`), the page's script before sending (webui/static/forms.js), and the
+# error is on `field`, in the reader's language (`rule_message`).
+
+RULES = "x-rules"
+OPERATORS: dict[str, Any] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_RULE_WORDS = {
+    ">=": ("is at least", "不能小于"),
+    ">": ("is more than", "必须大于"),
+    "<=": ("is at most", "不能大于"),
+    "<": ("is less than", "必须小于"),
+    "==": ("equals", "必须等于"),
+    "!=": ("differs from", "不能等于"),
+}
+
+
+def form_rules(schema: Any) -> list[dict[str, Any]]:
+    """The well-formed cross-field rules of a form schema (its `x-rules`)."""
+    rules = schema.get(RULES) if isinstance(schema, Mapping) else None
+    return [
+        dict(r)
+        for r in rules or ()
+        if isinstance(r, Mapping)
+        and isinstance(r.get("field"), str)
+        and isinstance(r.get("other"), str)
+        and r.get("rule") in OPERATORS
+    ]
+
+
+def rule_problems(schema: Any) -> list[str]:
+    """What is wrong with the `x-rules` of a form schema (for the designer's Check)."""
+    rules = schema.get(RULES) if isinstance(schema, Mapping) else None
+    if rules is None:
+        return []
+    if not isinstance(rules, list):
+        return [f"{RULES} is a list of rules"]
+    found = []
+    for n, rule in enumerate(rules):
+        if not isinstance(rule, Mapping):
+            found.append(f"{RULES}[{n}] is not an object")
+            continue
+        if rule.get("rule") not in OPERATORS:
+            found.append(f"{RULES}[{n}]: 'rule' is one of {' '.join(OPERATORS)}")
+        for key in ("field", "other"):
+            path = rule.get(key)
+            if not isinstance(path, str) or _field_schema(schema, path) is None:
+                found.append(f"{RULES}[{n}]: '{key}' names no field of the form ({path!r})")
+        message = rule.get("message")
+        if message is not None and not (
+            isinstance(message, str)
+            or (isinstance(message, Mapping) and all(isinstance(v, str) for v in message.values()))
+        ):
+            found.append(f'{RULES}[{n}]: \'message\' is a text or {{"en": ..., "zh": ...}}')
+    return found
+
+
+def _field_schema(schema: Any, path: str) -> Any:
+    sub = schema
+    for part in path.split("."):
+        props = sub.get("properties") if isinstance(sub, Mapping) else None
+        if not isinstance(props, Mapping) or part not in props:
+            return None
+        sub = props[part]
+    return sub
+
+
+def _value_at(data: Any, path: str) -> tuple[bool, Any]:
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return False, None
+        data = data[part]
+    return data is not None, data
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    return numbers or all(isinstance(v, str) for v in (a, b))
+
+
+def rule_message(rule: Mapping[str, Any], locale: str = "en") -> str:
+    """A rule's message in `locale` ("en", "zh"): its own (`message`, a text or one per
+    language), else one made of its fields' paths."""
+    given = rule.get("message")
+    if isinstance(given, str) and given:
+        return given
+    if isinstance(given, Mapping):
+        text = given.get(locale) or given.get("en")
+        if isinstance(text, str) and text:
+            return text
+    words = _RULE_WORDS.get(str(rule.get("rule")), ("", ""))
+    if locale == "zh":
+        return f"「{rule.get('field')}」{words[1]}「{rule.get('other')}」。"
+    return f"must be such that {rule.get('field')} {words[0]} {rule.get('other')}"
+
+
+def rule_errors(schema: Any, data: Any) -> Iterator[jsonschema.ValidationError]:
+    """An error for every cross-field rule of `schema` that `data` breaks, on its field, its
+    message in English (`rule_message`; the rule itself as the error's `validator_value`)."""
+    for rule in form_rules(schema):
+        has_field, value = _value_at(data, rule["field"])
+        has_other, other = _value_at(data, rule["other"])
+        if not (has_field and has_other and _comparable(value, other)):
+            continue
+        if not OPERATORS[rule["rule"]](value, other):
+            yield jsonschema.ValidationError(
+                rule_message(rule),
+                validator=RULES,
+                validator_value=rule,
+                instance=value,
+                path=deque(rule["field"].split(".")),
+            )
+
+
 class FormValidator:
-    """A form's validator: its JSON schema (`schema`, as the designer wrote it) and the
-    default maximum length of its text fields."""
+    """A form's validator: its JSON schema (`schema`, as the designer wrote it), the
+    default maximum length of its text fields and its cross-field rules (`x-rules`)."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
@@ -124,6 +257,7 @@ class FormValidator:
     def iter_errors(self, data: Any) -> Iterator[jsonschema.ValidationError]:
         yield from self._checker.iter_errors(data)
         yield from default_limit_errors(self.schema, data)
+        yield from rule_errors(self.schema, data)
 
 
 def form_validator(schema: dict[str, Any]) -> FormValidator:

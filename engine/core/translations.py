@@ -52,7 +52,7 @@ from typing import Any
 import jsonschema
 from lxml import etree
 
-from engine.core.forms import check_data, field_of, message_of
+from engine.core.forms import RULES, check_data, field_of, message_of, rule_message
 from engine.core.graph import Graph
 from engine.errors import DefinitionError, ValidationError
 
@@ -487,6 +487,8 @@ class Translations:
 
 def _zh_message(error: jsonschema.ValidationError, title: str) -> str:
     kind, limit = error.validator, error.validator_value
+    if kind == RULES and isinstance(limit, Mapping):
+        return rule_message(limit, CHINESE)
     if kind == "required":
         return f"请填写「{title}」。"
     if kind == "minItems":

@@ -14,9 +14,11 @@ from engine.core.forms import (
     DEFAULT_MAX_LENGTH,
     TEXTAREA_MAX_LENGTH,
     check_data,
+    form_rules,
     form_validator,
     make_validator,
     max_length,
+    rule_message,
 )
 from engine.errors import ValidationError
 
@@ -26,12 +28,14 @@ __all__ = [
     "MAX_JSON_INT",
     "TEXTAREA_MAX_LENGTH",
     "check_data",
+    "form_rules",
     "form_validator",
     "load_form",
     "load_json",
     "load_json_object",
     "make_validator",
     "max_length",
+    "rule_message",
 ]
 
 

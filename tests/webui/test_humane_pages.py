@@ -11,7 +11,7 @@ from engine.usecases.demo import BIG_DISCOUNT, FORMS, drive
 from engine.usecases.service import Service
 
 from .conftest import LEAD, deal_at_needs_analysis, login, open_task, post, text
-from .test_tasks import section
+from .test_tasks import NEEDS, section
 
 
 def test_a_stale_link_to_a_completed_task_says_who_completed_it(
@@ -121,3 +121,29 @@ def test_the_choices_are_in_chinese(client: FlaskClient, staff: Service) -> None
     post(client, "/language", {"lang": "zh-Hans", "next": "/tasks"})
     radios = section(text(client.get(f"/tasks/{approval['task_id']}")), "f-discount_approved")
     assert "> 批准</label>" in radios and "> 退回</label>" in radios
+
+
+# --- cross-field rules: the same message on the page as from the engine --------------------
+
+
+def test_a_budget_maximum_below_the_minimum_is_refused_on_its_field(
+    client: FlaskClient, staff: Service
+) -> None:
+    deal = deal_at_needs_analysis(staff)
+    task = open_task(staff, deal, "task_needs_analysis")
+    login(client, "alice")
+    page = text(client.get(f"/tasks/{task['task_id']}"))
+    assert "data-rules='[{&#34;field&#34;: &#34;budget_range.max&#34;" in page or (
+        'data-rules=\'[{"field": "budget_range.max"' in page
+    )
+    data = {**NEEDS, "pain_points": ["a", "b", "c"], "budget_range.min": "400000"}
+    refused = post(client, f"/tasks/{task['task_id']}", data)
+    assert refused.status_code == 422
+    group = text(refused)
+    field = group[group.index('id="f-budget_range-max"') :]
+    assert field.index("The maximum budget is below the minimum") < field.index("</div>")
+    post(client, "/language", {"lang": "zh-Hans", "next": "/tasks"})
+    chinese = text(post(client, f"/tasks/{task['task_id']}", data))
+    assert "最高预算低于最低预算：此处请填写最高的金额。" in chinese
+    assert "最高预算低于最低预算" in chinese[chinese.index("data-rules=") :]
+    assert open_task(staff, deal, "task_needs_analysis")["task_id"] == task["task_id"]

@@ -1,5 +1,5 @@
-// Task forms: "add another" for lists and rows, and the minimum number of entries a list
-// needs (HTML attributes cannot say "at least 3 of these").  The server checks everything
+// Task forms: "add another" for lists and rows, the minimum number of entries a list needs
+// (HTML attributes cannot say "at least 3 of these") and the form's cross-field rules.  The server checks everything
 // again; without this script the forms still work.
 (function () {
   "use strict";
@@ -53,6 +53,51 @@
     return ok;
   }
 
+  // Cross-field rules of the form (its schema's "x-rules", engine.core.forms): the same
+  // message as the engine's, on the field, before the form is sent.
+  var OPERATORS = {
+    ">=": function (a, b) { return a >= b; },
+    ">": function (a, b) { return a > b; },
+    "<=": function (a, b) { return a <= b; },
+    "<": function (a, b) { return a < b; },
+    "==": function (a, b) { return a === b; },
+    "!=": function (a, b) { return a !== b; },
+  };
+
+  function rulesOf(form) {
+    try { return JSON.parse(form.dataset.rules || "[]"); } catch (e) { return []; }
+  }
+
+  function valueOf(input) {
+    var text = input.value.trim();
+    if (text === "") { return null; }
+    if (input.type === "number") {
+      var number = Number(text.replace(/,/g, ""));
+      return isNaN(number) ? null : number;
+    }
+    return text;
+  }
+
+  function checkRules(form, report) {
+    var ok = true;
+    rulesOf(form).forEach(function (rule) {
+      var input = form.elements.namedItem(rule.field);
+      var other = form.elements.namedItem(rule.other);
+      if (!input || !other || input.length !== undefined || other.length !== undefined) { return; }
+      input.setCustomValidity("");
+      var a = valueOf(input);
+      var b = valueOf(other);
+      var test = OPERATORS[rule.rule];
+      if (a === null || b === null || !test || typeof a !== typeof b) { return; }
+      if (!test(a, b)) {
+        input.setCustomValidity(rule.message);
+        if (ok && report) { input.reportValidity(); }
+        ok = false;
+      }
+    });
+    return ok;
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-add]");
     if (button) { event.preventDefault(); addItem(button); }
@@ -63,13 +108,17 @@
     var container = event.target.closest && event.target.closest("[data-min-items]");
     var input = container ? firstInput(container) : null;
     if (input) { input.setCustomValidity(""); }
+    // A rule's message goes as soon as what is typed keeps it.
+    var form = event.target.closest && event.target.closest("form[data-schema-form]");
+    if (form) { checkRules(form, false); }
   });
 
   document.querySelectorAll("form[data-schema-form]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       var submitter = event.submitter;
       if (submitter && submitter.hasAttribute("formnovalidate")) { return; }
-      if (!checkCounts(form)) { event.preventDefault(); }
+      var counted = checkCounts(form);
+      if (!checkRules(form, counted) || !counted) { event.preventDefault(); }
     });
   });
 })();
