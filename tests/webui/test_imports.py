@@ -124,3 +124,10 @@ def test_the_pages_in_chinese_refuse_a_file_that_is_not_a_table(
         },
     )
     assert refused.status_code == 422 and 'id="import-problem"' in text(refused)
+
+
+def test_the_api_documents_the_imports_on_its_docs_page(client: FlaskClient) -> None:
+    page = client.get(f"{API}/docs")
+    assert page.status_code == 200
+    html = text(page)
+    assert "/imports/preview" in html and "<code>multipart/form-data</code>" in html

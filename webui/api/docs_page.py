@@ -78,9 +78,15 @@ def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
             params = [_resolve(doc, p) for p in op.get("parameters", [])]
             body = None
             if "requestBody" in op:
-                media = op["requestBody"]["content"]["application/json"]
+                content = op["requestBody"]["content"]
+                # JSON when the operation takes it, else its one kind (a multipart upload).
+                media_type = (
+                    "application/json" if "application/json" in content else next(iter(content))
+                )
+                media = content[media_type]
                 example = media.get("example")
                 body = {
+                    "media_type": media_type,
                     "type": _type_parts(media["schema"]),
                     "example": json.dumps(example, indent=2, ensure_ascii=False)
                     if example is not None
@@ -210,7 +216,7 @@ Needs <code>Authorization: Bearer &lt;token&gt;</code>.{% endif %} Operation id 
 {% endif %}
 {% if op.body %}
 <h4>Request body</h4>
-<p><code>application/json</code>: {{ kind(op.body.type) }}</p>
+<p><code>{{ op.body.media_type }}</code>: {{ kind(op.body.type) }}</p>
 {% if op.body.example %}<pre>{{ op.body.example }}</pre>{% endif %}
 {% endif %}
 <h4>Responses</h4>
