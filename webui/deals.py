@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import date
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     Flask,
@@ -24,7 +25,6 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 import diagrams
-from engine import clock
 from engine.core.records import Deal
 from engine.core.stages import STAGE_ORDER
 from engine.errors import (
@@ -41,6 +41,7 @@ from engine.usecases.outcomes import LOST_KIND
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import CurrentUser, engine, page_number, team, user
+from webui.formats import locale
 from webui.i18n import N_, _, language
 from webui.labels import SOURCES, STAGES, STATUSES, TIERS, field_title, stage
 from webui.schema_form import build, parse
@@ -155,10 +156,16 @@ def board() -> tuple[str, int]:
             "weighted": sum(c["weighted"] for c in still_open),
         },
         process=process,
-        processes=service.definitions(),
+        processes=[
+            {
+                **d,
+                "name": service.process_texts(d["process_id"], language()).name(
+                    d["process_id"], d["name"]
+                ),
+            }
+            for d in service.definitions()
+        ],
         empty=not any(c["cards"] for c in columns),
-        now=clock.now(),
-        countdown=countdown,
         probabilities=(
             [{**p, "label": names(p["stage"])} for p in service.probabilities(process)]
             if found["stages"] and sets_probabilities(me)
@@ -204,22 +211,6 @@ def stage_names(process: str) -> Any:
         return translated.get(key) or (stage(key) if key in STAGES else field_title(key))
 
     return name
-
-
-def countdown(due_at: str | None, now: datetime) -> tuple[str, str] | None:
-    """An SLA's due time as a countdown and its urgency (a CSS class): "2 d 4 h left",
-    "5 h left" (soon), "3 h overdue" (late); None without one."""
-    if not due_at:
-        return None
-    left = (datetime.fromisoformat(due_at) - now).total_seconds()
-    hours = int(abs(left) // 3600)
-    days, rest = divmod(hours, 24)
-    span = _("%(d)s d %(h)s h", d=days, h=rest) if days else _("%(h)s h", h=max(hours, 0))
-    if left < 0:
-        return _("SLA %(span)s overdue", span=span), "late"
-    if left < 86400:
-        return _("SLA %(span)s left", span=span), "soon"
-    return _("SLA %(span)s left", span=span), "ok"
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -518,10 +509,19 @@ def download(data: bytes, fmt: str, filename: str) -> Response:
     return response
 
 
+def day(value: Any) -> str:
+    """A day from the engine (YYYY-MM-DD, an expected close date) in the reader's words:
+    "Sep 30, 2026" / "2026年9月30日"."""
+    if not value:
+        return "—"
+    return str(format_skeleton("yMMMd", date.fromisoformat(str(value)), locale=locale()))
+
+
 def init_app(app: Flask) -> None:
     # Rendered charts of deals: raw SVG (page and download) and the inlined markup of pages.
     app.extensions["salesflow_charts"] = {
         "svg": ChartCache[bytes](),
         "page": ChartCache[Markup](),
     }
+    app.jinja_env.filters["day"] = day
     app.register_blueprint(bp)

@@ -62,7 +62,7 @@ def test_the_new_deal_form_takes_a_value_and_a_close_date(
     assert (deal["amount"], deal["expected_close"]) == (180000.0, "2026-08-15")
     page = text(client.get(where))
     assert '<span id="deal-value">¥180,000</span>' in page
-    assert '<span id="deal-expected-close">2026-08-15</span>' in page
+    assert '<span id="deal-expected-close">Aug 15, 2026</span>' in page
 
 
 def test_the_owner_marks_a_deal_lost_and_it_shows_red(client: FlaskClient, staff: Service) -> None:
