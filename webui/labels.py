@@ -155,10 +155,10 @@ def duration(seconds: Any) -> str:
         return "—"
     value = float(seconds)
     if value >= 86400:
-        return _("%(n)s d", n=f"{value / 86400:.1f}")
+        return _("%(n)s d", n=format(value / 86400, ".1f"))
     if value >= 3600:
-        return _("%(n)s h", n=f"{value / 3600:.1f}")
-    return _("%(n)s min", n=f"{value / 60:.0f}")
+        return _("%(n)s h", n=format(value / 3600, ".1f"))
+    return _("%(n)s min", n=format(value / 60, ".0f"))
 
 
 def percent(ratio: Any, signed: bool = False, digits: int = 1) -> str:
