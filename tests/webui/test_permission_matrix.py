@@ -155,6 +155,11 @@ ROUTES: dict[tuple[str, str], Line] = {
     # --- open to everyone ----------------------------------------------------------------
     ("static", "GET"): Line("/static/app.css", anonymous=200),
     ("healthz", "GET"): Line("/healthz", anonymous=200),
+    ("favicon", "GET"): Line("/favicon.ico", ok=301, anonymous=301),
+    ("chart_pages.asset", "GET"): Line("/charts/assets/svg-pan-zoom.min.js"),
+    ("imports.upload", "GET"): Line("/imports", only=DEAL_STARTERS),
+    ("imports.preview", "POST"): Line("/imports/preview", ok=422),
+    ("imports.run", "POST"): Line("/imports/run", ok=422),
     ("auth.login", "GET"): Line("/login", ok=302, anonymous=200),  # logged in: on to the app
     ("auth.login", "POST"): Line("/login", ok=401, anonymous=401),  # no name, no password
     ("i18n.switch", "POST"): Line("/language", ok=302, anonymous=302, data={"lang": "en"}),
@@ -295,6 +300,9 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.list_deals", "GET"): Line("/api/v1/deals"),
     ("api.start_deal", "POST"): Line("/api/v1/deals", ok=201, data=NEW_DEAL, only=DEAL_STARTERS),
     ("api.get_deal", "GET"): Line("/api/v1/deals/{deal}"),
+    ("api.get_deal_progress", "GET"): Line("/api/v1/deals/{deal}/progress"),
+    ("api.preview_import", "POST"): Line("/api/v1/imports/preview", ok=422),
+    ("api.import_leads", "POST"): Line("/api/v1/imports", ok=422),
     ("api.get_deal_diagram", "GET"): Line("/api/v1/deals/{deal}/diagram.svg"),
     ("api.mark_deal_lost", "POST"): Line(
         "/api/v1/deals/{deal}/lost", ok=403, by_role=CHANGERS, data={"reason": "Test"}
