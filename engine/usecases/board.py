@@ -35,8 +35,7 @@ from engine.clock import iso
 from engine.core.roles import MANAGERS
 from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
-from engine.errors import ForbiddenError, NotFoundError
-from engine.store import deployments as versions
+from engine.errors import ForbiddenError
 from engine.store import team_settings as settings
 from engine.store import users
 from engine.store.models import Instance, OpenTask
@@ -44,7 +43,7 @@ from engine.store.records import SUMMARY_COLUMNS, instance_summary
 from engine.store.stale import is_stale
 from engine.usecases import access
 from engine.usecases.base import UseCases
-from engine.usecases.outcomes import LOST, WON, deal_summary, outcome_of
+from engine.usecases.outcomes import LOST, WON, deal_summary, latest_version, outcome_of
 from engine.usecases.reports.scope import build_graph
 
 __all__ = ["PROBABILITY_ROLES", "BoardCases", "default_probability"]
@@ -77,6 +76,14 @@ def stage_order(vr: VersionRuntime) -> tuple[str, ...]:
     return order
 
 
+def _chances(order: tuple[str, ...], stored: Mapping[str, int]) -> dict[str, int]:
+    """Stage -> probability for a version's stages: those set (or the shipped defaults), and
+    for each other open stage its place's share (`default_probability`)."""
+    still_open = [st for st in order if outcome_of(st) is None]
+    found = {st: default_probability(i, len(still_open)) for i, st in enumerate(still_open)}
+    return {**found, **stored}
+
+
 def _known_first(stage: str) -> tuple[int, str]:
     rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
     return rank, stage
@@ -86,33 +93,16 @@ def _stage_is(stage: str | None) -> ColumnElement[bool]:
     return Instance.stage.is_(None) if stage is None else Instance.stage == stage
 
 
-def _quiet_days(card: Mapping[str, Any], now: datetime) -> int:
-    since = card["activity_at"] or card["created_at"]
-    if not since:
-        return 0
-    return max(0, (now - datetime.fromisoformat(since)).days)
-
-
 class BoardCases(UseCases):
     """The pipeline board and the stage probabilities behind its weighted pipeline."""
 
-    def _latest_version(self, s: Session, process: str) -> VersionRuntime:
-        for pid, _name, vid in versions.latest_versions(s):
-            if pid == process:
-                return self.version(s, vid)
-        raise NotFoundError(f"no deployed process '{process}'")
-
     def probabilities(self, process: str) -> list[dict[str, Any]]:
-        """Each open stage of a process's latest version (no ends), in order, with its
-        probability in percent: as set, or its default."""
+        """Each open stage of a process's latest version (neither won nor lost), in order,
+        with its probability in percent: as set, or its default."""
         with self.db.read() as s:
-            order = stage_order(self._latest_version(s, process))
-            chances = settings.stage_probabilities(s)
-        stages = [st for st in order if st not in _ENDS]
-        return [
-            {"stage": st, "probability": chances.get(st, default_probability(i, len(stages)))}
-            for i, st in enumerate(stages)
-        ]
+            order = stage_order(latest_version(self, s, process))
+            chances = _chances(order, settings.stage_probabilities(s))
+        return [{"stage": st, "probability": chances[st]} for st in order if outcome_of(st) is None]
 
     def set_probabilities(self, values: Mapping[str, Any], *, user: str) -> dict[str, int]:
         """Set stages' probabilities (stage -> percent 0-100; an empty value returns a stage
@@ -137,7 +127,7 @@ class BoardCases(UseCases):
         "weighted", "cards"}]}`; NotFoundError for a process not deployed."""
         now = clock.now()
         with self.db.read() as s:
-            order = stage_order(self._latest_version(s, process))
+            order = stage_order(latest_version(self, s, process))
             where: list[ColumnElement[bool]] = [
                 Instance.process_id == process,
                 Instance.status == "running",
@@ -150,7 +140,7 @@ class BoardCases(UseCases):
                 .group_by(Instance.stage)
             )
             found = {stage: (n, total) for stage, n, total in s.execute(grouped)}
-            chances = settings.stage_probabilities(s)
+            chances = _chances(order, settings.stage_probabilities(s))
             stale_days = settings.stale_days(s)
             cards = self._cards(s, where, list(found), per_stage) if found else {}
         columns: list[str | None] = [st for st in order if st not in _ENDS or st in found]
@@ -160,28 +150,23 @@ class BoardCases(UseCases):
         columns += extra
         if None in found:
             columns.append(None)  # deals of no stage, last
-        open_stages = [st for st in columns if outcome_of(st) is None]
         stages = []
         for stage in columns:
             n, total = found.get(stage, (0, None))
             value = float(total or 0)
-            if stage in chances:
-                chance = chances[stage]
-            elif stage in open_stages:
-                chance = default_probability(open_stages.index(stage), len(open_stages))
-            else:
-                chance = 100
+            chance = chances.get(stage or "", 50)  # a stage only an older version has
             shown = []
             for card in cards.get(stage, []):
+                activity, created = _moment(card["activity_at"]), _moment(card["created_at"])
                 stale = is_stale(
                     stale_days,
                     now,
                     status=card["status"],
                     stage=card["stage"],
-                    activity_at=_moment(card["activity_at"]),
-                    created_at=_moment(card["created_at"]) or now,
+                    activity_at=activity,
+                    created_at=created or now,
                 )
-                quiet = _quiet_days(card, now)
+                quiet = max(0, (now - (activity or created or now)).days)
                 limit = stale_days.get(stage or "") or 0
                 rot = 0 if not stale else 2 if limit and quiet >= 2 * limit else 1
                 shown.append({**card, "stale": stale, "quiet_days": quiet, "rot": rot})

@@ -35,7 +35,7 @@ from engine.core.roles import MANAGERS
 from engine.core.stages import STAGE_ORDER
 from engine.core.translations import choices
 from engine.core.version import VersionRuntime
-from engine.errors import ConflictError, ForbiddenError, ValidationError
+from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import notifications, users
 from engine.store.models import History, Instance
@@ -53,6 +53,7 @@ __all__ = [
     "OutcomeCases",
     "check_may_change",
     "deal_summary",
+    "latest_version",
     "may_change",
     "outcome_of",
     "reason_choices",
@@ -139,6 +140,15 @@ def reason_choices(vr: VersionRuntime, lang: str | None = None) -> list[dict[str
     return []
 
 
+def latest_version(cases: UseCases, s: Session, process_id: str) -> VersionRuntime:
+    """The latest version of a deployed process, ready to run (read without its files);
+    NotFoundError for a process not deployed."""
+    for pid, _name, vid in versions.latest_versions(s):
+        if pid == process_id:
+            return cases.version(s, vid)
+    raise NotFoundError(f"no deployed process '{process_id}'")
+
+
 def _checked_reason(reason: Any, offered: list[dict[str, str]]) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
@@ -172,7 +182,7 @@ class OutcomeCases(UseCases):
         return labels
 
     def _latest(self, s: Session, process_id: str) -> VersionRuntime:
-        return self.version(s, versions.version_row(s, process_id, None).id)
+        return latest_version(self, s, process_id)
 
     @retried
     def mark_lost(self, instance_id: str | int, *, user: str, reason: Any) -> DealSummary:
