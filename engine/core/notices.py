@@ -99,6 +99,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         ENGLISH: "{user} cancelled deal '{deal}': {reason}",
         CHINESE: "{user} 取消了商机「{deal}」：{reason}",
     },
+    # engine.usecases.outcomes: a deal marked lost by someone else than its owner
+    "lost": {
+        ENGLISH: "{user} marked deal '{deal}' lost: {reason}",
+        CHINESE: "{user} 把商机「{deal}」标记为丢单：{reason}",
+    },
     # engine.usecases.tasks: an approval refused sends the work back to '{task}'
     "sent_back": {
         ENGLISH: "{who} sent deal '{deal}' back to you: '{task}' is open again. {who} says: "

@@ -37,10 +37,11 @@ from engine.core.translations import choices
 from engine.core.version import VersionRuntime
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
-from engine.store import notifications, users
+from engine.store import users
 from engine.store.models import History, Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
+from engine.usecases.notices import Notices
 from engine.usecases.unit import parse_id, retried
 
 __all__ = [
@@ -200,7 +201,8 @@ class OutcomeCases(UseCases):
                 raise ConflictError(
                     f"deal {iid} is {outcome or inst.status}: only an open deal can be lost"
                 )
-            text = _checked_reason(reason, reason_choices(self._latest(s, inst.process_id)))
+            latest = self._latest(s, inst.process_id)
+            text = _checked_reason(reason, reason_choices(latest))
             deal = unit.open(inst)
             now = clock.now()
             stage = inst.stage
@@ -225,13 +227,20 @@ class OutcomeCases(UseCases):
             }
             s.execute(insert(History), [entry])
             if inst.owner and inst.owner != user:
-                notifications.notify(
-                    s,
+
+                def label(locale: str) -> str:  # the reason as the owner reads it
+                    found = {c["value"]: c["label"] for c in reason_choices(latest, locale)}
+                    return found.get(text, text)
+
+                Notices(s).tell(
                     inst.owner,
                     "lost",
-                    f"{user} marked deal '{inst.name}' lost: {text}",
+                    "lost",
                     instance_id=iid,
                     now=now,
+                    user=user,
+                    deal=inst.name,
+                    reason=label,
                 )
             return deal_summary(instance_summary(inst))
 

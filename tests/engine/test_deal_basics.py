@@ -191,7 +191,7 @@ def test_a_manager_marks_a_deal_lost_from_the_proposal_stage(pipeline: Service) 
     )
     # The owner is told.
     [told] = [n for n in pipeline.notifications("alice") if n["kind"] == "lost"]
-    assert "price too high" in told["text"] and "mia" in told["text"]
+    assert told["text"] == "mia marked deal 'ACME' lost: Price too high"
     # Not again, and no task of it can be done any more.
     with pytest.raises(ConflictError):
         pipeline.mark_lost(iid, user="mia", reason="no budget")
@@ -361,3 +361,11 @@ def test_the_change_writer_keeps_the_lost_reason_beside_the_data(pipeline: Servi
         ).one()
         marked = s.scalar(select(History.id).where(History.element_id == MARKED_LOST))
     assert tuple(row) == ("no budget", "lost") and marked is None
+
+
+def test_the_owner_is_told_in_their_language(pipeline: Service) -> None:
+    pipeline.set_language("alice", "zh")
+    iid = start(pipeline, steps=AT_PROPOSAL)
+    pipeline.mark_lost(iid, user="mia", reason="price too high")
+    [told] = [n for n in pipeline.notifications("alice") if n["kind"] == "lost"]
+    assert told["text"] == "mia 把商机「ACME」标记为丢单：价格过高"  # noqa: RUF001
