@@ -150,7 +150,9 @@ def test_releasing_a_completed_task_is_a_documented_409(
     won = deals(staff)[2]
     done = [h["task_id"] for h in staff.show(won)["history"] if h["kind"] == "completed"]
     answer = client.post(f"{API}/tasks/{done[0]}/release", headers=mia)
-    assert answer.status_code == 409 and answer.get_json()["error"] == "ConflictError"
+    # A conflict that says what became of the task (TaskGoneError is a ConflictError).
+    assert answer.status_code == 409 and answer.get_json()["error"] == "TaskGoneError"
+    assert answer.get_json()["gone"]["what"] == "completed"
     assert "409" in document()["paths"]["/tasks/{task_id}/release"]["post"]["responses"]
 
 
