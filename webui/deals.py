@@ -167,8 +167,8 @@ def board() -> tuple[str, int]:
         ],
         empty=not any(c["cards"] for c in columns),
         probabilities=(
-            [{**p, "label": names(p["stage"])} for p in service.probabilities(process)]
-            if found["stages"] and sets_probabilities(me)
+            [c for c in columns if c["outcome"] is None and c["stage"]]
+            if sets_probabilities(me)
             else []
         ),
     ), (200 if found["stages"] or process == PIPELINE else 404)

@@ -96,14 +96,6 @@ def _stage_is(stage: str | None) -> ColumnElement[bool]:
 class BoardCases(UseCases):
     """The pipeline board and the stage probabilities behind its weighted pipeline."""
 
-    def probabilities(self, process: str) -> list[dict[str, Any]]:
-        """Each open stage of a process's latest version (neither won nor lost), in order,
-        with its probability in percent: as set, or its default."""
-        with self.db.read() as s:
-            order = stage_order(latest_version(self, s, process))
-            chances = _chances(order, settings.stage_probabilities(s))
-        return [{"stage": st, "probability": chances[st]} for st in order if outcome_of(st) is None]
-
     def set_probabilities(self, values: Mapping[str, Any], *, user: str) -> dict[str, int]:
         """Set stages' probabilities (stage -> percent 0-100; an empty value returns a stage
         to its default), by a sales manager or an admin; ValidationError naming the

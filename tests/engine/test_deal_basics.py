@@ -320,7 +320,7 @@ def test_the_board_sums_values_per_stage_and_weighs_them(pipeline: Service) -> N
     with pytest.raises(ValidationError) as err:
         pipeline.set_probabilities({"proposal": 101}, user="mia")
     assert err.value.field == "stage_probabilities"
-    chances = {p["stage"]: p["probability"] for p in pipeline.probabilities("sales_pipeline")}
+    chances = {c["stage"]: c["probability"] for c in pipeline.board("sales_pipeline")["stages"]}
     assert (chances["proposal"], chances["needs"], chances["contract"]) == (50, 40, 90)
 
 
