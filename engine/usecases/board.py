@@ -51,6 +51,7 @@ __all__ = ["PROBABILITY_ROLES", "BoardCases", "default_probability"]
 # Who sets the stage probabilities.
 PROBABILITY_ROLES = MANAGERS
 _ENDS = (WON, LOST)  # stages no running deal waits in
+PROBABILITIES = "stage_probabilities"  # the team setting
 
 
 def default_probability(position: int, stages: int) -> int:
@@ -132,9 +133,10 @@ class BoardCases(UseCases):
                 .group_by(Instance.stage)
             )
             found = {stage: (n, total) for stage, n, total in s.execute(grouped)}
-            chances = _chances(order, settings.stage_probabilities(s))
-            stale_days = settings.stale_days(s)
-            cards = self._cards(s, where, list(found), per_stage) if found else {}
+            stored = settings.load_all(s)  # one read for the probabilities and stale days
+            chances = _chances(order, {**settings.DEFAULT_PROBABILITIES, **stored[PROBABILITIES]})
+            stale_days: dict[str, int | None] = stored["stale_days"]
+            cards = self._cards(s, where, list(found), per_stage, stale_days, now) if found else {}
         columns: list[str | None] = [st for st in order if st not in _ENDS or st in found]
         extra = sorted(
             (st for st in found if st is not None and st not in columns), key=_known_first
@@ -147,21 +149,6 @@ class BoardCases(UseCases):
             n, total = found.get(stage, (0, None))
             value = float(total or 0)
             chance = chances.get(stage or "", 50)  # a stage only an older version has
-            shown = []
-            for card in cards.get(stage, []):
-                activity, created = _moment(card["activity_at"]), _moment(card["created_at"])
-                stale = is_stale(
-                    stale_days,
-                    now,
-                    status=card["status"],
-                    stage=card["stage"],
-                    activity_at=activity,
-                    created_at=created or now,
-                )
-                quiet = max(0, (now - (activity or created or now)).days)
-                limit = stale_days.get(stage or "") or 0
-                rot = 0 if not stale else 2 if limit and quiet >= 2 * limit else 1
-                shown.append({**card, "stale": stale, "quiet_days": quiet, "rot": rot})
             stages.append(
                 {
                     "stage": stage,
@@ -170,7 +157,7 @@ class BoardCases(UseCases):
                     "value": value,
                     "probability": chance,
                     "weighted": round(value * chance / 100, 2),
-                    "cards": shown,
+                    "cards": cards.get(stage, []),
                 }
             )
         return {"process_id": process, "stages": stages}
@@ -181,9 +168,12 @@ class BoardCases(UseCases):
         where: list[ColumnElement[bool]],
         stages: list[str | None],
         per_stage: int,
+        stale_days: Mapping[str, int | None],
+        now: datetime,
     ) -> dict[str | None, list[dict[str, Any]]]:
-        """The `per_stage` most recently changed deals of each stage, with the due time of
-        the SLA of their open tasks that runs out first."""
+        """The `per_stage` most recently changed deals of each stage, with what rots them
+        (stale, quiet days) and the due time of the SLA of their open tasks that runs out
+        first."""
         newest = [
             select(Instance.id)
             .where(*where, _stage_is(stage))
@@ -210,11 +200,22 @@ class BoardCases(UseCases):
         )
         found: dict[str | None, list[dict[str, Any]]] = {}
         for inst in rows:
-            card: dict[str, Any] = dict(deal_summary(instance_summary(inst)))
-            card["due_at"] = iso(due.get(inst.id))
+            stale = is_stale(
+                stale_days,
+                now,
+                status=inst.status,
+                stage=inst.stage,
+                activity_at=inst.activity_at,
+                created_at=inst.created_at,
+            )
+            quiet = max(0, (now - (inst.activity_at or inst.created_at)).days)
+            limit = stale_days.get(inst.stage or "") or 0
+            card: dict[str, Any] = {
+                **deal_summary(instance_summary(inst)),
+                "due_at": iso(due.get(inst.id)),
+                "stale": stale,
+                "quiet_days": quiet,
+                "rot": 0 if not stale else 2 if limit and quiet >= 2 * limit else 1,
+            }
             found.setdefault(inst.stage, []).append(card)
         return found
-
-
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
