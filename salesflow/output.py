@@ -63,7 +63,10 @@ def human(command: str, result: Any) -> str:
     if command in ("tasks",):
         return table(result, ["task_id", "instance_id", "name", "lane", "assignee", "stage"])
     if command in ("instances",):
-        return table(result, ["instance_id", "name", "owner", "stage", "status", "version"])
+        return table(
+            [{**d, "amount": _amount(d["amount"]), "outcome": d["outcome"] or ""} for d in result],
+            ["instance_id", "name", "owner", "stage", "status", "outcome", "amount", "version"],
+        )
     if command in ("definitions",):
         return table(result, ["process_id", "name", "version"])
     if command == "deploy":

@@ -72,6 +72,12 @@ def test_start_lose_and_show_a_deal(
     assert main(["show", iid]) == 0
     out = capsys.readouterr().out
     assert "value ¥240,000, expected close 2026-06-30; LOST: price too high" in out
+    assert main(["instances"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == [
+        "instance_id", "name", "owner", "stage", "status", "outcome", "amount", "version"
+    ]  # fmt: skip
+    assert row.split() == [iid, "ACME", "alice", "lost", "cancelled", "lost", "¥240,000", "1"]
 
 
 @pytest.mark.parametrize(
