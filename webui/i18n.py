@@ -1,11 +1,13 @@
 """English and Simplified Chinese for the whole UI, chosen per user.
 
-The English text is the key; webui/zh_hans.py maps it to Chinese.  Templates and views call
-`_()` with literal text (a test checks that every such string has a translation), and `N_()`
-marks text that is translated later, where it is shown.  The choice is kept in the
-session and, for a logged-in user, on the user (User.language), where it wins at the next
-log-in in any browser; until a user picks one, the browser's Accept-Language decides.  Process,
-element and form texts are shown as the designer wrote them.
+The English text is the message id; the Chinese is in a Babel message catalog,
+webui/translations/zh_Hans/LC_MESSAGES/messages.po, extracted from the templates and views with
+pybabel (`make messages`; babel.cfg says where).  Templates and views call `_()` with literal
+text (a test fails when a text has no Chinese entry in the catalog, or the catalog keeps one
+nothing uses), and `N_()` marks text that is translated later, where it is shown.  The choice is
+kept in the session and, for a logged-in user, on the user (User.language), where it wins at
+the next log-in in any browser; until a user picks one, the browser's Accept-Language decides.
+Process, element and form texts come translated from the engine (engine.core.translations).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from contextvars import ContextVar
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session
 from werkzeug.wrappers import Response
 
+from webui.catalog import load_catalog
 from webui.context import engine
 from webui.security import safe_next
-from webui.zh_hans import ZH_HANS
 
 ENGLISH = "en"
 CHINESE = "zh-Hans"
@@ -28,6 +30,8 @@ _ACCEPTED = (ENGLISH, "zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK", "zh-H
 STORED = {ENGLISH: "en", CHINESE: "zh"}
 
 bp = Blueprint("i18n", __name__)
+# Simplified Chinese for every English UI text, read once from the catalog.
+ZH_HANS = load_catalog("zh_Hans")
 # The request's language, set before every request.  A context variable, not flask.g: a
 # list page translates ~600 strings, and each read through g's proxy costs ~2.5 us.
 _LANG: ContextVar[str] = ContextVar("salesflow_language", default=ENGLISH)

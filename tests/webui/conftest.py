@@ -98,4 +98,4 @@ def deal_at_needs_analysis(
 def open_task(service: Service, instance_id: str, element_id: str) -> dict[str, Any]:
     found = [t for t in service.tasks(instance=instance_id) if t["element_id"] == element_id]
     assert len(found) == 1, service.tasks(instance=instance_id)
-    return found[0]
+    return dict(found[0])

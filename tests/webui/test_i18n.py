@@ -1,5 +1,5 @@
 """English and Simplified Chinese: switched per user, defaulted from the browser, and every
-text the templates and views show has its translation."""
+text the templates and views show has its translation in the Babel catalog."""
 
 from __future__ import annotations
 
@@ -7,30 +7,33 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.usecases.service import Service
-from webui.zh_hans import ZH_HANS
+from webui.catalog import load_catalog
 
 from .conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login, post, text
 
-WEBUI = Path(__file__).resolve().parents[2] / "webui"
-# _("...") and N_("...") with a literal, in Python and in Jinja.
-CALL = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-NOT_MINE = {"api.py", "openapi.py"}  # the JSON API speaks English
+ZH_HANS = load_catalog("zh_Hans")
 
 
 def ui_texts() -> dict[str, str]:
+    """Every _("...") and N_("...") literal of the views and templates, as pybabel extracts
+    them (babel.cfg): text -> the first file that uses it."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
+        methods, options = parse_mapping_cfg(cfg)
     found: dict[str, str] = {}
-    files = [*WEBUI.glob("*.py"), *WEBUI.glob("templates/**/*.html")]
-    for path in files:
-        if path.name in NOT_MINE:
-            continue
-        for match in CALL.finditer(path.read_text(encoding="utf-8")):
-            literal = match.group(1) if match.group(1) is not None else match.group(2)
-            found.setdefault(literal.replace('\\"', '"').replace("\\'", "'"), path.name)
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), methods, options, keywords={"_": None, "N_": None}
+    ):
+        text_ = message[0] if isinstance(message, tuple) else message
+        if text_:
+            found.setdefault(text_, filename)
     return found
 
 
