@@ -144,7 +144,7 @@ def instance_dot(
         if state == "ready" and node.id in view.assignees:
             notes.append(f"→ {view.assignees[node.id]}")
         if node.id in view.due and state in ("ready", "waiting"):
-            notes.append(f"due {view.due[node.id]}")
+            notes.append(f"{view.words.get('due', 'due')} {view.due[node.id]}")
         look = state_look(state, error=view.errors.get(node.id))
         looks[node.id] = replace(look, notes=(*notes, *look.notes))
     classes = {n.id: f"{n.kind} state-{states[n.id]}" for n in graph.nodes}
@@ -162,9 +162,13 @@ def instance_dot(
 
 def _instance_title(view: InstanceView) -> list[tuple[str, float, float]]:
     """The deal's name, and under it who owns it, its status and stage."""
-    parts = [f"owner: {view.owner or '—'}", f"status: {view.status}"]
+    words = view.words
+    parts = [
+        f"{words.get('owner', 'owner')}: {view.owner or '—'}",
+        f"{words.get('status', 'status')}: {view.status}",
+    ]
     if view.stage:
-        parts.append(f"stage: {view.stage}")
+        parts.append(f"{words.get('stage', 'stage')}: {view.stage}")
     return [(view.deal, TITLE_SIZE, TITLE_ROW), ("  ·  ".join(parts), LABEL_SIZE, DETAIL_ROW)]
 
 

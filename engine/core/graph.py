@@ -160,6 +160,9 @@ class InstanceView:
     assignees: dict[str, str] = field(default_factory=dict)  # ready task -> who or "queue: lane"
     due: dict[str, str] = field(default_factory=dict)  # waiting timer / task -> due time text
     errors: dict[str, str] = field(default_factory=dict)  # element in error -> message
+    # The title line's and notes' words in the reader's language ("owner", "status", "stage",
+    # "due"); English when empty.  `status` and `stage` above are then already in it too.
+    words: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

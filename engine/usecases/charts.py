@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, load_only
 
 from engine import clock
 from engine.core.graph import Graph, Heat, InstanceView, graph_from_xml
+from engine.core.translations import Texts
 from engine.errors import NotFoundError
 from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, History, Instance, OpenTask
@@ -120,6 +122,33 @@ def view_of(deal: Mapping[str, Any]) -> InstanceView:
         assignees=assignees,
         due=due,
         errors=errors,
+    )
+
+
+# The chart's own words in Simplified Chinese (element names come from the translations).
+_ZH_WORDS = {"owner": "负责人", "status": "状态", "stage": "阶段", "due": "到期"}
+_ZH_QUEUE = "队列："  # noqa: RUF001 - a Chinese colon in Chinese text
+_ZH_STATUS = {"running": "进行中", "completed": "已完成", "cancelled": "已取消", "error": "出错"}
+
+
+def worded(view: InstanceView, texts: Texts) -> InstanceView:
+    """A deal's chart view in the reader's language: the title line's words, its status and
+    its stage's label (Simplified Chinese is the one other language the UI speaks)."""
+    queue = "queue: "
+    assignees = {
+        element: (
+            f"{_ZH_QUEUE}{texts.lane(who[len(queue) :]) or who[len(queue) :]}"
+            if who.startswith(queue)
+            else who
+        )
+        for element, who in view.assignees.items()
+    }
+    return replace(
+        view,
+        words=dict(_ZH_WORDS),
+        status=_ZH_STATUS.get(view.status, view.status),
+        stage=texts.stage(view.stage, view.stage),
+        assignees=assignees,
     )
 
 
@@ -304,6 +333,8 @@ class ChartCases(UseCases):
             view = instance_view(s, inst)
             key = f"{content_hash}:{inst.process_id}"
             graph, key = self._in_lang(s, inst.version_id, graph, key, lang)
+            if not is_english(lang):
+                view = worded(view, self.version(s, inst.version_id).texts(lang))
             return graph, view, key
 
     def deal_chart(
@@ -321,11 +352,13 @@ class ChartCases(UseCases):
                     key, (cached_graph(self.space, row), f"{row.content_hash}:{key[0]}")
                 )
         graph, layout_key = found
+        view = view_of(deal)
         if not is_english(lang):
             with self.db.read() as s:
                 row_id = versions.version_row(s, *key).id
                 graph, layout_key = self._in_lang(s, row_id, graph, layout_key, lang)
-        return graph, view_of(deal), layout_key
+                view = worded(view, self.version(s, row_id).texts(lang))
+        return graph, view, layout_key
 
     def deal_progress(self, instance_id: str | int) -> DealProgress:
         """The stage progress bar of a deal: its process's stages in order (as declared on
