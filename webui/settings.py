@@ -107,6 +107,7 @@ def _form_of(values: dict[str, Any]) -> dict[str, Any]:
             stage: "" if days is None else str(days) for stage, days in values["stale_days"].items()
         },
         "digest_time": values["digest_time"],
+        "reps_see_team_deals": bool(values.get("reps_see_team_deals")),
     }
 
 
@@ -123,6 +124,7 @@ def _posted() -> dict[str, Any]:
         "workdays": f.get("workdays", ""),
         "stale_days": {stage: f.get(f"stale_{stage}", "").strip() for stage in STALE_STAGES},
         "digest_time": f.get("digest_time", "").strip(),
+        "reps_see_team_deals": f.get("reps_see_team_deals") == "on",
     }
 
 
@@ -139,6 +141,7 @@ def _values_of(form: dict[str, Any]) -> dict[str, Any]:
         "workdays": form["workdays"],
         "stale_days": form["stale_days"],
         "digest_time": form["digest_time"],
+        "reps_see_team_deals": form["reps_see_team_deals"],
     }
 
 

@@ -108,6 +108,8 @@ DEFAULTS: dict[str, Any] = {
     "stale_days": {s: (None if s in NEVER_STALE else DEFAULT_STALE_DAYS) for s in STALE_STAGES},
     "digest_time": "08:00",  # local time the daily digest goes out
     "stage_probabilities": DEFAULT_PROBABILITIES,
+    # Reps may open (read only) their colleagues' deals; off: each sees their own.
+    "reps_see_team_deals": False,
 }
 # Kept in the same table by the engine itself, never edited on the page.
 DIGEST_SENT_ON = "digest_sent_on"
@@ -322,6 +324,17 @@ def _stage_probabilities(value: Any) -> dict[str, int]:
     return found
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("", "0", "false", "off", "no"):
+        return False
+    raise ValueError("on or off")
+
+
 _NORMALISERS: dict[str, Any] = {
     "timezone": _timezone,
     "business_hours": _business_hours,
@@ -330,6 +343,7 @@ _NORMALISERS: dict[str, Any] = {
     "stale_days": _stale_days,
     "digest_time": _time_of_day,
     "stage_probabilities": _stage_probabilities,
+    "reps_see_team_deals": _flag,
 }
 
 

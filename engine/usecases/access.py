@@ -3,6 +3,9 @@
 - Managers (role "Sales Manager") and admins see every deal of the team.
 - Everyone else sees the deals they own, the deals with an open task assigned to them or
   waiting in the queue of a role they hold, and the deals they have worked on before.
+- Where the team allows it (the setting `reps_see_team_deals`, off by default), a sales rep
+  also sees every colleague's deal: read only, since acting on a deal has its own rules (its
+  tasks are its holders', marking it lost its owner's or a manager's).
 Completing or claiming a task has its own, stricter rule (engine.usecases.service).
 """
 
@@ -13,19 +16,27 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.core.roles import MANAGERS
+from engine.core.roles import MANAGERS, role_key
+from engine.store import team_settings
 from engine.store.models import History, Instance, OpenTask
 
 SEE_ALL = MANAGERS
+SALES_REP = role_key("Sales Rep")
 
 
 def sees_all(roles: set[str]) -> bool:
     return bool(roles & SEE_ALL)
 
 
-def visible_deals(username: str, roles: set[str]) -> Any:
-    """A WHERE clause on Instance selecting the deals `username` may see."""
-    if sees_all(roles):
+def team_deals_shared(s: Session) -> bool:
+    """Whether the team lets reps open their colleagues' deals (read only)."""
+    return bool(team_settings.get(s, "reps_see_team_deals"))
+
+
+def visible_deals(username: str, roles: set[str], *, team: bool = False) -> Any:
+    """A WHERE clause on Instance selecting the deals `username` may see (`team`: the team
+    shares its deals with its reps, `team_deals_shared`)."""
+    if sees_all(roles) or (team and SALES_REP in roles):
         return Instance.id.is_not(None)
     # IN (subquery) rather than a correlated EXISTS: each set is read once from an index,
     # not probed once per deal.
@@ -41,6 +52,11 @@ def visible_deals(username: str, roles: set[str]) -> Any:
     return or_(Instance.owner == username, own_task, worked_on)
 
 
-def may_see(s: Session, username: str, roles: set[str], instance_id: int) -> bool:
-    query = select(Instance.id).where(Instance.id == instance_id, visible_deals(username, roles))
+def may_see(
+    s: Session, username: str, roles: set[str], instance_id: int, *, team: bool = False
+) -> bool:
+    """Whether `username` may see the deal; `team`: for reading it (its page, record, chart)
+    where the team shares its deals (`team_deals_shared`) — never for acting on it."""
+    visible = visible_deals(username, roles, team=team)
+    query = select(Instance.id).where(Instance.id == instance_id, visible)
     return s.scalar(query) is not None

@@ -126,7 +126,9 @@ class BoardCases(UseCases):
                 Instance.status == "running",
             ]
             if visible_to is not None:
-                where.append(access.visible_deals(visible_to, users.roles_of(s, visible_to)))
+                roles = users.roles_of(s, visible_to)
+                team = access.team_deals_shared(s)
+                where.append(access.visible_deals(visible_to, roles, team=team))
             grouped = (
                 select(Instance.stage, func.count(), func.sum(Instance.amount))
                 .where(*where)

@@ -326,7 +326,8 @@ class DealCases(UseCases):
                 query = query.where(Instance.id.in_(sorted({parse_id(i) for i in ids})))
             if visible_to is not None:
                 roles = users.roles_of(s, visible_to)
-                query = query.where(access.visible_deals(visible_to, roles))
+                team = access.team_deals_shared(s)
+                query = query.where(access.visible_deals(visible_to, roles, team=team))
             if stale:
                 query = query.where(stale_clause(settings.stale_days(s), clock.now()))
             if limit is not None:
@@ -402,9 +403,14 @@ class DealCases(UseCases):
         if not text or len(text) > 5000:
             raise ValidationError("a comment is 1-5000 characters", field="text")
         with self.db.write() as s:
-            users.roles_of(s, user)
+            roles = users.roles_of(s, user)
             if s.get(Instance, iid) is None:
                 raise NotFoundError(f"no instance with id '{instance_id}'")
+            if not access.may_see(s, user, roles, iid):
+                # A colleague's deal the team shares is read only (engine.usecases.access).
+                raise ForbiddenError(
+                    f"{user} may read deal {iid} but not comment on it: it is a colleague's"
+                )
             row = History(
                 instance_id=iid, at=clock.now(), actor=user, kind="comment", data={"text": text}
             )
@@ -417,7 +423,8 @@ class DealCases(UseCases):
         """The visibility rule of engine.usecases.access for one deal."""
         iid = parse_id(instance_id)
         with self.db.read() as s:
-            return access.may_see(s, username, users.roles_of(s, username), iid)
+            roles = users.roles_of(s, username)
+            return access.may_see(s, username, roles, iid, team=access.team_deals_shared(s))
 
     def may_start(self, username: str, process_id: str) -> bool:
         """Whether `username` may start `process_id` (`check_starter`); False for a process
