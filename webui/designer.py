@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response
 import diagrams
 from diagrams.layout import SCALE
 from engine.core.graph import Bounds, Graph, Point
-from engine.core.roles import DESIGNERS
+from engine.core.roles import DESIGNERS, TEAM_ROLES
 from engine.core.stages import STAGE_ORDER
 from engine.errors import (
     DefinitionError,
@@ -287,6 +287,9 @@ def _modeler(
         "base_version": base_version,
         "latest": latest,
         "roles": roles,
+        # The side panel's choices: an SLA escalates to a lane of the process or one of these
+        # roles; a task's stage is one of these or one the translations file declares.
+        "known_roles": list(TEAM_ROLES),
         "stages": list(STAGE_ORDER),
         "urls": {
             "check": url_for("designer.check"),
@@ -410,6 +413,7 @@ TEXTS: dict[str, str] = {
     "new_form": N_("New form"),
     "sla": N_("SLA (for example P3D)"),
     "escalate_to": N_("Escalate to (role)"),
+    "other": N_("other…"),
     "instructions": N_("Instructions for the person doing the task"),
     "decision": N_("Decision table (DMN)"),
     "edit_table": N_("Edit table"),

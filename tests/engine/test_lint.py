@@ -6,6 +6,8 @@ form and decision files go with each of them.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -172,7 +174,7 @@ def test_every_unsafe_expression_and_broken_sla_is_reported_at_once() -> None:
     assert errors(problems) == {"script_import", "gw_unsafe", "task_sla"}
     assert "'import' is not allowed" in by["script_import"][0].message
     assert "__class__" in by["gw_unsafe"][0].message
-    assert by["task_sla"][0].message.startswith("SLA:")
+    assert by["task_sla"][0].message.startswith("Slow task (task_sla): SLA:")
 
 
 def test_a_model_not_meant_to_run_says_why_per_element() -> None:
@@ -231,7 +233,7 @@ def test_a_camunda_file_that_maps_fully_parses_into_our_properties() -> None:
     assert quote.lane == "Sales Rep"
     assert quote.extensions["properties"] == {
         "formJsonSchemaFilename": "lint_quote.schema.json",
-        "stage": "Proposal",
+        "stage": "proposal",
         "sla": "P2D",
     }
     assert bundle.spec.task_specs["timer_wait"].event_definition.expression == '"PT5M"'
@@ -262,3 +264,154 @@ def test_every_interchange_model_is_checked_without_crashing() -> None:
         problems = check({path.name: path.read_bytes()})
         assert any(p.severity == "error" for p in problems), path
         assert all(p.file in (path.name, None) for p in problems), path
+
+
+# --- names, forms, stages, escalation roles, form rules (issue 14) ---------------------
+
+SNIPPET = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs" targetNamespace="http://salesflow.example/lint">
+  <bpmn:process id="snippet" name="Snippet" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_rep" name="Sales Rep">
+        <bpmn:flowNodeRef>task_a</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>task_b</bpmn:flowNodeRef>
+      </bpmn:lane>
+      <bpmn:lane id="lane_partner" name="Channel Partner">
+        <bpmn:flowNodeRef>task_c</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="task_a" name="Prepare quote">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="snippet.schema.json" />
+        {A}
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:userTask id="task_b" {B_NAME}>
+      <bpmn:extensionElements><spiffworkflow:properties>
+        {B}
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:scriptTask id="task_c" {C_NAME} scriptFormat="python">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>done = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task_a" />
+    <bpmn:sequenceFlow id="f2" sourceRef="task_a" targetRef="task_b" />
+    <bpmn:sequenceFlow id="f3" sourceRef="task_b" targetRef="task_c" />
+    <bpmn:sequenceFlow id="f4" sourceRef="task_c" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+FORM = {
+    "type": "object",
+    "properties": {"low": {"type": "number"}, "high": {"type": "number"}},
+}
+
+
+def prop(name: str, value: str) -> str:
+    return f'<spiffworkflow:property name="{name}" value="{value}" />'
+
+
+def snippet(
+    *,
+    a: str = "",
+    b: str = prop("formJsonSchemaFilename", "snippet.schema.json"),
+    b_name: str = 'name="Approve quote"',
+    c_name: str = 'name="Mark done"',
+    form: Mapping[str, object] | None = None,
+    zh: Mapping[str, object] | None = None,
+) -> dict[str, str | bytes]:
+    text = SNIPPET.replace("{A}", a).replace("{B}", b)
+    text = text.replace("{B_NAME}", b_name).replace("{C_NAME}", c_name)
+    files: dict[str, str | bytes] = {
+        "snippet.bpmn": text,
+        "snippet.schema.json": json.dumps(form or FORM),
+    }
+    if zh is not None:
+        files["snippet.zh-Hans.json"] = json.dumps(zh, ensure_ascii=False)
+    return files
+
+
+def test_a_clean_snippet_has_no_problem() -> None:
+    assert check(snippet(), held_roles=None) == []
+
+
+def test_problems_name_the_element_by_its_name_with_its_id_after_it() -> None:
+    problems = check(snippet(b=""), held_roles=None)
+    [problem] = problems
+    assert problem.message.startswith("Approve quote (task_b): the user task has no form")
+    # An element without a name: its id alone.
+    [nameless] = check(snippet(c_name=""), held_roles=None)
+    assert nameless.message.startswith("task_c: the task has no name")
+    # The lint fixtures too: a task in no lane.
+    [lane] = [p for p in check(files_with("lanes.bpmn")) if p.element_id == "task_no_lane"]
+    assert lane.message == (
+        "Nobody's task (task_no_lane): sits in no lane: put it in the lane of the role that does it"
+    )
+
+
+def test_a_task_without_a_name_is_a_warning_for_every_kind_of_task() -> None:
+    problems = check(snippet(b_name="", c_name='name=" "'), held_roles=None)
+    assert {(p.element_id, p.severity) for p in problems} == {
+        ("task_b", "warning"),
+        ("task_c", "warning"),
+    }
+    assert all("has no name" in p.message for p in problems)
+
+
+def test_a_user_task_without_a_form_is_a_warning_when_the_others_have_one() -> None:
+    [problem] = check(snippet(b=""), held_roles=None)
+    assert problem.severity == "warning" and problem.element_id == "task_b"
+    assert "'formJsonSchemaFilename'" in problem.message
+    # No user task has a form: none is expected.
+    text = str(snippet(b="")["snippet.bpmn"]).replace(
+        prop("formJsonSchemaFilename", "snippet.schema.json"), ""
+    )
+    assert check({"snippet.bpmn": text}, held_roles=None) == []
+
+
+def test_a_stage_nobody_knows_is_a_warning_suggesting_the_nearest() -> None:
+    [problem] = check(snippet(a=prop("stage", "negotation")), held_roles=None)
+    assert problem.severity == "warning" and problem.element_id == "task_a"
+    assert "'negotation'" in problem.message and "did you mean 'negotiation'?" in problem.message
+    [cased] = check(snippet(a=prop("stage", "Proposal")), held_roles=None)
+    assert "did you mean 'proposal'?" in cased.message
+    # A stage of the process's own, declared in its translations file, is known.
+    zh = {"locale": "zh-Hans", "stages": {"pilot": "试点"}}
+    declared = check(snippet(a=prop("stage", "pilot"), zh=zh), held_roles=None)
+    assert [p for p in declared if "'pilot' is neither" in p.message] == []
+    assert [p.element_id for p in check(snippet(a=prop("stage", "pilot")))] == ["task_a"]
+
+
+def test_an_escalation_role_that_is_no_lane_nor_team_role_is_an_error() -> None:
+    sla = prop("sla", "P2D")
+    [problem] = check(snippet(a=sla + prop("escalateTo", "Sales Manger")), held_roles=None)
+    assert problem.severity == "error" and problem.element_id == "task_a"
+    assert (
+        "'Sales Manger'" in problem.message and "did you mean 'Sales Manager'?" in problem.message
+    )
+    # Reported once, not again by the engine's own SLA check.
+    assert problem.message.count("Sales Manger") == 1
+    # A team role and a lane of the process (written as the designer likes) are known.
+    for role in ("Sales Manager", "sales_manager", "Channel Partner"):
+        assert check(snippet(a=sla + prop("escalateTo", role)), held_roles=None) == []
+
+
+def test_form_rules_that_name_a_field_the_form_lacks_are_warnings() -> None:
+    form = {
+        **FORM,
+        "x-rules": [
+            {"field": "high", "rule": ">=", "other": "low"},
+            {"field": "high", "rule": ">=", "other": "minimum"},
+        ],
+    }
+    [problem] = check(snippet(form=form), held_roles=None)
+    assert problem.severity == "warning" and problem.element_id == "task_a"
+    assert "snippet.schema.json" in problem.message
+    assert "x-rules[1]: 'other' names no field of the form ('minimum')" in problem.message

@@ -149,8 +149,11 @@ def test_check_warns_of_unknown_ids_and_missing_texts_naming_file_and_key() -> N
     }
     assert found == {
         "elements.task_gone: no element 'task_gone' in the BPMN file": "warning",
-        "elements.task_negotiate.name: no translation of the userTask 'Negotiate'": "warning",
-        "elements.task_negotiate.instructions: no translation of the instructions": "warning",
+        # An element of the BPMN file: named first, as every problem of the Check is.
+        "Negotiate (task_negotiate): elements.task_negotiate.name: "
+        "no translation of the userTask 'Negotiate'": "warning",
+        "Negotiate (task_negotiate): elements.task_negotiate.instructions: "
+        "no translation of the instructions": "warning",
         f"forms.{NEEDS}.fields.main_pain_area.choices.speed: no choice 'speed'": "warning",
         f"forms.{NEEDS}.fields.no_field: the form has no field 'no_field'": "warning",
     }

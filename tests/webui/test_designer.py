@@ -415,3 +415,18 @@ def test_a_file_without_a_diagram_is_laid_out_for_the_modeler(dora: FlaskClient)
     refused = send(dora, "/designer/layout", {"xml": "<nonsense/>"})
     assert refused.status_code == 422 and refused.get_json()["error"]
     assert send(dora, "/designer/layout", {"xml": 5}).status_code == 400
+
+
+def test_the_side_panel_offers_the_stages_and_the_escalation_roles_as_choices(
+    dora: FlaskClient,
+) -> None:
+    """designer.js builds the stage and escalation-role selects from these (with the
+    process's lanes, the stages its translations file declares, and "other…")."""
+    data = page_data(dora.get("/designer/sales_pipeline"))
+    assert data["stages"][:3] == ["lead", "qualification", "contact"]
+    assert "after_sales" in data["stages"]
+    # The team's roles even when no user holds them yet.
+    assert {"Sales Manager", "Legal", "Finance", "After-Sales"} <= set(data["known_roles"])
+    assert data["texts"]["other"] == "other…"
+    post(dora, "/language", {"lang": "zh-Hans"})
+    assert page_data(dora.get("/designer/sales_pipeline"))["texts"]["other"] == "其他…"

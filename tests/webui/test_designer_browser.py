@@ -181,10 +181,15 @@ def test_a_designer_adds_a_task_sets_its_lane_and_form_and_publishes(
     page.locator("#p-name").press("Tab")
     page.locator("#p-lane").select_option(label="Sales Rep")
     expect(page.locator("#p-lane")).to_have_value("lane_sales_rep")
-    page.locator("#p-stage").fill("negotiation")
-    page.locator("#p-stage").press("Tab")
+    # Stage and escalation role are choices (engine.core.stages, the lanes and team roles),
+    # with "other…" for a stage of one's own.
+    page.locator("#p-stage").select_option(label="other…")
+    expect(page.locator("#p-stage-other")).to_be_visible()
+    page.locator("#p-stage").select_option("negotiation")
+    expect(page.locator("#p-stage-other")).to_be_hidden()
     page.locator("#p-sla").fill("P2D")
-    page.locator("#p-escalateTo").fill("Sales Manager")
+    page.locator("#p-sla").press("Tab")
+    page.locator("#p-escalateTo").select_option("Sales Manager")
     page.locator("#p-instructions").fill("Ask the credit agency before the contract.")
     page.locator("#p-instructions").press("Tab")
     page.locator("#p-new-form").click()

@@ -95,7 +95,8 @@ def test_check_puts_a_missing_chinese_name_on_its_element(
     missing = [p for p in problems if p["file"] == ZH]
     assert [(p["element_id"], p["severity"]) for p in missing] == [(TASK, "warning")]
     assert missing[0]["message"] == (
-        f"elements.{TASK}.name: no translation of the userTask 'Needs analysis'"
+        f"Needs analysis ({TASK}): elements.{TASK}.name: no translation of the userTask "
+        "'Needs analysis'"
     )
     # The complete file: no translation warning at all.
     answer = send(dora, "/designer/check", {"files": files, "opened": "sales_pipeline"})

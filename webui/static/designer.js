@@ -21,6 +21,7 @@
   var FILE_PATTERN = /^[\w.-]+$/;
   var MARKERS = { error: "sf-error", warning: "sf-warning" };
   var OVERLAY = "sf-problem";
+  var OTHER = "__other__"; // the "other…" choice of a select, never a property's value
   var ZH_TAG = "zh-Hans";
   // A translations file (engine.core.translations.FILE_PATTERN with its known tags): not a form.
   var TRANSLATIONS_FILE = /\.(en|zh|zh-hans|zh-cn|zh-sg)\.json$/i;
@@ -264,9 +265,15 @@
     service("modeling").moveElements([element], { x: dx, y: dy });
   }
 
+  // The stages a task may be in: the sales process's (engine.core.stages), the ones the
+  // process's translations file declares, and those its elements use already.
   function stagesInUse() {
     var found = {};
     (data.stages || []).forEach(function (s) { found[s] = true; });
+    var zh = readZh();
+    if (zh && zh.stages && typeof zh.stages === "object") {
+      Object.keys(zh.stages).forEach(function (s) { found[s] = true; });
+    }
     service("elementRegistry").forEach(function (e) {
       if (e.businessObject && e.businessObject.extensionElements) {
         var stage = property(e.businessObject, "stage");
@@ -274,6 +281,28 @@
       }
     });
     return Object.keys(found);
+  }
+
+  // The roles an SLA may escalate to: the lanes of the process, then the team's roles
+  // (engine.core.roles) and the roles users hold; one per role, compared as the engine does.
+  function escalationRoles() {
+    var names = [];
+    service("elementRegistry").forEach(function (e) {
+      if (is(e, "bpmn:Lane") && e.businessObject.name) { names.push(e.businessObject.name.trim()); }
+    });
+    names = names.concat(data.known_roles || [], data.roles || []);
+    var seen = {};
+    return names.filter(function (n) {
+      var key = roleKey(n);
+      if (!key || seen[key]) { return false; }
+      seen[key] = true;
+      return true;
+    });
+  }
+
+  // engine.core.roles.role_key: "Sales Rep" == "sales_rep".
+  function roleKey(name) {
+    return String(name || "").replace(/[_-]/g, " ").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
   }
 
   function decisionIds() {
@@ -568,6 +597,35 @@
     }, { list: list }), help));
   }
 
+  // A property chosen from a list (select), with "other…" for a value of one's own (a new
+  // stage): the text box shows when it is chosen, or when the value is not in the list.
+  function choiceField(panel, element, name, label, choices, help) {
+    var current = property(element.businessObject, name);
+    var listed = choices.indexOf(current) >= 0;
+    var other = el("input", { type: "text", value: listed ? "" : current, spellcheck: "false" });
+    other.id = "p-" + name + "-other";
+    other.dataset.field = name + "-other";
+    other.setAttribute("aria-label", label + " (" + T.other + ")");
+    other.hidden = listed || !current;
+    var options = [["", T.none]].concat(choices.map(function (c) { return [c, c]; }), [[OTHER, T.other]]);
+    var box = selectBox(options, current && !listed ? OTHER : current, function (value) {
+      if (value === OTHER) {
+        other.hidden = false;
+        other.focus();
+        return;
+      }
+      other.hidden = true;
+      other.value = "";
+      fromPanel(function () { setProperty(element, name, value); });
+    });
+    other.addEventListener("change", function () {
+      fromPanel(function () { setProperty(element, name, other.value); });
+    });
+    var row = field(name, label, box, help);
+    row.appendChild(other);
+    panel.appendChild(row);
+  }
+
   function decisionField(panel, element) {
     var bo = element.businessObject;
     var current = bodyText(bo, CALLED_DECISION);
@@ -660,16 +718,14 @@
       return;
     }
     if (is(element, "bpmn:Gateway")) { return; }
-    var stages = datalist(stagesInUse());
-    propertyField(panel, element, "stage", T.stage, stages);
+    choiceField(panel, element, "stage", T.stage, stagesInUse());
     var userTask = is(element, "bpmn:UserTask");
     var timer = timerDefinition(bo);
     var plainStart = is(element, "bpmn:StartEvent") && !(bo.eventDefinitions || []).length;
     if (userTask || is(element, "bpmn:ManualTask") || plainStart) { formField(panel, element); }
     if (userTask) {
       propertyField(panel, element, "sla", T.sla, null);
-      var roles2 = datalist(data.roles || []);
-      propertyField(panel, element, "escalateTo", T.escalate_to, roles2);
+      choiceField(panel, element, "escalateTo", T.escalate_to, escalationRoles());
     }
     if (userTask || is(element, "bpmn:ManualTask")) {
       panel.appendChild(field("instructions", T.instructions, textArea(bodyText(bo, INSTRUCTIONS), function (value) {
@@ -729,9 +785,10 @@
       if (p.line) { where.push(t("line", { line: p.line })); }
       var item = el("li", { class: "problem " + severity, "data-element": p.element_id || "" }, [
         el("span", { class: "severity", text: T[severity] }),
-        p.element_id ? el("button", { type: "button", class: "link element-link", text: p.element_id,
-          onclick: function () { focusProblem(p); } }) : null,
-        el("span", { class: "message", text: p.message }),
+        // The message names the element ("Prepare quote (task_prepare_quote): ..."): it is
+        // the link to the element.
+        p.element_id ? el("button", { type: "button", class: "link element-link message", text: p.message,
+          onclick: function () { focusProblem(p); } }) : el("span", { class: "message", text: p.message }),
         where.length ? el("span", { class: "where", text: "(" + where.join(", ") + ")" }) : null,
       ]);
       if (!p.element_id && p.file) {

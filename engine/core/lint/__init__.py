@@ -68,10 +68,25 @@ Rules (error unless said otherwise):
   (`sales_pipeline.zh-Hans.json`) is well-formed; a key naming no element, form, field,
   choice or stage of the BPMN, and a text without a translation, are warnings naming the
   file and the key;
+- names (warnings): a task (user, manual, script, service, business rule, plain task, call
+  activity) has a name, the one a rep sees in lists and charts; a user task has a form
+  (`formJsonSchemaFilename`) when the process's other user tasks have one;
+- stages (a warning): a `stage` property is a stage of engine.core.stages.STAGE_ORDER or one
+  the process's translations file declares ("stages"); the nearest known one is suggested;
+- SLA escalation: an `escalateTo` role is a lane of the process or a role of the team
+  (engine.core.roles.TEAM_ROLES), the nearest suggested (an error: the engine refuses it;
+  step 4's own SLA check then does not say it twice);
+- form rules (warnings): a form's `x-rules` (engine.core.forms.rule_problems) name fields
+  the form has, with a known operator;
 - reachability: every flow node is reached from a start event along sequence flows (a
   boundary event through its task, link events by name, event sub-processes and
   compensation handlers count as reached); the contents of a sub-process are checked from
   its own start events.
+
+Every problem on an element is worded with the element's name and its id after it,
+"Prepare quote (task_prepare_quote): ..." (an element without a name: its id alone), once,
+here, for every rule (problems.named); the rules word the rest without naming it again.
+The messages are English: the engine's designer-facing texts (the web UI's are Babel's).
 
 Modules: `problems` (Problem, the files as text), `bpmn` (the XML model and its helpers),
 `schema` (1), `rules` (3, with `timers` and `gateways` for those two rules, and
@@ -104,7 +119,7 @@ from engine.core.lint.bpmn import _executable, _Files, _processes
 from engine.core.lint.deep import _deep_problems
 from engine.core.lint.gateways import Interval as Interval
 from engine.core.lint.gateways import covers_every_case as covers_every_case
-from engine.core.lint.problems import Problem, Severity, _unique, source_texts
+from engine.core.lint.problems import Problem, Severity, _unique, named, source_texts
 from engine.core.lint.rules import _Linter
 from engine.core.lint.rules import camunda_juel as camunda_juel
 from engine.core.lint.schema import _schema_problems
@@ -162,5 +177,24 @@ def check(
     executable = any(_executable(p) for root in files_of.bpmn.values() for p in _processes(root))
     if schema_ok and executable and len(files_of.bpmn) == len(bpmn):
         problems.extend(_deep_problems(texts, problems))
-    problems = _unique(problems)
+    problems = named(_unique(problems), *_element_names({**files_of.bpmn, **files_of.dmn}))
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0))
+
+
+def _element_names(
+    docs: Mapping[str, etree._Element],
+) -> tuple[dict[tuple[str, str], str], dict[str, str | None]]:
+    """(file, id) -> name of every named element of the files, and id -> name where only one
+    file has the id (a translations file's problem names an element of its BPMN file)."""
+    names: dict[tuple[str, str], str] = {}
+    ids: dict[str, str | None] = {}
+    for file, root in docs.items():
+        for element in root.iter(etree.Element):
+            ident = element.get("id")
+            if not ident:
+                continue
+            name = (element.get("name") or "").strip()
+            if name:
+                names[(file, ident)] = name
+            ids[ident] = name if ident not in ids or ids[ident] == name else None
+    return names, ids

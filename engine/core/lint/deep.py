@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.core.calendar import sla_problems
+from engine.core.calendar import ESCALATE_PROPERTY, sla_problems
 from engine.core.definitions import element_lines, parse_sources
 from engine.core.expressions import check_expression
 from engine.core.lint.problems import Problem, _quote
@@ -45,7 +45,17 @@ def _deep_problems(texts: dict[str, str], found: list[Problem]) -> list[Problem]
         file = next((n for n in bundle.files if n.endswith(".bpmn")), None)
         lines = element_lines(etree.fromstring(texts[file].encode("utf-8"))) if file else {}
         problems.extend(_expression_problems(bundle, file, lines))
-        problems.extend(_sla_problems(bundle, file, lines))
+        problems.extend(
+            p
+            for p in _sla_problems(bundle, file, lines)
+            # An escalation role the XML rules named already (engine.core.lint.rules).
+            if not (
+                ESCALATE_PROPERTY in p.message
+                and any(
+                    f.element_id == p.element_id and ESCALATE_PROPERTY in f.message for f in found
+                )
+            )
+        )
     return problems
 
 

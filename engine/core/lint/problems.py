@@ -7,7 +7,7 @@ Pure: no database, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -61,4 +61,26 @@ def _unique(problems: list[Problem]) -> list[Problem]:
         if problem not in seen:
             seen.add(problem)
             result.append(problem)
+    return result
+
+
+def named(
+    problems: list[Problem],
+    names: Mapping[tuple[str, str], str],
+    ids: Mapping[str, str | None],
+) -> list[Problem]:
+    """Each problem on an element worded the way a designer finds the element: its name, its
+    id after it, "Prepare quote (task_prepare_quote): ..." (an element without a name: its id
+    alone).  `names`: (file, id) -> name, `ids`: every id of the files -> the name of the one
+    element with that id (None when several files have it, or it has none); a problem on an
+    id no file has (a translations file's stale key) is left as it is."""
+    result = []
+    for problem in problems:
+        ident = problem.element_id
+        if not ident or ident not in ids:  # none, or no element of the files (a stale key)
+            result.append(problem)
+            continue
+        name = names.get((problem.file or "", ident)) or ids.get(ident)
+        label = f"{' '.join(name.split())} ({ident})" if name and name.strip() else ident
+        result.append(replace(problem, message=f"{label}: {problem.message}"))
     return result

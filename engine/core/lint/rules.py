@@ -8,6 +8,7 @@ Pure: no database, no clock.
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import json
 from collections.abc import Collection, Iterable
@@ -15,9 +16,10 @@ from collections.abc import Collection, Iterable
 from lxml import etree
 
 from engine.core import camunda
-from engine.core.calendar import STANDARD_ROLES
+from engine.core.calendar import ESCALATE_PROPERTY, STANDARD_ROLES
 from engine.core.definitions import FORM_PROPERTY, load_form
 from engine.core.expressions import BUILTIN_NAMES
+from engine.core.forms import rule_problems
 from engine.core.lint.bpmn import (
     FLOW_NODES,
     HUMAN_TASKS,
@@ -36,9 +38,25 @@ from engine.core.lint.bpmn import (
 from engine.core.lint.gateways import covers_every_case
 from engine.core.lint.problems import Problem, Severity
 from engine.core.lint.timers import _TIMER_KINDS, timer_problem
-from engine.core.roles import role_key
+from engine.core.roles import TEAM_ROLES, role_key
+from engine.core.stages import STAGE_ORDER
 from engine.core.starters import START_ROLES_PROPERTY, listed_names
+from engine.core.translations import file_locale, parse_catalog, translation_files
 from engine.errors import DefinitionError
+
+STAGE_PROPERTY = "stage"
+# The tasks a person or the engine carries out, which a rep sees by name in lists and charts.
+NAMED_TASKS = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "businessRuleTask",
+        "callActivity",
+    }
+)
 
 # --- 3. rules on the XML --------------------------------------------------------------
 
@@ -60,6 +78,9 @@ class _Linter:
         self.any_executable = any(
             _executable(p) for root in files.bpmn.values() for p in _processes(root)
         )
+        self.declared_stages = _declared_stages(files)
+        self.roles = _known_roles(files)
+        self.rules_checked: set[str] = set()
 
     def add(
         self, element: etree._Element | None, message: str, severity: Severity = "error"
@@ -85,14 +106,26 @@ class _Linter:
         if not _executable(process):
             self.add(
                 process,
-                f"the process '{process.get('id')}' is not executable "
-                '(isExecutable="false"): set isExecutable="true" to run it',
+                'the process is not executable (isExecutable="false"): '
+                'set isExecutable="true" to run it',
                 "warning" if self.any_executable else "error",
             )
         self.starters(process)
         lanes = _lanes(process)
+        forms_expected = any(
+            _properties(t).get(FORM_PROPERTY) for t in process.iter(f"{{{MODEL}}}userTask")
+        )
         for element in process.iter(etree.Element):
             kind = _local(element)
+            if kind in NAMED_TASKS and not (element.get("name") or "").strip():
+                self.add(
+                    element,
+                    "the task has no name: name it, a rep sees it by its name in the task "
+                    "list and on the deal's chart",
+                    "warning",
+                )
+            if kind == "userTask" and forms_expected:
+                self.form_expected(element)
             if kind in FLOW_NODES and kind not in SUPPORTED:
                 self.add(element, f"a {kind} is a BPMN element type salesflow cannot run")
             if kind in HUMAN_TASKS:
@@ -115,25 +148,22 @@ class _Linter:
                 self.add(element, "data stores are not supported: keep the data in the deal")
             if kind in FLOW_NODES:
                 self.form(element)
+                self.stage(element)
+                self.escalation(element)
         self.reachability(process)
 
     # -- lanes ---------------------------------------------------------------------------
 
     def lane(self, task: etree._Element, lanes: dict[str, etree._Element]) -> None:
         lane = _lane_of(task, lanes)
-        label = task.get("name") or task.get("id")
-        what = f"the task '{label}'" if label else "a task"
         if lane is None:
-            self.add(
-                task,
-                f"{what} sits in no lane: put it in the lane of the role that does it",
-            )
+            self.add(task, "sits in no lane: put it in the lane of the role that does it")
             return
         name = (lane.get("name") or "").strip()
         if not name:
             self.add(
                 task,
-                f"{what} sits in the lane '{lane.get('id')}', which has no name: "
+                f"sits in the lane '{lane.get('id')}', which has no name: "
                 "name the lane after the role whose people do the task",
             )
             return
@@ -183,9 +213,8 @@ class _Linter:
             if not condition:
                 self.add(
                     flow,
-                    f"the flow '{flow.get('name') or flow.get('id')}' leaves the exclusive "
-                    f"gateway '{gateway.get('name') or gateway.get('id')}' without a condition "
-                    "and is not its default flow",
+                    f"leaves the exclusive gateway '{gateway.get('name') or gateway.get('id')}' "
+                    "without a condition and is not its default flow",
                 )
                 return
             conditions.append(condition)
@@ -194,9 +223,8 @@ class _Linter:
         if not covers_every_case(conditions):
             self.add(
                 gateway,
-                f"the exclusive gateway '{gateway.get('name') or gateway.get('id')}' has no "
-                "default flow and its conditions may all be false (the deal would stop in "
-                "error): mark one flow as the default",
+                "the exclusive gateway has no default flow and its conditions may all be "
+                "false (the deal would stop in error): mark one flow as the default",
             )
 
     def outgoing(self, node: etree._Element) -> list[etree._Element]:
@@ -220,6 +248,10 @@ class _Linter:
             )
             return
         failed = _form_problem(name, text)
+        if failed is None and name not in self.rules_checked:
+            self.rules_checked.add(name)
+            for detail in _rule_problems(text):
+                self.add(element, f"the form '{name}': {detail}", "warning")
         if failed is not None:
             detail, line = failed
             self.problems.append(
@@ -230,6 +262,45 @@ class _Linter:
                     name if line is not None else self.file,
                 )
             )
+
+    def form_expected(self, task: etree._Element) -> None:
+        """A user task without a form in a process whose other user tasks have one: the
+        person would complete it without entering anything (a warning: it runs)."""
+        if _properties(task).get(FORM_PROPERTY):
+            return
+        self.add(
+            task,
+            f"the user task has no form while the process's other user tasks have one: "
+            f"name its form schema file in the property '{FORM_PROPERTY}'",
+            "warning",
+        )
+
+    def stage(self, element: etree._Element) -> None:
+        """A `stage` that is neither a stage of the sales process (engine.core.stages) nor
+        one the process's translations file declares: the board and the reports would show
+        it as a column of its own (a warning: it runs)."""
+        stage = (_properties(element).get(STAGE_PROPERTY) or "").strip()
+        known = (*STAGE_ORDER, *sorted(self.declared_stages.get(self.file, ())))
+        if not stage or stage in known:
+            return
+        self.add(
+            element,
+            f"the stage '{stage}' is neither a stage of the sales process nor one the "
+            f"translations file of the process declares{_nearest(stage, known)}",
+            "warning",
+        )
+
+    def escalation(self, element: etree._Element) -> None:
+        """An SLA's escalation role that is neither a lane of the process nor a role of the
+        team: nobody could be told (an error: the engine refuses to deploy it)."""
+        role = (_properties(element).get(ESCALATE_PROPERTY) or "").strip()
+        if not role or role_key(role) in {role_key(r) for r in self.roles}:
+            return
+        self.add(
+            element,
+            f"the SLA's escalation role '{role}' ({ESCALATE_PROPERTY}) is neither a lane of "
+            f"the process nor a role of the team{_nearest(role, self.roles)}",
+        )
 
     def decision(self, task: etree._Element) -> None:
         ref = _extension(task, "calledDecisionId")
@@ -321,11 +392,55 @@ class _Linter:
             if ident not in seen:
                 self.add(
                     node,
-                    f"'{node.get('name') or ident}' cannot be reached: no sequence flow from a "
-                    "start event leads to it",
+                    "cannot be reached: no sequence flow from a start event leads to it",
                 )
             elif _local(node) in SCOPES:
                 self.reachability(node)
+
+
+def _nearest(value: str, known: Iterable[str]) -> str:
+    """ ": did you mean 'x'?" for the known name nearest to a mistyped one, or nothing."""
+    names = list(dict.fromkeys(known))
+    by_key = {role_key(n): n for n in names}
+    found = by_key.get(role_key(value)) or next(
+        iter(difflib.get_close_matches(role_key(value), list(by_key), n=1, cutoff=0.6)), None
+    )
+    if found is not None:
+        return f": did you mean '{by_key.get(found, found)}'?"
+    return f" (known: {', '.join(names)})" if names else ""
+
+
+def _declared_stages(files: _Files) -> dict[str, set[str]]:
+    """BPMN file -> the stages its translations files declare (a malformed file declares
+    none: engine.core.lint.translations reports it)."""
+    found: dict[str, set[str]] = {}
+    for name, text in translation_files(files.texts, set(files.bpmn)).items():
+        try:
+            catalog = parse_catalog(name, text)
+        except DefinitionError:
+            continue
+        bpmn = file_locale(name)
+        if bpmn is not None:
+            found.setdefault(bpmn[0], set()).update(catalog.stages)
+    return found
+
+
+def _known_roles(files: _Files) -> list[str]:
+    """The roles an escalation may name, as shown: the team's and every lane's."""
+    lanes = [
+        (lane.get("name") or "").strip()
+        for root in files.bpmn.values()
+        for lane in root.iter(f"{{{MODEL}}}lane")
+    ]
+    return list(dict.fromkeys([*TEAM_ROLES, *(n for n in lanes if n)]))
+
+
+def _rule_problems(text: str) -> list[str]:
+    """engine.core.forms.rule_problems of a form file (a schema that loads)."""
+    try:
+        return rule_problems(json.loads(text))
+    except ValueError:
+        return []
 
 
 def _camunda_code(element: etree._Element) -> bool:
