@@ -35,7 +35,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.usecases.board import PROBABILITY_ROLES
-from engine.usecases.deals import deal_basics
+from engine.usecases.deals import SORTS, deal_basics
 from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.outcomes import LOST_KIND
 from engine.usecases.service import Service
@@ -75,9 +75,13 @@ def visible_deal(instance_id: int) -> Deal:
 def index() -> str:
     me = user()
     chosen = {k: request.args.get(k, "").strip() for k in (*FILTERS, "q")}
+    sort = request.args.get("sort", "").strip()
+    if sort.removeprefix("-") not in SORTS:
+        sort = ""
     page = page_number()
     size = int(current_app.config["SALESFLOW_PAGE_SIZE"])
     found = engine().instances(
+        sort=sort or None,
         process=chosen["process"] or None,
         status=chosen["status"] or None,
         owner=chosen["owner"] or None,
@@ -100,7 +104,8 @@ def index() -> str:
         chosen=chosen,
         filtered=any(chosen.values()),
         options=_filter_options(),
-        args={k: v for k, v in chosen.items() if v},
+        args={k: v for k, v in {**chosen, "sort": sort}.items() if v},
+        sort=sort,
     )
 
 

@@ -219,6 +219,35 @@ def _latest_id(s: Session, process_id: str) -> int:
     return versions.version_row(s, process_id, None).id
 
 
+# What a deal list can be sorted by (pages, API, CLI alike).
+SORTS: dict[str, Any] = {
+    "deal": Instance.name,
+    "stage": Instance.stage,
+    "owner": Instance.owner,
+    "amount": Instance.amount,
+    "expected_close": Instance.expected_close,
+    "tier": Instance.tier,
+    "source": Instance.lead_source,
+    "status": Instance.status,
+    "created": Instance.created_at,
+    "updated": Instance.updated_at,
+}
+
+
+def sort_order(sort: str | None) -> list[Any]:
+    """The ORDER BY of a deal list sorted by `sort` ("amount", "-amount", ...): empty values
+    last either way, then the deal id; ValidationError naming `sort` for an unknown key."""
+    if not sort:
+        return [Instance.id]
+    key = sort.removeprefix("-")
+    column = SORTS.get(key)
+    if column is None:
+        raise ValidationError(f"sort by one of {', '.join(sorted(SORTS))}", field="sort")
+    if sort.startswith("-"):
+        return [column.is_(None), column.desc(), Instance.id.desc()]
+    return [column.is_(None), column.asc(), Instance.id]
+
+
 class DealCases(UseCases):
     """Start, list, show and comment on deals."""
 
@@ -305,11 +334,14 @@ class DealCases(UseCases):
         stale: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        sort: str | None = None,
     ) -> list[DealSummary]:
         """Deals, filtered; with `visible_to` only those that user may see (engine.usecases.access);
-        with `stale` only the stale ones (engine.store.stale)."""
+        with `stale` only the stale ones (engine.store.stale); ordered by `sort` (a key of
+        SORTS, "-" before it for descending; oldest first without one)."""
+        order = sort_order(sort)
         with self.db.read() as s:
-            query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(Instance.id)
+            query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(*order)
             for column, value in (
                 (Instance.process_id, process),
                 (Instance.status, status),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from engine.usecases.deals import SORTS
 from engine.usecases.unit import MAX_ID
 from webui.api.schemas import DEAL_STATUSES, answer, fails, operation, schemas
 
@@ -26,6 +27,9 @@ def _param(name: str, where: str, description: str, schema: dict[str, Any]) -> d
         "description": description,
         "schema": schema,
     }
+
+
+SORT_KEYS = tuple(SORTS)  # what a deal list sorts by
 
 
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -171,6 +175,14 @@ def _paths() -> dict[str, Any]:
         _query("source", "Only leads from this source channel."),
         _query("process", "Only deals of this process."),
         _query("q", "Deals whose name contains this text (any case)."),
+        _query(
+            "sort",
+            "Order by this column, descending with a leading '-' (empty values last): "
+            + ", ".join(SORT_KEYS)
+            + ".  Oldest first without it.",
+            type="string",
+            enum=[*SORT_KEYS, *(f"-{k}" for k in SORT_KEYS)],
+        ),
         _query("limit", "Page size.", type="integer", minimum=1, maximum=200, default=50),
         _query("offset", "Deals to skip.", type="integer", minimum=0, maximum=MAX_ID, default=0),
     ]

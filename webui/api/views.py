@@ -242,6 +242,7 @@ def list_deals() -> ResponseReturnValue:
         tier=_text_arg("tier"),
         lead_source=_text_arg("source"),
         search=_text_arg("q"),
+        sort=_text_arg("sort"),
         visible_to=_user(),
         limit=limit,
         offset=offset,
