@@ -40,8 +40,8 @@ from webui.api.docs_page import docs_page
 from webui.api.document import document
 from webui.api.schemas import DEAL_STATUSES, request_schema
 from webui.chart_svg import MEDIA_TYPES
+from webui.deals import PIPELINE, stage_names
 from webui.errors import headers_of, status_of
-from webui.labels import STAGES, field_title
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -52,7 +52,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("drawn", "auto")
-PIPELINE = "sales_pipeline"  # the board's process unless the query names another
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 MAX_INT = MAX_ID  # larger numbers would overflow the database's integers
 # Documentation, and the JSON 404/405 for unknown paths: they show no data.
@@ -308,14 +307,13 @@ def get_board() -> ResponseReturnValue:
     if unknown:  # a misspelt `process` must not show another process's board
         raise ValidationError("not a parameter of the board: it takes `process`", field=unknown[0])
     process = _text_arg("process") or PIPELINE
-    service = _service()
-    board = service.board(process, visible_to=_user())
-    labels = service.stage_labels(process, _lang())  # the process's translations; {} in English
+    board = _service().board(process, visible_to=_user())
+    label = stage_names(process)  # in the language of Accept-Language, as on the board page
     return {
         "stages": [
             {
                 "stage": column["stage"],
-                "label": labels.get(column["stage"] or "") or stage_label(column["stage"]),
+                "label": label(column["stage"]),
                 "count": column["count"],
                 "value": column["value"],
                 "weighted": column["weighted"],
@@ -323,13 +321,6 @@ def get_board() -> ResponseReturnValue:
             for column in board["stages"]
         ]
     }
-
-
-def stage_label(stage: str | None) -> str:
-    """A stage's English name: the sales stages' (webui.labels), else its key made readable."""
-    if not stage:
-        return "—"
-    return STAGES.get(stage) or field_title(stage)
 
 
 # --- tasks -------------------------------------------------------------------------------
