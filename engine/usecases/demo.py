@@ -411,6 +411,9 @@ def _start(service: Service, plan: _Plan) -> str:
             "annual_revenue": plan.revenue,
             "intent": plan.intent,
         },
+        # The value the rep expects (the quote will say it exactly) and when it should close.
+        amount=plan.price,
+        expected_close=(plan.start + timedelta(days=sum(plan.gaps) + 14)).date().isoformat(),
     )
     return str(deal["instance_id"])
 

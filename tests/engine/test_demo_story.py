@@ -54,6 +54,9 @@ def test_won_and_lost_for_several_reasons_with_varied_values(story: Service) -> 
     assert len(reasons) >= 3
     prices = {d["data"]["price"] for d in shown if "price" in d["data"]}
     assert len(prices) >= 10
+    amounts = {d["amount"] for d in shown}
+    assert len(amounts) >= 10 and None not in amounts  # every deal has a value, and they vary
+    assert all(d["expected_close"] for d in shown)
 
 
 @pytest.mark.parametrize("name", REPORTS)
