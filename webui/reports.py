@@ -42,7 +42,7 @@ from engine.usecases.reports import REPORTS, Filters
 from engine.usecases.reports.cases import COST_ROLES, REPORT_ROLES, TEXT_FILTERS
 from webui.chart_svg import inline_svg
 from webui.context import engine, require_any_role, user
-from webui.i18n import N_, _
+from webui.i18n import N_, _, language
 from webui.labels import SOURCES, TIERS, person, source, stage
 
 # pygal puts an import hook for its map plugins on sys.meta_path, one written for the old
@@ -327,6 +327,11 @@ def _page(
         may_set_costs=me.has_any(COST_ROLES),
         costs=_costs() if name == "channels" else {},
         team_wide=me.has_any(MANAGERS),
+        # A lost reason as the process labels it, in the reader's language.
+        reason_label=engine().lost_reason_labels(
+            filters.process if filters is not None and filters.process else "sales_pipeline",
+            language(),
+        ),
     )
 
 
