@@ -38,6 +38,7 @@ from werkzeug.wrappers import Response as BaseResponse
 import diagrams
 from engine.core.roles import MANAGERS
 from engine.errors import NotFoundError, ValidationError
+from engine.usecases.deals import may_own
 from engine.usecases.reports import REPORTS, Filters
 from engine.usecases.reports.cases import COST_ROLES, REPORT_ROLES, TEXT_FILTERS
 from webui.chart_svg import inline_svg
@@ -340,7 +341,10 @@ def _options() -> dict[str, list[tuple[str, str]]]:
     roles = sorted({r for u in people for r in u["roles"]}, key=str.casefold)
     return {
         "process": [(d["process_id"], d["name"]) for d in engine().definitions()],
-        "owner": [(u["username"], u["display_name"] or u["username"]) for u in people],
+        # Only people who own deals (a sales role): Legal or Finance own no pipeline.
+        "owner": [
+            (u["username"], u["display_name"] or u["username"]) for u in people if may_own(u)
+        ],
         "team": [(r, r) for r in roles],
         "tier": [(t, t) for t in TIERS],
         "channel": [(c, source(c)) for c in SOURCES],

@@ -20,3 +20,11 @@ def test_the_funnel_names_lost_reasons_by_their_labels(client: FlaskClient, staf
     assert "No budget" in english and ">no budget<" not in english
     post(client, "/language", {"lang": "zh-Hans"})
     assert "预算不足" in text(client.get("/reports/funnel"))
+
+
+def test_report_filters_list_only_people_who_sell(client: FlaskClient, staff: Service) -> None:
+    login(client, "mia")
+    page = text(client.get("/reports/funnel"))
+    owners = page[page.index('name="owner"') : page.index("</select>", page.index('name="owner"'))]
+    assert 'value="alice"' in owners and 'value="mia"' in owners
+    assert 'value="fay"' not in owners and 'value="lena"' not in owners  # Finance, Legal
