@@ -11,11 +11,18 @@ from werkzeug.wrappers import Response
 
 from engine import clock
 from engine.core.records import Deal, TaskRecord
+from engine.core.roles import MANAGERS
 from engine.core.stages import STAGE_ORDER
-from engine.errors import ConflictError, ExpressionError, NotFoundError, ValidationError
+from engine.errors import (
+    ConflictError,
+    ExpressionError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
 from engine.usecases.tasks import TaskGoneError, may_complete
 from webui import drafts
-from webui.context import CurrentUser, engine, page_number, per_request, user
+from webui.context import CurrentUser, engine, page_number, per_request, team, user
 from webui.i18n import _, language
 from webui.schema_form import FormView, Raw, build, flatten, parse
 from webui.security import safe_next
@@ -86,6 +93,8 @@ def inbox() -> str:
         page=page,
         pages=max(1, -(-found["total"] // INBOX_PAGE)),
         args={k: v for k, v in chosen.items() if v},
+        # A manager gives several tasks to someone at once (engine: reassign_many).
+        people=team() if user().has_any(MANAGERS) else [],
     )
 
 
@@ -201,6 +210,27 @@ def claim(task_id: str) -> Response:
     engine().claim(task_id, user=user().username)
     flash(_("The task is yours now: %(task)s.", task=task["name"]), "success")
     return redirect(safe_next(request.form.get("next"), url_for(".inbox")))
+
+
+@bp.post("/bulk")
+def bulk() -> Response:
+    """Several ticked tasks at once: claimed by me, or (a manager) given to someone."""
+    me = user()
+    chosen = request.form.getlist("tasks")
+    action = request.form.get("action", "")
+    try:
+        if action == "claim":
+            done = engine().claim_many(chosen, user=me.username)
+            flash(_("%(n)s tasks are yours now.", n=len(done)), "success")
+        elif action == "reassign":
+            to = request.form.get("to", "").strip()
+            done = engine().reassign_many(chosen, to, actor=me.username)
+            flash(_("%(n)s tasks given to %(person)s.", n=len(done), person=to), "success")
+        else:
+            raise ValidationError("choose what to do with the tasks", field="action")
+    except (ConflictError, ForbiddenError, NotFoundError, ValidationError) as exc:
+        flash(_("Nothing was changed: %(reason)s", reason=str(exc)), "error")
+    return redirect(url_for(".inbox"))
 
 
 @bp.post("/<task_id>/release")

@@ -17,6 +17,7 @@ The rules (`actor` None is the console operator, who may do everything):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -293,6 +294,10 @@ def hand_over(
 # --- holidays ------------------------------------------------------------------------------
 
 
+# The most tasks one bulk action takes (a page of the inbox is 50).
+MAX_BATCH = 200
+
+
 class HandoverCases(UseCases):
     """People covering for people: one task reassigned, a rep's work handed over, delegations."""
 
@@ -301,6 +306,23 @@ class HandoverCases(UseCases):
         with self.db.write() as s:
             row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
             return reassign(s, row, to_user, actor=actor, now=clock.now())
+
+    def reassign_many(
+        self, task_ids: Sequence[str], to_user: str, *, actor: str | None
+    ) -> list[TaskRecord]:
+        """Give several open tasks to `to_user` in one transaction: all of them, or none (the
+        first refusal names its task)."""
+        if not task_ids:
+            raise ValidationError("choose at least one task", field="tasks")
+        if len(task_ids) > MAX_BATCH:
+            raise ValidationError(f"at most {MAX_BATCH} tasks at once", field="tasks")
+        now = clock.now()
+        with self.db.write() as s:
+            return [
+                reassign(s, lock_open_task(s, tid, sqlite=self.db.is_sqlite), to_user,
+                         actor=actor, now=now)
+                for tid in dict.fromkeys(task_ids)
+            ]  # fmt: skip
 
     def handover_preview(
         self, from_user: str, to_user: str, *, actor: str | None, instance_id: str | None = None

@@ -7,7 +7,7 @@ waits in a role's queue, anyone holding that role.  Pages, API and CLI all ask i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from engine.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    ValidationError,
 )
 from engine.store import changes, drafts, users
 from engine.store.models import (
@@ -580,6 +581,27 @@ class TaskCases(UseCases):
             row.assignee = user
             self._note(s, row, user, "claimed")
             return task_record(row)
+
+    def claim_many(self, task_ids: Sequence[str], *, user: str) -> list[TaskRecord]:
+        """Take several tasks from the queues in one transaction: all of them, or none (the
+        first refusal names its task)."""
+        if not task_ids:
+            raise ValidationError("choose at least one task", field="tasks")
+        if len(task_ids) > 200:
+            raise ValidationError("at most 200 tasks at once", field="tasks")
+        with self.db.write() as s:
+            roles = users.roles_of(s, user)
+            taken = []
+            for task_id in dict.fromkeys(task_ids):
+                row = lock_open_task(s, task_id, sqlite=self.db.is_sqlite)
+                if row.assignee not in (None, user):
+                    raise ConflictError(f"task '{row.name}' is already assigned to {row.assignee}")
+                check_may_complete(user, roles, row)
+                if row.assignee is None:
+                    row.assignee = user
+                    self._note(s, row, user, "claimed")
+                taken.append(task_record(row))
+            return taken
 
     def release(self, task_id: str, *, user: str) -> TaskRecord:
         """Give a task back to its role's queue."""

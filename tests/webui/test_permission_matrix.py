@@ -158,6 +158,8 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("favicon", "GET"): Line("/favicon.ico", ok=301, anonymous=301),
     ("chart_pages.asset", "GET"): Line("/charts/assets/svg-pan-zoom.min.js"),
     ("imports.upload", "GET"): Line("/imports", only=DEAL_STARTERS),
+    # No task ticked: refused by the engine, shown as a message on the inbox.
+    ("tasks.bulk", "POST"): Line("/tasks/bulk", ok=302, data={"action": "claim"}),
     ("imports.preview", "POST"): Line("/imports/preview", ok=422),
     ("imports.run", "POST"): Line("/imports/run", ok=422),
     ("auth.login", "GET"): Line("/login", ok=302, anonymous=200),  # logged in: on to the app
