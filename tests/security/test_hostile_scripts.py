@@ -12,8 +12,6 @@ against a real `salesflow serve` (waitress)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import time
 import urllib.error
@@ -35,7 +33,7 @@ from engine.errors import ConflictError, ExpressionError
 from engine.store.db import Database
 from engine.store.models import Instance
 from engine.usecases.service import Service
-from tests.security.test_server import SALESFLOW, free_port, health
+from tests.security.test_server import serving
 
 HOSTILE = Path(__file__).parent / "data" / "hostile.bpmn"
 BUILD = (
@@ -278,20 +276,8 @@ def test_the_engine_runs_before_the_write_lock_is_taken(hostile: Service) -> Non
 def server(tmp_path: Path, db_url: str, hostile: Service) -> Iterator[tuple[int, str]]:
     """`salesflow serve` (waitress) on the test database; (port, alice's API token)."""
     token = hostile.create_token("alice", "security test")["token"]
-    env = {**os.environ, "SALESFLOW_DATABASE_URL": db_url, "SALESFLOW_VAR_DIR": str(tmp_path)}
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SALESFLOW), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        health(port, process)
+    with serving(db_url, tmp_path) as (port, _process):
         yield port, token
-    finally:
-        process.terminate()
-        process.communicate(timeout=60)
 
 
 def call(port: int, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:

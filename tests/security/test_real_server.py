@@ -10,10 +10,8 @@ test_server.py."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from sqlalchemy import text
 from engine.store.db import Database
 from engine.usecases.service import Service
 from tests.conftest import _SCHEMA, ENGINE_DATA, PG_URL, PROCESSES
-from tests.security.test_server import SALESFLOW, free_port, health
+from tests.security.test_server import serving
 
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -89,22 +87,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> 
     service.deploy([PROCESSES])
     service.deploy([ENGINE_DATA / "review_loop.bpmn", ENGINE_DATA / "review.schema.json"])
     tokens = {u: service.create_token(u, "replay")["token"] for u in ("alice", "mia", "fay")}
-    env = {**os.environ, "SALESFLOW_DATABASE_URL": db_url, "SALESFLOW_VAR_DIR": str(folder)}
-    env["SALESFLOW_MAX_BODY_BYTES"] = "1000000"
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SALESFLOW), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
     try:
-        server, _body = health(port, process)
-        assert server == "waitress"
-        yield Server(port, tokens)
+        with serving(db_url, folder, SALESFLOW_MAX_BODY_BYTES="1000000") as (port, _process):
+            yield Server(port, tokens)
     finally:
-        process.terminate()
-        process.communicate(timeout=60)
         if schema is not None:
             with db.engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

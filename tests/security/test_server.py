@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SALESFLOW = Path(sys.executable).parent / "salesflow"
@@ -35,6 +37,30 @@ def health(port: int, process: subprocess.Popen[bytes]) -> tuple[str | None, byt
         except OSError:
             time.sleep(0.05)
     raise AssertionError("the server never answered")
+
+
+@contextmanager
+def serving(
+    db_url: str, var_dir: Path, **settings: str
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`salesflow serve` (waitress) on `db_url`, on a free port, until the block ends, with
+    these extra SALESFLOW_* settings; (port, process).  No traceback may reach its stderr."""
+    env = {**os.environ, "SALESFLOW_DATABASE_URL": db_url, "SALESFLOW_VAR_DIR": str(var_dir)}
+    env.update(settings)
+    port = free_port()
+    process = subprocess.Popen(
+        [str(SALESFLOW), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        health(port, process)
+        yield port, process
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err, err.decode()[-3000:]
 
 
 def test_serve_uses_waitress_by_default(tmp_path: Path, db_url: str) -> None:

@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 
 from engine.usecases.service import Service
 from tests.conftest import LEAD
-from tests.security.test_server import free_port, health
+from tests.security.test_server import free_port, serving
 from tests.webui.conftest import PASSWORD, csrf_token, deal_at_needs_analysis, login
 
 SALESFLOW = Path(sys.executable).parent / "salesflow"
@@ -221,25 +221,6 @@ class Browser:
         form = {"username": user, "password": PASSWORD, "csrf_token": self.token("/login")}
         status, _headers, page = self.request("/login", form=form)
         assert status == 200 and 'name="password"' not in page, page[:500]
-
-
-@contextmanager
-def serving(db_url: str, tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    env = {**os.environ, "SALESFLOW_DATABASE_URL": db_url, "SALESFLOW_VAR_DIR": str(tmp_path)}
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SALESFLOW), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        health(port, process)
-        yield port, process
-    finally:
-        process.terminate()
-        _out, err = process.communicate(timeout=60)
-    assert b"Traceback" not in err, err.decode()[-3000:]
 
 
 def run_cli(
