@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.core import camunda
-from engine.core.graph_xml import MODEL
+from engine.core.graph_xml import bpmn_processes
 from engine.core.script_check import check_spec
 from engine.core.translations import parse_catalog, translation_files
 from engine.errors import DefinitionError
@@ -282,15 +282,7 @@ def process_ids(files: Mapping[str, str | bytes]) -> list[str]:
     """The ids of the processes in the BPMN files, the executable ones first (a file that
     is not well-formed XML holds none: the checks say what is wrong with it)."""
     found: list[tuple[bool, str]] = []
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    for name, text in sorted(files.items()):
-        if not name.endswith(".bpmn"):
-            continue
-        try:
-            root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser)
-        except etree.XMLSyntaxError:
-            continue
-        for process in root.iter(f"{{{MODEL}}}process"):
-            if process.get("id"):
-                found.append((process.get("isExecutable") != "true", process.get("id")))
+    for process in bpmn_processes(files):
+        if process.get("id"):
+            found.append((process.get("isExecutable") != "true", process.get("id")))
     return [pid for _, pid in sorted(found, key=lambda item: item[0])]

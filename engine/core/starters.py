@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from lxml import etree
 
-from engine.core.graph_xml import MODEL, SPIFF
+from engine.core.graph_xml import MODEL, SPIFF, bpmn_processes
 from engine.core.roles import ADMIN, DEAL_OWNERS, role_key
 
 __all__ = [
@@ -63,17 +63,9 @@ def listed_names(process: etree._Element) -> list[str]:
 def declared_roles(files: Mapping[str, str | bytes], process_id: str) -> frozenset[str] | None:
     """The roles the `startRoles` property of process `process_id` lists, None when the
     process has no such property (or lists no role in it)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    for name, text in sorted(files.items()):
-        if not name.endswith(".bpmn"):
-            continue
-        try:
-            root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, parser)
-        except etree.XMLSyntaxError:
-            continue
-        for process in root.iter(f"{{{MODEL}}}process"):
-            if process.get("id") == process_id:
-                return frozenset(role_key(n) for n in listed_names(process)) or None
+    for process in bpmn_processes(files):
+        if process.get("id") == process_id:
+            return frozenset(role_key(n) for n in listed_names(process)) or None
     return None
 
 
