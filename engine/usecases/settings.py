@@ -34,7 +34,7 @@ class SettingCases(UseCases):
     def team_timezone(self) -> str:
         """The team's time zone (an IANA name): what every page shows times in (anyone)."""
         with self.db.read() as s:
-            return str(team_settings.load_all(s).get("timezone") or "UTC")
+            return str(team_settings.get(s, "timezone") or "UTC")
 
     def save_team_settings(self, values: Mapping[str, Any], *, user: str) -> dict[str, Any]:
         """Check every given setting, then store them all, or none (ValidationError with
