@@ -13,7 +13,9 @@ rows and MAX_COLUMNS columns; the size of the file is the caller's limit (the re
 body's, `max_bytes`).
 
 The columns map to the fields of the process's start form (the new-deal form: its top-level
-fields) and to `owner`, the deal's owner.  `guess_mapping` reads the column names: a field's
+fields), to `amount` and `expected_close` (the deal's value and expected close date, checked
+as a new deal's: deals.deal_basics; dates as 2027-03-31, 2027/3/31, 2027年3月31日 or an XLSX
+date cell) and to `owner`, the deal's owner.  `guess_mapping` reads the column names: a field's
 key, its title in English or any translation of the version (公司名称, 线索来源, ...), or a
 common name (公司, 联系人, 来源/渠道, 年营收, 意向, 负责人).  A mapping given replaces the
 guess column by column: a column given "" is left out, and a field given to a column is taken
@@ -24,7 +26,8 @@ leaves the field out.  Every row is then checked as the new-deal form checks it
 (engine.core.forms, the messages in the reader's language), and its owner by the owner rule.
 
 `preview_import` writes nothing: the columns, the mapping, the first rows as they would be
-started, and every row's errors (row number, column, field, message).  `import_leads` does
+started, and every row's errors (row number, column, field, message).  A file refused as a
+whole (not a table, too large, a bad mapping) is told in the reader's language too.  `import_leads` does
 the same checks, skips the rows with errors (the result names them) and starts every other
 row in ONE transaction: all of them or none.  When a start fails unexpectedly (a script of
 the process failing on a row's data), nothing is kept and the ValidationError names the
@@ -57,7 +60,7 @@ from engine.core.version import VersionRuntime
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import users
-from engine.usecases.deals import OWNER_ROLES, DealCases, check_starter
+from engine.usecases.deals import BASICS, OWNER_ROLES, DealCases, check_starter, deal_basics
 from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.texts import is_english
 from engine.usecases.unit import UnitOfWork, Workspace
@@ -90,8 +93,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "annual_revenue": ("年营收", "年收入", "营收", "年营业额", "revenue", "annual revenue"),
     "intent": ("意向", "购买意向", "意向度", "intent", "buying intent"),
     OWNER: ("负责人", "销售", "销售负责人", "跟进人", "owner", "deal owner", "sales rep"),
+    "amount": ("金额", "商机金额", "预计金额", "合同金额", "成交金额", "价值", "value",
+               "deal value", "amount", "expected value"),
+    "expected_close": ("预计成交", "预计成交日期", "预计签约日期", "成交日期", "预计关闭日期",
+                       "close date", "expected close date", "expected close"),
 }  # fmt: skip
-_OWNER_TITLE = {"en": "Owner", CHINESE: "负责人"}
+# Beside the start form's fields: the deal's value, its expected close date and its owner.
+_BASIC_TITLES = {
+    "amount": {"en": "Deal value", CHINESE: "商机金额"},
+    "expected_close": {"en": "Expected close", CHINESE: "预计成交日期"},
+    OWNER: {"en": "Owner", CHINESE: "负责人"},
+}
 
 
 # --- reading the file ----------------------------------------------------------------------
@@ -108,8 +120,77 @@ class Table:
     rows: list[tuple[int, list[Any]]]
 
 
-def _refused(message: str) -> ValidationError:
-    return ValidationError(message, field="file")
+# What is wrong with a file as a whole, in English and Chinese (the reader's language is
+# chosen where the file is checked: `_FileRefused.said`).
+_FILE_MESSAGES = {
+    "empty": ("the file is empty", "文件是空的"),
+    "xls": (
+        "an .xls file (Excel 97-2003) cannot be read: save it as .xlsx or CSV",
+        "无法读取 .xls 文件（Excel 97-2003）：请另存为 .xlsx 或 CSV",
+    ),
+    "rows": (
+        "the file has more than {0} rows: split it into smaller files",
+        "文件超过 {0} 行：请拆分成几个较小的文件",
+    ),
+    "no_rows": (
+        "the file has no rows: its first row names the columns",
+        "文件没有数据行：第一行应为列名",
+    ),
+    "columns": ("the file has more than {0} columns", "文件超过 {0} 列"),
+    "bom": ("the file starts as {0} but is not: {1}", "文件开头标明为 {0} 编码，但内容不是：{1}"),
+    "encoding": (
+        "the file is neither a CSV in UTF-8 or GBK nor an XLSX workbook: save it from Excel "
+        "as 'CSV UTF-8' or as .xlsx",
+        "文件既不是 UTF-8 或 GBK 编码的 CSV，也不是 XLSX 工作簿：请在 Excel 中另存为"
+        "“CSV UTF-8”或 .xlsx",
+    ),
+    "nul": (
+        "the file holds NUL characters: it is not a CSV text file",
+        "文件含有 NUL 字符：不是 CSV 文本文件",
+    ),
+    "cells": ("row {0} has more than {1} cells", "第 {0} 行超过 {1} 个单元格"),
+    "csv": ("row {0} cannot be read as CSV: {1}", "第 {0} 行无法按 CSV 读取：{1}"),
+    "xlsx": (
+        "the file is not an XLSX workbook that can be read ({0})",
+        "文件不是可读取的 XLSX 工作簿（{0}）",
+    ),
+    "size": ("the file is larger than {0} bytes", "文件大于 {0} 字节"),
+    "initiative": (
+        "initiatives start from the initiatives page, not from a file",
+        "改进项目从“改进项目”页面发起，不能从文件导入",
+    ),
+    "mapping_object": ("must be an object: column name -> field", "应为对象：列名 -> 字段"),
+    "no_column": (
+        "there is no column '{0}' in the file: the columns are {1}",
+        "文件中没有“{0}”列：现有的列为 {1}",
+    ),
+    "no_field": (
+        "column '{0}': there is no field '{1}': give one of {2} (or \"\" to leave the column out)",
+        '“{0}”列：没有字段“{1}”：请填写 {2} 之一（或填 "" 跳过该列）',
+    ),
+    "twice": (
+        "the columns '{0}' and '{1}' both give the field '{2}'",
+        "“{0}”列和“{1}”列对应了同一个字段“{2}”",
+    ),
+}
+
+
+class _FileRefused(ValidationError):
+    """A file or mapping refused as a whole: the message in English, and `said(lang)` in the
+    reader's language."""
+
+    def __init__(self, key: str, *args: Any, field: str = "file") -> None:
+        self.key, self.values = key, tuple(str(a) for a in args)
+        super().__init__(_FILE_MESSAGES[key][0].format(*self.values), field=field)
+
+    def said(self, lang: str | None) -> ValidationError:
+        if is_english(lang):
+            return self
+        return ValidationError(_FILE_MESSAGES[self.key][1].format(*self.values), field=self.field)
+
+
+def _refused(key: str, *args: Any) -> _FileRefused:
+    return _FileRefused(key, *args)
 
 
 def read_table(content: bytes, filename: str | None = None) -> Table:
@@ -117,12 +198,12 @@ def read_table(content: bytes, filename: str | None = None) -> Table:
     the field `file` for anything else, an empty file, more than MAX_ROWS rows or
     MAX_COLUMNS columns."""
     if not content:
-        raise _refused("the file is empty")
+        raise _refused("empty")
     name = (filename or "").lower()
     if content.startswith(_XLSX_MAGIC) or name.endswith((".xlsx", ".xlsm")):
         kind, encoding, records = "xlsx", None, _xlsx_records(content)
     elif name.endswith(".xls"):
-        raise _refused("an .xls file (Excel 97-2003) cannot be read: save it as .xlsx or CSV")
+        raise _refused("xls")
     else:
         text, encoding = _decode(content)
         kind, records = "csv", _csv_records(text)
@@ -135,11 +216,11 @@ def read_table(content: bytes, filename: str | None = None) -> Table:
             header = _columns(cells)
             continue
         if len(rows) == MAX_ROWS:
-            raise _refused(f"the file has more than {MAX_ROWS} rows: split it into smaller files")
+            raise _refused("rows", MAX_ROWS)
         cells = list(cells[: len(header)])
         rows.append((number, cells + [None] * (len(header) - len(cells))))
     if header is None:
-        raise _refused("the file has no rows: its first row names the columns")
+        raise _refused("no_rows")
     return Table(kind, encoding, header, rows)
 
 
@@ -153,7 +234,7 @@ def _columns(cells: list[Any]) -> list[str]:
     while cells and _blank(cells[-1]):
         cells = cells[:-1]
     if len(cells) > MAX_COLUMNS:
-        raise _refused(f"the file has more than {MAX_COLUMNS} columns")
+        raise _refused("columns", MAX_COLUMNS)
     names: list[str] = []
     for position, cell in enumerate(cells, start=1):
         base = " ".join(_cell_text(cell).split())[:100] or f"column {position}"
@@ -173,21 +254,18 @@ def _decode(content: bytes) -> tuple[str, str]:
             try:
                 return content.decode(encoding), encoding
             except UnicodeDecodeError as exc:
-                raise _refused(f"the file starts as {encoding} but is not: {exc.reason}") from None
+                raise _refused("bom", encoding, exc.reason) from None
     for encoding in ("utf-8", "gb18030"):
         try:
             return content.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise _refused(
-        "the file is neither a CSV in UTF-8 or GBK nor an XLSX workbook: save it from Excel "
-        "as 'CSV UTF-8' or as .xlsx"
-    )
+    raise _refused("encoding")
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, list[Any]]]:
     if "\x00" in text:
-        raise _refused("the file holds NUL characters: it is not a CSV text file")
+        raise _refused("nul")
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -195,10 +273,10 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[Any]]]:
     try:
         for number, cells in enumerate(reader, start=1):
             if len(cells) > MAX_COLUMNS * 2:
-                raise _refused(f"row {number} has more than {MAX_COLUMNS * 2} cells")
+                raise _refused("cells", number, MAX_COLUMNS * 2)
             yield number, list(cells)
     except csv.Error as exc:
-        raise _refused(f"row {number + 1} cannot be read as CSV: {exc}") from None
+        raise _refused("csv", number + 1, exc) from None
 
 
 def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
@@ -214,7 +292,7 @@ def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
     except ValidationError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OSError) as exc:
-        raise _refused(f"the file is not an XLSX workbook that can be read ({exc})") from None
+        raise _refused("xlsx", exc) from None
 
 
 def _cell_text(cell: Any) -> str:
@@ -286,9 +364,14 @@ def _targets(vr: VersionRuntime, lang: str | None) -> dict[str, Target]:
         shown_sub = (shown.get("properties") or {}).get(key) or sub
         target.labels = {str(code): label for code, label in _choices(shown_sub)}
         found[key] = target
-    owner = _OWNER_TITLE.get("en" if is_english(lang) else CHINESE, "Owner")
-    found[OWNER] = Target(OWNER, owner, "owner", False, {_norm(a) for a in ALIASES[OWNER]})
-    found[OWNER].names.update(_norm(t) for t in _OWNER_TITLE.values())
+    for key in (*BASICS, OWNER):
+        if key in found:
+            continue  # the start form asks for it itself
+        titles = _BASIC_TITLES[key]
+        kind = key if key in BASICS else "owner"
+        title = titles.get("en" if is_english(lang) else CHINESE, titles["en"])
+        found[key] = Target(key, title, kind, False, {_norm(a) for a in ALIASES[key]})
+        found[key].names.update(_norm(t) for t in (key, *titles.values()))
     return found
 
 
@@ -345,28 +428,19 @@ def _mapping(
     if not given:
         return mapping
     if not isinstance(given, Mapping):
-        raise ValidationError("must be an object: column name -> field", field="mapping")
+        raise _FileRefused("mapping_object", field="mapping")
     chosen: dict[str, str] = {}
     for column, key in given.items():
         if column not in mapping:
-            raise ValidationError(
-                f"there is no column '{str(column)[:100]}' in the file: the columns are "
-                f"{', '.join(columns)}",
-                field="mapping",
-            )
+            raise _FileRefused("no_column", str(column)[:100], ", ".join(columns), field="mapping")
         key = "" if key is None else key
         if not isinstance(key, str) or (key and key not in targets):
-            raise ValidationError(
-                f"column '{column}': there is no field '{str(key)[:100]}': give one of "
-                f'{", ".join(targets)} (or "" to leave the column out)',
-                field="mapping",
+            raise _FileRefused(
+                "no_field", column, str(key)[:100], ", ".join(targets), field="mapping"
             )
         if key and key in chosen.values():
             other = next(c for c, k in chosen.items() if k == key)
-            raise ValidationError(
-                f"the columns '{other}' and '{column}' both give the field '{key}'",
-                field="mapping",
-            )
+            raise _FileRefused("twice", other, column, key, field="mapping")
         chosen[column] = key
     for column, key in mapping.items():
         if column in chosen:
@@ -386,6 +460,8 @@ _MESSAGES = {
     "choice": ("'%s' is not one of: %s", "「%s」不在可选项中：%s"),
     "nul": ("'%s' holds a NUL character", "「%s」含有 NUL 字符"),
     "other": ("'%s' cannot be given in a file", "「%s」不能从文件导入"),
+    "amount": ("'%s' is not a value of 0 or more", "「%s」不是大于或等于 0 的金额"),
+    "date": ("'%s' is not a date such as 2027-03-31", "「%s」不是日期（例如 2027-03-31）"),
     "no_user": ("there is no active user '%s'", "没有名为「%s」的在职用户"),
     "not_owner": (
         "%s may not own a deal: owners hold the role Sales Rep or Sales Manager",
@@ -463,6 +539,42 @@ def _value(target: Target, cell: Any, lang: str | None) -> Any:
     return text
 
 
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def _basic(target: Target, cell: Any, lang: str | None) -> Any:
+    """A cell as the deal's value or expected close date, checked as a new deal's
+    (deals.deal_basics); `_CellError` with the message otherwise."""
+    text = _cell_text(cell)
+    try:
+        if target.kind == "amount":
+            try:
+                value: Any = _number(cell)
+            except _CellError:
+                raise _CellError(_say(lang, "amount", _shorten(text))) from None
+        elif isinstance(cell, datetime):
+            value = cell.date()
+        elif isinstance(cell, date):
+            value = cell
+        else:
+            found = _DATE.fullmatch(text)
+            if found is None:
+                raise _CellError(_say(lang, "date", _shorten(text)))
+            value = "{}-{:0>2}-{:0>2}".format(*found.groups())
+        return deal_basics({target.kind: value})[target.kind]
+    except ValidationError:
+        message = "amount" if target.kind == "amount" else "date"
+        raise _CellError(_say(lang, message, _shorten(text))) from None
+
+
+def _shown(basics: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's basics as JSON shows them."""
+    return {
+        key: float(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v
+        for key, v in basics.items()
+    }
+
+
 # --- the use cases -------------------------------------------------------------------------
 
 
@@ -474,7 +586,7 @@ class _Checked:
     table: Table
     targets: dict[str, Target]
     mapping: dict[str, str]
-    valid: list[tuple[int, str, dict[str, Any]]]  # row number, owner, data
+    valid: list[tuple[int, str, dict[str, Any], dict[str, Any]]]  # row, owner, data, basics
     errors: list[dict[str, Any]]
 
     def answer(self) -> dict[str, Any]:
@@ -530,8 +642,8 @@ class ImportCases(DealCases):
             content, process_id, actor, mapping, owner, filename, lang, max_bytes
         )
         sample = [
-            {"row": row, "owner": who, "data": data}
-            for row, who, data in checked.valid[:PREVIEW_ROWS]
+            {"row": row, "owner": who, "data": data, **_shown(basics)}
+            for row, who, data, basics in checked.valid[:PREVIEW_ROWS]
         ]
         return {**checked.answer(), "sample": sample}
 
@@ -557,7 +669,7 @@ class ImportCases(DealCases):
         with self.space.write() as unit:
             joined = copy.copy(self)
             joined.space = _JoinedWorkspace(unit)
-            for row, who, data in checked.valid:
+            for row, who, data, basics in checked.valid:
                 try:
                     done = joined.start(
                         process_id,
@@ -565,6 +677,7 @@ class ImportCases(DealCases):
                         data=data,
                         actor=actor,
                         version=checked.vr.version,
+                        **basics,
                     )
                 except (ValidationError, ExpressionError, NotFoundError) as exc:
                     raise ValidationError(
@@ -586,11 +699,9 @@ class ImportCases(DealCases):
         max_bytes: int | None,
     ) -> _Checked:
         if max_bytes is not None and len(content) > max_bytes:
-            raise _refused(f"the file is larger than {max_bytes} bytes")
+            raise _refused("size", max_bytes).said(lang)
         if process_id == INITIATIVE:
-            raise ValidationError(
-                "initiatives start from the initiatives page, not from a file", field="process_id"
-            )
+            raise _FileRefused("initiative", field="process_id").said(lang)
         with self.db.read() as s:
             try:
                 row = versions.version_row(s, process_id, None)
@@ -603,13 +714,18 @@ class ImportCases(DealCases):
             problem = owners.problem(default_owner)
             if problem is not None:
                 raise ValidationError(problem, field="owner")
-            table = read_table(content, filename)
             targets = _targets(vr, lang)
-            mapping = _mapping(table.columns, targets, given)
-            valid: list[tuple[int, str, dict[str, Any]]] = []
+            try:
+                table = read_table(content, filename)
+                mapping = _mapping(table.columns, targets, given)
+            except _FileRefused as exc:
+                raise exc.said(lang) from None
+            valid: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
             errors: list[dict[str, Any]] = []
             for number, cells in table.rows:
-                data, given_owner, problems = _row(vr, targets, table.columns, mapping, cells, lang)
+                data, basics, given_owner, problems = _row(
+                    vr, targets, table.columns, mapping, cells, lang
+                )
                 who = given_owner or default_owner
                 if (trouble := owners.problem(who)) is not None:
                     problems.append((_column_of(mapping, OWNER), OWNER, trouble))
@@ -618,7 +734,7 @@ class ImportCases(DealCases):
                     for column, key, message in problems
                 )
                 if not problems:
-                    valid.append((number, who, data))
+                    valid.append((number, who, data, basics))
         return _Checked(vr, table, targets, mapping, valid, errors)
 
 
@@ -633,10 +749,11 @@ def _row(
     mapping: Mapping[str, str],
     cells: list[Any],
     lang: str | None,
-) -> tuple[dict[str, Any], str | None, list[tuple[str | None, str, str]]]:
-    """One row as start data, its owner (None: not given), and its problems (column, field,
-    message)."""
+) -> tuple[dict[str, Any], dict[str, Any], str | None, list[tuple[str | None, str, str]]]:
+    """One row as start data, its value and expected close date (`BASICS` given), its owner
+    (None: not given), and its problems (column, field, message)."""
     data: dict[str, Any] = {}
+    basics: dict[str, Any] = {}
     owner: str | None = None
     problems: list[tuple[str | None, str, str]] = []
     for column, cell in zip(columns, cells, strict=True):
@@ -648,6 +765,9 @@ def _row(
             owner = _cell_text(cell)
             continue
         try:
+            if target.kind in BASICS:
+                basics[key] = _basic(target, cell, lang)
+                continue
             data[key] = _value(target, cell, lang)
         except _CellError as exc:
             problems.append((column, key, f"{target.title}: {exc}"))
@@ -672,7 +792,7 @@ def _row(
                 if is_english(lang) and key in targets:
                     shown = f"{targets[key].title}: {shown}"
                 problems.append((_column_of(mapping, key), key, shown))
-    return data, owner, problems
+    return data, basics, owner, problems
 
 
 class _Owners:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +308,81 @@ def test_a_bom_and_semicolons() -> None:
         ["Company", "Contact"],
         [(2, ["ACME", "Li"])],
     )
+
+
+def test_a_deals_value_and_expected_close_come_from_their_columns(
+    team_with_processes: Service, tmp_path: Path
+) -> None:
+    header = ["公司名称", "联系人", "渠道", "年营收", "意向", "商机金额", "预计成交日期"]
+    rows = [
+        ["杭州云帆科技", "王芳", "展会", "800万", "高", "¥240,000", "2027-03-31"],
+        ["苏州精工机械", "李强", "转介绍", "500万", "中", "12万", "2027年4月5日"],
+        ["宁波海通贸易", "陈静", "展会", "300万", "低", "-5", "2027/13/40"],
+        ["无锡新材料", "赵敏", "展会", "100万", "低", "", ""],
+    ]
+    content = csv_bytes(header, rows)
+    service = team_with_processes
+    preview = service.preview_import(content, "sales_pipeline", actor="mia", lang="zh")
+    assert preview["mapping"]["商机金额"] == "amount"
+    assert preview["mapping"]["预计成交日期"] == "expected_close"
+    titles = {f["field"]: f["title"] for f in preview["fields"]}
+    assert (titles["amount"], titles["expected_close"]) == ("商机金额", "预计成交日期")
+    first, second, fourth = preview["sample"]
+    assert (first["amount"], first["expected_close"]) == (240_000, "2027-03-31")
+    assert (second["amount"], second["expected_close"]) == (120_000, "2027-04-05")
+    assert "amount" not in fourth and "amount" not in fourth["data"]  # empty cells: not given
+    errors = {(e["row"], e["field"]): e["message"] for e in preview["errors"]}
+    assert set(errors) == {(4, "amount"), (4, "expected_close")}
+    assert "「-5」不是大于或等于 0 的金额" in errors[4, "amount"]
+    assert "「2027/13/40」不是日期" in errors[4, "expected_close"]
+
+    result = service.import_leads(content, "sales_pipeline", actor="mia")
+    assert result["started"] == 3 and result["invalid_rows"] == [4]
+    by_name = {d["name"]: service.show(d["instance_id"]) for d in service.instances()}
+    assert by_name["杭州云帆科技"]["amount"] == 240_000
+    assert by_name["苏州精工机械"]["expected_close"] == "2027-04-05"
+    assert by_name["无锡新材料"]["amount"] is None
+
+    # An XLSX date cell is a date whatever its format.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Company", "Contact", "Source", "Revenue", "Intent", "Deal value", "Close date"])
+    sheet.append(["ACME", "Li", "referral", 5e6, "high", 99_000.5, datetime(2027, 6, 30)])
+    path = tmp_path / "leads.xlsx"
+    book.save(path)
+    sample = service.preview_import(path.read_bytes(), "sales_pipeline", actor="mia")["sample"]
+    assert (sample[0]["amount"], sample[0]["expected_close"]) == (99_000.5, "2027-06-30")
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"", "l.csv", "文件是空的"),
+        (b"x", "old.xls", "无法读取 .xls 文件"),
+        (b"Company\nA\x00B\n", "l.csv", "文件含有 NUL 字符"),
+        (bytes(range(128, 256)) * 3, "l.csv", "既不是 UTF-8 或 GBK 编码的 CSV"),
+    ],
+)
+def test_a_refused_file_is_told_in_the_readers_language(
+    team_with_processes: Service, content: bytes, filename: str, message: str
+) -> None:
+    for lang, expected in (("zh-CN", message), ("en", None)):
+        with pytest.raises(ValidationError) as refused:
+            team_with_processes.preview_import(
+                content, "sales_pipeline", actor="mia", filename=filename, lang=lang
+            )
+        assert refused.value.field == "file"
+        if expected is None:
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in str(refused.value))
+        else:
+            assert expected in str(refused.value)
+
+
+def test_a_bad_mapping_is_told_in_the_readers_language(team_with_processes: Service) -> None:
+    content = csv_bytes(["Company", "Contact"], [["ACME", "Li"]])
+    with pytest.raises(ValidationError, match="文件中没有“Phone”列") as refused:
+        team_with_processes.preview_import(
+            content, "sales_pipeline", actor="mia", mapping={"Phone": "contact"}, lang="zh"
+        )
+    assert refused.value.field == "mapping"
