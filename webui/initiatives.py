@@ -238,16 +238,17 @@ def _creator() -> CurrentUser:
     return me
 
 
-def _fields() -> dict[str, Any]:
-    """The row fields the form sent: a multiple select sends nothing when nothing is chosen,
-    so the form says with `elements_sent` that it had the field."""
+def _fields(prefix: str = "") -> dict[str, Any]:
+    """The row fields the form sent (each named `prefix` + field): a multiple select sends
+    nothing when nothing is chosen, so the form says with `elements_sent` that it had the
+    field."""
     fields: dict[str, Any] = {}
     for name in FORM_FIELDS:
         if name == "elements":
-            if request.form.get("elements_sent"):
-                fields["elements"] = request.form.getlist("elements")
-        elif name in request.form:
-            fields[name] = request.form.get(name, "")
+            if request.form.get(f"{prefix}elements_sent"):
+                fields["elements"] = request.form.getlist(f"{prefix}elements")
+        elif prefix + name in request.form:
+            fields[name] = request.form.get(prefix + name, "")
     for name in ("planned_date", "actual_date"):
         if fields.get(name) == "":
             fields[name] = None
@@ -290,6 +291,31 @@ def update_row(initiative_id: int, row_id: int) -> BaseResponse | tuple[str, int
         abort(403)
     flash(_("The row was saved."), "success")
     return redirect(url_for(".show", initiative_id=initiative_id, _anchor=f"row-{row_id}"))
+
+
+@bp.post("/<int:initiative_id>/table")
+def save_table(initiative_id: int) -> BaseResponse | tuple[str, int]:
+    """The execution table saved at once: its fields are named "<row id>.<field>"."""
+    me = user()
+    ids = {name.split(".", 1)[0] for name in request.form if "." in name}
+    rows = {rid: _fields(f"{rid}.") for rid in sorted(ids) if rid.isdigit()}
+    try:
+        changed = engine().update_initiative_rows(initiative_id, rows, actor=me.username)
+    except ValidationError as exc:
+        errors: dict[str, dict[str, str]] = {}
+        for e in exc.errors:
+            rid, _dot, name = str(e["field"]).partition(".")
+            errors.setdefault(rid, {})[name] = e["message"]
+        return _page(initiative_id, errors=errors, values=rows, status=422)
+    except ForbiddenError:
+        abort(403)
+    except NotFoundError:
+        abort(404)
+    if changed:
+        flash(_("%(count)s row(s) saved.", count=len(changed)), "success")
+    else:
+        flash(_("Nothing had changed: the table is as it was."), "info")
+    return redirect(url_for(".show", initiative_id=initiative_id, _anchor="table"))
 
 
 @bp.post("/<int:initiative_id>/reviews")

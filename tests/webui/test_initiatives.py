@@ -1,7 +1,7 @@
 """Optimisation initiatives on the web: the list and starting one, the execution table edited
-in place (one form per row, CSRF on every POST), who may change what, the weekly review
-marking blocked and flagged rows, the CSV, the printable view, the effect table, the JSON
-API round trip and the Chinese UI."""
+in place (one save for the whole table, all rows or none; CSRF on every POST), who may change
+what, the weekly review marking blocked and flagged rows, the CSV, the printable view, the
+effect table, the JSON API round trip and the Chinese UI."""
 
 from __future__ import annotations
 
@@ -46,12 +46,15 @@ def row(service: Service, ini: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def forms_of(page: str) -> set[tuple[str, str]]:
-    """(row form id, field name) of every field on the page that belongs to a row's form."""
+    """(row id, field name) of every field on the page that belongs to the table's form (named
+    "<row id>.<field>"), its hidden markers left out."""
     found = set()
     for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", page):
         form, name = re.search(r'form="([^"]+)"', tag), re.search(r'name="([^"]+)"', tag)
-        if form and name and form.group(1).startswith("row-form-"):
-            found.add((form.group(1), name.group(1)))
+        if form and name and form.group(1) == "table-form" and "." in name.group(1):
+            row_id, field = name.group(1).split(".", 1)
+            if not field.endswith("_sent"):
+                found.add((row_id, field))
     return found
 
 
@@ -124,12 +127,12 @@ def test_the_execution_table_is_edited_in_place(client: FlaskClient, staff: Serv
     [made] = staff.initiative(ini["id"])["rows"]
     assert made["elements"] == ["task_needs_analysis", "task_initial_contact"]
     page = page_text(client.get(f"/initiatives/{ini['id']}"))
-    fid = f"row-form-{made['id']}"
+    fid = str(made["id"])
     assert {name for form, name in forms_of(page) if form == fid} == {
         "stage", "task", "owner", "planned_date", "actual_date", "status", "notes", "contact",
         "elements",
     }  # fmt: skip
-    assert f'<form id="{fid}" method="post"' in page
+    assert '<form id="table-form" method="post"' in page
     url = f"/initiatives/{ini['id']}/rows/{made['id']}"
     # A team as the owner: refused on the row, with what was typed kept.
     bad = post(client, url, {"task": "Survey v2", "owner": "Sales Rep", "elements_sent": "1"})
@@ -151,6 +154,70 @@ def test_the_execution_table_is_edited_in_place(client: FlaskClient, staff: Serv
     assert staff.initiative(ini["id"])["rows"][0]["task"] == "Survey v2"
 
 
+def test_the_whole_table_is_saved_at_once_all_rows_or_none(
+    client: FlaskClient, staff: Service
+) -> None:
+    ini = start(staff)
+    first = row(staff, ini, task="Pain-point survey")
+    second = row(staff, ini, owner="bob", task="Objection table")
+    third = row(staff, ini, task="Untouched")
+    login(client, "mia")
+    url = f"/initiatives/{ini['id']}/table"
+
+    def table(**changes: str) -> dict[str, str]:
+        sent: dict[str, str] = {}
+        for r in staff.initiative(ini["id"])["rows"]:
+            for key in ("stage", "task", "owner", "status", "notes", "contact"):
+                sent[f"{r['id']}.{key}"] = r[key]
+            sent[f"{r['id']}.planned_date"] = r["planned_date"] or ""
+            sent[f"{r['id']}.actual_date"] = r["actual_date"] or ""
+        return {**sent, **changes}
+
+    # Two rows changed in one save; the third, sent as it was, keeps its time.
+    before = {r["id"]: r for r in staff.initiative(ini["id"])["rows"]}
+    answer = post(
+        client,
+        url,
+        table(**{f"{first['id']}.status": "in progress", f"{second['id']}.notes": "Draft sent"}),
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("#table")
+    after = {r["id"]: r for r in staff.initiative(ini["id"])["rows"]}
+    assert after[first["id"]]["status"] == "in progress"
+    assert after[second["id"]]["notes"] == "Draft sent"
+    assert after[third["id"]]["updated_at"] == before[third["id"]]["updated_at"]
+    assert "2 row(s) saved." in page_text(client.get(f"/initiatives/{ini['id']}"))
+
+    # A bad field on one row: nothing is saved, each bad row is marked, what was typed stays.
+    bad = post(
+        client,
+        url,
+        table(
+            **{
+                f"{first['id']}.notes": "Changed too",
+                f"{second['id']}.owner": "Sales Rep",
+                f"{third['id']}.task": "",
+            }
+        ),
+    )
+    assert bad.status_code == 422
+    shown = page_text(bad)
+    assert "Nothing was saved" in shown and "not a person" in shown and "must not be empty" in shown
+    assert "Changed too" in shown
+    assert shown.count('class="row-errors"') == 2
+    kept = {r["id"]: r for r in staff.initiative(ini["id"])["rows"]}
+    assert kept[first["id"]]["notes"] == "" and kept[second["id"]]["owner"] == "bob"
+
+    # An owner saves the table: only their own rows' progress may change.
+    post(client, "/logout")
+    login(client, "alice")
+    mine = {f"{first['id']}.notes": "Called them", f"{first['id']}.status": "done"}
+    assert post(client, url, mine).status_code == 302
+    assert staff.initiative(ini["id"])["rows"][0]["notes"] == "Called them"
+    assert post(client, url, {f"{second['id']}.notes": "Not mine"}).status_code == 403
+    assert post(client, url, {f"{first['id']}.task": "Mine now"}).status_code == 403
+    assert staff.initiative(ini["id"])["rows"][1]["notes"] == "Draft sent"
+
+
 def test_owners_update_their_progress_others_read(client: FlaskClient, staff: Service) -> None:
     ini = start(staff)
     mine = row(staff, ini)
@@ -158,10 +225,10 @@ def test_owners_update_their_progress_others_read(client: FlaskClient, staff: Se
     login(client, "alice")
     page = page_text(client.get(f"/initiatives/{ini['id']}"))
     fields = forms_of(page)
-    assert {name for form, name in fields if form == f"row-form-{mine['id']}"} == {
+    assert {name for form, name in fields if form == str(mine["id"])} == {
         "actual_date", "status", "notes", "contact",
     }  # fmt: skip
-    assert not [f for f in fields if f[0] == f"row-form-{bobs['id']}"]
+    assert not [f for f in fields if f[0] == str(bobs["id"])]
     assert "You update the status" in page
     url = f"/initiatives/{ini['id']}/rows/{mine['id']}"
     answer = post(client, url, {"status": "blocked", "notes": "Customers resist", "contact": ""})
@@ -295,6 +362,21 @@ def test_the_api_round_trip(
     conforms(patched.get_json(), "InitiativeRow")
     assert (patched.get_json()["status"], patched.get_json()["task"]) == ("blocked", "Survey")
     error_of(client.patch(url, json={"task": "Mine"}, headers=alice), 403, "ForbiddenError")
+    # The table at once: all rows or none, every bad field named "<row id>.<field>".
+    other = client.post(f"{base}/rows", json={**sent, "task": "Table"}, headers=mia).get_json()
+    both = {str(new_row["id"]): {"notes": "Resisted", "contact": "Li Qiang"},
+            str(other["id"]): {"status": "in progress"}}  # fmt: skip
+    saved = client.patch(f"{base}/rows", json={"rows": both}, headers=mia)
+    assert saved.status_code == 200
+    conforms(saved.get_json(), "InitiativeRowList")
+    assert [r["id"] for r in saved.get_json()["rows"]] == [new_row["id"], other["id"]]
+    wrong = {str(new_row["id"]): {"notes": "kept?"}, str(other["id"]): {"owner": "Sales Rep"}}
+    refused = error_of(client.patch(f"{base}/rows", json={"rows": wrong}, headers=mia), 422)
+    assert refused["field"] == f"{other['id']}.owner"
+    assert client.get(base, headers=mia).get_json()["rows"][0]["notes"] == "Resisted"
+    error_of(client.patch(f"{base}/rows", json={"rows": both}, headers=bob), 403)
+    error_of(client.patch(f"{base}/rows", json={"rows": {"999": {}}}, headers=mia), 404)
+    error_of(client.patch(f"{base}/rows", json={"rows": {"x": {}}}, headers=mia), 422)
     error_of(client.patch(url, json={"notes": "x"}, headers=bob), 403)
     error_of(client.post(f"{base}/rows", json=sent, headers=alice), 403)
     error_of(client.post(f"{API}/initiatives", json={"name": "x", "process_id": "sales_pipeline"},
@@ -308,7 +390,7 @@ def test_the_api_round_trip(
     assert got.status_code == 200
     conforms(got.get_json(), "Initiative")
     body = got.get_json()
-    assert [r["status"] for r in body["rows"]] == ["blocked"]
+    assert [r["status"] for r in body["rows"]] == ["blocked", "in progress"]
     assert body["effect"]["elements"][0]["element_id"] == "task_needs_analysis"
     listed = client.get(f"{API}/initiatives", headers=bob).get_json()
     conforms(listed, "InitiativeList")

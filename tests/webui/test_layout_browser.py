@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from engine.usecases.service import Service
+
 from tests.webui.test_browser import (  # noqa: F401  (fixtures)
     Shots,
     browser,
@@ -77,3 +79,41 @@ def test_every_page_has_the_site_icon(desktop: Page) -> None:
     assert answer.ok and b"<svg" in answer.body()
     legacy = desktop.request.get("/favicon.ico")  # what browsers ask on their own
     assert legacy.ok and b"<svg" in legacy.body()
+
+
+def test_the_execution_table_fits_1440_px_and_one_save_keeps_every_row(
+    desktop: Page,
+    shot: Shots,  # noqa: F811
+    staff: Service,
+) -> None:
+    ini = staff.create_initiative(
+        name="Faster needs analysis", process_id="sales_pipeline", lead="mia", actor="mia"
+    )
+    long = "Call every A-tier customer of the last quarter and ask what slowed the decision " * 3
+    rows = [
+        staff.add_initiative_row(
+            ini["id"],
+            {"stage": "Needs analysis", "task": f"{n}. {long}", "owner": "alice", "notes": long},
+            actor="mia",
+        )
+        for n in range(1, 4)
+    ]
+    log_in(desktop, "mia", shot)
+    desktop.goto(f"/initiatives/{ini['id']}")
+    overflow = desktop.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, overflow
+    table = desktop.locator("table.execution")
+    box, card = table.bounding_box(), desktop.locator("#table").bounding_box()
+    assert box is not None and card is not None and box["width"] <= card["width"]
+    shot(desktop, "table")
+    desktop.locator(f'[name="{rows[0]["id"]}.status"]').select_option("in progress")
+    desktop.locator(f'[name="{rows[2]["id"]}.notes"]').fill("Survey drafted with Li Na")
+    desktop.get_by_role("button", name="Save the table").click()
+    expect(desktop.locator(".flash.success")).to_contain_text("2 row(s) saved.")
+    shot(desktop, "saved")
+    now = {r["id"]: r for r in staff.initiative(ini["id"])["rows"]}
+    assert now[rows[0]["id"]]["status"] == "in progress"
+    assert now[rows[2]["id"]]["notes"] == "Survey drafted with Li Na"
+    assert now[rows[1]["id"]]["updated_at"] == rows[1]["updated_at"]  # untouched

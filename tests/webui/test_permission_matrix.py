@@ -289,6 +289,12 @@ ROUTES: dict[tuple[str, str], Line] = {
         by_role={"Sales Manager": 302, "admin": 302},
         data={"notes": "Called them"},
     ),
+    ("initiatives.save_table", "POST"): Line(
+        "/initiatives/{initiative}/table",
+        ok={OWN: 302, OTHERS: 403},
+        by_role={"Sales Manager": 302, "admin": 302},
+        data={"{row}.notes": "Called them"},
+    ),
     ("initiatives.review", "POST"): Line(
         "/initiatives/{initiative}/reviews", ok=302, only=MANAGERS
     ),
@@ -351,6 +357,12 @@ ROUTES: dict[tuple[str, str], Line] = {
         ok={OWN: 200, OTHERS: 403},
         by_role={"Sales Manager": 200, "admin": 200},
         data={"notes": "Called them"},
+    ),
+    ("api.update_initiative_rows", "PATCH"): Line(
+        "/api/v1/initiatives/{initiative}/rows",
+        ok={OWN: 200, OTHERS: 403},
+        by_role={"Sales Manager": 200, "admin": 200},
+        data={"rows": {"{row}": {"notes": "Called them"}}},
     ),
     ("api.record_initiative_review", "POST"): Line(
         "/api/v1/initiatives/{initiative}/reviews", ok=201, only=MANAGERS

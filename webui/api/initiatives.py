@@ -6,6 +6,8 @@ execution table rows and weekly reviews.
     GET   /initiatives/{initiative_id}              rows, latest reviews and the effect
     POST  /initiatives/{initiative_id}/rows         a new row (task and owner needed)
     PATCH /initiatives/{initiative_id}/rows/{row_id}  the fields sent change, the rest stays
+    PATCH /initiatives/{initiative_id}/rows         {"rows": {row id: fields}}: the table at
+                                                    once, all rows or none
     POST  /initiatives/{initiative_id}/reviews      {"notes"?}: the weekly review
 
 Every token's user reads; sales managers and admins start initiatives; the lead, sales
@@ -91,6 +93,13 @@ def add_initiative_row(initiative_id: str) -> ResponseReturnValue:
 def update_initiative_row(initiative_id: str, row_id: str) -> ResponseReturnValue:
     changes = _body("InitiativeRowFields")
     return _service().update_initiative_row(initiative_id, row_id, changes, actor=_user())
+
+
+@bp.patch("/initiatives/<initiative_id>/rows")
+def update_initiative_rows(initiative_id: str) -> ResponseReturnValue:
+    body = _body("InitiativeTableChanges")
+    changed = _service().update_initiative_rows(initiative_id, body.get("rows", {}), actor=_user())
+    return {"rows": changed}
 
 
 @bp.post("/initiatives/<initiative_id>/reviews")
@@ -190,7 +199,24 @@ def paths() -> dict[str, Any]:
                 parameters=one,
                 body="InitiativeRowFields",
                 example=_ROW_EXAMPLE,
-            )
+            ),
+            "patch": _op(
+                "updateInitiativeRows",
+                "Save the execution table at once",
+                "`rows`: row id -> the fields sent for it, by the rule of updateInitiativeRow.  "
+                "Only the fields that differ from the row's change; a row sent as it is keeps "
+                "its `updated_at`.  All rows or none: a bad field anywhere changes nothing, and "
+                "the 422 lists every bad field (`errors`, each named `<row id>.<field>`).  "
+                "Answers the rows changed.",
+                {
+                    "200": answer("InitiativeRowList", "The rows changed."),
+                    **fails("403", "404", "422"),
+                },
+                parameters=one,
+                body="InitiativeTableChanges",
+                required=False,  # no body: nothing changes
+                example={"rows": {"1": {"status": "in progress"}, "2": {"notes": "Sent"}}},
+            ),
         },
         "/initiatives/{initiative_id}/rows/{row_id}": {
             "patch": _op(
@@ -306,6 +332,28 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "description": "Fields of a row; a new row needs `task` and `owner`.",
             "properties": fields,
+            "additionalProperties": False,
+        },
+        "InitiativeRowList": record(
+            "Rows of the execution table.",
+            {"rows": {"type": "array", "items": ref("InitiativeRow")}},
+        ),
+        "InitiativeTableChanges": {
+            "type": "object",
+            "description": "The execution table's changes: row id -> the fields of that row.",
+            "properties": {
+                "rows": {
+                    "type": "object",
+                    "description": "Row id -> the fields sent for it.",
+                    "maxProperties": 500,
+                    "propertyNames": {"pattern": "^[0-9]{1,12}$"},
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": fields,
+                        "additionalProperties": False,
+                    },
+                }
+            },
             "additionalProperties": False,
         },
         "InitiativeReview": record("A weekly review.", review),

@@ -216,28 +216,75 @@ class InitiativeCases(DealCases):
         known_fields(changes)
         with self.db.write() as s:
             ini = table.find(s, initiative_id)
-            try:
-                rid = int(row_id)
-            except (TypeError, ValueError):
-                raise NotFoundError(f"no row '{row_id}' in initiative {ini.id}") from None
-            row = s.get(InitiativeRow, rid, with_for_update=not self.db.is_sqlite)
-            if row is None or row.initiative_id != ini.id:
-                raise NotFoundError(f"no row '{row_id}' in initiative {ini.id}")
-            if not plans(users.roles_of(s, actor), ini.lead, actor):
-                if row.owner != actor:
-                    raise ForbiddenError(
-                        "only the initiative's lead, sales managers, admins and the row's "
-                        "owner change a row"
-                    )
-                plan = sorted(set(changes) & set(PLAN_FIELDS))
-                if plan:
-                    raise ForbiddenError(
-                        f"the plan of a row ({', '.join(plan)}) is the lead's; its owner "
-                        "updates the status, the actual date, the notes and the contact"
-                    )
-            table.apply(self.space, s, ini, row, changes, actor)
+            row = self._changed_row(s, ini, row_id, changes, actor, users.roles_of(s, actor))
             s.flush()
             return row_record(row)
+
+    def update_initiative_rows(
+        self,
+        initiative_id: int | str,
+        rows: Mapping[Any, Mapping[str, Any]],
+        *,
+        actor: str,
+    ) -> list[dict[str, Any]]:
+        """The execution table saved at once: row id -> the fields sent for it.  Only the
+        fields whose value differs from the row's are changed (a row sent as it is keeps its
+        `updated_at`), each by the rule of `update_initiative_row`.  All rows or none: a bad
+        field anywhere changes nothing, and the ValidationError lists every bad field of every
+        row (`errors`, fields named "<row id>.<field>").  Returns the rows changed."""
+        if not isinstance(rows, Mapping):
+            raise ValidationError("must be an object: row id -> its fields", field="rows")
+        for changes in rows.values():
+            known_fields(changes)
+        with self.db.write() as s:
+            ini = table.find(s, initiative_id)
+            roles = users.roles_of(s, actor)
+            changed: list[InitiativeRow] = []
+            errors: list[dict[str, str]] = []
+            for row_id, sent in rows.items():
+                row = self._row(s, ini, row_id)
+                _check_may_change(row, ini, sent, actor, roles)  # what is sent, changed or not
+                current = row_record(row)
+                differs = {k: v for k, v in sent.items() if not _same(k, v, current[k])}
+                if not differs:
+                    continue
+                try:
+                    self._changed_row(s, ini, row.id, differs, actor, roles)
+                except ValidationError as exc:
+                    errors.append({"field": f"{row.id}.{exc.field}", "message": str(exc)})
+                    continue
+                changed.append(row)
+            if errors:
+                first = errors[0]
+                raise ValidationError(first["message"], field=first["field"], errors=errors)
+            s.flush()
+            return [row_record(r) for r in changed]
+
+    def _row(self, s: Session, ini: Initiative, row_id: int | str) -> InitiativeRow:
+        try:
+            rid = int(row_id)
+        except (TypeError, ValueError):
+            raise NotFoundError(f"no row '{str(row_id)[:40]}' in initiative {ini.id}") from None
+        row = s.get(InitiativeRow, rid, with_for_update=not self.db.is_sqlite)
+        if row is None or row.initiative_id != ini.id:
+            raise NotFoundError(f"no row '{row_id}' in initiative {ini.id}")
+        return row
+
+    def _changed_row(
+        self,
+        s: Session,
+        ini: Initiative,
+        row_id: int | str,
+        changes: Mapping[str, Any],
+        actor: str,
+        roles: set[str],
+    ) -> InitiativeRow:
+        """One row changed by `actor` (holding `roles`), by the rule of
+        `update_initiative_row`."""
+        row = self._row(s, ini, row_id)
+        _check_may_change(row, ini, changes, actor, roles)
+        table.apply(self.space, s, ini, row, changes, actor)
+        return row
 
     def record_review(
         self, initiative_id: int | str, *, actor: str, notes: str = ""
@@ -325,3 +372,34 @@ def _lead(s: Session, lead: Any) -> str:
             field="lead",
         )
     return lead
+
+
+def _check_may_change(
+    row: InitiativeRow, ini: Initiative, fields: Mapping[str, Any], actor: str, roles: set[str]
+) -> None:
+    """ForbiddenError unless `actor` may change these fields of the row: any of them for the
+    lead, sales managers and admins, the progress fields for the row's owner."""
+    if plans(roles, ini.lead, actor):
+        return
+    if row.owner != actor:
+        raise ForbiddenError(
+            "only the initiative's lead, sales managers, admins and the row's owner change a row"
+        )
+    plan = sorted(set(fields) & set(PLAN_FIELDS))
+    if plan:
+        raise ForbiddenError(
+            f"the plan of a row ({', '.join(plan)}) is the lead's; its owner updates the "
+            "status, the actual date, the notes and the contact"
+        )
+
+
+def _same(key: str, sent: Any, current: Any) -> bool:
+    """Whether a field sent holds the row's value already (a date as text or none, text
+    with the spaces the engine strips, the elements in any order)."""
+    if key == "elements":
+        return isinstance(sent, list | tuple) and sorted(map(str, sent)) == sorted(current)
+    if sent is None or sent == "":
+        return current in (None, "")
+    if isinstance(sent, str):
+        return sent.strip() == (current or "")
+    return bool(sent == current)
