@@ -94,11 +94,13 @@ def render_definition(
     """The process (with `heat`: a heatmap of deals here now) as svg, png, pdf or dot; a
     PDF on `paper` pages, their header and legend in `lang`."""
     chosen = layout_for(graph, layout, cache_key)
-    if fmt != "pdf":
-        return render(definition_dot(graph, chosen, heat=heat, title=title), fmt)
-    _check_paper(paper)
     zh = is_chinese(lang)
-    chart = render(definition_dot(graph, chosen, heat=heat, title=title, legend_inside=False), fmt)
+    if fmt != "pdf":
+        return render(definition_dot(graph, chosen, heat=heat, title=title, zh=zh), fmt)
+    _check_paper(paper)
+    chart = render(
+        definition_dot(graph, chosen, heat=heat, title=title, legend_inside=False, zh=zh), fmt
+    )
     name = title or graph.name or graph.file or "process"
     if heat is not None:
         name += " · 热力图" if zh else " · heatmap"
@@ -116,15 +118,16 @@ def render_instance(
     paper: str = "a4",
     lang: str | None = None,
 ) -> bytes:
-    """One deal on its process as svg, png, pdf or dot; a PDF on `paper` pages, their
-    header and legend in `lang`."""
+    """One deal on its process as svg, png, pdf or dot, its legend and notes in `lang`; a
+    PDF on `paper` pages, their header and legend in `lang` too."""
     chosen = layout_for(graph, layout, cache_key)
+    zh = is_chinese(lang)
     if fmt != "pdf":
-        return render(instance_dot(graph, chosen, view), fmt)
+        return render(instance_dot(graph, chosen, view, zh=zh), fmt)
     _check_paper(paper)
-    chart = render(instance_dot(graph, chosen, view, legend_inside=False), fmt)
+    chart = render(instance_dot(graph, chosen, view, legend_inside=False, zh=zh), fmt)
     name = f"{view.deal} — {graph.name}" if graph.name else view.deal
-    legend = state_legend(zh=is_chinese(lang), paper=True)
+    legend = state_legend(zh=zh, paper=True)
     return paginate(chart, name, paper=paper, legend=legend, lang=lang)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from diagrams import layout_for
 from diagrams.dot import EdgeLook, Overlay, definition_dot
 from diagrams.layout import Layout
+from diagrams.pages import is_chinese
 from diagrams.render import render
 from diagrams.styles import LegendRow, Look
 from engine.core.graph import Graph
@@ -35,18 +36,19 @@ DIFF_TEXT = {
     "changed": "changed",
     "removed": "removed in v{new}",
 }
+DIFF_TEXT_ZH = {"added": "v{new} 新增", "changed": "有改动", "removed": "v{new} 删除"}
 # What each side shows: the newer one cannot show removed elements, the older added ones.
 SHOWN = {"new": ("added", "changed"), "old": ("removed", "changed")}
 EDGE_WIDTH = 2.4
 
 
-def diff_legend(side: str, old: int, new: int) -> tuple[str, list[LegendRow]]:
-    rows = [
-        LegendRow(DIFF_TEXT[status].format(new=new), DIFF_LOOKS[status]) for status in SHOWN[side]
-    ]
-    rows.append(LegendRow("unchanged", Look()))
-    shown = new if side == "new" else old
-    return f"v{shown} compared with v{old if side == 'new' else new}", rows
+def diff_legend(side: str, old: int, new: int, *, zh: bool = False) -> tuple[str, list[LegendRow]]:
+    """The legend of one side: its title and a row per mark (`zh`: in Simplified Chinese)."""
+    texts = DIFF_TEXT_ZH if zh else DIFF_TEXT
+    rows = [LegendRow(texts[status].format(new=new), DIFF_LOOKS[status]) for status in SHOWN[side]]
+    rows.append(LegendRow("未改动" if zh else "unchanged", Look()))
+    shown, other = (new, old) if side == "new" else (old, new)
+    return (f"v{shown} 与 v{other} 对比" if zh else f"v{shown} compared with v{other}"), rows
 
 
 def diff_dot(
@@ -59,6 +61,7 @@ def diff_dot(
     new: int,
     notes: Mapping[str, str] | None = None,
     title: str | None = None,
+    zh: bool = False,
 ) -> str:
     """One side of a comparison as DOT: `marks` maps element and flow ids to added, changed
     or removed (ids the graph does not have are ignored); `notes` adds a small line under
@@ -80,8 +83,8 @@ def diff_dot(
             classes[ident] = f"diff-{status}"
         else:
             edges[ident] = EdgeLook(look.pen, EDGE_WIDTH)
-    overlay = Overlay(looks, classes, edges, diff_legend(side, old, new))
-    return definition_dot(graph, layout, title=title, overlay=overlay)
+    overlay = Overlay(looks, classes, edges, diff_legend(side, old, new, zh=zh))
+    return definition_dot(graph, layout, title=title, overlay=overlay, zh=zh)
 
 
 def render_diff(
@@ -94,9 +97,11 @@ def render_diff(
     new: int,
     notes: Mapping[str, str] | None = None,
     cache_key: str | None = None,
+    lang: str | None = None,
 ) -> bytes:
     """One side of a comparison as svg, png, pdf or dot (the layout as for the plain chart,
-    cached under the same key)."""
+    cached under the same key), its legend in `lang`."""
     chosen = layout_for(graph, None, cache_key)
-    text = diff_dot(graph, chosen, marks, side=side, old=old, new=new, notes=notes)
+    zh = is_chinese(lang)
+    text = diff_dot(graph, chosen, marks, side=side, old=old, new=new, notes=notes, zh=zh)
     return render(text, fmt)

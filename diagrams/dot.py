@@ -112,13 +112,15 @@ def definition_dot(
     title: str | None = None,
     overlay: Overlay | None = None,
     legend_inside: bool = True,
+    zh: bool = False,
 ) -> str:
     """The process as designed; with `heat`, coloured by deals here now, with a legend
-    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py)."""
-    looks = heat_looks(heat) if heat is not None else {}
+    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py);
+    the chart's own words in Simplified Chinese with `zh`."""
+    looks = heat_looks(heat, zh=zh) if heat is not None else {}
     legend = None
     if heat is not None and legend_inside:
-        legend = _legend(*heat_legend(heat))
+        legend = _legend(*heat_legend(heat, zh=zh))
     heading = [(title, TITLE_SIZE, TITLE_ROW)] if title else []
     classes = {n.id: n.kind for n in graph.nodes}
     if overlay is None:
@@ -132,10 +134,16 @@ def definition_dot(
 
 
 def instance_dot(
-    graph: Graph, layout: Layout, view: InstanceView, *, legend_inside: bool = True
+    graph: Graph,
+    layout: Layout,
+    view: InstanceView,
+    *,
+    legend_inside: bool = True,
+    zh: bool = False,
 ) -> str:
     """One deal on its process: the path taken, what is open now, errors; title and legend
-    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py)."""
+    (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py);
+    the legend and notes in Simplified Chinese with `zh` (the title's words are the view's)."""
     states = {n.id: view.states.get(n.id, "not-reached") for n in graph.nodes}
     looks: dict[str, Look] = {}
     for node in graph.nodes:
@@ -145,7 +153,7 @@ def instance_dot(
             notes.append(f"→ {view.assignees[node.id]}")
         if node.id in view.due and state in ("ready", "waiting"):
             notes.append(f"{view.words.get('due', 'due')} {view.due[node.id]}")
-        look = state_look(state, error=view.errors.get(node.id))
+        look = state_look(state, error=view.errors.get(node.id), zh=zh)
         looks[node.id] = replace(look, notes=(*notes, *look.notes))
     classes = {n.id: f"{n.kind} state-{states[n.id]}" for n in graph.nodes}
     edge_looks = {}
@@ -156,7 +164,7 @@ def instance_dot(
             if taken
             else EdgeLook(PALE, 1.0, "not-reached")
         )
-    legend = _legend(*state_legend()) if legend_inside else None
+    legend = _legend(*state_legend(zh=zh)) if legend_inside else None
     return _document(graph, layout, looks, classes, edge_looks, _instance_title(view), legend)
 
 

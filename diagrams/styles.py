@@ -57,12 +57,15 @@ STATE_TEXT = {
 TAKEN_WIDTH = 2.2
 
 
-def state_look(state: str, note: str | None = None, error: str | None = None) -> Look:
+def state_look(
+    state: str, note: str | None = None, error: str | None = None, *, zh: bool = False
+) -> Look:
     look = STATE_LOOKS.get(state, STATE_LOOKS["not-reached"])
     if note:
         look = replace(look, notes=(note,))
     if state == "error":
-        look = replace(look, tooltip=error or "error", notes=(*look.notes, "⚠ error"))
+        word = "出错" if zh else "error"
+        look = replace(look, tooltip=error or word, notes=(*look.notes, f"⚠ {word}"))
     return look
 
 
@@ -96,33 +99,39 @@ def heat_colour(n: int, bins: list[tuple[int, int]]) -> tuple[str, int]:
     return "white", 0
 
 
-def duration(seconds: float) -> str:
-    """A stay in human units: 45 s, 12 min, 3.5 h, 2.5 d."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+# Units of a stay: English, and Simplified Chinese (`zh`).
+_UNITS = (("d", "天", 86400), ("h", "小时", 3600), ("min", "分钟", 60))
+
+
+def duration(seconds: float, *, zh: bool = False) -> str:
+    """A stay in human units: 45 s, 12 min, 3.5 h, 2.5 d (`zh`: 2.5 天)."""
+    for unit, unit_zh, size in _UNITS:
         if seconds >= size:
             value = seconds / size
-            return f"{value:.1f} {unit}" if value < 10 else f"{round(value)} {unit}"
-    return f"{round(seconds)} s"
+            shown = f"{value:.1f}" if value < 10 else f"{round(value)}"
+            return f"{shown} {unit_zh if zh else unit}"
+    return f"{round(seconds)} {'秒' if zh else 's'}"
 
 
-def heat_note(element_id: str, heat: Heat) -> str | None:
+def heat_note(element_id: str, heat: Heat, *, zh: bool = False) -> str | None:
     """ "3 deals · 2.5 d": deals here now and the median stay, when there is either."""
     here = heat.here_now.get(element_id)
     median = heat.median_seconds.get(element_id)
     if not here and median is None:
         return None
     n = here or 0
-    text = f"{n} deal" if n == 1 else f"{n} deals"
-    return f"{text} · {duration(median)}" if median is not None else text
+    english = f"{n} deal" if n == 1 else f"{n} deals"
+    text = f"{n} 个商机" if zh else english
+    return f"{text} · {duration(median, zh=zh)}" if median is not None else text
 
 
-def heat_looks(heat: Heat) -> dict[str, Look]:
+def heat_looks(heat: Heat, *, zh: bool = False) -> dict[str, Look]:
     bins = heat_bins(max(heat.here_now.values(), default=0))
     ids = set(heat.here_now) | set(heat.median_seconds)
     looks = {}
     for element_id in sorted(ids):
         fill, level = heat_colour(heat.here_now.get(element_id, 0), bins)
-        note = heat_note(element_id, heat)
+        note = heat_note(element_id, heat, zh=zh)
         looks[element_id] = Look(
             fill=fill,
             font="white" if level >= 4 else INK,
@@ -147,13 +156,12 @@ class LegendRow:
     size: float = 9.0
 
 
-# The legends of printed pages (diagrams/pages.py) in Simplified Chinese; on paper nothing
-# can be hovered.
+# The legend in Simplified Chinese.
 STATE_TEXT_ZH = {
     "completed": "已完成（走过的路径）",  # noqa: RUF001
     "ready": "待办：现在要做",  # noqa: RUF001
     "waiting": "等待中（定时器、消息）",  # noqa: RUF001
-    "error": "出错",
+    "error": "出错（悬停查看原因）",  # noqa: RUF001
     "cancelled": "已取消",
     "not-reached": "未到达",
 }
@@ -163,8 +171,8 @@ def state_legend(*, zh: bool = False, paper: bool = False) -> tuple[str, list[Le
     """The instance legend: its title and rows (`zh`: in Simplified Chinese; `paper`: for a
     printed page, where an error's message cannot be hovered)."""
     texts = dict(STATE_TEXT_ZH) if zh else dict(STATE_TEXT)
-    if paper and not zh:
-        texts["error"] = "error"
+    if paper:  # on paper nothing can be hovered
+        texts["error"] = "出错" if zh else "error"
     rows = [LegendRow(texts[s], STATE_LOOKS[s]) for s in STATES]
     rows.append(LegendRow("走过的流转" if zh else "flow taken", sample="━━▶", sample_colour=PATH))
     return ("图例" if zh else "Legend"), rows

@@ -467,7 +467,7 @@ def _svg(service: Service, deal: Deal, lang: str) -> bytes:
     """The chart of the deal as read for its page, so it shows just what its cache key
     names (`deal_chart_key`), its labels in `lang`."""
     graph, view, key = service.deal_chart(deal, lang=lang)
-    return diagrams.render_instance(graph, view, "svg", cache_key=key)
+    return diagrams.render_instance(graph, view, "svg", cache_key=key, lang=lang)
 
 
 def _deal_svg(deal: Deal) -> bytes:

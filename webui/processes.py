@@ -37,7 +37,7 @@ def _version_arg() -> int | None:
 def _chart(process_id: str, version: int | None, heat: Heat | None) -> tuple[Any, str]:
     graph, key = engine().definition_chart(process_id, version, lang=language())
     try:
-        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
+        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key, lang=language())
     except diagrams.DiagramError as exc:
         return None, str(exc)
     return inline_svg(svg, label=_("Flowchart of %(process)s", process=graph.name)), ""

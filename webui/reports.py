@@ -250,9 +250,9 @@ def _heatmap(f: Filters, username: str, report: dict[str, Any] | None) -> tuple[
     if report is not None:
         times = {r["element_id"]: r["median_seconds"] for r in report["elements"]}
     try:
-        graph, key = engine().definition_chart(f.process, f.version)
+        graph, key = engine().definition_chart(f.process, f.version, lang=language())
         heat = engine().report_heat(f, viewer=username, median_seconds=times)
-        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key)
+        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key, lang=language())
     except (NotFoundError, diagrams.DiagramError) as exc:
         return None, str(exc)
     label = _("Heatmap of %(process)s", process=graph.name)

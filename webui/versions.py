@@ -134,7 +134,9 @@ def _diff_chart(
     graph: Graph, key: str, found: VersionDiff, side: str, label: str
 ) -> tuple[Markup | None, str]:
     notes = {
-        c.element_id: "changed: " + ", ".join(d.aspect for d in c.differences)
+        c.element_id: _(
+            "changed: %(what)s", what=", ".join(aspect_label(d.aspect) for d in c.differences)
+        )
         for c in found.changes
         if c.status == "changed"
     }
@@ -148,6 +150,7 @@ def _diff_chart(
             new=found.new_version,
             notes=notes,
             cache_key=key,
+            lang=language(),
         )
     except diagrams.DiagramError as exc:
         return None, str(exc)
@@ -204,7 +207,7 @@ def _landing_chart(
         due={t["element_id"]: str(t["due_at"] or "") for t in deal["timers"]},
     )
     try:
-        svg = diagrams.render_instance(graph, view, "svg", cache_key=key)
+        svg = diagrams.render_instance(graph, view, "svg", cache_key=key, lang=language())
     except diagrams.DiagramError as exc:
         return None, str(exc)
     label = _("Where %(deal)s would be on version %(version)s", deal=view.deal, version=version)
