@@ -45,7 +45,7 @@ from engine.usecases import definitions
 from engine.usecases.definitions import DiLayout, DiShape
 from engine.usecases.forms import load_form
 from webui.context import engine, require_any_role
-from webui.i18n import N_, _
+from webui.i18n import N_, _, language
 from webui.schema_form import build
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -78,7 +78,7 @@ def index() -> str:
     me = require_any_role(DESIGNER_ROLES)
     items = [
         {**d, "draft": engine().definition_draft(d["process_id"], me.username)}
-        for d in engine().definitions()
+        for d in engine().localized_definitions(language())
     ]
     return render_template("designer/index.html", definitions=items)
 
@@ -150,7 +150,7 @@ def asset(filename: str) -> Response:
 def check() -> tuple[Response, int]:
     files = _files()
     try:
-        problems = engine().check_definition(files, replaces=_replaces())
+        problems = engine().check_definition(files, replaces=_replaces(), lang=language())
     except ProcessIdTakenError as exc:
         problems = [_clash(exc)]
     return jsonify(problems=problems), 200
@@ -161,7 +161,7 @@ def publish() -> tuple[Response, int]:
     me = require_any_role(DESIGNER_ROLES)
     files = _files()
     try:
-        result = engine().publish(files, actor=me.username, replaces=_replaces())
+        result = engine().publish(files, actor=me.username, replaces=_replaces(), lang=language())
     except ProcessIdTakenError as exc:
         return jsonify(problems=[_clash(exc)]), 409
     except DefinitionProblemsError as exc:
@@ -189,6 +189,7 @@ def save_draft() -> tuple[Response, int]:
             actor=me.username,
             opened=opened if isinstance(opened, str) else None,
             base_version=base if isinstance(base, int) else None,
+            lang=language(),
         )
     except ProcessIdTakenError as exc:
         return jsonify(problems=[_clash(exc)]), 409

@@ -25,8 +25,9 @@ from engine.clock import iso
 from engine.core.bpmn_di import DiLayout, DiShape, add_diagram
 from engine.core.definitions import check_limits, parse_sources, process_ids, read_paths
 from engine.core.graph import Graph, graph_from_xml
-from engine.core.lint import Problem, source_texts
+from engine.core.lint import Problem, localized, source_texts
 from engine.core.lint import check as lint_check
+from engine.core.lint.wording import say, word
 from engine.core.records import DefinitionRecord, Deployed
 from engine.core.roles import DESIGNERS
 from engine.errors import (
@@ -44,6 +45,7 @@ from engine.store.models import (
     UserRole,
 )
 from engine.usecases.base import UseCases
+from engine.usecases.texts import is_english
 
 __all__ = [
     "DefinitionCases",
@@ -52,6 +54,7 @@ __all__ = [
     "check_process_ids",
     "process_ids",
     "with_layout",
+    "with_more",
 ]
 
 
@@ -74,19 +77,24 @@ class DefinitionCases(UseCases):
             return versions.list_definitions(s)
 
     def check_definition(
-        self, files: Mapping[str, str | bytes], *, replaces: Collection[str] | None = None
+        self,
+        files: Mapping[str, str | bytes],
+        *,
+        replaces: Collection[str] | None = None,
+        lang: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every problem of a definition's files, errors and warnings (engine.core.lint);
-        ProcessIdTakenError first for the id of a process it may not replace; files too large
-        to check (engine.core.definitions.check_limits) are one error, nothing parsed."""
+        """Every problem of a definition's files, errors and warnings (engine.core.lint), in
+        the reader's language `lang` (English when None); ProcessIdTakenError first for the
+        id of a process it may not replace; files too large to check
+        (engine.core.definitions.check_limits) are one error, nothing parsed."""
         try:
             check_limits(files)  # before any parser sees them
         except DefinitionError as exc:
-            return [Problem(exc.detail, file=exc.file).to_dict()]
+            return _dicts([Problem(exc.detail, file=exc.file)], lang)
         with self.db.read() as s:
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
-        return [p.to_dict() for p in lint_check(files, held_roles=held)]
+        return _dicts(lint_check(files, held_roles=held), lang)
 
     def publish(
         self,
@@ -94,20 +102,27 @@ class DefinitionCases(UseCases):
         *,
         actor: str | None,
         replaces: Collection[str] | None = None,
+        lang: str | None = None,
     ) -> dict[str, Any]:
         """Check everything, then deploy: a new version, or `changed` False for content that
         is deployed already.  Any error refuses the whole save (DefinitionProblemsError, or
         ProcessIdTakenError for the id of a process it may not replace) and leaves what was
         deployed as it was.  `actor` None is the command line.  Files too large to check are
-        a DefinitionError (engine.core.definitions.check_limits) before any parsing."""
-        check_limits(files)
+        a DefinitionError (engine.core.definitions.check_limits) before any parsing.  The
+        problems and the warnings are worded in `lang` (English when None)."""
+        try:
+            check_limits(files)
+        except DefinitionError as exc:
+            if is_english(lang):
+                raise
+            raise DefinitionError(word(exc.detail, lang), file=exc.file) from exc
         with self.db.read() as s:
             _check_designer(s, actor)
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
         problems = lint_check(files, held_roles=held)
         if any(p.severity == "error" for p in problems):
-            raise DefinitionProblemsError([p.to_dict() for p in problems])
+            raise DefinitionProblemsError(_dicts(problems, lang))
         texts, _ = source_texts(files)
         bundles = parse_sources(texts)
         with self.db.write() as s:
@@ -118,7 +133,7 @@ class DefinitionCases(UseCases):
         return {
             **results[0],
             "processes": results,
-            "warnings": [p.to_dict() for p in problems],
+            "warnings": _dicts(problems, lang),
         }
 
     def definition_files(self, process_id: str, version: int | None = None) -> dict[str, str]:
@@ -151,9 +166,10 @@ class DefinitionCases(UseCases):
         *,
         actor: str,
         base_version: int | None,
+        lang: str | None = None,
     ) -> dict[str, Any]:
         """Keep a designer's unfinished edit (one per process and designer), problems and
-        all; the answer lists the problems a publish would meet."""
+        all; the answer lists the problems a publish would meet, worded in `lang`."""
         texts, _ = source_texts(files)
         with self.db.write() as s:
             _check_designer(s, actor)
@@ -173,7 +189,7 @@ class DefinitionCases(UseCases):
             s.flush()
             record = _draft_record(row)
             held = _held_roles(s)
-        record["problems"] = [p.to_dict() for p in lint_check(files, held_roles=held)]
+        record["problems"] = _dicts(lint_check(files, held_roles=held), lang)
         return record
 
     def save_designer_draft(
@@ -183,11 +199,12 @@ class DefinitionCases(UseCases):
         actor: str,
         opened: str | None,
         base_version: int | None,
+        lang: str | None = None,
     ) -> dict[str, Any]:
         """The designer's "save as draft": kept under the id of the files' first process
         (`save_draft_definition`), which must be `opened` or a new one (ProcessIdTakenError);
         `base_version` counts only for the process opened.  ValidationError (field `files`)
-        when the files hold no process."""
+        when the files hold no process.  The problems are worded in `lang`."""
         with self.db.read() as s:
             check_process_ids(s, files, () if opened is None else (opened,))
         ids = process_ids(files)
@@ -197,7 +214,9 @@ class DefinitionCases(UseCases):
             )
         if opened != ids[0]:
             base_version = None  # saved under another process id: it starts no version of it
-        return self.save_draft_definition(ids[0], files, actor=actor, base_version=base_version)
+        return self.save_draft_definition(
+            ids[0], files, actor=actor, base_version=base_version, lang=lang
+        )
 
     def definition_draft(self, process_id: str, actor: str) -> dict[str, Any] | None:
         """The designer's draft of a process, if they kept one."""
@@ -239,6 +258,16 @@ def with_layout(xml: str, lay_out: Callable[[Graph], DiLayout]) -> str:
     if graph.has_di:
         return xml
     return add_diagram(xml, lay_out(graph))
+
+
+def with_more(first: str, more: int, lang: str | None) -> str:
+    """A refusal's first error and how many more follow, "<first> (and 2 more)", in `lang`."""
+    return word(say("refused.more", detail=first, count=more), lang)
+
+
+def _dicts(problems: list[Problem], lang: str | None) -> list[dict[str, Any]]:
+    """The problems as the callers show them, worded in the reader's language."""
+    return [p.to_dict() for p in localized(problems, lang)]
 
 
 def _check_designer(s: Session, actor: str | None) -> None:

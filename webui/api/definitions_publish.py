@@ -10,7 +10,8 @@ The engine's `Service.publish` does the work: every check the designer page runs
 201 `{"process_id", "version", "changed": true, ...}`, 200 with `"changed": false` for
 identical content, 422 `{"errors": [{"element_id", "message", "line", "file"}], "warnings"}`
 for a definition the save would refuse (nothing is stored, the previous version stays),
-403 for a caller who is neither a designer nor an admin.
+403 for a caller who is neither a designer nor an admin.  The problems are worded in the
+request's Accept-Language (Simplified Chinese for zh, zh-CN, zh-Hans; English otherwise).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from flask.typing import ResponseReturnValue
 from lxml import etree
 
 from engine.errors import DefinitionError, DefinitionProblemsError, ValidationError
+from engine.usecases import definitions
 from engine.usecases.forms import check_data, load_json_object, make_validator
 from webui.api.schemas import ref
-from webui.api.views import _error, _service, _user, bp
+from webui.api.views import _error, _lang, _service, _user, bp
 
 __all__ = ["operation", "publish_definition", "schemas"]
 
@@ -41,7 +43,7 @@ FILE_NAME = r"^(?:.*[/\\])?[^./\\][^/\\]*\.(?:bpmn|dmn|json)$"
 def publish_definition() -> ResponseReturnValue:
     files = _uploaded_files()
     try:
-        result = _service().publish(files, actor=_user())
+        result = _service().publish(files, actor=_user(), lang=_lang())
     except DefinitionProblemsError as err:
         return _refused(err.problems)
     except DefinitionError as err:  # raised outside the checks (cannot be parsed at all)
@@ -118,10 +120,11 @@ def _refused(problems: list[dict[str, Any]]) -> ResponseReturnValue:
     errors = [shown(p) for p in problems if p.get("severity") == "error"]
     warnings = [shown(p) for p in problems if p.get("severity") != "error"]
     first = errors[0]["message"] if errors else "the definition has problems"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if len(errors) > 1:  # worded like the problems: in the request's Accept-Language
+        first = definitions.with_more(first, len(errors) - 1, _lang())
     body = {
         "error": "DefinitionProblemsError",
-        "message": f"{first}{more}",
+        "message": first,
         "errors": errors,
         "warnings": warnings,
     }
@@ -138,7 +141,11 @@ def schemas() -> dict[str, Any]:
         "description": "One problem, on the element to fix.",
         "properties": {
             "element_id": {**nullable_text, "description": "The BPMN element's id."},
-            "message": {"type": "string", "description": "What is wrong and how to fix it."},
+            "message": {
+                "type": "string",
+                "description": "What is wrong and how to fix it, in the language of "
+                "Accept-Language.",
+            },
             "line": {"type": ["integer", "null"], "description": "The line in the file."},
             "file": {**nullable_text, "description": "The file."},
             "severity": {"type": "string", "enum": ["error", "warning"]},
@@ -225,7 +232,8 @@ def operation() -> dict[str, Any]:
         "changes.  Otherwise the content becomes the next version, or nothing changes when "
         "it is deployed already.  The body is the BPMN XML (its file name from `filename`, "
         "else `<process id>.bpmn`), a multipart upload of the files, or JSON with the files "
-        "by name.  Designers and admins only.",
+        "by name.  Designers and admins only.  The problems' messages come in the language "
+        "of Accept-Language (`zh`, `zh-CN`: Simplified Chinese; English otherwise).",
         "parameters": [
             {
                 "name": "filename",

@@ -12,15 +12,18 @@ Interface (for the designer page, the API and the CLI):
         .to_dict() -> {"element_id", "message", "line", "file", "severity"}
         element_id is the BPMN id to mark in the modeler (a sequence flow's id for its
         condition); None for a problem of a whole file.
+    localized(problems, lang) -> the problems worded in `lang` ("zh", "zh-CN", ...; English
+        for None or "en": unchanged), engine.core.lint.wording
 
     Service (engine/service.py):
-        check_definition(files) -> list[dict]                      Problem.to_dict()s
-        publish(files, *, actor) -> {"process_id", "version", "changed", "processes",
-                                     "warnings"}
+        check_definition(files, *, lang=None) -> list[dict]        Problem.to_dict()s
+        publish(files, *, actor, lang=None) -> {"process_id", "version", "changed",
+                                                "processes", "warnings"}
             raises DefinitionProblemsError (engine.errors; `.problems` = the dicts above)
             when any problem is an error: nothing is stored, the previous version stays.
+            `lang`: the reader's language of every message (None: English).
             ForbiddenError unless actor holds "designer" or "admin" (actor None: the CLI).
-        save_draft_definition(process_id, files, *, actor, base_version) -> draft record
+        save_draft_definition(process_id, files, *, actor, base_version, lang=None) -> draft
             {"process_id", "base_version", "files", "saved_by", "saved_at", "problems"}
         definition_draft(process_id, actor) -> draft record (no "problems") | None
         discard_definition_draft(process_id, actor) -> bool
@@ -86,11 +89,14 @@ Rules (error unless said otherwise):
 Every problem on an element is worded with the element's name and its id after it,
 "Prepare quote (task_prepare_quote): ..." (an element without a name: its id alone), once,
 here, for every rule (problems.named); the rules word the rest without naming it again.
-The messages are English: the engine's designer-facing texts (the web UI's are Babel's).
+The messages are English; `localized(problems, lang)` words them in the reader's language
+(engine.core.lint.wording: a table of English and Chinese templates, each message made with
+`say(key, **args)`), keeping the element's name and id before them.  The use cases take the
+reader's `lang` and answer through it (the web UI's own texts are Babel's).
 
 Modules: `problems` (Problem, the files as text), `bpmn` (the XML model and its helpers),
 `schema` (1), `rules` (3, with `timers` and `gateways` for those two rules, and
-`translations`), `deep` (4);
+`translations`), `deep` (4), `wording` (the messages in other languages);
 `check` here runs them in this order.
 
 Pure: no database, no clock.
@@ -125,8 +131,10 @@ from engine.core.lint.rules import camunda_juel as camunda_juel
 from engine.core.lint.schema import _schema_problems
 from engine.core.lint.timers import timer_problem as timer_problem
 from engine.core.lint.translations import translation_problems
+from engine.core.lint.wording import localized as localized
+from engine.core.lint.wording import say
 
-__all__ = ["Problem", "Severity", "check", "source_texts"]
+__all__ = ["Problem", "Severity", "check", "localized", "source_texts"]
 
 # Files come from anywhere: no entities expanded, nothing fetched.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True)
@@ -140,13 +148,14 @@ def check(
     bpmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".bpmn")}
     dmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".dmn")}
     if not any(name.endswith(".bpmn") for name in files):
-        return [*problems, Problem("no .bpmn file given")]
+        return [*problems, Problem.of(say("file.no_bpmn"))]
     docs: dict[str, etree._Element] = {}
     for name, text in {**bpmn, **dmn}.items():
         try:
             docs[name] = etree.fromstring(text.encode("utf-8"), _PARSER)
         except etree.XMLSyntaxError as exc:
-            problems.append(Problem(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno))
+            not_xml = say("file.not_xml", library=exc.msg)
+            problems.append(Problem.of(not_xml, file=name, line=exc.lineno))
     schema_ok = True
     files_of = _Files(texts=texts)
     for name in bpmn:

@@ -16,6 +16,7 @@ from engine.core.calendar import ESCALATE_PROPERTY, sla_problems
 from engine.core.definitions import element_lines, parse_sources
 from engine.core.expressions import check_expression
 from engine.core.lint.problems import Problem, _quote
+from engine.core.lint.wording import say
 from engine.core.script_check import iter_expressions
 from engine.errors import DefinitionError, UnsafeExpressionError
 
@@ -27,7 +28,9 @@ def _deep_problems(texts: dict[str, str], found: list[Problem]) -> list[Problem]
     try:
         bundles = parse_sources(texts, check=False)
     except DefinitionError as err:
-        problem = Problem(err.detail, err.element_id, err.line, err.file)
+        # SpiffWorkflow's own text, or one of engine.core.definitions' (wording tells apart).
+        said = say("parse.library", detail=err.detail)
+        problem = Problem.of(said, err.element_id, err.line, err.file)
         if problem.element_id is None and any(p.severity == "error" for p in found):
             return []  # a whole-file parse error: shown once the named ones are fixed
         same = any(
@@ -66,8 +69,10 @@ def _expression_problems(bundle: Any, file: str | None, lines: dict[str, int]) -
         try:
             check_expression(found.text, kind=found.kind)
         except UnsafeExpressionError as err:
-            yield Problem(
-                f"{found.what} {_quote(found.text)}: {err.detail}",
+            yield Problem.of(
+                say(
+                    "expression.unsafe", what=found.what, text=_quote(found.text), detail=err.detail
+                ),
                 found.element_id,
                 lines.get(found.element_id),
                 file,

@@ -7,8 +7,10 @@ Pure: no database, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from engine.core.lint.wording import Said, say
 
 Severity = Literal["error", "warning"]
 _QUOTE = 80
@@ -23,6 +25,22 @@ class Problem:
     line: int | None = None
     file: str | None = None
     severity: Severity = "error"
+    # How the message was made (engine.core.lint.wording), for wording it in another
+    # language; and the element's name and id that `named` put before it.
+    said: Said | None = field(default=None, compare=False)
+    subject: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        said: Said,
+        element_id: str | None = None,
+        line: int | None = None,
+        file: str | None = None,
+        severity: Severity = "error",
+    ) -> Problem:
+        """The problem worded by `said` (its English text is the message)."""
+        return cls(said.text, element_id, line, file, severity, said=said)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -45,7 +63,7 @@ def source_texts(files: Mapping[str, str | bytes]) -> tuple[dict[str, str], list
         try:
             texts[name] = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(Problem(f"not UTF-8 text ({exc.reason})", file=name))
+            problems.append(Problem.of(say("file.not_utf8", library=exc.reason), file=name))
     return texts, problems
 
 
@@ -82,5 +100,5 @@ def named(
             continue
         name = names.get((problem.file or "", ident)) or ids.get(ident)
         label = f"{' '.join(name.split())} ({ident})" if name and name.strip() else ident
-        result.append(replace(problem, message=f"{label}: {problem.message}"))
+        result.append(replace(problem, message=f"{label}: {problem.message}", subject=label))
     return result

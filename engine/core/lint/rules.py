@@ -37,7 +37,8 @@ from engine.core.lint.bpmn import (
 )
 from engine.core.lint.gateways import covers_every_case
 from engine.core.lint.problems import Problem, Severity
-from engine.core.lint.timers import _TIMER_KINDS, timer_problem
+from engine.core.lint.timers import _TIMER_KINDS, timer_said
+from engine.core.lint.wording import Said, say
 from engine.core.roles import TEAM_ROLES, role_key
 from engine.core.stages import STAGE_ORDER
 from engine.core.starters import START_ROLES_PROPERTY, listed_names
@@ -83,10 +84,10 @@ class _Linter:
         self.rules_checked: set[str] = set()
 
     def add(
-        self, element: etree._Element | None, message: str, severity: Severity = "error"
+        self, element: etree._Element | None, message: Said, severity: Severity = "error"
     ) -> None:
         self.problems.append(
-            Problem(
+            Problem.of(
                 message,
                 element.get("id") if element is not None else None,
                 element.sourceline if element is not None else None,
@@ -106,8 +107,7 @@ class _Linter:
         if not _executable(process):
             self.add(
                 process,
-                'the process is not executable (isExecutable="false"): '
-                'set isExecutable="true" to run it',
+                say("process.not_executable"),
                 "warning" if self.any_executable else "error",
             )
         self.starters(process)
@@ -118,16 +118,11 @@ class _Linter:
         for element in process.iter(etree.Element):
             kind = _local(element)
             if kind in NAMED_TASKS and not (element.get("name") or "").strip():
-                self.add(
-                    element,
-                    "the task has no name: name it, a rep sees it by its name in the task "
-                    "list and on the deal's chart",
-                    "warning",
-                )
+                self.add(element, say("task.no_name"), "warning")
             if kind == "userTask" and forms_expected:
                 self.form_expected(element)
             if kind in FLOW_NODES and kind not in SUPPORTED:
-                self.add(element, f"a {kind} is a BPMN element type salesflow cannot run")
+                self.add(element, say("element.unsupported", kind=kind))
             if kind in HUMAN_TASKS:
                 self.lane(element, lanes)
             elif kind == "exclusiveGateway":
@@ -139,13 +134,9 @@ class _Linter:
             elif kind == "timerEventDefinition":
                 self.timer(element)
             elif kind == "serviceTask" and not _camunda_code(element):
-                self.add(
-                    element,
-                    "a service task calls an outside service, and salesflow has none "
-                    "configured: use a script task, or a user task for the person who does it",
-                )
+                self.add(element, say("service_task.no_service"))
             elif kind == "dataStoreReference":
-                self.add(element, "data stores are not supported: keep the data in the deal")
+                self.add(element, say("data_store.unsupported"))
             if kind in FLOW_NODES:
                 self.form(element)
                 self.stage(element)
@@ -157,28 +148,20 @@ class _Linter:
     def lane(self, task: etree._Element, lanes: dict[str, etree._Element]) -> None:
         lane = _lane_of(task, lanes)
         if lane is None:
-            self.add(task, "sits in no lane: put it in the lane of the role that does it")
+            self.add(task, say("lane.none"))
             return
         name = (lane.get("name") or "").strip()
         if not name:
-            self.add(
-                task,
-                f"sits in the lane '{lane.get('id')}', which has no name: "
-                "name the lane after the role whose people do the task",
-            )
+            self.add(task, say("lane.no_name", lane=lane.get("id", "")))
             return
         if self.held is not None and role_key(name) not in self.held:
             lane_id = lane.get("id")
             if lane_id in self.warned_lanes:
                 return
             self.warned_lanes.add(lane_id)
-            standard = ", a standard role," if role_key(name) in STANDARD_ROLES else ""
-            self.add(
-                lane,
-                f"no active user holds the role '{name}'{standard} yet: the tasks of this lane "
-                "wait in the role's queue until an admin gives someone the role",
-                "warning",
-            )
+            standard = role_key(name) in STANDARD_ROLES
+            key = "lane.standard_role_not_held" if standard else "lane.role_not_held"
+            self.add(lane, say(key, role=name), "warning")
 
     def starters(self, process: etree._Element) -> None:
         """A role of the process's startRoles that no active user holds (engine.core.starters):
@@ -187,13 +170,8 @@ class _Linter:
             return
         for name in listed_names(process):
             if role_key(name) not in self.held:
-                self.add(
-                    process,
-                    f"no active user holds the role '{name}' that {START_ROLES_PROPERTY} "
-                    "names: until an admin gives someone the role, its people cannot start "
-                    "the process",
-                    "warning",
-                )
+                said = say("start_roles.not_held", role=name, property=START_ROLES_PROPERTY)
+                self.add(process, said, "warning")
 
     # -- gateways ------------------------------------------------------------------------
 
@@ -203,7 +181,7 @@ class _Linter:
             return
         default = gateway.get("default")
         if default and default not in {f.get("id") for f in flows}:
-            self.add(gateway, f"the default flow '{default}' does not leave this gateway")
+            self.add(gateway, say("gateway.foreign_default", flow=default))
             default = None
         conditions = []
         for flow in flows:
@@ -211,21 +189,14 @@ class _Linter:
             if flow.get("id") == default:
                 continue
             if not condition:
-                self.add(
-                    flow,
-                    f"leaves the exclusive gateway '{gateway.get('name') or gateway.get('id')}' "
-                    "without a condition and is not its default flow",
-                )
+                named = gateway.get("name") or gateway.get("id") or ""
+                self.add(flow, say("flow.no_condition", gateway=named))
                 return
             conditions.append(condition)
         if default or camunda_juel(conditions):
             return
         if not covers_every_case(conditions):
-            self.add(
-                gateway,
-                "the exclusive gateway has no default flow and its conditions may all be "
-                "false (the deal would stop in error): mark one flow as the default",
-            )
+            self.add(gateway, say("gateway.no_default"))
 
     def outgoing(self, node: etree._Element) -> list[etree._Element]:
         parent = node.getparent()
@@ -242,21 +213,18 @@ class _Linter:
             return
         text = self.files.texts.get(name)
         if text is None:
-            self.add(
-                element,
-                f"the form '{name}' ({FORM_PROPERTY}) is not among the files: add it",
-            )
+            self.add(element, say("form.missing", form=name, property=FORM_PROPERTY))
             return
         failed = _form_problem(name, text)
         if failed is None and name not in self.rules_checked:
             self.rules_checked.add(name)
             for detail in _rule_problems(text):
-                self.add(element, f"the form '{name}': {detail}", "warning")
+                self.add(element, say("form.problem", form=name, detail=detail), "warning")
         if failed is not None:
             detail, line = failed
             self.problems.append(
-                Problem(
-                    f"the form '{name}': {detail}",
+                Problem.of(
+                    say("form.problem", form=name, detail=detail),
                     element.get("id"),
                     line if line is not None else element.sourceline,
                     name if line is not None else self.file,
@@ -268,12 +236,7 @@ class _Linter:
         person would complete it without entering anything (a warning: it runs)."""
         if _properties(task).get(FORM_PROPERTY):
             return
-        self.add(
-            task,
-            f"the user task has no form while the process's other user tasks have one: "
-            f"name its form schema file in the property '{FORM_PROPERTY}'",
-            "warning",
-        )
+        self.add(task, say("form.expected", property=FORM_PROPERTY), "warning")
 
     def stage(self, element: etree._Element) -> None:
         """A `stage` that is neither a stage of the sales process (engine.core.stages) nor
@@ -284,10 +247,7 @@ class _Linter:
         if not stage or stage in known:
             return
         self.add(
-            element,
-            f"the stage '{stage}' is neither a stage of the sales process nor one the "
-            f"translations file of the process declares{_nearest(stage, known)}",
-            "warning",
+            element, say("stage.unknown", stage=stage, nearest=_nearest(stage, known)), "warning"
         )
 
     def escalation(self, element: etree._Element) -> None:
@@ -296,38 +256,33 @@ class _Linter:
         role = (_properties(element).get(ESCALATE_PROPERTY) or "").strip()
         if not role or role_key(role) in {role_key(r) for r in self.roles}:
             return
+        nearest = _nearest(role, self.roles)
         self.add(
             element,
-            f"the SLA's escalation role '{role}' ({ESCALATE_PROPERTY}) is neither a lane of "
-            f"the process nor a role of the team{_nearest(role, self.roles)}",
+            say("sla.escalation_unknown", role=role, property=ESCALATE_PROPERTY, nearest=nearest),
         )
 
     def decision(self, task: etree._Element) -> None:
         ref = _extension(task, "calledDecisionId")
         if not ref:
-            self.add(task, "the business rule task names no decision (calledDecisionId)")
+            self.add(task, say("decision.none"))
             return
         found = self.decisions.get(ref)
         if found is None:
             known = ", ".join(sorted(d for d, (_, first) in self.decisions.items() if first))
-            self.add(
-                task,
-                f"the decision '{ref}' is not among the DMN files"
-                + (f" (there are: {known})" if known else ""),
-            )
+            if known:
+                self.add(task, say("decision.missing_known", decision=ref, known=known))
+            else:
+                self.add(task, say("decision.missing", decision=ref))
         elif not found[1]:
-            self.add(
-                task,
-                f"the decision '{ref}' is not the first decision of {found[0]}: salesflow "
-                "reads one decision per DMN file, so give it a file of its own",
-            )
+            self.add(task, say("decision.not_first", decision=ref, file=found[0]))
 
     def call(self, activity: etree._Element) -> None:
         called = activity.get("calledElement")
         if not called:
-            self.add(activity, "the call activity names no process (calledElement)")
+            self.add(activity, say("call.none"))
         elif called not in self.process_ids:
-            self.add(activity, f"the called process '{called}' is not among the files")
+            self.add(activity, say("call.missing", process=called))
 
     # -- timers --------------------------------------------------------------------------
 
@@ -340,9 +295,9 @@ class _Linter:
             text = _text(child)
             if not text or text.startswith(("${", "#{")):
                 if not text:
-                    self.add(owner, f"the timer {kind} is empty")
+                    self.add(owner, say("timer.empty", kind=kind))
                 continue  # JUEL: engine.core.camunda reports it
-            message, severity = timer_problem(kind, text, self.data_names)
+            message, severity = timer_said(kind, text, self.data_names)
             if message:
                 self.add(owner, message, severity)
 
@@ -378,7 +333,7 @@ class _Linter:
         ]
         if not any(_local(nodes[r]) == "startEvent" for r in roots):
             what = "process" if _local(scope) == "process" else "sub-process"
-            self.add(scope, f"the {what} has no start event: add one")
+            self.add(scope, say("scope.no_start", kind=what))
             return
         seen: set[str] = set()
         todo = list(roots)
@@ -390,15 +345,12 @@ class _Linter:
             todo.extend(t for t in edges.get(ident, []) if t in nodes)
         for ident, node in nodes.items():
             if ident not in seen:
-                self.add(
-                    node,
-                    "cannot be reached: no sequence flow from a start event leads to it",
-                )
+                self.add(node, say("node.unreachable"))
             elif _local(node) in SCOPES:
                 self.reachability(node)
 
 
-def _nearest(value: str, known: Iterable[str]) -> str:
+def _nearest(value: str, known: Iterable[str]) -> Said | str:
     """ ": did you mean 'x'?" for the known name nearest to a mistyped one, or nothing."""
     names = list(dict.fromkeys(known))
     by_key = {role_key(n): n for n in names}
@@ -406,8 +358,8 @@ def _nearest(value: str, known: Iterable[str]) -> str:
         iter(difflib.get_close_matches(role_key(value), list(by_key), n=1, cutoff=0.6)), None
     )
     if found is not None:
-        return f": did you mean '{by_key.get(found, found)}'?"
-    return f" (known: {', '.join(names)})" if names else ""
+        return say("nearest.did_you_mean", name=by_key.get(found, found))
+    return say("nearest.known", names=", ".join(names)) if names else ""
 
 
 def _declared_stages(files: _Files) -> dict[str, set[str]]:

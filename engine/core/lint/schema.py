@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.core.lint.bpmn import MODEL
 from engine.core.lint.problems import Problem
+from engine.core.lint.wording import say
 
 _SCHEMA_LOCK = threading.Lock()
 
@@ -33,4 +34,4 @@ def _schema_problems(name: str, root: etree._Element) -> Iterator[Problem]:
         found = [(e.message, e.line) for e in schema.error_log]
     for message, line in found:
         shown = message.replace(f"{{{MODEL}}}", "bpmn:")
-        yield Problem(f"not valid BPMN 2.0 (XSD): {shown}", file=name, line=line or None)
+        yield Problem.of(say("file.not_xsd", library=shown), file=name, line=line or None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.core.lint.problems import Problem
+from engine.core.lint.wording import say
 from engine.core.translations import ELEMENT_KEYS, findings
 
 _ELEMENTS = "elements."
@@ -21,8 +22,9 @@ def translation_problems(texts: Mapping[str, str]) -> list[Problem]:
     on that element (the designer marks it on the diagram, like the other warnings)."""
     return [
         Problem(
-            f"{f.key}: {f.message}" if f.key else f.message,
+            f.message if not f.key else f"{f.key}: {f.message}",
             element_id=_element_of(f.key),
+            said=say("translations.problem", key=f.key, detail=f.message) if f.key else None,
             file=f.file,
             severity="error" if f.severity == "error" else "warning",
         )

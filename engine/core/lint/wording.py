@@ -1,0 +1,721 @@
+# ruff: noqa: RUF001, RUF002 - full-width Chinese punctuation in the Chinese templates
+"""The designer's problem messages in the reader's language: English as made, Simplified
+Chinese from the table below (`localized`).
+
+Design.  Every message has an entry in `WORDING`: a stable key -> (English template, Chinese
+template), the two with the same named placeholders (`{role}`).  Two ways lead to an entry:
+
+- keyed: the checks of engine.core.lint word their problems with `say(key, **args)`, which
+  fills the English template (so the English lives here, next to its Chinese, and the two
+  cannot drift apart) and remembers the key and the arguments on the Problem.  Localizing is
+  then a table lookup, with no parsing of English;
+- recognised: a few texts reach the Check from modules that word them for other readers too
+  (engine.core.camunda's findings, the translations catalog, form `x-rules`, the expression
+  checker, the SLA parser, engine.core.definitions' deploy errors).  They stay English
+  there, and their entry is found by matching the text against the English templates (each
+  placeholder matches any text; the most specific template wins).  A test sweeps the
+  corpora and broken files, so a reworded English text that no longer matches shows up.
+
+Placeholders named in `_PHRASES` (what, detail, why, kind, ...) hold engine wording
+themselves: an argument that is a `Said`, or a text that matches an entry, is localized in
+turn ("{what} {text}: {detail}": the "what" comes from engine.core.script_check, the detail
+from the expression checker).  Every other placeholder is the designer's own content (a
+name, an id, a quoted expression) or a library's text (lxml, SpiffWorkflow, json), shown as
+it is inside a Chinese frame ("XML 格式不正确：<lxml text>").  A template that is nothing
+but one phrase placeholder ("{detail}", SpiffWorkflow's parse error) uses its Chinese frame
+only when the phrase is not one of ours.
+
+The element prefix of engine.core.lint.problems.named ("Prepare quote (task_x): ...") is
+kept on the Problem (`subject`) and put back with a Chinese colon after localizing.
+
+Pure: no database, no clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from engine.core.translations import CHINESE, locale_of
+
+if TYPE_CHECKING:
+    from engine.core.lint.problems import Problem
+
+__all__ = ["WORDING", "Said", "localized", "placeholders", "say", "unworded", "word"]
+
+# Placeholders whose argument is engine wording (localized in turn), not the designer's text.
+_PHRASES = frozenset({"what", "detail", "why", "kind", "reason", "nearest", "position"})
+_MAX_DEPTH = 4
+# A phrase argument that is a quoted token of code ("'import'") or nothing is no wording.
+_QUOTED = re.compile(r"|'[^']*'")
+# Entries only ever made with `say`: their templates are too bare to recognise a text by.
+_KEYED_ONLY = frozenset(
+    {"parse.library", "expression.unsafe", "translations.problem", "timer.invalid"}
+)
+
+# key -> (English, Chinese).  Keys are unique and stable: renaming one breaks nothing but
+# this table; the English is what the checks show an English reader, byte for byte.
+WORDING: dict[str, tuple[str, str]] = {
+    # --- files (engine.core.lint, engine.core.definitions) -----------------------------
+    "file.not_utf8": ("not UTF-8 text ({library})", "不是 UTF-8 文本（{library}）"),
+    "file.no_bpmn": ("no .bpmn file given", "没有提供 .bpmn 文件"),
+    "file.not_xml": ("not well-formed XML: {library}", "XML 格式不正确：{library}"),
+    "file.not_xsd": (
+        "not valid BPMN 2.0 (XSD): {library}",
+        "不符合 BPMN 2.0 架构（XSD）：{library}",
+    ),
+    "file.not_json": ("not valid JSON: {library}", "不是有效的 JSON：{library}"),
+    "file.missing": ("no such file or folder", "没有这个文件或文件夹"),
+    "file.same_name": (
+        "two different files share this name ({first} and {second})",
+        "两个不同的文件同名（{first} 和 {second}）",
+    ),
+    "file.too_large": (
+        "too large: {size} bytes, at most {limit} per file",
+        "文件过大：{size} 字节，每个文件最多 {limit} 字节",
+    ),
+    "file.too_many_elements": (
+        "too many elements: about {count}, at most {limit} per file",
+        "元素过多：约 {count} 个，每个文件最多 {limit} 个",
+    ),
+    "files.too_large": (
+        "the files weigh {size} bytes together, at most {limit}",
+        "这些文件合计 {size} 字节，最多 {limit} 字节",
+    ),
+    "files.no_executable": (
+        'no executable process: set isExecutable="true" on the process to run it',
+        '没有可执行的流程：请在流程上设置 isExecutable="true" 以运行它',
+    ),
+    "file.cannot_parse": ("cannot be parsed: {library}", "无法解析：{library}"),
+    "parse.library": ("{detail}", "SpiffWorkflow 无法解析此定义：{detail}"),
+    # --- processes, tasks, lanes (engine.core.lint.rules) ------------------------------
+    "process.not_executable": (
+        'the process is not executable (isExecutable="false"): set isExecutable="true" to run it',
+        '该流程不可执行（isExecutable="false"）：要运行它，请设置 isExecutable="true"',
+    ),
+    "task.no_name": (
+        "the task has no name: name it, a rep sees it by its name in the task list and on "
+        "the deal's chart",
+        "该任务没有名称：请为它命名，销售代表在任务列表和商机流程图上按名称认出它",
+    ),
+    "element.unsupported": (
+        "a {kind} is a BPMN element type salesflow cannot run",
+        "{kind}是 salesflow 无法运行的 BPMN 元素类型",
+    ),
+    "service_task.no_service": (
+        "a service task calls an outside service, and salesflow has none configured: use a "
+        "script task, or a user task for the person who does it",
+        "服务任务会调用外部服务，而 salesflow 没有配置任何外部服务：请改用脚本任务，"
+        "或由执行者完成的用户任务",
+    ),
+    "data_store.unsupported": (
+        "data stores are not supported: keep the data in the deal",
+        "不支持数据存储：请把数据保存在商机中",
+    ),
+    "lane.none": (
+        "sits in no lane: put it in the lane of the role that does it",
+        "不在任何泳道中：请把它放进负责该任务的角色的泳道",
+    ),
+    "lane.no_name": (
+        "sits in the lane '{lane}', which has no name: name the lane after the role whose "
+        "people do the task",
+        "所在的泳道「{lane}」没有名称：请以负责该任务的角色为泳道命名",
+    ),
+    "lane.role_not_held": (
+        "no active user holds the role '{role}' yet: the tasks of this lane wait in the "
+        "role's queue until an admin gives someone the role",
+        "目前没有在职用户拥有角色「{role}」：在管理员把该角色分配给某人之前，"
+        "此泳道的任务会在该角色的队列中等待",
+    ),
+    "lane.standard_role_not_held": (
+        "no active user holds the role '{role}', a standard role, yet: the tasks of this "
+        "lane wait in the role's queue until an admin gives someone the role",
+        "目前没有在职用户拥有标准角色「{role}」：在管理员把该角色分配给某人之前，"
+        "此泳道的任务会在该角色的队列中等待",
+    ),
+    "start_roles.not_held": (
+        "no active user holds the role '{role}' that {property} names: until an admin gives "
+        "someone the role, its people cannot start the process",
+        "没有在职用户拥有 {property} 中的角色「{role}」：在管理员把该角色分配给某人之前，"
+        "无人能以该角色启动此流程",
+    ),
+    # --- gateways ----------------------------------------------------------------------
+    "gateway.foreign_default": (
+        "the default flow '{flow}' does not leave this gateway",
+        "默认流「{flow}」并非从此网关引出",
+    ),
+    "flow.no_condition": (
+        "leaves the exclusive gateway '{gateway}' without a condition and is not its default flow",
+        "从排他网关「{gateway}」引出，但既没有条件，也不是它的默认流",
+    ),
+    "gateway.no_default": (
+        "the exclusive gateway has no default flow and its conditions may all be false (the "
+        "deal would stop in error): mark one flow as the default",
+        "该排他网关没有默认流，且其条件可能全部为假（商机会因出错而停止）：请把其中一条流设为默认流",
+    ),
+    # --- forms, stages, SLAs, decisions, calls -----------------------------------------
+    "form.missing": (
+        "the form '{form}' ({property}) is not among the files: add it",
+        "表单「{form}」（{property}）不在这些文件中：请添加它",
+    ),
+    "form.problem": ("the form '{form}': {detail}", "表单「{form}」：{detail}"),
+    "form.expected": (
+        "the user task has no form while the process's other user tasks have one: name its "
+        "form schema file in the property '{property}'",
+        "该用户任务没有表单，而流程中的其他用户任务都有：请在属性「{property}」中填写它的表单架构文件",
+    ),
+    "form.not_object": ("a form schema must be a JSON object", "表单架构必须是 JSON 对象"),
+    "form.bad_schema": (
+        "not a valid JSON schema at {where}: {library}",
+        "{where} 处不是有效的 JSON 架构：{library}",
+    ),
+    "form.not_deployed": (
+        "form file '{form}' ({property}) was not deployed with the process",
+        "表单文件「{form}」（{property}）没有随流程一起部署",
+    ),
+    "stage.unknown": (
+        "the stage '{stage}' is neither a stage of the sales process nor one the translations "
+        "file of the process declares{nearest}",
+        "阶段「{stage}」既不是销售流程的阶段，也不是该流程的翻译文件声明的阶段{nearest}",
+    ),
+    "sla.escalation_unknown": (
+        "the SLA's escalation role '{role}' ({property}) is neither a lane of the process nor "
+        "a role of the team{nearest}",
+        "SLA 的升级角色「{role}」（{property}）既不是流程中的泳道，也不是团队的角色{nearest}",
+    ),
+    "nearest.did_you_mean": (": did you mean '{name}'?", "：是否想写「{name}」？"),
+    "nearest.known": (" (known: {names})", "（已知：{names}）"),
+    "decision.none": (
+        "the business rule task names no decision (calledDecisionId)",
+        "该业务规则任务没有指定决策（calledDecisionId）",
+    ),
+    "decision.missing": (
+        "the decision '{decision}' is not among the DMN files",
+        "决策「{decision}」不在这些 DMN 文件中",
+    ),
+    "decision.missing_known": (
+        "the decision '{decision}' is not among the DMN files (there are: {known})",
+        "决策「{decision}」不在这些 DMN 文件中（现有：{known}）",
+    ),
+    "decision.not_first": (
+        "the decision '{decision}' is not the first decision of {file}: salesflow reads one "
+        "decision per DMN file, so give it a file of its own",
+        "决策「{decision}」不是 {file} 的第一个决策：salesflow 每个 DMN 文件只读取一个决策，"
+        "请把它放进单独的文件",
+    ),
+    "call.none": (
+        "the call activity names no process (calledElement)",
+        "该调用活动没有指定流程（calledElement）",
+    ),
+    "call.missing": (
+        "the called process '{process}' is not among the files",
+        "被调用的流程「{process}」不在这些文件中",
+    ),
+    "scope.no_start": (
+        "the {kind} has no start event: add one",
+        "该{kind}没有开始事件：请添加一个",
+    ),
+    "node.unreachable": (
+        "cannot be reached: no sequence flow from a start event leads to it",
+        "无法到达：没有从开始事件出发的顺序流通向它",
+    ),
+    # --- timers (engine.core.lint.timers) ----------------------------------------------
+    "timer.empty": ("the timer {kind} is empty", "计时器的{kind}为空"),
+    "timer.bare_iso": (
+        'the timer {kind} {text} is not an expression: write it as quoted text, "{quoted}"',
+        '计时器的{kind} {text} 不是表达式：请写成带引号的文本 "{quoted}"',
+    ),
+    "timer.not_text": (
+        "the timer {kind} {text} is not ISO 8601 text",
+        "计时器的{kind} {text} 不是 ISO 8601 文本",
+    ),
+    "timer.invalid": ("the timer {kind} {text} {reason}", "计时器的{kind} {text} {reason}"),
+    "timer.unknown_names": (
+        "the timer {kind} {text} uses {names}, which no form, script, decision or loop of the "
+        "process sets: the timer fails unless the deal's data has it",
+        "计时器的{kind} {text} 用到了 {names}，但流程中没有任何表单、脚本、决策或循环设置它："
+        "除非商机数据中有它，否则计时器会失败",
+    ),
+    "timer.not_duration": (
+        "is not an ISO 8601 duration (like 'P3D' or 'PT4H')",
+        "不是 ISO 8601 时长（如 'P3D' 或 'PT4H'）",
+    ),
+    "timer.not_cycle": (
+        "is not an ISO 8601 repeating interval (like 'R3/PT1H')",
+        "不是 ISO 8601 重复间隔（如 'R3/PT1H'）",
+    ),
+    "timer.no_repeat_duration": (
+        "has no duration between its repetitions",
+        "在两次重复之间没有时长",
+    ),
+    "timer.not_valid_iso": ("is not a valid ISO 8601 {kind}", "不是有效的 ISO 8601 {kind}"),
+    "word.duration": ("duration", "时长"),
+    "word.date": ("date", "日期"),
+    "word.cycle": ("cycle", "周期"),
+    "word.date_time": ("date-time", "日期时间"),
+    "word.repeating_interval": ("repeating interval", "重复间隔"),
+    "word.process": ("process", "流程"),
+    "word.sub_process": ("sub-process", "子流程"),
+    "word.expression": ("expression", "表达式"),
+    "word.title": ("title", "标题"),
+    "word.lane": ("lane", "泳道"),
+    "word.participant": ("participant", "参与者"),
+    "word.task": ("task", "任务"),
+    "word.user_task": ("userTask", "用户任务"),
+    "word.manual_task": ("manualTask", "人工任务"),
+    "word.script_task": ("scriptTask", "脚本任务"),
+    "word.service_task": ("serviceTask", "服务任务"),
+    "word.send_task": ("sendTask", "发送任务"),
+    "word.receive_task": ("receiveTask", "接收任务"),
+    "word.business_rule_task": ("businessRuleTask", "业务规则任务"),
+    "word.call_activity": ("callActivity", "调用活动"),
+    "word.sub_process_tag": ("subProcess", "子流程"),
+    "word.transaction": ("transaction", "事务"),
+    "word.ad_hoc_sub_process": ("adHocSubProcess", "临时子流程"),
+    "word.start_event": ("startEvent", "开始事件"),
+    "word.end_event": ("endEvent", "结束事件"),
+    "word.catch_event": ("intermediateCatchEvent", "中间捕获事件"),
+    "word.throw_event": ("intermediateThrowEvent", "中间抛出事件"),
+    "word.boundary_event": ("boundaryEvent", "边界事件"),
+    "word.exclusive_gateway": ("exclusiveGateway", "排他网关"),
+    "word.inclusive_gateway": ("inclusiveGateway", "包容网关"),
+    "word.parallel_gateway": ("parallelGateway", "并行网关"),
+    "word.event_gateway": ("eventBasedGateway", "事件网关"),
+    "word.complex_gateway": ("complexGateway", "复杂网关"),
+    "word.sequence_flow": ("sequenceFlow", "顺序流"),
+    "word.message_flow": ("messageFlow", "消息流"),
+    "word.text_annotation": ("textAnnotation", "文本注释"),
+    "word.data_object": ("dataObjectReference", "数据对象"),
+    "word.data_store": ("dataStoreReference", "数据存储"),
+    "word.group": ("group", "分组"),
+    "word.description": ("description", "说明"),
+    # --- expressions (engine.core.lint.deep; engine.core.script_check's "what") ---------
+    "expression.unsafe": ("{what} {text}: {detail}", "{what} {text}：{detail}"),
+    "what.flow_condition": ("condition of the flow to '{target}'", "流向「{target}」的条件"),
+    "what.script": ("script", "脚本"),
+    "what.pre_script": ("pre-script", "前置脚本"),
+    "what.post_script": ("post-script", "后置脚本"),
+    "what.loop_condition": ("loop condition", "循环条件"),
+    "what.loop_cardinality": ("loop cardinality", "循环次数"),
+    "what.completion_condition": ("completion condition", "完成条件"),
+    "what.timer_date": ("timer date", "计时器日期"),
+    "what.timer_duration": ("timer duration", "计时器时长"),
+    "what.timer_cycle": ("timer cycle", "计时器周期"),
+    "what.event_condition": ("event condition", "事件条件"),
+    "what.message_payload": ("message payload", "消息内容"),
+    "what.signal_payload": ("signal payload", "信号内容"),
+    "what.error_payload": ("error payload", "错误内容"),
+    "what.escalation_payload": ("escalation payload", "升级内容"),
+    "what.event_payload": ("event payload", "事件内容"),
+    "what.correlation": ("correlation '{name}'", "关联「{name}」"),
+    "what.service_parameter": ("service parameter '{name}'", "服务参数「{name}」"),
+    "what.decision_input": (
+        "decision table '{table}' rule {row}, input '{column}'",
+        "决策表「{table}」第 {row} 条规则的输入「{column}」",
+    ),
+    "what.decision_output": (
+        "decision table '{table}' rule {row}, output '{column}'",
+        "决策表「{table}」第 {row} 条规则的输出「{column}」",
+    ),
+    # --- the expression checker (engine.core.expressions.check) ------------------------
+    "expr.not_text": ("expected text for the {kind}, got {type}", "{kind}应为文本，实际为 {type}"),
+    "expr.too_long": (
+        "the {kind} is longer than {limit} characters",
+        "{kind}超过 {limit} 个字符",
+    ),
+    "expr.cannot_parse": ("cannot parse the {kind}: {library}", "无法解析{kind}：{library}"),
+    "expr.syntax": (
+        "syntax error at line {line}, column {column}: {library}",
+        "第 {line} 行第 {column} 列有语法错误：{library}",
+    ),
+    "expr.too_deep": ("the {kind} is nested too deeply", "{kind}嵌套过深"),
+    "expr.at": (
+        "{detail} (line {line}, column {column})",
+        "{detail}（第 {line} 行，第 {column} 列）",
+    ),
+    "expr.not_allowed": ("{what} is not allowed", "不允许使用 {what}"),
+    "expr.name": ("name '{name}' is not allowed", "不允许使用名称「{name}」"),
+    "expr.builtin_assigned": (
+        "assigning to '{name}' is not allowed: it is a builtin",
+        "不允许给「{name}」赋值：它是内置名称",
+    ),
+    "expr.attribute_called": (
+        "attribute '{name}' may only be called, as in x.{call}()",
+        "属性「{name}」只能被调用，如 x.{call}()",
+    ),
+    "expr.star": (
+        "'*' unpacking is only allowed in call arguments",
+        "'*' 解包只能用于调用参数",
+    ),
+    "expr.call": ("calling '{name}' is not allowed", "不允许调用「{name}」"),
+    "expr.callee": (
+        "only builtins and methods can be called",
+        "只能调用内置函数和方法",
+    ),
+    "expr.double_star": ("'**' unpacking is not allowed", "不允许使用 '**' 解包"),
+    "expr.slice_assignment": ("slice assignment is not allowed", "不允许切片赋值"),
+    "expr.format_spec": (
+        "a format spec must be constant, as in f'{{x:.2f}}'",
+        "格式说明必须是常量，如 f'{{x:.2f}}'",
+    ),
+    "expr.format_width": (
+        "format width in '{spec}' is over {limit}",
+        "「{spec}」中的格式宽度超过 {limit}",
+    ),
+    "expr.attribute": ("attribute '{name}' is not allowed", "不允许使用属性「{name}」"),
+    "word.annotated_assignment": ("an annotated assignment", "带类型注解的赋值"),
+    # --- SLAs (engine.core.calendar) -----------------------------------------------------
+    "sla.problem": ("SLA: {detail}", "SLA：{detail}"),
+    "sla.not_duration": (
+        "'{text}' is not an ISO 8601 duration such as P3D or PT4H",
+        "「{text}」不是 ISO 8601 时长（如 P3D 或 PT4H）",
+    ),
+    "sla.months": (
+        "'{text}': months and years are not allowed in an SLA; write days (P30D)",
+        "「{text}」：SLA 中不允许使用月和年，请写成天数（P30D）",
+    ),
+    "sla.zero": (
+        "'{text}' is no time at all; an SLA needs a length",
+        "「{text}」时长为零；SLA 需要一段时长",
+    ),
+    "sla.escalation_alone": (
+        "'{escalate}' needs an '{sla}' duration as well",
+        "「{escalate}」还需要一个「{sla}」时长",
+    ),
+    "sla.human_only": (
+        "an SLA applies to user and manual tasks only",
+        "SLA 只适用于用户任务和人工任务",
+    ),
+    "sla.role_unknown": (
+        "SLA: '{property}' names the role '{role}', which is neither a lane of the process "
+        "nor a role of the team",
+        "SLA：「{property}」指定的角色「{role}」既不是流程中的泳道，也不是团队的角色",
+    ),
+    # --- form rules (engine.core.forms.rule_problems) ------------------------------------
+    "rules.not_list": ("x-rules is a list of rules", "x-rules 应是规则列表"),
+    "rules.not_object": ("x-rules[{n}] is not an object", "x-rules[{n}] 不是对象"),
+    "rules.operator": (
+        "x-rules[{n}]: 'rule' is one of {operators}",
+        "x-rules[{n}]：'rule' 应为以下之一：{operators}",
+    ),
+    "rules.field": (
+        "x-rules[{n}]: '{key}' names no field of the form ({path})",
+        "x-rules[{n}]：'{key}' 指向的不是表单中的字段（{path}）",
+    ),
+    "rules.message": (
+        'x-rules[{n}]: \'message\' is a text or {{"en": ..., "zh": ...}}',
+        'x-rules[{n}]：\'message\' 应为文本或 {{"en": ..., "zh": ...}}',
+    ),
+    # --- translations files (engine.core.translations) ---------------------------------
+    "translations.problem": ("{key}: {detail}", "{key}：{detail}"),
+    "translations.no_bpmn": (
+        "there is no {file} for these translations",
+        "这些翻译没有对应的 {file}",
+    ),
+    "translations.no_element": (
+        "no element '{element}' in the BPMN file",
+        "BPMN 文件中没有元素「{element}」",
+    ),
+    "translations.no_instructions": (
+        "the element has no instructions",
+        "该元素没有操作说明",
+    ),
+    "translations.untranslated_element": (
+        "no translation of the {kind} '{name}'",
+        "{kind}「{name}」没有翻译",
+    ),
+    "translations.untranslated_instructions": (
+        "no translation of the instructions",
+        "操作说明没有翻译",
+    ),
+    "translations.unused_stage": (
+        "no element of the BPMN file is in stage '{stage}'",
+        "BPMN 文件中没有元素处于阶段「{stage}」",
+    ),
+    "translations.untranslated_stage": (
+        "no translation of the stage '{stage}'",
+        "阶段「{stage}」没有翻译",
+    ),
+    "translations.unused_form": (
+        "no form '{form}' is used by the BPMN file",
+        "BPMN 文件没有使用表单「{form}」",
+    ),
+    "translations.untranslated_form": (
+        "no translation of the form '{form}'",
+        "表单「{form}」没有翻译",
+    ),
+    "translations.untranslated_form_text": (
+        "no translation of the form's {kind}",
+        "表单的{kind}没有翻译",
+    ),
+    "translations.no_field": ("the form has no field '{field}'", "表单中没有字段「{field}」"),
+    "translations.untranslated_text": ("no translation of the {kind}", "{kind}没有翻译"),
+    "translations.no_choice": ("no choice '{choice}'", "没有选项「{choice}」"),
+    "translations.untranslated_choice": (
+        "no translation of the choice '{choice}'",
+        "选项「{choice}」没有翻译",
+    ),
+    "translations.not_object": ("{where} must be a JSON object", "{where} 必须是 JSON 对象"),
+    "translations.unknown_key": (
+        "{where}: unknown key (one of {keys})",
+        "{where}：未知的键（应为以下之一：{keys}）",
+    ),
+    "translations.not_text": ("{where} must be a text", "{where} 必须是文本"),
+    "translations.file_not_object": (
+        "a translations file must be a JSON object",
+        "翻译文件必须是 JSON 对象",
+    ),
+    "translations.wrong_locale": (
+        "locale: '{locale}' is not the language of the file name",
+        "locale：「{locale}」与文件名中的语言不符",
+    ),
+    # --- Camunda extensions (engine.core.camunda) --------------------------------------
+    "camunda.juel_condition": (
+        "the condition '{condition}' is JUEL (Camunda's expression language), which salesflow "
+        "does not run: write it in Python, for example '{python}'",
+        "条件「{condition}」是 JUEL（Camunda 的表达式语言），salesflow 不运行它：请用 Python "
+        "编写，例如「{python}」",
+    ),
+    "camunda.juel_timer": (
+        "the timer '{timer}' is a JUEL expression: write it in Python",
+        "计时器「{timer}」是 JUEL 表达式：请用 Python 编写",
+    ),
+    "camunda.script_language": (
+        "the script is written in '{language}': scripts here are Python (the safe subset "
+        "salesflow runs)",
+        "该脚本用「{language}」编写：这里的脚本使用 Python（salesflow 运行的安全子集）",
+    ),
+    "camunda.java": (
+        "camunda:{attribute} '{value}' calls Java code, which salesflow cannot run",
+        "camunda:{attribute}「{value}」会调用 Java 代码，salesflow 无法运行",
+    ),
+    "camunda.external_task_topic": (
+        "an external task (topic '{topic}') waits for a Camunda worker, and salesflow has none",
+        "外部任务（主题「{topic}」）需要 Camunda 工作进程，而 salesflow 没有",
+    ),
+    "camunda.external_task": (
+        "an external task waits for a Camunda worker, and salesflow has none",
+        "外部任务需要 Camunda 工作进程，而 salesflow 没有",
+    ),
+    "camunda.script_resource": (
+        "the script lives in another file ('{file}'): put it in the task",
+        "脚本在另一个文件中（「{file}」）：请把它写进任务",
+    ),
+    "camunda.form_key": (
+        "camunda:formKey '{key}' is a Camunda form, which salesflow cannot show: the task has "
+        "no form (give it a JSON schema with the formJsonSchemaFilename property)",
+        "camunda:formKey「{key}」是 Camunda 表单，salesflow 无法显示：该任务没有表单"
+        "（请用 formJsonSchemaFilename 属性为它指定 JSON 架构）",
+    ),
+    "camunda.juel_decision": (
+        "the decision '{decision}' is a JUEL expression: name the decision",
+        "决策「{decision}」是 JUEL 表达式：请写出决策的名称",
+    ),
+    "camunda.group_expression": (
+        "camunda:candidateGroups '{groups}' is an expression, not a role: put the task in a "
+        "lane named after the role that does it",
+        "camunda:candidateGroups「{groups}」是表达式而不是角色：请把任务放进以负责角色命名的泳道",
+    ),
+    "camunda.ignored_why": (
+        "camunda:{attribute} is ignored: {why}",
+        "camunda:{attribute} 被忽略：{why}",
+    ),
+    "camunda.ignored": ("camunda:{attribute} is ignored", "camunda:{attribute} 被忽略"),
+    "camunda.groups": (
+        "camunda:candidateGroups lists {count} groups: the task's lane is the first, '{group}'",
+        "camunda:candidateGroups 列出了 {count} 个组：任务的泳道取第一个「{group}」",
+    ),
+    "camunda.why_assignee": (
+        "tasks go to the lane's role (the deal owner first when they hold it)",
+        "任务分配给泳道的角色（商机负责人拥有该角色时优先分配给他）",
+    ),
+    "camunda.why_users": (
+        "tasks go to the lane's role, not to named users",
+        "任务分配给泳道的角色，而不是指定的用户",
+    ),
+    "camunda.why_deadline": ("use the `sla` property for a deadline", "请用 `sla` 属性设置期限"),
+    "camunda.why_priority": ("tasks have no priority here", "这里的任务没有优先级"),
+    "camunda.why_result": (
+        "a decision's outputs become data fields under their own names",
+        "决策的输出会以各自的名称成为数据字段",
+    ),
+    "camunda.why_call_data": (
+        "a call activity passes all data in and out",
+        "调用活动会传入并传出全部数据",
+    ),
+    "camunda.why_form_data": (
+        "Camunda's generated form fields are not shown: give the task a JSON schema with the "
+        "formJsonSchemaFilename property",
+        "不显示 Camunda 生成的表单字段：请用 formJsonSchemaFilename 属性为任务指定 JSON 架构",
+    ),
+    "camunda.why_form_field": (
+        "Camunda's generated form fields are not shown",
+        "不显示 Camunda 生成的表单字段",
+    ),
+    "camunda.task_listener": (
+        "a task listener runs Camunda code, which salesflow does not run",
+        "任务监听器会运行 Camunda 代码，salesflow 不运行它",
+    ),
+    "camunda.execution_listener": (
+        "an execution listener runs Camunda code, which salesflow does not run",
+        "执行监听器会运行 Camunda 代码，salesflow 不运行它",
+    ),
+    "camunda.input_output": (
+        "Camunda input/output mappings are not supported: the element sees the deal's data "
+        "as it is",
+        "不支持 Camunda 输入/输出映射：该元素直接使用商机的数据",
+    ),
+    "camunda.connector": (
+        "Camunda connectors are not supported: no outside services are configured",
+        "不支持 Camunda 连接器：没有配置外部服务",
+    ),
+    "camunda.collection": (
+        "a camunda:collection loop is not supported: use a multi-instance loop with "
+        "loopDataInputRef",
+        "不支持 camunda:collection 循环：请使用带 loopDataInputRef 的多实例循环",
+    ),
+    "camunda.element_variable": (
+        "a camunda:collection loop is not supported: use a multi-instance loop with inputDataItem",
+        "不支持 camunda:collection 循环：请使用带 inputDataItem 的多实例循环",
+    ),
+    "camunda.field": ("Java delegate fields are not supported", "不支持 Java 委托字段"),
+    # --- refusals (engine.usecases.definitions, the API) -------------------------------
+    "refused.more": ("{detail} (and {count} more)", "{detail}（另有 {count} 项）"),
+}
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message as the engine made it: its key and arguments; `text` is the English."""
+
+    key: str
+    args: tuple[tuple[str, str | Said], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return _fill(WORDING[self.key][0], {n: _english(v) for n, v in self.args})
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def say(key: str, /, **args: str | Said | int) -> Said:
+    """The message `key` with its arguments (KeyError for a key the table lacks)."""
+    if key not in WORDING:
+        raise KeyError(key)
+    return Said(key, tuple((n, v if isinstance(v, Said) else str(v)) for n, v in args.items()))
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def word(message: str | Said, lang: str | None) -> str:
+    """One message (a Said, or an English text matched against the table) in `lang`;
+    a text no entry matches is returned as it is."""
+    if locale_of(lang) != CHINESE:
+        return message.text if isinstance(message, Said) else message
+    return _chinese(message, 0)
+
+
+def localized(problems: Iterable[Problem], lang: str | None) -> list[Problem]:
+    """The problems with their messages in `lang` (English or None: as they are)."""
+    found = list(problems)
+    if locale_of(lang) != CHINESE:
+        return found
+    result = []
+    for problem in found:
+        subject = problem.subject
+        body: str | Said | None = problem.said
+        if body is None:
+            body = problem.message
+            if subject and body.startswith(f"{subject}: "):
+                body = body[len(subject) + 2 :]
+        text = _chinese(body, 0)
+        result.append(replace(problem, message=f"{subject}：{text}" if subject else text))
+    return result
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _english(value: str | Said) -> str:
+    return value.text if isinstance(value, Said) else value
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    return template.format_map(values)
+
+
+def _chinese(message: str | Said, depth: int) -> str:
+    if isinstance(message, Said):
+        key, args = message.key, message.args
+    else:
+        matched = _match(message)
+        if matched is None:
+            return message
+        key, args = matched
+    english, chinese = WORDING[key]
+    given = {n: _english(v) for n, v in args}
+    values = {n: _phrase(n, v, depth + 1) for n, v in args} if depth < _MAX_DEPTH else given
+    if english == "{detail}" and values["detail"] != given["detail"]:
+        return values["detail"]  # one of our texts, worded already: no frame around it
+    return _fill(chinese, values)
+
+
+def _phrase(name: str, value: str | Said, depth: int) -> str:
+    if name not in _PHRASES:
+        return _english(value)
+    return _chinese(value, depth)
+
+
+@functools.cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    """(regex of an English template, key), the most specific (most literal text) first."""
+    compiled = []
+    for key, (english, _) in WORDING.items():
+        if key in _KEYED_ONLY:
+            continue
+        parts = []
+        literal = 0
+        for text, name, _, _ in string.Formatter().parse(english):
+            parts.append(re.escape(text))
+            literal += len(text)
+            if name:
+                parts.append(f"(?P<{name}>.+?)")
+        compiled.append((literal, re.compile("".join(parts), re.DOTALL), key))
+    compiled.sort(key=lambda item: -item[0])
+    return [(pattern, key) for _, pattern, key in compiled]
+
+
+@functools.lru_cache(maxsize=2048)
+def _match(text: str) -> tuple[str, tuple[tuple[str, str | Said], ...]] | None:
+    for pattern, key in _patterns():
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return key, tuple(found.groupdict().items())
+    return None
+
+
+def unworded(message: str | Said) -> list[str]:
+    """The parts of a message no entry words: the message itself when no template matches
+    it, else its phrase arguments that none matches (a library's text passed through
+    "parse.library" counts as worded: it is framed).  For the tests."""
+    if isinstance(message, Said):
+        key, args = message.key, message.args
+    else:
+        matched = _match(message)
+        if matched is None:
+            return [message]
+        key, args = matched
+    if key == "parse.library":
+        return []
+    found = []
+    for name, value in args:
+        if name in _PHRASES and not _QUOTED.fullmatch(str(value)):
+            found.extend(unworded(value))
+    return found
