@@ -28,7 +28,7 @@ from engine.core.roles import TEAM_ROLES, role_key
 from engine.errors import ForbiddenError, ValidationError
 from engine.usecases.users import MIN_PASSWORD
 from webui.context import ADMIN_ROLES, engine, require_any_role, user
-from webui.i18n import _
+from webui.i18n import _, language
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -89,7 +89,7 @@ def users() -> Response | str | tuple[str, int]:
 @bp.route("/users/<path:username>", methods=["GET", "POST"])
 def user_page(username: str) -> Response | str | tuple[str, int]:
     service = engine()
-    found = service.user(username)  # a 404 for an unknown user
+    found = service.user(username, lang=language())  # a 404 for an unknown user
     if request.method == "GET":
         return _user_page(found, _form_of(found), {})
     action = request.form.get("action", "save")

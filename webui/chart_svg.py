@@ -161,6 +161,14 @@ def inline_svg(svg: bytes, *, links: Mapping[str, str] | None = None, label: str
         root.attrib.pop(attr, None)
     root.set("class", "chart-svg")
     root.set("role", "img")
+    # The whole drawing's hover text is graphviz's graph name ("process"): the label instead.
+    for title in root.iterfind(f"{{{SVG_NS}}}g/{{{SVG_NS}}}title"):
+        parent = title.getparent()
+        if label:
+            title.text = label
+        elif parent is not None:
+            parent.remove(title)
+        break
     if label:
         root.set("aria-label", label)
     if links:

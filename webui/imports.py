@@ -36,7 +36,12 @@ def _choices() -> dict[str, Any]:
     """The processes the user may start (not initiatives) and the owners they may choose."""
     me = user()
     service = engine()
-    processes = [p for p in service.startable(me.username) if p["process_id"] != INITIATIVE]
+    names = {d["process_id"]: d["name"] for d in service.localized_definitions(language())}
+    processes = [
+        {**p, "name": names.get(p["process_id"], p["name"])}
+        for p in service.startable(me.username)
+        if p["process_id"] != INITIATIVE
+    ]
     owners = [(u["username"], u["display_name"]) for u in service.deal_owners(me.username)]
     return {"processes": processes, "owners": owners}
 

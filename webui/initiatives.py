@@ -39,7 +39,7 @@ from engine.usecases.initiatives import (
     ROW_STATUSES,
 )
 from webui.context import CurrentUser, engine, user
-from webui.i18n import N_, _
+from webui.i18n import N_, _, language
 from webui.labels import person
 
 bp = Blueprint("initiatives", __name__, url_prefix="/initiatives")
@@ -185,7 +185,7 @@ def _elements(process_id: str, *, linkable: bool = False) -> dict[str, str]:
     """Element id -> name of the process's current version; `linkable`: only the steps where
     deals spend time (tasks, sub-processes, waiting events), what the row forms offer."""
     try:
-        found = engine().initiative_elements(process_id)
+        found = engine().initiative_elements(process_id, lang=language())
     except NotFoundError:  # a process no longer deployed: ids stay as they are
         return {}
     return {e["id"]: e["name"] for e in found if not linkable or e["kind"] in LINKABLE}

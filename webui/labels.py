@@ -13,8 +13,8 @@ from flask import Flask
 
 from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
-from webui.context import per_request, team
-from webui.i18n import N_, _
+from webui.context import engine, per_request, team
+from webui.i18n import N_, _, language
 
 # The eight stages of the standard sales process, in order (the board's columns).
 PIPELINE_STAGES = tuple(s for s in STAGE_ORDER if s not in ("won", "lost"))
@@ -88,7 +88,14 @@ def _label(table: dict[str, str], key: Any) -> str:
 
 
 def stage(key: Any) -> str:
-    return _label(STAGES, key)
+    """A stage's label: the standard stages' from the catalog, a process's own (the
+    initiative's "preparation") from its translations file, else the key made readable."""
+    if key is None or key == "" or str(key) in STAGES:
+        return _label(STAGES, key)
+    own: dict[str, str] = per_request(
+        "stage_labels", lambda: engine().every_stage_label(language())
+    )
+    return own.get(str(key)) or str(key).replace("_", " ").capitalize()
 
 
 def role(name: Any) -> str:

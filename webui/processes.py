@@ -46,14 +46,14 @@ def _chart(process_id: str, version: int | None, heat: Heat | None) -> tuple[Any
 @bp.get("")
 def index() -> str:
     items = []
-    for definition in engine().definitions():
+    for definition in engine().localized_definitions(language()):
         chart, error = _chart(definition["process_id"], None, None)
         items.append({**definition, "chart": chart, "chart_error": error})
     return render_template("processes/list.html", definitions=items)
 
 
 def _definition(process_id: str) -> DefinitionRecord:
-    for definition in engine().definitions():
+    for definition in engine().localized_definitions(language()):
         if definition["process_id"] == process_id:
             return definition
     abort(404)

@@ -44,7 +44,7 @@ from engine.usecases.reports.cases import COST_ROLES, REPORT_ROLES, TEXT_FILTERS
 from webui.chart_svg import inline_svg
 from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _, language
-from webui.labels import SOURCES, TIERS, person, source, stage
+from webui.labels import SOURCES, TIERS, person, role, source, stage
 
 # pygal puts an import hook for its map plugins on sys.meta_path, one written for the old
 # finder protocol: every later import that reaches it (zoneinfo loading a zone, say) warns.
@@ -340,12 +340,14 @@ def _options() -> dict[str, list[tuple[str, str]]]:
     people = engine().users()
     roles = sorted({r for u in people for r in u["roles"]}, key=str.casefold)
     return {
-        "process": [(d["process_id"], d["name"]) for d in engine().definitions()],
+        "process": [
+            (d["process_id"], d["name"]) for d in engine().localized_definitions(language())
+        ],
         # Only people who own deals (a sales role): Legal or Finance own no pipeline.
         "owner": [
             (u["username"], u["display_name"] or u["username"]) for u in people if may_own(u)
         ],
-        "team": [(r, r) for r in roles],
+        "team": [(r, role(r)) for r in roles],
         "tier": [(t, t) for t in TIERS],
         "channel": [(c, source(c)) for c in SOURCES],
     }

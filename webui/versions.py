@@ -95,7 +95,7 @@ def _only_process_roles() -> None:
 
 
 def _definition(process_id: str) -> DefinitionRecord:
-    for definition in engine().definitions():
+    for definition in engine().localized_definitions(language()):
         if definition["process_id"] == process_id:
             return definition
     abort(404)

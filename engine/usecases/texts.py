@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.core.definitions import form_name
-from engine.core.records import Deal, HistoryEntry, TaskRecord
+from engine.core.records import Deal, DefinitionRecord, HistoryEntry, TaskRecord
 from engine.core.translations import ENGLISH, ENGLISH_TEXTS, Texts, Translations, locale_of
 from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, Instance, User
@@ -140,6 +140,33 @@ class TextCases(UseCases):
     def stage_labels(self, process_id: str, lang: str | None) -> dict[str, str]:
         """Stage key -> label of a process's latest version in `lang` ({} in English)."""
         return dict(self.process_texts(process_id, lang).stages)
+
+    def every_stage_label(self, lang: str | None) -> dict[str, str]:
+        """Stage key -> label in `lang` of every deployed process's latest version (a list
+        of deals of several processes shows each one's stages); {} in English."""
+        if is_english(lang):
+            return {}
+        found: dict[str, str] = {}
+        with self.db.read() as s:
+            for record in versions.list_definitions(s):
+                row = versions.version_row(s, record["process_id"], None)
+                for key, label in texts_of(self, s, row.id, lang).stages.items():
+                    found.setdefault(key, label)
+        return found
+
+    def localized_definitions(self, lang: str | None) -> list[DefinitionRecord]:
+        """The deployed processes (`definitions`), each named in `lang` as its latest
+        version's translations name it."""
+        with self.db.read() as s:
+            found = versions.list_definitions(s)
+            if is_english(lang):
+                return found
+            named: list[DefinitionRecord] = []
+            for record in found:
+                row = versions.version_row(s, record["process_id"], None)
+                name = texts_of(self, s, row.id, lang).name(record["process_id"], record["name"])
+                named.append(DefinitionRecord(**{**record, "name": name}))
+            return named
 
     def value_label(self, process_id: str, key: str, value: Any, lang: str | None) -> Any:
         """A stored value of a deal's data as people read it in `lang` (a decision's output,

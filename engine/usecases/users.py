@@ -14,6 +14,7 @@ from engine.errors import EngineError
 from engine.store import users
 from engine.store.users import MIN_PASSWORD
 from engine.usecases.base import UseCases
+from engine.usecases.texts import localize_tasks
 
 __all__ = [
     "MIN_PASSWORD",
@@ -162,10 +163,12 @@ class UserCases(UseCases):
         with self.db.read() as s:
             return users.list_tokens(s, username)
 
-    def user(self, username: str) -> dict[str, Any]:
-        """One user (active or not) with the open tasks assigned to them."""
+    def user(self, username: str, *, lang: str | None = None) -> dict[str, Any]:
+        """One user (active or not) with the open tasks assigned to them (named in `lang`)."""
         with self.db.read() as s:
-            return users.get_user(s, username)
+            found = users.get_user(s, username)
+            tasks = localize_tasks(self, s, found["open_tasks"], lang)
+            return {**found, "open_tasks": tasks}
 
     def set_user(
         self,

@@ -10,7 +10,8 @@ SVG = b"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <svg width="200pt" height="100pt" viewBox="0 0 200 100" xmlns="http://www.w3.org/2000/svg"
      xmlns:xlink="http://www.w3.org/1999/xlink">
 <g id="graph0" class="graph">
-<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>
+<title>process</title>
+<text>&lt;script&gt;alert(1)&lt;/script&gt;</text>
 <script>alert(2)</script>
 <g id="task_a" class="node userTask state&#45;ready" onclick="alert(3)"><path d="M0,0"/></g>
 <g id="task_b" class="node userTask state&#45;completed"><path d="M1,1"/></g>
@@ -30,6 +31,8 @@ def test_inline_svg_is_safe_and_links_ready_tasks() -> None:
     assert "foreignObject" not in html and "<div>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # a name stays text
     assert 'aria-label="Deal &quot;&lt;b&gt;&quot;"' in html
+    # The drawing's hover text is its label, not graphviz's graph name.
+    assert "<title>Deal \"&lt;b&gt;\"</title>" in html and "process" not in html
     assert (
         '<a href="/tasks/42" class="chart-link"><g id="task_a" class="node userTask state-ready">'
         in html

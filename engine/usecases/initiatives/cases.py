@@ -39,6 +39,7 @@ from engine.usecases.initiatives.effect import measure_effect
 from engine.usecases.initiatives.review import count_blocked, drive
 from engine.usecases.initiatives.table import review_record, row_record, summary
 from engine.usecases.notices import Notices
+from engine.usecases.texts import texts_of
 
 __all__ = ["InitiativeCases"]
 
@@ -98,13 +99,18 @@ class InitiativeCases(DealCases):
                 result["effect"] = measure_effect(self.space, s, ini, rows)
             return result
 
-    def initiative_elements(self, process_id: str) -> list[dict[str, str]]:
-        """The elements a row may link: the flow nodes of the process's current version."""
+    def initiative_elements(
+        self, process_id: str, *, lang: str | None = None
+    ) -> list[dict[str, str]]:
+        """The elements a row may link: the flow nodes of the process's current version,
+        named in `lang`."""
         with self.db.read() as s:
             graph, _version = table.process_graph(self.space, s, process_id)
             nodes = {n.id: n for n in graph.nodes}
+            row = versions.version_row(s, process_id, None)
+            texts = texts_of(self, s, row.id, lang)
             return [
-                {"id": eid, "name": name, "kind": nodes[eid].kind}
+                {"id": eid, "name": texts.name(eid, name) or name, "kind": nodes[eid].kind}
                 for eid, name in flow_nodes(graph, process_id).items()
             ]
 
