@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl
 
 from babel.dates import format_skeleton
 from flask import (
@@ -35,9 +36,10 @@ from engine.errors import (
     ValidationError,
 )
 from engine.usecases.board import PROBABILITY_ROLES
-from engine.usecases.deals import SORTS, deal_basics
+from engine.usecases.deals import LIST_FILTERS, SORTS, deal_basics
 from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.outcomes import LOST_KIND
+from engine.usecases.saved_filters import MAX_FILTERS, MAX_NAME, SavedFilterRecord
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import CurrentUser, engine, page_number, team, user
@@ -45,6 +47,7 @@ from webui.formats import locale
 from webui.i18n import N_, _, language
 from webui.labels import SOURCES, STAGES, STATUSES, TIERS, field_title, stage
 from webui.schema_form import build, parse
+from webui.timeline import sentence as timeline_sentence
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 
@@ -58,7 +61,7 @@ BASICS_PROBLEMS = {
     "amount": N_("Enter the deal's value as a number of 0 or more, such as 240000."),
     "expected_close": N_("Enter a date such as 2026-06-30."),
 }
-FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale")
+VIEWS = "deals"  # the list whose saved filters these are (engine.usecases.saved_filters)
 
 
 def visible_deal(instance_id: int) -> Deal:
@@ -74,8 +77,26 @@ def visible_deal(instance_id: int) -> Deal:
 @bp.get("")
 def index() -> str:
     me = user()
-    chosen = {k: request.args.get(k, "").strip() for k in (*FILTERS, "q")}
-    sort = request.args.get("sort", "").strip()
+    views = engine().saved_filters(me.username, VIEWS)
+    # "Deals" in the menu (no parameter at all) opens the user's default view; ?all=1, or
+    # any filter, does not.
+    default = None if request.args else next((v for v in views if v["default"]), None)
+    return _list(default["query"] if default else request.args, views=views, default=default)
+
+
+def _list(
+    params: Mapping[str, str],
+    *,
+    views: list[SavedFilterRecord],
+    default: SavedFilterRecord | None = None,
+    save_name: str = "",
+    save_default: bool = False,
+    save_error: str = "",
+) -> str:
+    """The deal list filtered and sorted by `params`, with the user's saved views."""
+    me = user()
+    chosen = {k: str(params.get(k) or "").strip() for k in LIST_FILTERS}
+    sort = str(params.get("sort") or "").strip()
     if sort.removeprefix("-") not in SORTS:
         sort = ""
     page = page_number()
@@ -106,7 +127,51 @@ def index() -> str:
         options=_filter_options(),
         args={k: v for k, v in {**chosen, "sort": sort}.items() if v},
         sort=sort,
+        views=views,
+        default_view=default,
+        save_name=save_name,
+        save_default=save_default,
+        save_error=save_error,
     )
+
+
+@bp.post("/filters")
+def save_filter() -> BaseResponse | tuple[str, int]:
+    """Save the list's filter and sort as it is shown (the form's `query`) under a name."""
+    me = user()
+    name = request.form.get("name", "")
+    default = request.form.get("default") == "1"
+    query = dict(parse_qsl(request.form.get("query", "")))  # the engine keeps the list's own
+    try:
+        saved = engine().save_filter(me.username, VIEWS, name, query, default)
+    except ValidationError as exc:
+        views = engine().saved_filters(me.username, VIEWS)
+        if exc.field != "name":
+            message = _("This view cannot be saved: filter the list again, then save it.")
+        elif name.strip() and len(name.strip()) <= MAX_NAME and len(views) >= MAX_FILTERS:
+            message = _(
+                "You have %(count)s saved views, the most there can be: delete one first.",
+                count=MAX_FILTERS,
+            )
+        else:
+            message = _("Give the view a name of 1 to %(count)s characters.", count=MAX_NAME)
+        page = _list(query, views=views, save_name=name, save_default=default, save_error=message)
+        return page, 422
+    flash(_("Saved the view “%(name)s”.", name=saved["name"]), "success")
+    # Its own link: an empty view's is ?all=1 (plain /deals may open another default).
+    link: dict[str, Any] = dict(saved["query"]) or {"all": "1"}
+    return redirect(url_for(".index", **link))
+
+
+@bp.post("/filters/<int:filter_id>/delete")
+def delete_filter(filter_id: int) -> BaseResponse:
+    """Delete one of the user's saved views; someone else's is a 404 like a missing one."""
+    try:
+        engine().delete_filter(user().username, filter_id)
+    except NotFoundError:
+        abort(404)
+    flash(_("The saved view is deleted."), "success")
+    return redirect(url_for(".index"))
 
 
 def reason_labels(deals: Iterable[Mapping[str, Any]]) -> Callable[[Mapping[str, Any]], str | None]:
@@ -132,7 +197,9 @@ def _filter_options() -> dict[str, list[tuple[str, str]]]:
         "status": [(s, s) for s in STATUSES],
         "tier": [(t, t) for t in TIERS],
         "source": [(s, s) for s in SOURCES],
-        "process": [(d["process_id"], d["name"]) for d in engine().definitions()],
+        "process": [
+            (d["process_id"], d["name"]) for d in engine().localized_definitions(language())
+        ],
     }
 
 
@@ -161,15 +228,7 @@ def board() -> tuple[str, int]:
             "weighted": sum(c["weighted"] for c in still_open),
         },
         process=process,
-        processes=[
-            {
-                **d,
-                "name": service.process_texts(d["process_id"], language()).name(
-                    d["process_id"], d["name"]
-                ),
-            }
-            for d in service.definitions()
-        ],
+        processes=service.localized_definitions(language()),
         empty=not any(c["cards"] for c in columns),
         probabilities=(
             [c for c in columns if c["outcome"] is None and c["stage"]]
@@ -224,7 +283,12 @@ def new() -> BaseResponse | str | tuple[str, int]:
     service = engine()
     # Who may start which process is the engine's rule (Service.start checks it again); the
     # initiative process starts from the initiatives page, which keeps the initiative too.
-    processes = [p for p in service.startable(me.username) if p["process_id"] != INITIATIVE]
+    named = {d["process_id"]: d["name"] for d in service.localized_definitions(language())}
+    processes = [
+        {**p, "name": named.get(p["process_id"], p["name"])}
+        for p in service.startable(me.username)
+        if p["process_id"] != INITIATIVE
+    ]
     if not processes:
         if not any(d["process_id"] != INITIATIVE for d in service.definitions()):
             return render_template("deals/new.html", missing=True), 404
@@ -355,6 +419,9 @@ def _show(
         sla=engine().deal_sla(instance_id),
         chart_slot=chart.slot,
         history=history,
+        # The timeline in business words (engine.usecases.timeline), newest first.
+        timeline=service.deal_timeline(instance_id, me.username, language()),
+        timeline_sentence=timeline_sentence,
         comment=comment,
         comment_error=comment_error,
         changeable=changeable,
@@ -370,6 +437,8 @@ def _show(
         lost_error=lost_error,
         basics=basics or basics_of(deal),
         basics_errors=basics_errors or {},
+        # The "Deal data" panel: by form, in the reader's words (engine.usecases.deal_data).
+        data_sections=service.deal_data_sections(instance_id, me.username, language()),
     )
     return chart.put_into(page)
 

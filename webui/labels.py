@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context
 
 from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
@@ -150,8 +150,41 @@ def person(username: Any) -> str:
     return name or str(username)
 
 
+# What the engine records with an event (a hand-over's "from" and "to", a migration's
+# versions, a change's "before"): the keys of a timeline entry's details.
+EVENT_FIELDS = {
+    "from": N_("From"),
+    "to": N_("To"),
+    "by": N_("By"),
+    "owner": N_("Owner"),
+    "tasks": N_("Tasks"),
+    "reason": N_("Reason"),
+    "stage": N_("Stage"),
+    "until": N_("Until"),
+    "from_version": N_("From version"),
+    "to_version": N_("To version"),
+    "before": N_("Before"),
+    "amount": N_("Value"),
+    "expected_close": N_("Expected close"),
+    "escalate_to": N_("Escalated to"),
+    "due_at": N_("Due"),
+    "text": N_("Text"),
+    "message": N_("Message"),
+}
+
+
 def field_title(key: Any) -> str:
-    """A data key as a heading: "annual_revenue" -> "Annual revenue"."""
+    """A data key as a heading: the title its form (or the translations file) gives it in the
+    reader's language, else the key made readable: "annual_revenue" -> "Annual revenue"."""
+    titles: dict[str, str] = (
+        per_request("field_titles", lambda: engine().every_field_title(language()))
+        if has_request_context()
+        else {}
+    )
+    if str(key) in titles:
+        return titles[str(key)]
+    if str(key) in EVENT_FIELDS:
+        return _(EVENT_FIELDS[str(key)])
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 

@@ -200,6 +200,7 @@ def _render(
         has_draft=draft,
         due_state=due_state(task["due_at"]),
         sent_back=engine().sent_back_note(task["task_id"], lang=language()),
+        data_sections=engine().deal_data_sections(deal["instance_id"], me.username, language()),
     )
     return page, status
 

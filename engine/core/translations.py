@@ -23,13 +23,14 @@ elements, the BPMN stays as readable as another tool left it, and a translator e
                      "main_pain_area": {"title": "最突出的痛点",
                                         "choices": {"efficiency": "效率"}},
                      "budget_range.min": {"title": "最低"}}}},
-      "values": {"follow_up_plan": {"weekly follow-up and a customised plan": "每周跟进..."}}
+      "values": {"follow_up_plan": {"weekly follow-up and a customised plan": "每周跟进..."}},
+      "data": {"tier": "客户分级", "nurture_rounds": "培育轮次"}
     }
 
 A field is named by its path: properties joined by ".", the items of a list as "[]".  Element
 ids are those of the BPMN file (processes, participants, lanes, flow nodes, flows); a lane's
 name is also its role's label.  `values` labels what scripts and decisions write into a
-deal's data (field -> stored value -> label).
+deal's data (field -> stored value -> label); `data` titles those fields (no form names them).
 
 `Translations.load(files)` reads every translations file of a version; `.texts(locale)` gives
 the `Texts` of one language ("en", "zh"), which answer every question with the designer's
@@ -62,7 +63,7 @@ LOCALES = (ENGLISH, CHINESE)
 # Language tags a file name or a request may give, as the engine's locales.
 _TAGS = {"en": ENGLISH, "zh": CHINESE, "zh-hans": CHINESE, "zh-cn": CHINESE, "zh-sg": CHINESE}
 FILE_PATTERN = re.compile(r"^(?P<stem>.+)\.(?P<tag>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.json$")
-TOP_KEYS = ("locale", "elements", "stages", "forms", "values")
+TOP_KEYS = ("locale", "elements", "stages", "forms", "values", "data")
 ELEMENT_KEYS = ("name", "documentation", "instructions")
 FORM_KEYS = ("title", "description", "fields")
 FIELD_KEYS = ("title", "description", "choices")
@@ -153,6 +154,7 @@ class Catalog:
     stages: dict[str, str] = field(default_factory=dict)
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)  # a data field no form asks -> title
 
 
 def _texts_of(name: str, where: str, value: Any, keys: tuple[str, ...] | None) -> dict[str, str]:
@@ -191,6 +193,7 @@ def parse_catalog(name: str, text: str) -> Catalog:
         for eid, texts in _texts_of_objects(name, "elements", data.get("elements", {})).items()
     }
     stages = _texts_of(name, "stages", data.get("stages", {}), None)
+    titles = _texts_of(name, "data", data.get("data", {}), None)
     values = {
         key: _texts_of(name, f"values.{key}", labels, None)
         for key, labels in _texts_of_objects(name, "values", data.get("values", {})).items()
@@ -214,7 +217,9 @@ def parse_catalog(name: str, text: str) -> Catalog:
                 entry["choices"] = _texts_of(name, f"{fwhere}.choices", ftexts["choices"], None)
             fields[path] = entry
         forms[form] = {**top, "fields": fields}
-    return Catalog(locale=locale, elements=elements, stages=stages, forms=forms, values=values)
+    return Catalog(
+        locale=locale, elements=elements, stages=stages, forms=forms, values=values, data=titles
+    )
 
 
 def _texts_of_objects(name: str, where: str, value: Any) -> dict[str, dict[str, Any]]:
@@ -366,9 +371,11 @@ class Texts:
         self.stages: dict[str, str] = {}
         self.forms: dict[str, dict[str, Any]] = {}
         self.values: dict[str, dict[str, str]] = {}
+        self.data: dict[str, str] = {}
         for c in catalogs:
             self.elements.update(c.elements)
             self.stages.update(c.stages)
+            self.data.update(c.data)
             self.forms.update(c.forms)
             for key, labels in c.values.items():
                 self.values.setdefault(key, {}).update(labels)
@@ -384,7 +391,7 @@ class Texts:
     @property
     def translated(self) -> bool:
         """Whether anything is translated (English readers see the designer's texts)."""
-        return bool(self.elements or self.stages or self.forms or self.values)
+        return bool(self.elements or self.stages or self.forms or self.values or self.data)
 
     def name(self, element_id: str | None, default: str | None) -> str:
         text = self.elements.get(element_id or "", {}).get("name")
@@ -404,6 +411,10 @@ class Texts:
         if not stage:
             return default
         return self.stages.get(stage) or default or stage
+
+    def data_title(self, key: str, default: str) -> str:
+        """The title of a data field that scripts or decisions write (no form asks for it)."""
+        return self.data.get(key) or default
 
     def value(self, key: str, value: Any) -> Any:
         """A stored value of a data field as people read it (a decision's output, ...)."""

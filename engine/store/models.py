@@ -524,3 +524,21 @@ class DefinitionDraft(Base):
     files: Mapped[dict[str, Any]] = mapped_column(JSON)
     saved_by: Mapped[str] = mapped_column(String(80))
     saved_at: Mapped[datetime]
+
+
+class SavedFilter(Base):
+    """A filter and sort of a list a user saved under a name (a "saved view"), one of which
+    may open by default; the rules are engine.usecases.saved_filters'."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("username", "page", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A user name as the other per-user tables keep it (draft, notification): no foreign key.
+    username: Mapped[str] = mapped_column(String(80))
+    page: Mapped[str] = mapped_column(String(40))  # the list it filters: "deals"
+    name: Mapped[str] = mapped_column(String(80))
+    # The list's query parameters, parameter -> value ({"stage": "proposal", "sort": "-amount"}).
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]

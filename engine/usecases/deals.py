@@ -232,6 +232,11 @@ SORTS: dict[str, Any] = {
     "created": Instance.created_at,
     "updated": Instance.updated_at,
 }
+# The query parameters of the deal list (page and API: `instances` takes them as process,
+# status, owner, stage, tier, lead_source, search, stale, sort); what a saved view of the
+# list may keep (engine.usecases.saved_filters).
+LIST_FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale", "q")
+LIST_PARAMETERS = (*LIST_FILTERS, "sort")
 
 
 def sort_order(sort: str | None) -> list[Any]:

@@ -26,14 +26,14 @@ leaves the field out.  Every row is then checked as the new-deal form checks it
 (engine.core.forms, the messages in the reader's language), and its owner by the owner rule.
 
 `preview_import` writes nothing: the columns, the mapping, the first rows as they would be
-started, and every row's errors (row number, column, field, message).  A file refused as a
-whole (not a table, too large, a bad mapping) is told in the reader's language too.  `import_leads` does
-the same checks, skips the rows with errors (the result names them) and starts every other
-row in ONE transaction: all of them or none.  When a start fails unexpectedly (a script of
-the process failing on a row's data), nothing is kept and the ValidationError names the
-row: the file can be corrected and imported again without doubles.  Who may import: whoever
-may start the process (engine.usecases.deals.check_starter), each row's owner by the owner
-rule (`check_owner`).
+started, and every row's errors (row number, column, field, message). A file refused as a
+whole (not a table, too large, a bad mapping) is told in the reader's language too.
+`import_leads` does the same checks, skips the rows with errors (the result names them) and
+starts every other row in ONE transaction: all of them or none. When a start fails
+unexpectedly (a script of the process failing on a row's data), nothing is kept and the
+ValidationError names the row: the file can be corrected and imported again without doubles.
+Who may import: whoever may start the process (engine.usecases.deals.check_starter), each
+row's owner by the owner rule (`check_owner`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from engine.store.config import database_url
 from engine.store.db import Database
 from engine.usecases.board import BoardCases
 from engine.usecases.charts import ChartCases
+from engine.usecases.deal_data import DealDataCases
 from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
 from engine.usecases.delegations import DelegationCases
@@ -29,9 +30,11 @@ from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
 from engine.usecases.outcomes import OutcomeCases
 from engine.usecases.reports import ReportCases
+from engine.usecases.saved_filters import SavedFilterCases
 from engine.usecases.settings import SettingCases
 from engine.usecases.tasks import TaskCases
 from engine.usecases.texts import TextCases
+from engine.usecases.timeline import TimelineCases
 from engine.usecases.unit import Workspace
 from engine.usecases.users import UserCases
 
@@ -45,6 +48,7 @@ class Service(
     DefinitionCases,
     ChartCases,
     DealCases,
+    DealDataCases,
     OutcomeCases,
     BoardCases,
     TaskCases,
@@ -55,8 +59,10 @@ class Service(
     IncidentCases,
     MoveCases,
     ReportCases,
+    SavedFilterCases,
     SettingCases,
     TextCases,
+    TimelineCases,
 ):
     """The engine's use cases over one database.  `workflow_cache`: how many live workflows
     to keep between calls (0: none, every step restored from the database)."""

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from engine.core.definitions import form_name
 from engine.core.records import Deal, DefinitionRecord, HistoryEntry, TaskRecord
-from engine.core.translations import ENGLISH, ENGLISH_TEXTS, Texts, Translations, locale_of
+from engine.core.translations import (
+    ENGLISH,
+    ENGLISH_TEXTS,
+    Texts,
+    Translations,
+    form_fields,
+    locale_of,
+)
 from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, Instance, User
 from engine.usecases.base import UseCases
@@ -135,6 +142,10 @@ class TextCases(UseCases):
             **deal,
             "tasks": [localize_task(t, texts) for t in deal["tasks"]],
             "history": [localize_history(h, texts) for h in deal["history"]],
+            "timers": [
+                {**t, "name": texts.name(t.get("element_id"), t.get("name"))}
+                for t in deal.get("timers", [])
+            ],
         }
 
     def stage_labels(self, process_id: str, lang: str | None) -> dict[str, str]:
@@ -152,6 +163,28 @@ class TextCases(UseCases):
                 row = versions.version_row(s, record["process_id"], None)
                 for key, label in texts_of(self, s, row.id, lang).stages.items():
                     found.setdefault(key, label)
+        return found
+
+    def every_field_title(self, lang: str | None) -> dict[str, str]:
+        """Data field -> its title in `lang`, over every deployed process's latest version:
+        the title its form gives it (a nested field by its own key too), else the title the
+        translations file's `data` gives a field that scripts or decisions write.  What a
+        page shows beside a raw key of a deal's data (a timeline entry's details)."""
+        found: dict[str, str] = {}
+        with self.db.read() as s:
+            for record in versions.list_definitions(s):
+                row = versions.version_row(s, record["process_id"], None)
+                vr = self.version(s, row.id)
+                texts = vr.texts(lang) if not is_english(lang) else ENGLISH_TEXTS
+                for name in sorted(vr.validators):
+                    schema = texts.form(name, vr.form_schema(name)) or {}
+                    for path, sub in form_fields(schema):
+                        title = sub.get("title")
+                        if isinstance(title, str) and title and not path.endswith("[]"):
+                            found.setdefault(path.rsplit(".", 1)[-1], title)
+                if texts is not ENGLISH_TEXTS:
+                    for key, title in texts.data.items():
+                        found.setdefault(key, title)
         return found
 
     def localized_definitions(self, lang: str | None) -> list[DefinitionRecord]:

@@ -221,6 +221,7 @@ SAMPLES = {
     "name": "contract_signed",
     "initiative_id": "1",
     "row_id": "1",
+    "filter_id": "1",
     "report": "funnel",
 }
 
@@ -575,7 +576,7 @@ def test_every_route_is_documented_and_every_operation_routed(app: Flask) -> Non
                   for p in op.get("parameters", [])]  # fmt: skip
         assert {p["name"] for p in params if p["in"] == "path"} == set(rule.arguments)
         assert (op.get("security") == []) is (rule.endpoint in PUBLIC)
-        assert "200" in op["responses"] or "201" in op["responses"]
+        assert {"200", "201", "204"} & set(op["responses"])  # 204: a deletion (DELETE /filters)
         if op.get("security") != []:
             assert "401" in op["responses"]
     assert len(set(operation_ids)) == len(operation_ids) == len(routed)  # one each, unique
@@ -664,3 +665,32 @@ def test_the_api_is_exempt_from_csrf_when_the_factory_installs_it_first(
         assert answer.status_code == 201
     finally:
         db.dispose()
+
+
+def test_one_task_with_its_form_in_the_readers_language(
+    client: FlaskClient, auth: dict[str, dict[str, str]], team: Service
+) -> None:
+    deal = start(client, auth["alice"])
+    task = only_task(team, deal, "task_qualify_lead")
+    got = client.get(f"{API}/tasks/{task}", headers=auth["alice"])
+    assert got.status_code == 200
+    body = got.get_json()
+    conforms(body, "TaskDetail")
+    assert (body["task_id"], body["instance_id"], body["name"]) == (task, deal, "Qualify lead")
+    assert body["form_schema"]["properties"]["annual_revenue"]["title"]
+    assert body["instructions"] and body["sent_back"] is None
+    chinese = client.get(
+        f"{API}/tasks/{task}", headers={**auth["alice"], "Accept-Language": "zh-CN"}
+    ).get_json()
+    assert chinese["name"] == "线索资格审查" and chinese["form_schema"] != body["form_schema"]
+    # Another rep's deal: as missing as a task that never was.
+    missing = "00000000-0000-4000-8000-000000000000"
+    hidden = error_of(client.get(f"{API}/tasks/{task}", headers=auth["bob"]), 404)
+    never = error_of(client.get(f"{API}/tasks/{missing}", headers=auth["bob"]), 404)
+    assert hidden["message"].replace(task, missing) == never["message"]
+    # Done meanwhile: a 409 that says so.
+    done = client.post(
+        f"{API}/tasks/{task}/complete", json={"data": QUALIFIED}, headers=auth["alice"]
+    )
+    assert done.status_code == 200, done.get_json()
+    error_of(client.get(f"{API}/tasks/{task}", headers=auth["alice"]), 409)

@@ -51,7 +51,7 @@ def test_the_deal_page_shows_the_incident(client: FlaskClient, ops: Service) -> 
     assert 'id="incident"' in page
     assert "Total the order" in page and "(script_total)" in page
     assert "name 'quantity' is not defined" in page
-    assert "<dt>Price</dt><dd>100</dd>" in page  # the data the step saw
+    assert "<dt>Price (CNY)</dt><dd>100</dd>" in page  # the data the step saw, form-titled
     assert "A sales manager can correct the data" in page
     assert "the deal waits until its incident is handled" in page
     assert f'href="/incidents/{iid}"' not in page

@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from engine.usecases.service import Service
-
 from tests.webui.test_browser import (  # noqa: F401  (fixtures)
     Shots,
     browser,

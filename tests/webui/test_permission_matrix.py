@@ -171,6 +171,9 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("tasks.inbox", "GET"): Line("/tasks"),
     ("deals.index", "GET"): Line("/deals"),
     ("deals.board", "GET"): Line("/deals/board"),
+    # Saved views are the user's own: no name is refused; an id not theirs is not found.
+    ("deals.save_filter", "POST"): Line("/deals/filters", ok=422, data={"query": "stage=lead"}),
+    ("deals.delete_filter", "POST"): Line("/deals/filters/999995/delete", ok=404),
     ("deals.new", "GET"): Line("/deals/new", only=DEAL_STARTERS),
     ("deals.new", "POST"): Line("/deals/new", ok=422, only=DEAL_STARTERS),  # an empty lead form
     ("digest.today", "GET"): Line("/digest"),
@@ -309,6 +312,8 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.start_deal", "POST"): Line("/api/v1/deals", ok=201, data=NEW_DEAL, only=DEAL_STARTERS),
     ("api.get_deal", "GET"): Line("/api/v1/deals/{deal}"),
     ("api.get_deal_progress", "GET"): Line("/api/v1/deals/{deal}/progress"),
+    ("api.get_deal_timeline", "GET"): Line("/api/v1/deals/{deal}/timeline"),
+    ("api.get_deal_data", "GET"): Line("/api/v1/deals/{deal}/data"),
     ("api.preview_import", "POST"): Line("/api/v1/imports/preview", ok=422),
     ("api.import_leads", "POST"): Line("/api/v1/imports", ok=422),
     ("api.get_deal_diagram", "GET"): Line("/api/v1/deals/{deal}/diagram.svg"),
@@ -317,6 +322,7 @@ ROUTES: dict[tuple[str, str], Line] = {
     ),
     ("api.get_board", "GET"): Line("/api/v1/board"),
     ("api.list_tasks", "GET"): Line("/api/v1/tasks"),
+    ("api.get_task", "GET"): Line("/api/v1/tasks/{task}"),
     ("api.claim_task", "POST"): Line("/api/v1/tasks/{task}/claim", ok=tasks(200, 200, 403, 409)),
     ("api.release_task", "POST"): Line(
         "/api/v1/tasks/{task}/release", ok=tasks(200, 403, 403, 403)
@@ -332,6 +338,9 @@ ROUTES: dict[tuple[str, str], Line] = {
         "/api/v1/messages/contract_signed", ok=404, data={"instance_id": "{deal}"}
     ),
     ("api.list_notifications", "GET"): Line("/api/v1/notifications"),
+    ("api.list_filters", "GET"): Line("/api/v1/filters"),
+    ("api.save_filter", "POST"): Line("/api/v1/filters", ok=422),  # no name
+    ("api.delete_filter", "DELETE"): Line("/api/v1/filters/999995", ok=404),
     ("api.read_notifications", "POST"): Line("/api/v1/notifications/read"),
     ("api.list_incidents", "GET"): Line("/api/v1/incidents", only=MANAGERS),
     ("api.publish_definition", "POST"): Line(

@@ -6,7 +6,10 @@
     incidents.py  GET /incidents, POST /deals/{id}/retry|skip|cancel: deals in error
     people.py     GET /notifications, POST /notifications/read: the caller's bell
     imports.py    POST /imports/preview, /imports: leads from a CSV or XLSX file
+    filters.py    GET|POST /filters, DELETE /filters/{id}: the caller's saved views of a list
     progress.py   GET /deals/{id}/progress: the deal's stages, done and current, days in each
+    timeline.py   GET /deals/{id}/timeline: the deal's history in business words
+    deal_data.py  GET /deals/{id}/data: the deal's data by form, labelled for the reader
     initiatives.py  /initiatives: optimisation initiatives, their rows and weekly reviews
     versions.py   /definitions/{id}/versions, /migrations: versions, moving deals between them
     reports.py    GET /reports/funnel|channels|cycle|reps|stale: the report pages' figures
@@ -26,7 +29,9 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import PathConverter, Rule
 
+from webui.api import deal_data as _deal_data  # noqa: F401  (adds its route to bp)
 from webui.api import definitions_publish as _publish  # noqa: F401  (adds its route to bp)
+from webui.api import filters as _filters  # noqa: F401  (adds its routes to bp)
 from webui.api import imports as _imports  # noqa: F401  (adds its routes to bp)
 from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to bp)
 from webui.api import initiatives as _initiatives  # noqa: F401  (adds its routes to bp)
@@ -35,6 +40,7 @@ from webui.api import people as _people  # noqa: F401  (adds its routes to bp)
 from webui.api import progress as _progress  # noqa: F401  (adds its route to bp)
 from webui.api import queries as _queries  # noqa: F401  (checks query parameters, after the token)
 from webui.api import reports as _reports  # noqa: F401  (adds its routes to bp)
+from webui.api import timeline as _timeline  # noqa: F401  (adds its route to bp)
 from webui.api import versions as _versions  # noqa: F401  (adds its routes to bp)
 from webui.api.views import bp
 

@@ -313,6 +313,19 @@ def _paths() -> dict[str, Any]:
                 ],
             )
         },
+        "/tasks/{task_id}": {
+            "get": operation(
+                "getTask",
+                "tasks",
+                "One open task with its form",
+                "The task as `listTasks` lists it, with its form schema and instructions in the "
+                "request's Accept-Language, and `sent_back` when an approval sent the work "
+                "back.  A task completed meanwhile is a 409 that says who completed it and "
+                "when; a task of a deal you may not see is a 404.",
+                {"200": answer("TaskDetail", "The task."), **fails("404", "409")},
+                parameters=_uses("TaskId"),
+            )
+        },
         "/tasks/{task_id}/claim": {
             "post": operation(
                 "claimTask",
@@ -488,11 +501,14 @@ name each field by its translated title.  Keys, codes and stored values never ch
 def document() -> dict[str, Any]:
     """The OpenAPI document, a fresh copy on each call."""
     # Imported here: the incident routes import the views, which import this module.
+    from webui.api import deal_data as deal_data_api
     from webui.api import definitions_publish as publish_api
+    from webui.api import filters as filter_api
     from webui.api import imports as import_api
     from webui.api import incidents, people, progress
     from webui.api import initiatives as initiative_api
     from webui.api import reports as report_api
+    from webui.api import timeline as timeline_api
     from webui.api import versions as version_api
 
     doc = {
@@ -509,6 +525,7 @@ def document() -> dict[str, Any]:
             {"name": "notifications", "description": "Your notifications (the bell)."},
             {"name": "initiatives", "description": "Optimisation initiatives and their tables."},
             {"name": "reports", "description": "Funnel, channels, cycle, reps, stale deals."},
+            {"name": "filters", "description": "Your saved filters of the lists (saved views)."},
             {"name": "documentation", "description": "This document; no token needed."},
         ],
         "paths": {**_paths(), **incidents.paths(), **people.paths()},
@@ -532,6 +549,12 @@ def document() -> dict[str, Any]:
     doc["paths"].update(report_api.paths())  # type: ignore[attr-defined]
     doc["paths"].update(progress.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(progress.schemas())  # type: ignore[index]
+    doc["paths"].update(timeline_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(timeline_api.schemas())  # type: ignore[index]
+    doc["paths"].update(deal_data_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(deal_data_api.schemas())  # type: ignore[index]
+    doc["paths"].update(filter_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(filter_api.schemas())  # type: ignore[index]
     doc["paths"].update(import_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(import_api.schemas())  # type: ignore[index]
     doc["components"]["schemas"].update(report_api.schemas())  # type: ignore[index]

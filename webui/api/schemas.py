@@ -290,6 +290,29 @@ def schemas() -> dict[str, Any]:
             },
         ),
         "Task": record("An open human task (`salesflow tasks --json`).", _TASK),
+        "TaskDetail": record(
+            "An open task with what its page shows: its form and instructions in the "
+            "request's language, and why it is open again when an approval sent it back.",
+            {
+                **_TASK,
+                "form_schema": {
+                    "type": ["object", "null"],
+                    "description": "The task's JSON-schema form, translated; null without one.",
+                },
+                "instructions": text("What to do, as the designer wrote it (translated)."),
+                "sent_back": {
+                    "type": ["object", "null"],
+                    "description": "Who sent the work back, when, from which step, and "
+                    "their comment; null unless an approval sent it back.",
+                    "properties": {
+                        "by": text("Who sent it back.", null=True),
+                        "at": date_time("When."),
+                        "step": text("The approval step."),
+                        "comment": text("Their comment (empty without one)."),
+                    },
+                },
+            },
+        ),
         "Timer": record(
             "A timer the deal waits for.",
             {

@@ -340,6 +340,22 @@ def list_tasks() -> ResponseReturnValue:
     return {"items": items}
 
 
+@bp.get("/tasks/<task_id>")
+def get_task(task_id: str) -> ResponseReturnValue:
+    _visible_task(task_id)
+    service, lang = _service(), _lang()
+    form = service.task_form(task_id, lang=lang)  # a task done meanwhile: 409, who and when
+    task = service.task(task_id, lang=lang)
+    if task is None:  # completed between the two reads
+        raise NotFoundError(f"no open task with id '{task_id}'")
+    return {
+        **task,
+        "form_schema": form["schema"],
+        "instructions": form["instructions"],
+        "sent_back": service.sent_back_note(task_id, lang=lang),
+    }
+
+
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str) -> ResponseReturnValue:
     _visible_task(task_id)
@@ -363,7 +379,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
 
 
 def _definition(process_id: str) -> DefinitionRecord:
-    for found in _service().definitions():
+    for found in _service().localized_definitions(_lang()):
         if found["process_id"] == process_id:
             return found
     raise NotFoundError(f"no deployed process '{process_id}'")
@@ -371,7 +387,7 @@ def _definition(process_id: str) -> DefinitionRecord:
 
 @bp.get("/definitions")
 def list_definitions() -> ResponseReturnValue:
-    return {"items": _service().definitions()}
+    return {"items": _service().localized_definitions(_lang())}
 
 
 @bp.get("/definitions/<process_id>")
