@@ -156,10 +156,14 @@ class Instance(Base):
         Index("ix_instance_board", "process_id", "status", "stage", "updated_at", "amount"),
         Index("ix_instance_owner", "owner"),
         Index("ix_instance_stale", "status", "stage", "activity_at"),
+        Index("ix_instance_customer", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    # The customer (account) the deal is for; None for a process without one (initiatives).
+    # No foreign key constraint (see migration 0014): the use cases keep the link.
+    customer_id: Mapped[int | None]
     process_id: Mapped[str] = mapped_column(String(200))
     version_number: Mapped[int]
     name: Mapped[str] = mapped_column(String(300))
@@ -542,3 +546,93 @@ class SavedFilter(Base):
     query: Mapped[dict[str, Any]] = mapped_column(JSON)
     is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
+
+
+# --- customers: accounts, their contacts, what was done with them, and the team's targets ----
+
+
+class Customer(Base):
+    """A customer (account): a company the team sells to, with every deal it ever had.  The
+    rules are engine.usecases.customers'."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        Index("ix_customer_name_key", "name_key"),
+        Index("ix_customer_owner", "owner"),
+        # The cadence sweep: customers whose last activity is older than their tier's rhythm.
+        Index("ix_customer_cadence", "tier", "last_activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    # The name as compared (engine.core.customers.name_key): case, spaces, punctuation and
+    # company-form suffixes left out, so that "ACME Ltd." and "acme" are one customer.
+    name_key: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    tier: Mapped[str | None] = mapped_column(String(8))  # A, B or C
+    industry: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # The latest activity logged with the customer or one of its deals.
+    last_activity_at: Mapped[datetime | None]
+    # The next step's date of the latest activity that set one.
+    next_follow_up: Mapped[date | None]
+    # When the cadence reminder for the current silence was raised (one per silence).
+    reminded_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """A person at a customer: their role in the decision chain and how to reach them."""
+
+    __tablename__ = "contact"
+    __table_args__ = (Index("ix_contact_customer", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(120))  # in the decision chain
+    phone: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(200))
+    wechat: Mapped[str | None] = mapped_column(String(120))  # WeCom / WeChat id
+    created_at: Mapped[datetime]
+
+
+class Activity(Base):
+    """A call, visit, meeting, e-mail or message with a customer, about one of its deals or
+    the customer as a whole."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_customer", "customer_id", "at"),
+        Index("ix_activity_instance", "instance_id", "at"),
+        Index("ix_activity_by", "by", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # call, visit, meeting, email, message
+    at: Mapped[datetime]  # when it happened
+    by: Mapped[str] = mapped_column(String(80))  # who did it
+    notes: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(300))
+    next_step: Mapped[str | None] = mapped_column(String(300))
+    next_step_at: Mapped[date | None]
+    created_at: Mapped[datetime]
+
+
+class Target(Base):
+    """A target for a month: the team's (`username` "") or a rep's, of one metric."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("period", "username", "metric"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    # The rep the target is for; "" for the team's (a NULL would not be unique).
+    username: Mapped[str] = mapped_column(String(80))
+    metric: Mapped[str] = mapped_column(String(20))  # won_value, won_deals, visits, proposals
+    value: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    set_by: Mapped[str | None] = mapped_column(String(80))
+    set_at: Mapped[datetime]
