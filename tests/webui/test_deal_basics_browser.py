@@ -136,3 +136,60 @@ def test_manager_marks_a_deal_lost_sees_it_red_and_counted_and_the_board_weighs_
     after_sales = page.locator('section.column[data-stage="after_sales"]')
     assert background(after_sales.locator(".badge.outcome-won").first) == GREEN
     shot(page, "board-after")
+
+
+@pytest.fixture
+def phone_zh(browser: Browser, db_url: str, deals: dict[str, str]) -> Iterator[Page]:
+    with served(db_url, "deal-basics-phone") as url:
+        context = browser.new_context(
+            base_url=url, locale="zh-CN", viewport={"width": 390, "height": 844}
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_on_a_phone_in_chinese_the_same_loss_reads_red_and_counts(
+    phone_zh: Page, deals: dict[str, str], shot: Shots
+) -> None:
+    page = phone_zh
+    log_in(page, "mia", shot)
+    page.goto("/deals/board")
+    totals = page.locator("#pipeline-totals")
+    expect(totals).to_contain_text("在途金额")
+    expect(totals).to_contain_text("¥500,000")
+    expect(totals).to_contain_text("加权在途金额")
+    proposal = page.locator('section.column[data-stage="proposal"]')
+    expect(proposal.locator(".column-figures .weighted")).to_contain_text("加权 ¥300,000")
+    shot(page, "board-zh")
+
+    page.goto(f"/deals/{deals[COMPANY]}")
+    page.locator("details.mark-lost > summary").click()
+    expect(page.locator("details.mark-lost > summary")).to_contain_text("标记为丢单")
+    page.locator("#lost-reason").select_option(label="价格过高")
+    shot(page, "mark-lost-zh")
+    page.locator("details.mark-lost button[type=submit]").click()
+    page.wait_for_url(f"**/deals/{deals[COMPANY]}")
+    badge = page.locator(".page-head .badge.outcome-lost")
+    expect(badge).to_have_text("丢单")
+    assert background(badge) == RED
+    expect(page.locator("#outcome-note")).to_contain_text("标记为丢单：价格过高")  # noqa: RUF001
+    shot(page, "deal-lost-zh")
+
+    page.goto("/deals")
+    row = page.locator("table.deals tbody tr", has_text=COMPANY)
+    expect(row.locator(".badge.outcome-lost")).to_have_text("丢单")
+    assert background(row.locator(".badge.outcome-lost")) == RED
+    expect(row).to_contain_text("价格过高")
+    shot(page, "list-zh")
+
+    page.goto("/reports/funnel")
+    expect(page.locator("p.totals")).to_contain_text("丢单 1")
+    reasons = page.locator("table.report-table").nth(1)
+    expect(reasons.locator("tbody tr", has_text="价格过高")).to_contain_text("1")
+    shot(page, "funnel-zh")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, overflow  # the phone page fits its width
