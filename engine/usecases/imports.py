@@ -529,7 +529,7 @@ def _value(target: Target, cell: Any, lang: str | None) -> Any:
             return False
         raise _CellError(_say(lang, "boolean", _shorten(text)))
     if target.kind == "choice":
-        code = target.choices.get(_norm(text))
+        code = target.choices.get(_norm(text)) or _abridged(target, _norm(text))
         if code is None:
             sep = ", " if is_english(lang) else "、"
             raise _CellError(_say(lang, "choice", _shorten(text), sep.join(target.labels.values())))
@@ -573,6 +573,15 @@ def _shown(basics: Mapping[str, Any]) -> dict[str, Any]:
         key: float(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v
         for key, v in basics.items()
     }
+
+
+def _abridged(target: Target, text: str) -> Any:
+    """The choice a cell names by the start of its label ("广告" for 广告投放, "trade" for Trade
+    show), when exactly one label starts so; None otherwise."""
+    if len(text) < 2:
+        return None
+    codes = {code for label, code in target.choices.items() if label.startswith(text)}
+    return codes.pop() if len(codes) == 1 else None
 
 
 # --- the use cases -------------------------------------------------------------------------
