@@ -10,7 +10,7 @@ the recipient's `User.language`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from engine.core.translations import (
     form_fields,
     locale_of,
 )
+from engine.core.version import VersionRuntime
 from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, Instance, User
 from engine.usecases.base import UseCases
@@ -157,35 +158,36 @@ class TextCases(UseCases):
         of deals of several processes shows each one's stages); {} in English."""
         if is_english(lang):
             return {}
-        found: dict[str, str] = {}
-        with self.db.read() as s:
-            for record in versions.list_definitions(s):
-                row = versions.version_row(s, record["process_id"], None)
-                for key, label in texts_of(self, s, row.id, lang).stages.items():
-                    found.setdefault(key, label)
-        return found
+        return self._over_latest("stages", lang, _stage_labels)
 
     def every_field_title(self, lang: str | None) -> dict[str, str]:
         """Data field -> its title in `lang`, over every deployed process's latest version:
         the title its form gives it (a nested field by its own key too), else the title the
         translations file's `data` gives a field that scripts or decisions write.  What a
         page shows beside a raw key of a deal's data (a timeline entry's details)."""
-        found: dict[str, str] = {}
+        return self._over_latest("fields", lang, _field_titles)
+
+    def _over_latest(
+        self, kind: str, lang: str | None, gather: Callable[[VersionRuntime, Texts], dict[str, str]]
+    ) -> dict[str, str]:
+        """`gather` over every process's latest version, merged (the first process's word
+        wins), worked out once per set of latest versions and language: a page asks it on
+        every request, and it changes only with a deploy."""
         with self.db.read() as s:
-            for record in versions.list_definitions(s):
-                row = versions.version_row(s, record["process_id"], None)
-                vr = self.version(s, row.id)
-                texts = vr.texts(lang) if not is_english(lang) else ENGLISH_TEXTS
-                for name in sorted(vr.validators):
-                    schema = texts.form(name, vr.form_schema(name)) or {}
-                    for path, sub in form_fields(schema):
-                        title = sub.get("title")
-                        if isinstance(title, str) and title and not path.endswith("[]"):
-                            found.setdefault(path.rsplit(".", 1)[-1], title)
-                if texts is not ENGLISH_TEXTS:
-                    for key, title in texts.data.items():
-                        found.setdefault(key, title)
-        return found
+            latest = tuple(row_id for _pid, _name, row_id in versions.latest_versions(s))
+            key = (kind, locale_of(lang), latest)
+            memo = self.space.latest_texts
+            kept = memo.get(key[:2])
+            if kept is not None and kept[0] == latest:
+                return kept[1]
+            found: dict[str, str] = {}
+            for row_id in latest:
+                vr = self.version(s, row_id)
+                texts = ENGLISH_TEXTS if is_english(lang) else vr.texts(lang)
+                for word, text in gather(vr, texts).items():
+                    found.setdefault(word, text)
+            memo[key[:2]] = (latest, found)
+            return found
 
     def localized_definitions(self, lang: str | None) -> list[DefinitionRecord]:
         """The deployed processes (`definitions`), each named in `lang` as its latest
@@ -209,3 +211,20 @@ class TextCases(UseCases):
     def value_labels(self, process_id: str, lang: str | None) -> Mapping[str, Mapping[str, str]]:
         """Data field -> stored value -> label, for a page that shows many."""
         return self.process_texts(process_id, lang).values
+
+
+def _stage_labels(_vr: VersionRuntime, texts: Texts) -> dict[str, str]:
+    return dict(texts.stages)
+
+
+def _field_titles(vr: VersionRuntime, texts: Texts) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in sorted(vr.validators):
+        schema = texts.form(name, vr.form_schema(name)) or {}
+        for path, sub in form_fields(schema):
+            title = sub.get("title")
+            if isinstance(title, str) and title and not path.endswith("[]"):
+                found.setdefault(path.rsplit(".", 1)[-1], title)
+    for key, title in texts.data.items():
+        found.setdefault(key, title)
+    return found

@@ -292,6 +292,9 @@ class Workspace:
         # and by (process id, version number) with the layout's cache key.
         self.graphs: dict[int, Graph] = {}
         self.graphs_by_number: dict[tuple[str, int], tuple[Graph, str]] = {}
+        # Words gathered over every process's latest versions, per kind and language, with the
+        # versions they were gathered from (engine.usecases.texts: stage labels, field titles).
+        self.latest_texts: dict[tuple[str, str], tuple[tuple[int, ...], dict[str, str]]] = {}
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
