@@ -19,6 +19,7 @@ from typing import Any
 
 from engine import clock
 from engine.core.roles import role_key
+from engine.usecases import demo_customers
 from engine.usecases.initiatives import load_demo_initiative
 from engine.usecases.service import Service
 
@@ -218,6 +219,10 @@ LOST_REASONS = (
     "price too high", "chose a competitor", "no budget", "no need at the moment", "no decision",
 )  # fmt: skip
 REPS = ("wang.fang", "li.na", "wang.fang", "li.na", "zhang.wei")
+# Returning customers: every RETURNING_EVERY-th deal from RETURNING_FROM on is a renewal or an
+# upsell of a customer won early; one customer was won LEGACY_DAYS_BEFORE the story began.
+RETURNING_FROM, RETURNING_EVERY = 38, 7
+LEGACY_DAYS_BEFORE = 380
 MORE_COMPANIES = (
     ("蓝海贸易 Blue Ocean Trading", "钱经理"), ("Golden Gate Hardware", "Leo Fang"),
     ("Morning Star Printing", "Ruby Qin"), ("华南电气 South China Electric", "冯工"),
@@ -302,7 +307,23 @@ def _plans(rng: random.Random, begin: datetime, effective: datetime) -> list[_Pl
                 price=price,
             )
         )
+    _returning(plans)
+    # A customer won long before the story, who never bought again: churned.
+    legacy = _Plan("旧港贸易 Old Harbor Trading", "郑经理", "trade_show", 9_000_000, "high",
+                   "li.na", list(WON), begin - timedelta(days=LEGACY_DAYS_BEFORE),
+                   [3.0] * len(WON), 180_000)  # fmt: skip
+    plans.append(legacy)
     return plans
+
+
+def _returning(plans: list[_Plan]) -> None:
+    """Customers who buy again: a few deals late in the story are renewals or upsells of a
+    customer won early in it, by the same rep (one customer, several deals)."""
+    won = [p for p in plans[:30] if any(e == "task_confirm_down_payment" for e, _ in p.steps)]
+    for plan, earlier in zip(plans[RETURNING_FROM::RETURNING_EVERY], won, strict=False):
+        plan.company, plan.contact, plan.owner = earlier.company, earlier.contact, earlier.owner
+        plan.steps = [_priced(e, c, plan.price) for e, c in WON]
+        plan.gaps = [max(g, 1.5) for g in (plan.gaps + [3.0] * len(WON))[: len(WON)]]
 
 
 def _priced(element: str, changes: dict[str, Any], price: int) -> Step:
@@ -334,7 +355,8 @@ def load_demo(
     effective = end - timedelta(days=INITIATIVE_DAYS_AGO)
     rng = random.Random(SEED)
     plans = _plans(rng, begin, effective)
-    with time_machine.travel(begin - timedelta(days=1), tick=False) as traveller:
+    first = min(p.start for p in plans)
+    with time_machine.travel(first - timedelta(days=1), tick=False) as traveller:
         for username, display, roles in TEAM:
             service.add_user(username, roles, password=DEMO_PASSWORD, display_name=display)
         service.deploy([PROCESSES], actor="designer")
@@ -360,12 +382,17 @@ def load_demo(
             else:
                 element, changes = plan.steps[step]
                 complete_step(service, str(plan.deal), element, **changes)
+                demo_customers.after_step(service, str(plan.deal), plan.owner, element, at)
             if step + 1 < len(plan.steps):
                 later = at + timedelta(days=plan.gaps[step + 1])
                 heapq.heappush(moments, (later, n, step + 1))
         traveller.move_to(end)
         if tick is not None:
             tick()
+        churned = service.show(str(plans[-1].deal))["customer_id"]
+        demo_customers.end_of_story(service, end, rng, skip={churned} if churned else set())
+        demo_customers.fill_in(service, "zhang.wei")
+        demo_customers.set_targets(service, end, "zhang.wei")
         # Needs the deals above: it measures their history before and after it took effect.
         load_demo_initiative(service, effective_days_ago=INITIATIVE_DAYS_AGO, retime=False)
     return {

@@ -29,7 +29,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Service:
 
 def test_sixty_deals_over_six_months(story: Service) -> None:
     deals = story.instances(process="sales_pipeline")
-    assert len(deals) == 60
+    assert len(deals) == 61  # 60 over the story, and one customer's deal from before it
     created = sorted(clock.parse_iso(str(d["created_at"])) for d in deals)
     assert created[-1] - created[0] > timedelta(days=STORY_DAYS - 30)
     stages = {d["stage"] for d in deals if d["status"] == "running"}
@@ -82,3 +82,23 @@ def _numbers(value: object) -> list[float]:
     if isinstance(value, list | tuple):
         return [n for item in value for n in _numbers(item)]
     return []
+
+
+def test_customers_buy_again_go_quiet_and_are_followed_up(story: Service) -> None:
+    customers = story.customers(None)
+    assert sum(1 for c in customers if c["deals"] >= 2) >= 3  # renewals and upsells
+    due = [c for c in customers if c["cadence_due"]]
+    assert 2 <= len([c for c in due if c["tier"] == "A"]) <= 4  # a few A customers gone quiet
+    figures = story.report("customers", story.report_filters({}), viewer="zhang.wei")
+    assert figures["churn_rate"] and figures["repeat_purchase_rate"]  # one churned, some repeat
+    assert figures["revisit_rate"] is not None
+    [busy] = [c for c in customers if c["deals"] >= 2][:1]
+    kinds = {a["kind"] for a in story.customer(busy["id"], None)["activities"]}
+    assert len(kinds) >= 3  # visits, meetings, calls, e-mails along its deals
+
+
+def test_targets_with_one_rep_ahead_and_one_behind(story: Service) -> None:
+    rows = story.targets_report(None, viewer="zhang.wei")["rows"]
+    pace = {r["user"]: r["pace"] for r in rows if r["metric"] == "won_value"}
+    assert pace["wang.fang"] == "ahead" and pace["li.na"] == "behind"
+    assert pace[None] is not None  # the team has its target too
