@@ -29,7 +29,7 @@ from engine.jobs.timers import tick
 from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
 from engine.usecases.service import Service, connect
-from salesflow.output import human
+from salesflow.output import human, table
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -148,11 +148,86 @@ def cmd_start(args: argparse.Namespace) -> Any:
         version=args.version,
         amount=args.amount,
         expected_close=args.expected_close,
+        customer_id=args.customer,
+    )
+
+
+def cmd_customers(args: argparse.Namespace) -> Any:
+    """The customers (all of them, or those --user may see), as a table or --json."""
+    found = _service(args).customers(
+        args.user, q=args.q, tier=args.tier, owner=args.owner, due=True if args.due else None
+    )
+    if args.json:
+        return found
+    return table(
+        [{**c, "due": "due" if c["cadence_due"] else ""} for c in found],
+        ["id", "name", "tier", "owner", "deals", "won_value", "last_activity_at", "due"],
+    )
+
+
+def cmd_customer(args: argparse.Namespace) -> Any:
+    found = _service(args).customer(args.customer_id, args.user)
+    if args.json:
+        return found
+    lines = [
+        f"{found['name']} (#{found['id']}), tier {found['tier'] or '-'}, owner "
+        f"{found['owner'] or '-'}",
+        f"  industry {found['industry'] or '-'}, region {found['region'] or '-'}",
+        f"  last activity {found['last_activity_at'] or '-'}, next follow-up "
+        f"{found['next_follow_up'] or '-'}" + (" (follow-up due)" if found["cadence_due"] else ""),
+        "  contacts:",
+        *(
+            f"    {c['name']}"
+            + "".join(f", {c[k]}" for k in ("role", "phone", "email", "wechat") if c[k])
+            for c in found["contacts"]
+        ),
+        "  deals:",
+        table(
+            [dict(d) for d in found["deal_list"]],
+            ["id", "name", "stage", "status", "outcome", "amount", "owner"],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def cmd_add_customer(args: argparse.Namespace) -> Any:
+    return _service(args).create_customer(
+        args.name,
+        actor=args.user,
+        owner=args.owner,
+        tier=args.tier,
+        industry=args.industry,
+        region=args.region,
+        confirm=args.confirm,
     )
 
 
 def cmd_lose(args: argparse.Namespace) -> Any:
     return _service(args).mark_lost(args.instance_id, user=args.user, reason=args.reason)
+
+
+def cmd_log_activity(args: argparse.Namespace) -> Any:
+    """A call, visit, meeting, e-mail or message with a customer or a deal
+    (engine.usecases.activities)."""
+    return _service(args).log_activity(
+        actor=args.user,
+        customer_id=args.customer,
+        deal_id=args.deal,
+        kind=args.kind,
+        at=args.at,
+        notes=args.notes or "",
+        outcome=args.outcome,
+        next_step=args.next_step,
+        next_step_at=args.next_step_at,
+    )
+
+
+def cmd_activities(args: argparse.Namespace) -> Any:
+    found = _service(args).activities(args.user, customer_id=args.customer, deal_id=args.deal)
+    if getattr(args, "json", False):
+        return found
+    columns = ["id", "at", "kind", "by", "deal_id", "notes", "next_step", "next_step_at"]
+    return table([{**a, "notes": a["notes"][:60]} for a in found], columns)
 
 
 def cmd_import(args: argparse.Namespace) -> Any:
@@ -501,10 +576,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount", metavar="CNY", help="the deal's value, a number from 0")
     p.add_argument("--expected-close", metavar="YYYY-MM-DD", help="when it should close")
     p.add_argument(
+        "--customer",
+        metavar="ID",
+        help="the customer the deal is for (default: found or added by the data's company)",
+    )
+    p.add_argument(
         "--user",
         help="who starts it (checked: a role the process lets start it, or admin; "
         "without --user the owner is checked)",
     )
+
+    p = add("customers", cmd_customers, "list customers: deals, won value, follow-up due")
+    p.add_argument("--user", help="only the customers this user may see")
+    p.add_argument("--q", metavar="TEXT", help="whose name contains this text")
+    p.add_argument("--tier", choices=["A", "B", "C"])
+    p.add_argument("--owner")
+    p.add_argument("--due", action="store_true", help="only those due a follow-up")
+
+    p = add("customer", cmd_customer, "show one customer: contacts, deals, activities")
+    p.add_argument("customer_id", metavar="ID")
+    p.add_argument("--user", help="as this user sees it (a customer they may not see: 4)")
+
+    p = add("add-customer", cmd_add_customer, "add a customer (similar names are refused)")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--tier", choices=["A", "B", "C"])
+    p.add_argument("--owner", help="who owns it (default: --user)")
+    p.add_argument("--industry")
+    p.add_argument("--region")
+    p.add_argument("--user", help="who adds it (checked: a sales rep, a manager or an admin)")
+    p.add_argument("--confirm", action="store_true", help="add it although similar names exist")
 
     p = add("lose", cmd_lose, "mark an open deal lost, from any stage, with a reason")
     p.add_argument("instance_id", metavar="ID")
@@ -585,6 +685,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", help="who does it (checked: the rep or a sales manager)")
     p = add("digest", cmd_digest, "a rep's day: tasks due, stale deals, timers firing soon")
     p.add_argument("user")
+
+    p = add("log-activity", cmd_log_activity, "log a call, visit, meeting, e-mail or message")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--customer", metavar="ID", help="with this customer")
+    which.add_argument("--deal", metavar="ID", help="about this deal (and so its customer)")
+    p.add_argument("--kind", required=True, help="call, visit, meeting, email or message")
+    p.add_argument(
+        "--at", metavar="ISO", help="when (default now; without an offset: the team's time zone)"
+    )
+    p.add_argument("--notes", help="what was said")
+    p.add_argument("--outcome", help="how it went")
+    p.add_argument("--next-step", help="what comes next")
+    p.add_argument("--next-step-at", metavar="DATE", help="when the next step is due")
+    p.add_argument("--user", required=True, help="who did it (checked: may see it)")
+
+    p = add("activities", cmd_activities, "a customer's or a deal's activities, newest first")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--customer", metavar="ID", help="the customer's (its deals' included)")
+    which.add_argument("--deal", metavar="ID", help="the deal's")
+    p.add_argument("--user", help="as this user sees them (default: all)")
     add("demo", cmd_demo, "load demo users and deals spread over the stages")
 
     p = add("worker", cmd_worker, "fire due timers and run escalations, e-mail and digests")

@@ -23,11 +23,13 @@ __all__ = ["create_app"]
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webui import (
+        activities,
         admin,
         api,
         auth,
         chart_pages,
         config,
+        customers,
         deals,
         designer,
         digest,
@@ -75,6 +77,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     chart_pages.init_app(app)  # zoom, pan and fit for every page with a chart
     reports.init_app(app)
     imports.init_app(app)  # import leads from a CSV or XLSX file
+    customers.init_app(app)  # customers (accounts), their contacts and deals
+    activities.init_app(app)  # calls, visits, meetings logged from the deal and customer pages
 
     @app.get("/")
     def index() -> Response:

@@ -54,7 +54,16 @@ bp = Blueprint("deals", __name__, url_prefix="/deals")
 PIPELINE = "sales_pipeline"  # the process a new lead starts, unless another is chosen
 BOARD_CARDS = 50  # cards per column; the list shows the rest
 NEW_DEAL_META = frozenset(
-    {"csrf_token", "deal_name", "deal_owner", "deal_amount", "deal_expected_close", "process"}
+    {
+        "csrf_token",
+        "deal_name",
+        "deal_owner",
+        "deal_amount",
+        "deal_expected_close",
+        "process",
+        "customer_id",
+        "confirm_customer",
+    }
 )
 # What to tell about a deal's value or close date the engine refused (deals.deal_basics).
 BASICS_PROBLEMS = {
@@ -308,7 +317,16 @@ def new() -> BaseResponse | str | tuple[str, int]:
     schema = schema or {"type": "object", "properties": {}}
     # Who may own the deal is the engine's rule (Service.start checks it again).
     owners = [(u["username"], u["display_name"]) for u in service.deal_owners(me.username)]
-    page = {"processes": processes, "process": process, "process_name": names[process]}
+    # The customer: one the user sees (engine.usecases.customers), or new from the company.
+    customers = {str(c["id"]): c["name"] for c in service.customers(me.username)}
+    customer = request.values.get("customer_id", "").strip()
+    page = {
+        "processes": processes,
+        "process": process,
+        "process_name": names[process],
+        "customers": customers,
+        "customer": customer if customer in customers else "",
+    }
     if request.method == "GET":
         return render_template(
             "deals/new.html",
@@ -329,13 +347,25 @@ def new() -> BaseResponse | str | tuple[str, int]:
         "expected_close": request.form.get("deal_expected_close", "").strip(),
     }
     basics_errors = basics_problems(basics)
+    if customer in customers and not "".join(raw.get("company", [])).strip():
+        raw["company"] = [customers[customer]]  # the chosen customer's name
     parsed = parse(schema, raw)
     errors = list(parsed.errors)
-    owner_error = None
+    owner_error = customer_error = None
+    similar: list[dict[str, Any]] = []
     status = 422
+    company = parsed.data.get("company")
+    if customer and customer not in customers:
+        customer_error = _("Choose one of the customers in the list.")
+    elif not customer and isinstance(company, str) and company.strip():
+        # A new customer: warn of similar names first, unless one compares equal (the deal
+        # joins that one) or the user confirmed it is another company.
+        similar = service.similar_customers(company, me.username)
+        if any(c["same"] for c in similar) or request.form.get("confirm_customer") == "1":
+            similar = []
     if owner not in {o for o, _name in owners}:
         owner_error = _("Choose one of the people in the list.")
-    elif not errors and not basics_errors:
+    elif not errors and not basics_errors and not customer_error and not similar:
         try:
             started = service.start(
                 process,
@@ -345,6 +375,7 @@ def new() -> BaseResponse | str | tuple[str, int]:
                 actor=me.username,
                 amount=basics["amount"],
                 expected_close=basics["expected_close"],
+                customer_id=int(customer) if customer else None,
             )
         except ForbiddenError:  # the process's start roles changed since the page was shown
             errors = [{"field": "(form)", "message": _("You may not start this process.")}]
@@ -367,6 +398,8 @@ def new() -> BaseResponse | str | tuple[str, int]:
         owner_error=owner_error,
         basics=basics,
         basics_errors=basics_errors,
+        customer_error=customer_error,
+        similar=similar,
         **page,
     )
     return html, status
@@ -439,6 +472,9 @@ def _show(
         basics_errors=basics_errors or {},
         # The "Deal data" panel: by form, in the reader's words (engine.usecases.deal_data).
         data_sections=service.deal_data_sections(instance_id, me.username, language()),
+        # The activities panel (templates/activities/_panel.html, webui.activities).
+        activities=service.activities(me.username, deal_id=instance_id),
+        activity_target={"deal_id": instance_id},
     )
     return chart.put_into(page)
 

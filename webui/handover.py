@@ -145,6 +145,7 @@ def people() -> Response | str | tuple[str, int]:
                 ),
                 "success",
             )
+            flash(_("Customers handed over: %(count)s.", count=done["customers"]), "success")
             return redirect(url_for(".people"))
     elif chosen["from"] and chosen["to"]:
         try:

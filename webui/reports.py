@@ -1,7 +1,9 @@
 """Reports (usecases.reports): funnel, lead channels, cycle and time in stage, reps, stale deals
-and SLA breaches.  One page per report with the filters, a chart drawn on the server (pygal,
-SVG), the numbers in tables beside it, CSV downloads (`?format=csv&table=...`) and, on the
-funnel and time pages, the process heatmap of the same deals.
+and SLA breaches, the customer figures; and the month's targets per rep and team
+(usecases.targets, the Targets tab, where managers set them).  One page per report with the
+filters, a chart drawn on the server (pygal, SVG), the numbers in tables beside it, CSV
+downloads (`?format=csv&table=...`) and, on the funnel and time pages, the process heatmap of
+the same deals.
 
 Who sees what: sales managers and admins the whole team's figures; a rep the figures of the
 deals the rep may see (usecases.access); anyone else no reports (403).  Managers and admins set
@@ -59,6 +61,9 @@ TITLES = {
     "cycle": N_("Sales cycle and time"),
     "reps": N_("Reps"),
     "stale": N_("Stale deals and SLAs"),
+    "customers": N_("Customers"),
+    # Not one of REPORTS: the month's targets (engine.usecases.targets), its own page.
+    "targets": N_("Targets"),
 }
 # The tables of each report and their columns: the page, the CSV and the API agree on them.
 TABLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -101,6 +106,8 @@ TABLES: dict[str, dict[str, tuple[str, ...]]] = {
             "overdue_tasks",
             "responses",
             "median_response_seconds",
+            "won_value_target",
+            "won_value_attainment",
         ),
     },
     "stale": {
@@ -108,6 +115,41 @@ TABLES: dict[str, dict[str, tuple[str, ...]]] = {
         "owners": ("owner", "stale_deals", "overdue_tasks", "escalated_tasks", "escalations"),
         "elements": ("element_id", "element_name", "stage", "escalations"),
         "deals": ("instance_id", "name", "owner", "stage", "activity_at", "quiet_days"),
+    },
+    "customers": {
+        "customers": (
+            "customer_id",
+            "name",
+            "won_deals",
+            "won_value",
+            "last_won_at",
+            "churned",
+        ),
+        "reps": ("user", "visits", "proposals", "visits_per_week", "proposals_per_week"),
+        "channels": (
+            "channel",
+            "leads",
+            "won",
+            "cost",
+            "cost_per_lead",
+            "won_value",
+            "value_per_cost",
+        ),
+        "figures": (
+            "customers",
+            "churned",
+            "churn_rate",
+            "repeat_customers",
+            "repeat_purchase_rate",
+            "clv_median",
+            "clv_mean",
+            "revisit_wins",
+            "revisited",
+            "revisit_rate",
+            "visits_per_week",
+            "proposals_per_week",
+            "window_days",
+        ),
     },
 }
 CHART_STYLE = Style(
@@ -128,14 +170,19 @@ def read_filters(args: MultiDict[str, str]) -> Filters:
     return engine().report_filters(args)
 
 
-def run(name: str, f: Filters, username: str) -> dict[str, Any]:
-    """A report over the deals `username` may see (all of them for managers and admins)."""
-    return engine().report(name, f, viewer=username)
+def run(name: str, f: Filters, username: str, *, window_days: int | None = None) -> dict[str, Any]:
+    """A report over the deals `username` may see (all of them for managers and admins);
+    `window_days`: the customers report's churn window."""
+    return engine().report(name, f, viewer=username, window_days=window_days)
 
 
 def rows_of(name: str, report: dict[str, Any], table: str) -> list[dict[str, Any]]:
     if name == "cycle" and table == "cycle":
         return [report["cycle"]]
+    if name == "customers" and table == "customers":
+        return list(report["top_customers"])
+    if name == "customers" and table == "figures":
+        return [report]
     rows: list[dict[str, Any]] = report[table]
     return rows
 
@@ -150,14 +197,18 @@ def csv_response(name: str, report: dict[str, Any], table: str | None, *, bom: b
     table = table or next(iter(tables))
     if table not in tables:
         raise ValidationError(f"one of {', '.join(tables)}", field="table")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    columns = tables[table]
-    writer.writerow(columns)
-    for row in rows_of(name, report, table):
-        writer.writerow([_cell(row.get(c)) for c in columns])
     period = report["filters"]
     stem = "-".join(p for p in (name, table, (period["from"] or "")[:10]) if p)
+    return csv_table(tables[table], rows_of(name, report, table), stem, bom=bom)
+
+
+def csv_table(columns: tuple[str, ...], rows: list[Any], stem: str, *, bom: bool) -> Response:
+    """Rows as a CSV download named `stem`.csv, one column per key of `columns`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
     response = Response(("\ufeff" if bom else "") + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     response.mimetype_params["charset"] = "utf-8"
@@ -182,10 +233,8 @@ def _days(seconds: Any) -> float | None:
 # --- the charts ---------------------------------------------------------------------------------
 
 
-def chart(name: str, report: dict[str, Any]) -> str:
-    """The report's chart as an SVG data URL (an <img>: the page's CSP allows no inline
-    style, and pygal styles its SVG with a <style> element)."""
-    bar = pygal.Bar(
+def _bar() -> Any:
+    return pygal.Bar(
         style=CHART_STYLE,
         js=[],
         disable_xml_declaration=True,
@@ -197,6 +246,24 @@ def chart(name: str, report: dict[str, Any]) -> str:
         print_values=False,
         margin=12,
     )
+
+
+def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[Any]]]) -> str:
+    """A bar chart as an SVG data URL (an <img>: the page's CSP allows no inline style, and
+    pygal styles its SVG with a <style> element)."""
+    bar = _bar()
+    bar.x_labels = labels
+    bar.title = title
+    bar.no_data_text = _("No data")
+    for name, values in series:
+        bar.add(name, values)
+    return _data_url(bar)
+
+
+def chart(name: str, report: dict[str, Any]) -> str:
+    """The report's chart as an SVG data URL (an <img>: the page's CSP allows no inline
+    style, and pygal styles its SVG with a <style> element)."""
+    bar = _bar()
     series: list[tuple[str, list[Any]]] = []
     if name == "funnel":
         rows = report["stages"]
@@ -215,6 +282,13 @@ def chart(name: str, report: dict[str, Any]) -> str:
         series = [
             (_("Median (days)"), [_days(r["median_seconds"]) for r in rows]),
             (_("90th percentile (days)"), [_days(r["p90_seconds"]) for r in rows]),
+        ]
+    elif name == "customers":
+        rows = report["reps"]
+        bar.x_labels = [person(r["user"]) for r in rows]
+        series = [
+            (_("Visits per week"), [r["visits_per_week"] for r in rows]),
+            (_("Proposals per week"), [r["proposals_per_week"] for r in rows]),
         ]
     elif name == "reps":
         rows = report["reps"]
@@ -236,11 +310,45 @@ def chart(name: str, report: dict[str, Any]) -> str:
     bar.no_data_text = _("No data")
     for title, values in series:
         bar.add(title, values)
+    return _data_url(bar)
+
+
+def _data_url(bar: Any) -> str:
     root = etree.fromstring(bar.render(is_unicode=False), etree.XMLParser(resolve_entities=False))
     for script in root.findall(".//{http://www.w3.org/2000/svg}script"):
         script.getparent().remove(script)  # pygal's tooltip settings: nothing runs in an <img>
     svg = etree.tostring(root, encoding="unicode").encode("utf-8")
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def customer_charts(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The customers report's other charts (title, SVG data URL): the top customers' lifetime
+    value, and each lead channel's cost against the value it won."""
+    top = report["top_customers"]
+    rows = report["channels"]
+    value_title = _("Lifetime value of the top customers")
+    channel_title = _("Lead cost and won value per channel")
+    return [
+        (
+            value_title,
+            bar_chart(
+                value_title,
+                [c["name"] for c in top],
+                [(_("Won value"), [c["won_value"] for c in top])],
+            ),
+        ),
+        (
+            channel_title,
+            bar_chart(
+                channel_title,
+                [source(r["channel"]) for r in rows],
+                [
+                    (_("Lead cost"), [r["cost"] for r in rows]),
+                    (_("Won value"), [r["won_value"] for r in rows]),
+                ],
+            ),
+        ),
+    ]
 
 
 def _heatmap(f: Filters, username: str, report: dict[str, Any] | None) -> tuple[Any, str]:
@@ -281,11 +389,14 @@ def show(name: str) -> Response | str | tuple[str, int]:
     chosen = {
         k: (request.args.get(k) or "").strip() for k in ("from", "to", "version", *TEXT_FILTERS)
     }
+    if name == "customers":
+        chosen["window_days"] = (request.args.get("window_days") or "").strip()
     try:
         f = read_filters(request.args)
+        window = engine().report_window(request.args) if name == "customers" else None
     except ValidationError as exc:
         return _page(name, chosen, None, error=exc), 422
-    report = run(name, f, me.username)
+    report = run(name, f, me.username, window_days=window)
     if request.args.get("format") == "csv":
         try:
             return csv_response(name, report, request.args.get("table"), bom=True)
@@ -318,6 +429,7 @@ def _page(
         titles=TITLES,
         report=report,
         chart=chart(name, report) if report is not None else None,
+        more_charts=customer_charts(report) if report is not None and name == "customers" else [],
         tables=TABLES[name],
         chosen=chosen,
         args=args,
@@ -374,6 +486,88 @@ def set_costs() -> BaseResponse:
         k: v for k, v in request.form.items() if k in ("from", "to", *TEXT_FILTERS) and v
     }
     return redirect(url_for("reports.show", name="channels", **back))
+
+
+# --- targets (目标分解) -------------------------------------------------------------------------
+
+METRICS = {
+    "won_value": N_("Won value"),
+    "won_deals": N_("Won deals"),
+    "visits": N_("Visits"),
+    "proposals": N_("Proposals"),
+}
+TARGET_COLUMNS = ("user", "metric", "target", "actual", "attainment", "expected", "pace")
+# What a refused target names, as the form labels it.
+TARGET_FIELDS = {
+    "period": N_("Month"),
+    "user": N_("For"),
+    "metric": N_("Metric"),
+    "value": N_("Target"),
+}
+
+
+def targets_chart(report: dict[str, Any]) -> str:
+    """Won value against its target, for the team and per rep."""
+    rows = [r for r in report["rows"] if r["metric"] == "won_value"]
+    return bar_chart(
+        _("Won value against target, %(month)s", month=report["period"]),
+        [person(r["user"]) if r["user"] else _("Team") for r in rows],
+        [
+            (_("Target"), [r["target"] for r in rows]),
+            (_("Actual"), [r["actual"] for r in rows]),
+        ],
+    )
+
+
+@bp.get("/targets")
+def targets() -> Response | str | tuple[str, int]:
+    me = user()
+    error: ValidationError | None = None
+    try:
+        report = engine().targets_report(request.args.get("period") or None, viewer=me.username)
+    except ValidationError as exc:
+        error, report = exc, engine().targets_report(None, viewer=me.username)
+    if request.args.get("format") == "csv" and error is None:
+        return csv_table(TARGET_COLUMNS, report["rows"], f"targets-{report['period']}", bom=True)
+    groups: dict[str | None, list[Any]] = {}
+    for row in report["rows"]:
+        groups.setdefault(row["user"], []).append(row)
+    page = render_template(
+        "reports/targets.html",
+        name="targets",
+        titles=TITLES,
+        args={},
+        report=report,
+        groups=list(groups.items()),
+        chart=targets_chart(dict(report)),
+        metrics=METRICS,
+        owners=_options()["owner"],
+        may_set=me.has_any(MANAGERS),
+        team_wide=me.has_any(MANAGERS),
+        error=error,
+    )
+    return (page, 422) if error is not None else page
+
+
+@bp.post("/targets")
+def set_target() -> BaseResponse:
+    me = require_any_role(MANAGERS)
+    form = request.form
+    period = (form.get("period") or "").strip()
+    try:
+        engine().set_target(
+            period,
+            form.get("user") or None,
+            form.get("metric") or "",
+            form.get("value") or "",
+            actor=me.username,
+        )
+    except ValidationError as exc:
+        field = _(TARGET_FIELDS.get(exc.field or "", N_("Target")))
+        flash(_("Not saved: check %(field)s.", field=field), "error")
+        return redirect(url_for("reports.targets"))
+    flash(_("Target saved."), "success")
+    return redirect(url_for("reports.targets", period=period))
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Team settings (admins only): the SLA clock (time zone, business hours, holidays, make-up
-working days), the days after which a quiet deal is stale, per stage, and the digest time.
+working days), the days after which a quiet deal is stale, per stage, the digest time, and
+the follow-up cadence of each customer tier.
 
 The engine (engine.usecases.settings: `SettingCases`, methods of `Service`) says who may change
 them, checks and stores the values; this page turns the form into them and back, and says in
@@ -15,7 +16,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from engine.errors import ValidationError
-from engine.usecases.settings import SETTING_ROLES, STALE_STAGES, date_ranges
+from engine.usecases.settings import SETTING_ROLES, STALE_STAGES, TIERS, date_ranges
 from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _
 
@@ -54,6 +55,7 @@ PROBLEMS = {
     "workdays": N_("Enter one date or range per line, such as 2026-10-01..2026-10-07."),
     "stale_days": N_("Enter 1 to 3650 days, or nothing for never."),
     "digest_time": N_("Enter a time of day such as 08:00."),
+    "cadence_days": N_("Enter 1 to 3650 days, or nothing for no reminders."),
 }
 
 
@@ -89,6 +91,7 @@ def _page(form: dict[str, Any], errors: dict[str, str]) -> str:
         time_zones=TIME_ZONES,
         all_time_zones=[z for z in ALL_TIME_ZONES if z not in TIME_ZONES],
         stages=STALE_STAGES,
+        tiers=TIERS,
     )
 
 
@@ -108,6 +111,9 @@ def _form_of(values: dict[str, Any]) -> dict[str, Any]:
         },
         "digest_time": values["digest_time"],
         "reps_see_team_deals": bool(values.get("reps_see_team_deals")),
+        "cadence_days": {
+            tier: "" if days is None else str(days) for tier, days in values["cadence_days"].items()
+        },
     }
 
 
@@ -125,6 +131,7 @@ def _posted() -> dict[str, Any]:
         "stale_days": {stage: f.get(f"stale_{stage}", "").strip() for stage in STALE_STAGES},
         "digest_time": f.get("digest_time", "").strip(),
         "reps_see_team_deals": f.get("reps_see_team_deals") == "on",
+        "cadence_days": {tier: f.get(f"cadence_{tier}", "").strip() for tier in TIERS},
     }
 
 
@@ -142,6 +149,7 @@ def _values_of(form: dict[str, Any]) -> dict[str, Any]:
         "stale_days": form["stale_days"],
         "digest_time": form["digest_time"],
         "reps_see_team_deals": form["reps_see_team_deals"],
+        "cadence_days": form["cadence_days"],
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from webui.activities import activity_kind
 from webui.i18n import _
 from webui.labels import event, person
 
@@ -54,10 +55,36 @@ def sentence(entry: Mapping[str, Any]) -> str:
         return _("Deal started by %(name)s", name=who) if who else _("Deal started")
     if kind == "comment":
         return _("%(name)s commented", name=who)
+    if kind == "activity":
+        return _activity(entry, who)
     if kind == "claimed" and step and who:
         return _("%(step)s claimed by %(name)s", step=step, name=who)
     # The other kinds say what they are (labels.EVENTS) and the step they concern.
     return _("%(event)s: %(step)s", event=event(kind), step=step) if step else event(kind)
+
+
+def _activity(entry: Mapping[str, Any], who: str) -> str:
+    """A call, visit, meeting, e-mail or message logged on the deal: "Call with ACME by Wang
+    Fang" (its notes are quoted below, like a comment's)."""
+    data = entry.get("data") or {}
+    kind = data.get("activity") if isinstance(data, Mapping) else None
+    customer = entry.get("name") or ""
+    if kind == "call":
+        return _("Call with %(customer)s by %(name)s", customer=customer, name=who)
+    if kind == "visit":
+        return _("Visit to %(customer)s by %(name)s", customer=customer, name=who)
+    if kind == "meeting":
+        return _("Meeting with %(customer)s by %(name)s", customer=customer, name=who)
+    if kind == "email":
+        return _("E-mail to %(customer)s by %(name)s", customer=customer, name=who)
+    if kind == "message":
+        return _("Message to %(customer)s by %(name)s", customer=customer, name=who)
+    return _(
+        "%(activity)s with %(customer)s by %(name)s",
+        activity=activity_kind(kind),
+        customer=customer,
+        name=who,
+    )
 
 
 def _step(step: str, who: str, outcome: str) -> str:

@@ -114,6 +114,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         ENGLISH: "{who} sent deal '{deal}' back to you: '{task}' is open again.",
         CHINESE: "{who} 退回了商机「{deal}」：「{task}」需要你重新处理。",
     },
+    # engine.usecases.activities: a customer silent past its tier's cadence
+    "cadence_reminder": {
+        ENGLISH: "No contact with {customer} (tier {tier}) for {days} days: follow up.",
+        CHINESE: "已有 {days} 天未联系客户「{customer}」（{tier} 类）：请跟进。",
+    },
 }
 
 

@@ -83,8 +83,11 @@ class HistoryEntry(TypedDict):
 
 
 class Deal(DealSummary):
-    """One deal with everything about it (`Service.show`)."""
+    """One deal with everything about it (`Service.show`), with its customer's id and name
+    (None for a deal without a customer)."""
 
+    customer_id: int | None
+    customer: str | None
     position: dict[str, str]  # element id -> ready, waiting, completed, error, ...
     data: dict[str, Any]
     tasks: list[TaskRecord]

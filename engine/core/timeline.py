@@ -20,7 +20,10 @@ What is shown, and what is folded into what:
 - boundary timers cancelled because their task was done in time are hidden (folded); a task
   cancelled because the deal was marked lost, cancelled or moved is folded into that entry;
 - the kinds that already speak business (comments, claims, hand-overs, marked lost,
-  changes of value, escalations, incidents, ...) are kept as they are.
+  changes of value, escalations, incidents, ...) are kept as they are;
+- the calls, visits and meetings logged on the deal (engine.usecases.activities) are
+  `activity` entries among the steps (`with_activities`): the kind of activity and the rest
+  in `data`, its notes as the `comment`, the customer in `name`.
 Every entry keeps the raw rows it stands for (`folded`), oldest first, its own included, so a
 page can still show them under "Details".
 """
@@ -28,13 +31,21 @@ page can still show them under "Details".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from engine.core.forms import send_back_field, sent_back
 from engine.core.graph import GATEWAY_KINDS, Edge, Graph, Node
 from engine.core.records import HistoryEntry
 
-__all__ = ["BUSINESS_KINDS", "HUMAN_KINDS", "TimelineEntry", "business_timeline"]
+__all__ = [
+    "BUSINESS_KINDS",
+    "HUMAN_KINDS",
+    "TimelineEntry",
+    "activity_entry",
+    "business_timeline",
+    "with_activities",
+]
 
 # The elements a person completes.  A plain BPMN "task" waits for someone too in SpiffWorkflow.
 HUMAN_KINDS = frozenset({"userTask", "manualTask", "task"})
@@ -51,7 +62,9 @@ BUSINESS_KINDS = (
     "finished",
     "deal_cancelled",
     "task_cancelled",
+    "activity",
 )
+ACTIVITY = "activity"
 # What a cancelled task is folded into when it comes with it: the deal ended or moved, or an
 # interrupting event took over.
 _CANCELLING = frozenset(
@@ -327,6 +340,58 @@ class _Reader:
 
 
 _NOWHERE = Node(id="", kind="")
+
+
+def activity_entry(activity: Mapping[str, Any], about: str | None) -> TimelineEntry:
+    """An activity logged on the deal (engine.store.activities.ActivityRecord) as a line of
+    its timeline: `name` is whom it was with (`about`: the customer, else the deal), the
+    notes its `comment`, the kind of activity, its outcome and next step in `data`."""
+    notes = activity.get("notes")
+    return {
+        "kind": ACTIVITY,
+        "at": activity.get("at"),
+        "actor": activity.get("by"),
+        "element_id": None,
+        "name": about,
+        "outcomes": [],
+        "target": None,
+        "comment": notes.strip() if isinstance(notes, str) and notes.strip() else None,
+        "outputs": {},
+        "data": {
+            "activity_id": activity.get("id"),
+            "activity": activity.get("kind"),
+            "outcome": activity.get("outcome"),
+            "next_step": activity.get("next_step"),
+            "next_step_at": activity.get("next_step_at"),
+        },
+        "folded": [],
+    }
+
+
+def with_activities(
+    entries: Sequence[TimelineEntry], activities: Sequence[TimelineEntry]
+) -> list[TimelineEntry]:
+    """The timeline (oldest first) with the activity entries put where their time falls;
+    at the same time, what the process did comes first."""
+    ordered = sorted(activities, key=lambda e: _instant(e["at"]))
+    merged: list[TimelineEntry] = []
+    i = 0
+    for entry in entries:
+        at = _instant(entry["at"])
+        while i < len(ordered) and _instant(ordered[i]["at"]) < at:
+            merged.append(ordered[i])
+            i += 1
+        merged.append(entry)
+    merged.extend(ordered[i:])
+    return merged
+
+
+def _instant(value: str | None) -> datetime:
+    """An entry's ISO time as an instant to compare (naive taken as UTC; none: the start)."""
+    if not value:
+        return datetime.min.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _deal_cancel(row: HistoryEntry) -> bool:

@@ -234,12 +234,13 @@ def _alive(pid: int) -> bool:
 def default_jobs() -> list[Job]:
     """The periodic jobs: SLA escalations every second (they fall due like timers), the end
     of delegations and the e-mail of notifications often, the daily digest when its hour
-    comes, reminders for initiative rows nobody updated for a day, and the reports' facts of
+    comes, reminders for initiative rows nobody updated for a day and for customers silent
+    past their tier's cadence, and the reports' facts of
     the deals that changed (so a report opened after a burst of timers need not work them
     out first).  Each job knows what it already did, so a restart or a second worker repeats
     nothing."""
+    from engine.jobs import cadence, digest, escalation, mail, reminders
     from engine.jobs import delegations as delegation_job
-    from engine.jobs import digest, escalation, mail, reminders
     from engine.usecases.reports import facts
 
     def delegations(service: Service, now: datetime) -> int:
@@ -251,5 +252,6 @@ def default_jobs() -> list[Job]:
         Job("e-mail", 10.0, lambda service, now: mail.send_pending(service.db, now)),
         Job("digests", 60.0, lambda service, now: digest.send_digests(service.db, now)),
         Job("initiative reminders", 600.0, reminders.send_reminders),
+        Job("cadence reminders", 600.0, cadence.send_cadence_reminders),
         Job("report facts", 5.0, lambda service, now: facts.catch_up(service.db)),
     ]

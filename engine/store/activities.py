@@ -7,16 +7,24 @@ the rows as told.  They take an open session.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TypedDict
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, TypedDict
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, case, false, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.models import Activity
+from engine.store.models import Activity, Customer
 from engine.store.records import iso
 
-__all__ = ["KINDS", "ActivityRecord", "activities_of", "activity_record"]
+__all__ = [
+    "KINDS",
+    "ActivityRecord",
+    "activities_of",
+    "activity_record",
+    "add_activity",
+    "silent_clause",
+]
 
 KINDS = ("call", "visit", "meeting", "email", "message")
 
@@ -78,3 +86,65 @@ def activities_of(
         query = query.where(Activity.at >= since)
     rows = s.scalars(query.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit))
     return [activity_record(r) for r in rows]
+
+
+def add_activity(s: Session, values: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
+    """Keep an activity (checked by the caller) and what it means for its customer, in the
+    caller's transaction: the customer's last activity is the latest one's time, its next
+    follow-up the next step's date of the latest activity that set one, and its cadence
+    reminder is over (`reminded_at` cleared).  One UPDATE of the customer's row, so two
+    activities logged at once each count (the row lock orders them)."""
+    row = Activity(**values, created_at=now)
+    s.add(row)
+    s.flush()
+    customer_id, at = row.customer_id, row.at
+    if customer_id is not None:
+        changes: dict[str, Any] = {
+            "last_activity_at": case(
+                (
+                    or_(Customer.last_activity_at.is_(None), Customer.last_activity_at < at),
+                    literal(at, Customer.last_activity_at.type),
+                ),
+                else_=Customer.last_activity_at,
+            ),
+            "reminded_at": None,
+        }
+        if row.next_step_at is not None:
+            # The latest activity (by when it happened) that set a next step says when to
+            # follow up: one logged late about an older call does not move it back.
+            latest = (
+                select(Activity.next_step_at)
+                .where(Activity.customer_id == customer_id, Activity.next_step_at.is_not(None))
+                .order_by(Activity.at.desc(), Activity.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            changes["next_follow_up"] = latest
+        s.execute(
+            update(Customer)
+            .where(Customer.id == customer_id)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+    return activity_record(row)
+
+
+def silent_clause(cadence: Mapping[str, int | None], now: datetime) -> ColumnElement[bool]:
+    """A WHERE clause on Customer: customers silent for longer than their tier's cadence
+    (tier -> days, None: no cadence) — since their last activity, or since they were added
+    when they have none.  The Python twin is engine.usecases.activities `cadence_due`."""
+    parts = []
+    for tier, days in cadence.items():
+        if not days:
+            continue
+        since = now - timedelta(days=days)
+        parts.append(
+            and_(
+                Customer.tier == tier,
+                or_(
+                    Customer.last_activity_at < since,
+                    and_(Customer.last_activity_at.is_(None), Customer.created_at < since),
+                ),
+            )
+        )
+    return or_(*parts) if parts else false()

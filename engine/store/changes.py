@@ -22,7 +22,7 @@ from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
 from engine.errors import ConflictError
-from engine.store import notifications, users
+from engine.store import customers, notifications, users
 from engine.store.delegations import route
 from engine.store.models import History, Instance, OpenTask, ReportPending
 from engine.store.records import iso
@@ -153,7 +153,12 @@ def save_change(
         inst.amount = value
     inst.data = data_now
     inst.lead_source = _as_text(data_now.get("source_channel"), 80)
-    inst.tier = _as_text(data_now.get("tier"), 8)
+    tier = _as_text(data_now.get("tier"), 8)
+    if inst.customer_id is not None and tier is not None and tier != inst.tier:
+        # The deal was graded (again): its customer's tier follows, the latest grading wins;
+        # a tier set by hand stands until the next grading.
+        customers.follow_tier(s, inst.customer_id, tier, now)
+    inst.tier = tier
     inst.lost_reason = _as_text(data_now.get("lost_reason"), 300)
     inst.visited = visited
     inst.position = runtime.position(wf, visited)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core.calendar import BusinessHours, Calendar, clock_minutes, minutes_text, zone
+from engine.core.customers import CADENCE_DAYS, TIERS
 from engine.errors import ValidationError
 from engine.store.db import Database
 from engine.store.models import Setting
@@ -29,6 +30,7 @@ from engine.store.models import Setting
 __all__ = [
     "DEFAULTS",
     "DEFAULT_PROBABILITIES",
+    "cadence_days",
     "get",
     "load",
     "machine_zone",
@@ -110,6 +112,8 @@ DEFAULTS: dict[str, Any] = {
     "stage_probabilities": DEFAULT_PROBABILITIES,
     # Reps may open (read only) their colleagues' deals; off: each sees their own.
     "reps_see_team_deals": False,
+    # Tier -> days of silence after which a customer is due a follow-up (None: never).
+    "cadence_days": dict(CADENCE_DAYS),
 }
 # Kept in the same table by the engine itself, never edited on the page.
 DIGEST_SENT_ON = "digest_sent_on"
@@ -131,6 +135,7 @@ def load_all(s: Session) -> dict[str, Any]:
     values = {key: stored.get(key, copy.deepcopy(default)) for key, default in DEFAULTS.items()}
     # A stage added since the table was saved gets its default.
     values["stale_days"] = {**DEFAULTS["stale_days"], **(values["stale_days"] or {})}
+    values["cadence_days"] = {**DEFAULTS["cadence_days"], **(values["cadence_days"] or {})}
     return values
 
 
@@ -222,6 +227,12 @@ def stale_days(s: Session) -> dict[str, int | None]:
     return days
 
 
+def cadence_days(s: Session) -> dict[str, int | None]:
+    """Tier -> days of silence after which a customer of that tier is due a follow-up
+    (None: the tier has no cadence): as the team set it, else engine.core.customers'."""
+    return {**DEFAULTS["cadence_days"], **(get(s, "cadence_days") or {})}
+
+
 # --- checking values ------------------------------------------------------------------
 
 
@@ -297,6 +308,29 @@ def _stale_days(value: Any) -> dict[str, int | None]:
     return result
 
 
+def _cadence_days(value: Any) -> dict[str, int | None]:
+    """Tier -> days from 1 to MAX_STALE_DAYS; an empty value: no cadence for the tier."""
+    if not isinstance(value, Mapping):
+        raise ValueError("the cadence is a number of days per tier")
+    result: dict[str, int | None] = dict(DEFAULTS["cadence_days"])
+    for tier, days in value.items():
+        if tier not in TIERS:
+            raise ValueError(f"'{str(tier)[:20]}' is not a tier: {', '.join(TIERS)}")
+        if days is None or (isinstance(days, str) and not days.strip()):
+            result[tier] = None
+            continue
+        if isinstance(days, bool) or (isinstance(days, float) and not days.is_integer()):
+            raise ValueError(f"tier {tier}: a whole number of days")
+        try:
+            number = int(str(days).strip()) if isinstance(days, str) else int(days)
+        except ValueError:
+            raise ValueError(f"tier {tier}: '{str(days)[:20]}' is not a number of days") from None
+        if not 1 <= number <= MAX_STALE_DAYS:
+            raise ValueError(f"tier {tier}: a number of days from 1 to {MAX_STALE_DAYS}")
+        result[tier] = number
+    return result
+
+
 def _time_of_day(value: Any) -> str:
     minutes = clock_minutes(str(value))
     if minutes >= 24 * 60:
@@ -344,6 +378,7 @@ _NORMALISERS: dict[str, Any] = {
     "digest_time": _time_of_day,
     "stage_probabilities": _stage_probabilities,
     "reps_see_team_deals": _flag,
+    "cadence_days": _cadence_days,
 }
 
 

@@ -7,6 +7,9 @@
   also sees every colleague's deal: read only, since acting on a deal has its own rules (its
   tasks are its holders', marking it lost its owner's or a manager's).
 Completing or claiming a task has its own, stricter rule (engine.usecases.service).
+
+A customer is seen by its owner, by managers and admins, and by whoever may see one of its
+deals (`visible_customers`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.roles import MANAGERS, role_key
 from engine.store import team_settings
-from engine.store.models import History, Instance, OpenTask
+from engine.store.models import Customer, History, Instance, OpenTask
 
 SEE_ALL = MANAGERS
 SALES_REP = role_key("Sales Rep")
@@ -60,3 +63,23 @@ def may_see(
     visible = visible_deals(username, roles, team=team)
     query = select(Instance.id).where(Instance.id == instance_id, visible)
     return s.scalar(query) is not None
+
+
+def visible_customers(username: str, roles: set[str], *, team: bool = False) -> Any:
+    """A WHERE clause on Customer selecting the customers `username` may see: those they own,
+    and those of the deals they may see (`team`: for reading, where the team shares its deals
+    with its reps); managers and admins see every customer."""
+    if sees_all(roles):
+        return Customer.id.is_not(None)
+    deals = select(Instance.customer_id).where(
+        Instance.customer_id.is_not(None), visible_deals(username, roles, team=team)
+    )
+    return or_(Customer.owner == username, Customer.id.in_(deals))
+
+
+def may_see_customer(
+    s: Session, username: str, roles: set[str], customer_id: int, *, team: bool = False
+) -> bool:
+    """Whether `username` may see the customer (`visible_customers`)."""
+    visible = visible_customers(username, roles, team=team)
+    return s.scalar(select(Customer.id).where(Customer.id == customer_id, visible)) is not None

@@ -13,7 +13,8 @@ in its process: the k-th of n stages at k/(n+1).
 A column shows its `per_stage` most recently changed deals.  Each card carries what rots it
 and what presses it: `stale` (engine.store.stale), `quiet_days` since anyone worked on it,
 `rot` (0 fresh, 1 stale, 2 stale twice over) and `due_at`, the due time of the SLA of its
-open tasks that runs out first (engine.store.sla).
+open tasks that runs out first (engine.store.sla); `follow_up_due` when the deal's customer
+has been silent past its tier's cadence (engine.usecases.activities).
 
 Two statements whatever the number of stages, over the board's index (ix_instance_board,
 which holds the amount): the counts and values grouped by stage, and the cards as one UNION
@@ -42,6 +43,7 @@ from engine.store.models import Instance, OpenTask
 from engine.store.records import SUMMARY_COLUMNS, instance_summary
 from engine.store.stale import is_stale
 from engine.usecases import access
+from engine.usecases.activities import customers_due
 from engine.usecases.base import UseCases
 from engine.usecases.outcomes import LOST, WON, deal_summary, latest_version, outcome_of
 from engine.usecases.reports.scope import build_graph
@@ -200,6 +202,14 @@ class BoardCases(UseCases):
                 .group_by(OpenTask.instance_id)
             ).all()
         )
+        customer_of = dict(
+            s.execute(
+                select(Instance.id, Instance.customer_id).where(
+                    Instance.id.in_([r.id for r in rows]), Instance.customer_id.is_not(None)
+                )
+            ).all()
+        )
+        silent = customers_due(s, sorted({c for c in customer_of.values() if c}), now)
         found: dict[str | None, list[dict[str, Any]]] = {}
         for inst in rows:
             stale = is_stale(
@@ -218,6 +228,7 @@ class BoardCases(UseCases):
                 "stale": stale,
                 "quiet_days": quiet,
                 "rot": 0 if not stale else 2 if limit and quiet >= 2 * limit else 1,
+                "follow_up_due": customer_of.get(inst.id) in silent,
             }
             found.setdefault(inst.stage, []).append(card)
         return found

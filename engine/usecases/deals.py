@@ -52,6 +52,7 @@ from engine.store import deployments as versions
 from engine.store import team_settings as settings
 from engine.store.db import Database
 from engine.store.models import (
+    Customer,
     History,
     Instance,
     OpenTask,
@@ -268,11 +269,18 @@ class DealCases(UseCases):
         amount: Any = None,
         expected_close: Any = None,
         then: Callable[[Session, Instance], None] | None = None,
+        customer_id: int | str | None = None,
     ) -> StartedDeal:
         """Start a deal on the latest (or the given) version of a process, with its value
         (`amount`, a number from 0) and expected close date (YYYY-MM-DD) when given; when no
-        value is given, the start data's (changes.deal_value).  `then(s, inst)` writes what a
+        value is given, the start data's (changes.deal_value).  The deal is the customer's
+        named by `customer_id` (one the starter may see; its name is the data's `company`
+        when the data names none), else the customer of the data's `company`, found by name
+        or created (engine.usecases.customers.link_deal).  `then(s, inst)` writes what a
         caller keeps beside the new instance, in the same transaction."""
+        # Imported here: the customers' rules build on this module's (check_owner).
+        from engine.usecases import customers
+
         data = dict(data or {})
         basics = deal_basics({"amount": amount, "expected_close": expected_close})
         with self.space.write() as unit:
@@ -286,6 +294,11 @@ class DealCases(UseCases):
                 latest = vr if version is None else unit.version(_latest_id(s, process_id))
                 roles = unit.roles[owner] if starter == owner else users.roles_of(s, starter)
                 check_starter(latest, starter, roles)
+            chosen = None
+            if customer_id is not None:
+                chosen = customers.chosen_customer(s, customer_id, starter)
+                if not data.get("company"):
+                    data["company"] = chosen.name
             start_form = form_name(vr.spec.start.outputs[0]) if vr.spec.start.outputs else None
             if start_form in vr.validators:
                 check_data(vr.validators[start_form], data)
@@ -303,6 +316,8 @@ class DealCases(UseCases):
                 created_at=now,
                 **basics,
             )
+            # Before the save, so that the grading at the start reaches the customer too.
+            customers.link_deal(s, inst, chosen, data.get("company"), owner or actor)
             started = {
                 "at": now,
                 "actor": actor or owner,
@@ -384,8 +399,15 @@ class DealCases(UseCases):
             history = s.scalars(
                 select(History).where(History.instance_id == iid).order_by(History.id)
             )
+            customer = (
+                s.scalar(select(Customer.name).where(Customer.id == inst.customer_id))
+                if inst.customer_id is not None
+                else None
+            )
             return {
                 **deal_summary(instance_summary(inst)),
+                "customer_id": inst.customer_id if customer is not None else None,
+                "customer": customer,
                 "position": dict(inst.position),
                 "data": inst.data,
                 "tasks": [task_record(t) for t in tasks],

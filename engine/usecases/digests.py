@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001 - full-width Chinese punctuation in the Chinese summary
-"""A rep's daily digest ("Today"): my tasks due today or overdue, my stale deals, and the
-timers of my deals that fire in the next 24 hours.
+"""A rep's daily digest ("Today"): my tasks due today or overdue, my stale deals, the
+timers of my deals that fire in the next 24 hours, and my customers due a follow-up (silent
+past their tier's cadence, engine.usecases.activities).
 
 What the /digest page and `salesflow digest USER` show (`digest`), and what the worker's
 daily notification says (engine.jobs.digest `send_digests` builds one per user with
@@ -24,6 +25,7 @@ from engine.store.db import Database
 from engine.store.models import Instance, OpenTask
 from engine.store.records import iso
 from engine.store.stale import stale_clause
+from engine.usecases.activities import follow_ups_due
 from engine.usecases.texts import user_locale, version_texts
 
 __all__ = ["TIMER_HORIZON", "as_text", "build_digest", "digest", "is_empty", "summary"]
@@ -128,6 +130,7 @@ def build_digest(
         "tasks": tasks,
         "stale": stale,
         "timers": timers,
+        "follow_ups": follow_ups_due(s, username, now),
     }
 
 
@@ -168,5 +171,10 @@ def as_text(found: dict[str, Any]) -> str:
     lines.append("Timers in the next 24 hours:")
     lines += [
         f"  {t['due_at']}  {t['name']} ({t['deal']}, #{t['instance_id']})" for t in found["timers"]
+    ] or ["  (none)"]
+    lines.append("Customers due a follow-up:")
+    lines += [
+        f"  {c['name']} (tier {c['tier']}): silent for {c['silent_days']} days"
+        for c in found.get("follow_ups", ())
     ] or ["  (none)"]
     return "\n".join(lines)

@@ -8,9 +8,10 @@ The rules (`actor` None is the console operator, who may do everything):
   the new person lacks a task's role, that task waits in the role's queue instead (the rule
   of engine.store.changes for new tasks).
 - A hand-over gives the new owner the deals (`Instance.owner`, so tasks that become ready
-  later follow it), the open tasks and the rep's running delegations; one `handover` history
-  row per deal.  One deal handed over alone goes only to someone who may own deals (an
-  owner role, engine.usecases.deals), as on its page; a rep's whole work to anyone active.
+  later follow it), the open tasks, the rep's running delegations and the customers they own
+  (engine.usecases.customers); one `handover` history row per deal.  One deal handed over
+  alone goes only to someone who may own deals (an owner role, engine.usecases.deals), as on
+  its page, and leaves its customer with its owner; a rep's whole work to anyone active.
 - Every change tells the people concerned (engine.store.notifications).
 """
 
@@ -29,6 +30,7 @@ from engine.core.notices import deals_and_tasks
 from engine.core.records import TaskRecord
 from engine.core.roles import MANAGERS
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.store import customers as customer_rows
 from engine.store.delegations import route
 from engine.store.models import Delegation, History, Instance, OpenTask, User
 from engine.store.records import task_record
@@ -187,6 +189,7 @@ def handover_preview(
         "deals": len(deals),
         "tasks": len(tasks),
         "queued": queued,
+        "customers": customer_rows.count_owned(s, from_user) if instance_id is None else 0,
     }
 
 
@@ -232,6 +235,10 @@ def hand_over(
         s.execute(
             update(OpenTask).where(OpenTask.delegated_from == from_user).values(delegated_from=None)
         )
+        # Their customers go with their work (one deal handed over alone leaves them).
+        customers = customer_rows.hand_over(s, from_user, to_user, now)
+    else:
+        customers = 0
     touched = sorted(set(deals) | set(per_deal))
     owned = set(deals)
     add_history(
@@ -288,6 +295,7 @@ def hand_over(
         "deals": len(deals),
         "tasks": len(tasks),
         "queued": queued,
+        "customers": customers,
     }
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from engine.errors import EngineError
 from engine.store.config import database_url
 from engine.store.db import Database
+from engine.usecases.activities import ActivityCases
 from engine.usecases.board import BoardCases
 from engine.usecases.charts import ChartCases
+from engine.usecases.customers import CustomerCases
 from engine.usecases.deal_data import DealDataCases
 from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
@@ -32,6 +34,7 @@ from engine.usecases.outcomes import OutcomeCases
 from engine.usecases.reports import ReportCases
 from engine.usecases.saved_filters import SavedFilterCases
 from engine.usecases.settings import SettingCases
+from engine.usecases.targets import TargetCases
 from engine.usecases.tasks import TaskCases
 from engine.usecases.texts import TextCases
 from engine.usecases.timeline import TimelineCases
@@ -45,8 +48,10 @@ class Service(
     InitiativeCases,  # before DealCases, which it builds on
     ImportCases,  # and this one too
     UserCases,
+    ActivityCases,
     DefinitionCases,
     ChartCases,
+    CustomerCases,
     DealCases,
     DealDataCases,
     OutcomeCases,
@@ -61,6 +66,7 @@ class Service(
     ReportCases,
     SavedFilterCases,
     SettingCases,
+    TargetCases,
     TextCases,
     TimelineCases,
 ):

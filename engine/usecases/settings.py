@@ -1,5 +1,6 @@
 """Team settings: the SLA clock (time zone, business hours, holidays, make-up working days),
-the days after which a quiet deal is stale, per stage, and when the daily digest goes out.
+the days after which a quiet deal is stale, per stage, when the daily digest goes out, and
+the follow-up cadence of each customer tier (engine.usecases.activities).
 
 Admins read and change them (the settings page is theirs); engine.store.team_settings checks,
 normalises and keeps the values, and the rest of the engine reads them from there.
@@ -10,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.core.customers import TIERS
 from engine.core.roles import ADMIN
 from engine.errors import ForbiddenError
 from engine.store import team_settings, users
 from engine.store.team_settings import STALE_STAGES, date_ranges
 from engine.usecases.base import UseCases
 
-__all__ = ["SETTING_ROLES", "STALE_STAGES", "SettingCases", "date_ranges"]
+__all__ = ["SETTING_ROLES", "STALE_STAGES", "TIERS", "SettingCases", "date_ranges"]
 
 # Who reads and changes the team's settings (role keys).
 SETTING_ROLES = frozenset({ADMIN})

@@ -1,5 +1,6 @@
 """A deal's timeline in business words (engine.core.timeline), for whoever may see the deal,
-in their language: the deal page's timeline and GET /api/v1/deals/{id}/timeline."""
+in their language: the deal page's timeline and GET /api/v1/deals/{id}/timeline.  The calls,
+visits and meetings logged on the deal (engine.usecases.activities) are among its steps."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from sqlalchemy.orm import Session, defer
 
 from engine.core.definitions import form_name
 from engine.core.forms import send_back_field
-from engine.core.timeline import BUSINESS_KINDS, TimelineEntry, business_timeline
+from engine.core.timeline import (
+    BUSINESS_KINDS,
+    TimelineEntry,
+    activity_entry,
+    business_timeline,
+    with_activities,
+)
 from engine.core.translations import ENGLISH_TEXTS
 from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
 from engine.store import users
-from engine.store.models import DefinitionVersion, History, Instance
+from engine.store.activities import activities_of
+from engine.store.models import Customer, DefinitionVersion, History, Instance
 from engine.store.records import history_record
 from engine.usecases import access
 from engine.usecases.base import UseCases
@@ -24,6 +32,8 @@ from engine.usecases.texts import is_english, localize_history
 from engine.usecases.unit import parse_id
 
 __all__ = ["BUSINESS_KINDS", "TimelineCases", "TimelineEntry", "deciding_forms"]
+
+ACTIVITIES_SHOWN = 500  # the newest activities of a deal its timeline shows
 
 
 def deciding_forms(vr: VersionRuntime) -> dict[str, Any]:
@@ -56,7 +66,17 @@ class TimelineCases(UseCases):
                 s, viewer, roles, iid, team=access.team_deals_shared(s)
             ):
                 raise NotFoundError(f"no deal with id '{instance_id}'")
-            return list(reversed(self._timeline(s, inst, lang)))
+            entries = self._timeline(s, inst, lang)
+            return list(reversed(with_activities(entries, self._activities(s, inst))))
+
+    def _activities(self, s: Session, inst: Instance) -> list[TimelineEntry]:
+        """The activities logged on the deal, as timeline entries (oldest first)."""
+        found = activities_of(s, instance_id=inst.id, limit=ACTIVITIES_SHOWN)
+        if not found:
+            return []
+        customer = s.get(Customer, inst.customer_id) if inst.customer_id is not None else None
+        about = customer.name if customer is not None else inst.name
+        return [activity_entry(a, about) for a in reversed(found)]
 
     def _timeline(self, s: Session, inst: Instance, lang: str | None) -> list[TimelineEntry]:
         rows = s.scalars(select(History).where(History.instance_id == inst.id).order_by(History.id))

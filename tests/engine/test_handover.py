@@ -105,7 +105,8 @@ def test_a_manager_hands_over_everything_a_rep_has_in_one_audited_action(sales: 
     first, second = deal(sales, company="ACME"), deal(sales, company="Blue Harbor")
     bobs = deal(sales, owner="bob", company="Kite")
     sales.reassign(task_of(sales, bobs)["task_id"], "alice", actor="mia")  # bob's deal, her task
-    mine = {"from": "alice", "to": "carl", "deals": 2, "tasks": 3, "queued": 0}
+    # Her customers (those of her two deals; Kite is bob's) go too.
+    mine = {"from": "alice", "to": "carl", "deals": 2, "tasks": 3, "queued": 0, "customers": 2}
     sales.add_user("carl", ["Sales Rep"], display_name="Carl New")
     assert sales.handover_preview("alice", "carl", actor="mia") == mine
     assert sales.hand_over("alice", "carl", actor="mia") == mine

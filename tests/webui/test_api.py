@@ -222,6 +222,7 @@ SAMPLES = {
     "initiative_id": "1",
     "row_id": "1",
     "filter_id": "1",
+    "customer_id": "1",
     "report": "funnel",
 }
 

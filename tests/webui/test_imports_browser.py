@@ -63,8 +63,9 @@ def test_a_rep_imports_197_of_200_leads(page: Page, staff: Service, tmp_path: Pa
 
 
 def chinese_leads(count: int = 200) -> tuple[list[str], list[list[str]]]:
-    """A Chinese team's spreadsheet: Chinese headers and labels, values with 万 and ￥ (the full-width yen GBK has), dates
-    as 2027年3月31日; rows 20, 77 and 150 (spreadsheet numbers) carry one mistake each."""
+    """A Chinese team's spreadsheet: Chinese headers and labels, values with 万 and ￥ (the
+    full-width yen GBK has), dates as 2027年3月31日; rows 20, 77 and 150 (spreadsheet numbers)
+    carry one mistake each."""
     header = ["公司名称", "联系人", "渠道", "年营收", "意向", "商机金额", "预计成交日期"]
     channels = ["展会", "转介绍", "社交媒体", "广告"]
     rows = []

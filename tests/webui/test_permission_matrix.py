@@ -181,10 +181,29 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("notifications.read", "POST"): Line("/notifications/read", ok=302),  # all of mine
     ("handover.holiday", "GET"): Line("/holiday"),
     ("handover.holiday", "POST"): Line("/holiday", ok=422),  # no one to cover, no end
+    # --- customers: each sees those they own and those of the deals they may see -------
+    ("customers.index", "GET"): Line("/customers"),  # never the foreign deal's customer
+    ("customers.new", "GET"): Line("/customers/new", only=DEAL_STARTERS),
+    ("customers.set_cadence", "POST"): Line(
+        "/customers/cadence", ok=302, only=MANAGERS, data={"cadence_A": "5"}
+    ),
+    ("customers.new", "POST"): Line("/customers/new", ok=422, only=DEAL_STARTERS),  # no name
+    # An id that names no customer (or one the user may not see) is a 404 for everyone.
+    ("customers.show", "GET"): Line("/customers/999990", ok=404),
+    ("customers.edit", "POST"): Line("/customers/999990", ok=404, data={"tier": "A"}),
+    ("customers.add_contact", "POST"): Line(
+        "/customers/999990/contacts", ok=404, data={"name": "Li Wei"}
+    ),
+    ("customers.update_contact", "POST"): Line("/customers/999990/contacts/999989", ok=404),
+    ("customers.delete_contact", "POST"): Line("/customers/999990/contacts/999989/delete", ok=404),
     # --- one deal, one task --------------------------------------------------------------
     ("deals.show", "GET"): Line("/deals/{deal}"),
     ("deals.chart", "GET"): Line("/deals/{deal}/chart.svg"),
     ("deals.comment", "POST"): Line("/deals/{deal}/comments", ok=302, data={"text": "Hi"}),
+    # A call logged from the deal page's panel, by whoever may see the deal: back to it.
+    ("activities.log", "POST"): Line(
+        "/activities", ok=302, data={"deal_id": "{deal}", "kind": "call", "notes": "Called"}
+    ),
     # Its owner or a manager (engine.usecases.outcomes): dora owns the deal she was handed.
     # A reason not on the list: refused (422) for them, before anything changes.
     ("deals.mark_lost", "POST"): Line(
@@ -279,6 +298,10 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("reports.show", "GET"): Line("/reports/stale", only=REPORTS),  # it lists deals by name
     # Only managers and admins set the spend per channel (nothing given: nothing to save).
     ("reports.set_costs", "POST"): Line("/reports/channels/costs", ok=302, only=MANAGERS),
+    # Targets: reps read their own and the team's; managers and admins set them (nothing
+    # given: refused with a message, back to the page).
+    ("reports.targets", "GET"): Line("/reports/targets", only=REPORTS),
+    ("reports.set_target", "POST"): Line("/reports/targets", ok=302, only=MANAGERS),
     # --- initiatives: everyone reads; the lead (mia), managers and a row's owner write ----
     ("initiatives.index", "GET"): Line("/initiatives"),
     ("initiatives.show", "GET"): Line("/initiatives/{initiative}"),
@@ -338,9 +361,19 @@ ROUTES: dict[tuple[str, str], Line] = {
         "/api/v1/messages/contract_signed", ok=404, data={"instance_id": "{deal}"}
     ),
     ("api.list_notifications", "GET"): Line("/api/v1/notifications"),
+    ("api.list_customers", "GET"): Line("/api/v1/customers"),
+    ("api.get_customer", "GET"): Line("/api/v1/customers/999990", ok=404),
+    # The role first (403), then the body: no name is 422.
+    ("api.create_customer", "POST"): Line("/api/v1/customers", ok=422, only=DEAL_STARTERS),
     ("api.list_filters", "GET"): Line("/api/v1/filters"),
     ("api.save_filter", "POST"): Line("/api/v1/filters", ok=422),  # no name
     ("api.delete_filter", "DELETE"): Line("/api/v1/filters/999995", ok=404),
+    # Activities: whoever may see the deal logs one on it (engine.usecases.activities); the
+    # list without a customer or a deal named is refused, naming the parameter.
+    ("api.list_activities", "GET"): Line("/api/v1/activities", ok=422),
+    ("api.log_activity", "POST"): Line(
+        "/api/v1/activities", ok=201, data={"deal_id": "{deal}", "kind": "call"}
+    ),
     ("api.read_notifications", "POST"): Line("/api/v1/notifications/read"),
     ("api.list_incidents", "GET"): Line("/api/v1/incidents", only=MANAGERS),
     ("api.publish_definition", "POST"): Line(
@@ -378,8 +411,14 @@ ROUTES: dict[tuple[str, str], Line] = {
     ),
     **{
         (f"api.report_{name}", "GET"): Line(f"/api/v1/reports/{name}", only=REPORTS)
-        for name in ("funnel", "channels", "cycle", "reps", "stale")
+        for name in ("funnel", "channels", "cycle", "reps", "stale", "customers", "targets")
     },
+    ("api.set_target", "POST"): Line(
+        "/api/v1/targets",
+        ok=201,
+        only=MANAGERS,
+        data={"period": "2026-03", "user": None, "metric": "won_value", "value": 1000},
+    ),
     # None of the deals is in error: 409 for a manager.
     ("api.retry_deal", "POST"): Line("/api/v1/deals/{deal}/retry", ok=409, only=MANAGERS),
     ("api.skip_deal", "POST"): Line("/api/v1/deals/{deal}/skip", ok=409, only=MANAGERS),

@@ -501,6 +501,8 @@ name each field by its translated title.  Keys, codes and stored values never ch
 def document() -> dict[str, Any]:
     """The OpenAPI document, a fresh copy on each call."""
     # Imported here: the incident routes import the views, which import this module.
+    from webui.api import activities as activity_api
+    from webui.api import customers as customer_api
     from webui.api import deal_data as deal_data_api
     from webui.api import definitions_publish as publish_api
     from webui.api import filters as filter_api
@@ -508,6 +510,7 @@ def document() -> dict[str, Any]:
     from webui.api import incidents, people, progress
     from webui.api import initiatives as initiative_api
     from webui.api import reports as report_api
+    from webui.api import targets as target_api
     from webui.api import timeline as timeline_api
     from webui.api import versions as version_api
 
@@ -524,8 +527,13 @@ def document() -> dict[str, Any]:
             {"name": "incidents", "description": "Deals in error: retry, skip, cancel."},
             {"name": "notifications", "description": "Your notifications (the bell)."},
             {"name": "initiatives", "description": "Optimisation initiatives and their tables."},
-            {"name": "reports", "description": "Funnel, channels, cycle, reps, stale deals."},
+            {
+                "name": "reports",
+                "description": "Funnel, channels, cycle, reps, stale deals, customers, targets.",
+            },
             {"name": "filters", "description": "Your saved filters of the lists (saved views)."},
+            {"name": "customers", "description": "Customers (accounts) and their contacts."},
+            {"name": "activities", "description": "Calls, visits, meetings with customers."},
             {"name": "documentation", "description": "This document; no token needed."},
         ],
         "paths": {**_paths(), **incidents.paths(), **people.paths()},
@@ -558,6 +566,12 @@ def document() -> dict[str, Any]:
     doc["paths"].update(import_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(import_api.schemas())  # type: ignore[index]
     doc["components"]["schemas"].update(report_api.schemas())  # type: ignore[index]
+    doc["paths"].update(target_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(target_api.schemas())  # type: ignore[index]
+    doc["paths"].update(customer_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(customer_api.schemas())  # type: ignore[index]
+    doc["paths"].update(activity_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(activity_api.schemas())  # type: ignore[index]
     # POST /definitions shares its path with the GET above.
     doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
     doc["components"]["schemas"].update(publish_api.schemas())  # type: ignore[index]

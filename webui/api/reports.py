@@ -5,11 +5,14 @@
     GET /reports/cycle       sales cycle, time in each stage and at each element
     GET /reports/reps        open deals, won value, overdue tasks, response time by person
     GET /reports/stale       stale deals, overdue and escalated tasks, escalations
+    GET /reports/customers   churn, repeat purchases, lifetime value, revisits, visits and
+                             proposals per week, channel cost against won value
 
 Query parameters: `from`, `to` (dates in the team's time zone; the last 90 days when neither
-is given), `process`, `version`, `owner`, `team`, `tier`, `channel`; `format=csv` answers one
-table as CSV (`table` names it; the first by default).  Sales managers and admins get the
-team's figures, reps those of the deals they may see, anyone else 403.  `paths()` and
+is given), `process`, `version`, `owner`, `team`, `tier`, `channel` (and `window_days`, the
+customers report's churn window); `format=csv` answers one table as CSV (`table` names it;
+the first by default).  Sales managers and admins get the team's figures, reps those of the
+deals they may see, anyone else 403.  `paths()` and
 `schemas()` are this module's part of the OpenAPI document (document.py merges them in).
 """
 
@@ -21,6 +24,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.usecases.reports import REPORTS
+from engine.usecases.reports.cases import WINDOW_DAYS
 from engine.usecases.unit import MAX_ID
 from webui.api.schemas import fails, record, ref
 from webui.api.views import _service, _user, bp
@@ -35,7 +39,9 @@ MAX_TEXT = 200  # the longest text filter ReportCases.report_filters takes
 def _report(name: str) -> ResponseReturnValue:
     user = _user()
     _service().check_report_reader(user)  # before the filters: a refusal says nothing more
-    report = run(name, read_filters(request.args), user)
+    f = read_filters(request.args)
+    window = _service().report_window(request.args) if name == "customers" else None
+    report = run(name, f, user, window_days=window)
     if request.args.get("format") == "csv":
         return csv_response(name, report, request.args.get("table") or None, bom=False)
     return report
@@ -80,6 +86,19 @@ _SUMMARIES = {
         "and overdue tasks assigned now, and the median time from a task becoming ready to "
         "the person's first action on it.",
     ),
+    "customers": (
+        "Customer figures: churn, repeat purchases, lifetime value, revisits, activity",
+        "Over the customers of the deals in scope (a deal without a customer counts for "
+        "none): at the end of the period, the share of customers with a win whose last win "
+        "is older than `window_days` with no deal since that is won or open (churn), the "
+        "share with two wins or more, the median and mean won value per customer over all "
+        "time and the top customers by it; of the deals won in the period, the share "
+        "revisited within 7 days (an activity with the deal or its customer, or the "
+        "satisfaction revisit done), leaving out wins whose 7 days still run without one; "
+        "visits (activities of kind visit) and deals entering the proposal stage per rep "
+        "and per week of the period; per lead channel, the cost of the period's leads and "
+        "the value of those of them won.",
+    ),
     "stale": (
         "Stale deals and SLA breaches",
         "Deals without activity for longer than their stage allows, open tasks past their "
@@ -116,6 +135,20 @@ def _parameters(name: str) -> list[dict[str, Any]]:
         _text("channel", "Only deals from this lead channel."),
         _query("format", "`csv` for one table as CSV.", type="string", enum=["json", "csv"]),
         _query("table", "The table the CSV holds.", type="string", enum=list(TABLES[name])),
+        *(
+            [
+                _query(
+                    "window_days",
+                    "Days after its last win from which a customer with no deal since is "
+                    "churned (default 365).",
+                    type="integer",
+                    minimum=WINDOW_DAYS[1],
+                    maximum=WINDOW_DAYS[2],
+                )
+            ]
+            if name == "customers"
+            else []
+        ),
     ]
 
 
@@ -164,6 +197,59 @@ def _report_schema(name: str, description: str, parts: dict[str, Any]) -> dict[s
     return record(
         description,
         {"report": {"const": name}, "filters": ref("ReportFilters"), **parts},
+    )
+
+
+def _customers_schema() -> dict[str, Any]:
+    per_week = {"visits_per_week": _NUMBER, "proposals_per_week": _NUMBER}
+    return _report_schema(
+        "customers",
+        "Customer figures; rates are shares from 0 to 1, null when nothing to divide by.",
+        {
+            "window_days": {"type": "integer", "minimum": 1},
+            "customers": {**_INT, "description": "Customers with a win by the period's end."},
+            "churned": _INT,
+            "churn_rate": _NUMBER,
+            "repeat_customers": _INT,
+            "repeat_purchase_rate": _NUMBER,
+            "clv_median": _NUMBER,
+            "clv_mean": _NUMBER,
+            "revisit_wins": _INT,
+            "revisited": _INT,
+            "revisit_rate": _NUMBER,
+            "weeks": _NUMBER,
+            "visits": _INT,
+            "proposals": _INT,
+            **per_week,
+            "top_customers": _rows(
+                "The customers with the most won value, most first (at most 10).",
+                {
+                    "customer_id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "won_deals": _INT,
+                    "won_value": {"type": "number"},
+                    "last_won_at": {"type": "string", "format": "date-time"},
+                    "churned": {"type": "boolean"},
+                },
+            ),
+            "reps": _rows(
+                "Visits and proposals per rep in the period.",
+                {"user": {"type": "string"}, "visits": _INT, "proposals": _INT, **per_week},
+            ),
+            "channels": _rows(
+                "Per lead channel: the period's leads, their cost where a monthly spend is "
+                "set, and the value of those won.",
+                {
+                    "channel": _TEXT,
+                    "leads": _INT,
+                    "won": _INT,
+                    "cost": _NUMBER,
+                    "cost_per_lead": _NUMBER,
+                    "won_value": {"type": "number"},
+                    "value_per_cost": _NUMBER,
+                },
+            ),
+        },
     )
 
 
@@ -259,10 +345,13 @@ def schemas() -> dict[str, Any]:
                         "overdue_tasks": _INT,
                         "responses": _INT,
                         "median_response_seconds": _NUMBER,
+                        "won_value_target": _NUMBER,
+                        "won_value_attainment": _NUMBER,
                     },
                 )
             },
         ),
+        "CustomersReport": _customers_schema(),
         "StaleReport": _report_schema(
             "stale",
             "Stale deals and SLA breaches.",

@@ -262,6 +262,12 @@ def schemas() -> dict[str, Any]:
             "One deal with where it stands (`salesflow show --json`).",
             {
                 **_DEAL_SUMMARY,
+                "customer_id": {
+                    "type": ["integer", "null"],
+                    "description": "The customer (account) the deal is for; null for a deal "
+                    "without a company.",
+                },
+                "customer": text("That customer's name.", null=True),
                 "position": {
                     "type": "object",
                     "description": "BPMN element id -> its state now (ready, completed...).",
@@ -408,6 +414,15 @@ def schemas() -> dict[str, Any]:
                     format="date",
                     pattern=DATE_PATTERN,
                 ),
+                "customer_id": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_ID,  # the database's integers
+                    "description": "The customer (GET /customers) the deal is for, one you "
+                    "may see (else 422); its name is `data.company` when the data names "
+                    "none.  Without it the customer is the one whose name compares equal to "
+                    "`data.company`, or a new one owned by the deal's owner.",
+                },
             },
             "required": ["process_id"],
             "additionalProperties": False,

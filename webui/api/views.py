@@ -270,6 +270,7 @@ def start_deal() -> ResponseReturnValue:
             version=body.get("version"),
             amount=body.get("amount"),
             expected_close=body.get("expected_close"),
+            customer_id=body.get("customer_id"),
         )
     except NotFoundError as exc:
         raise ValidationError(str(exc), field="process_id") from None

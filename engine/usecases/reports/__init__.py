@@ -1,5 +1,5 @@
 """Reports on the sales process, "decide by data" (domain.md): funnel, lead channels, cycle
-and time in stage, reps, stale deals and SLA breaches.
+and time in stage, reps, stale deals and SLA breaches, the customer figures.
 
 Stages come from the deployed versions: a stage is the `stage` property of BPMN elements.  A
 deal *enters* a stage when one of the stage's entry elements becomes ready: an element reached
@@ -26,13 +26,15 @@ kept in the `setting` table (key `channel_costs`).
 Modules: cases (`ReportCases`, the use cases `Service` offers the pages and the API: who reads
 reports, the filters of a request, the reports, the heatmap, the channels' costs), scope
 (filters, versions' graphs, deals in scope), facts (the report facts), stats (percentiles),
-pipeline (funnel, channels, cycle), people (reps, stale, heat), costs.
+pipeline (funnel, channels, cycle), people (reps, stale, heat), costs, customers (churn,
+repeat purchases, lifetime value, revisits, visits and proposals per week, channel value).
 """
 
 from __future__ import annotations
 
 from engine.usecases.reports.cases import REPORTS, ReportCases
 from engine.usecases.reports.costs import channel_costs, set_channel_costs
+from engine.usecases.reports.customers import customers
 from engine.usecases.reports.people import heat, reps, stale
 from engine.usecases.reports.pipeline import channels, cycle, funnel
 from engine.usecases.reports.scope import DEFAULT_PROCESS, Filters, period
@@ -44,6 +46,7 @@ __all__ = [
     "ReportCases",
     "channel_costs",
     "channels",
+    "customers",
     "cycle",
     "funnel",
     "heat",

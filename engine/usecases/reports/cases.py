@@ -14,10 +14,10 @@ from engine.core.calendar import zone
 from engine.core.graph import Heat
 from engine.core.roles import MANAGERS, role_key
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.store import targets, users
 from engine.store import team_settings as settings
-from engine.store import users
 from engine.usecases.base import UseCases
-from engine.usecases.reports import costs, people, pipeline
+from engine.usecases.reports import costs, customers, people, pipeline
 from engine.usecases.reports.scope import DEFAULT_PROCESS, Filters, period
 from engine.usecases.unit import MAX_ID
 
@@ -27,12 +27,13 @@ __all__ = [
     "REPORTS",
     "REPORT_ROLES",
     "TEXT_FILTERS",
+    "WINDOW_DAYS",
     "ReportCases",
     "may_read_reports",
     "may_set_costs",
 ]
 
-REPORTS = ("funnel", "channels", "cycle", "reps", "stale")
+REPORTS = ("funnel", "channels", "cycle", "reps", "stale", "customers")
 # Who reads reports (managers and admins the team's figures, reps those of the deals they may
 # see) and who sets what the lead channels cost (role keys).
 REPORT_ROLES = MANAGERS | {role_key("Sales Rep")}
@@ -45,7 +46,10 @@ _RUN = {
     "cycle": pipeline.cycle,
     "reps": people.reps,
     "stale": people.stale,
+    "customers": customers.customers,
 }
+# The churn window of the customers report, in days: its default and its limits.
+WINDOW_DAYS = (customers.DEFAULT_WINDOW_DAYS, 1, 3650)
 
 
 def may_read_reports(roles: Iterable[str]) -> bool:
@@ -114,14 +118,50 @@ class ReportCases(UseCases):
         last = (f.until.astimezone(tz) - timedelta(days=1)).date() if f.until else None
         return first, last
 
-    def report(self, name: str, f: Filters, *, viewer: str) -> dict[str, Any]:
+    def report_window(self, query: Mapping[str, str | None]) -> int:
+        """The customers report's churn window from a request's `window_days` (days; 365
+        when not given); ValidationError names the parameter when it is no whole number of
+        days within WINDOW_DAYS' limits."""
+        default, low, high = WINDOW_DAYS
+        value = (query.get("window_days") or "").strip()
+        if not value:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise ValidationError(f"a number of days from {low} to {high}", field="window_days")
+        return int(value)
+
+    def report(
+        self, name: str, f: Filters, *, viewer: str, window_days: int | None = None
+    ) -> dict[str, Any]:
         """A report (one of REPORTS) over the deals `viewer` may see (all of them for
-        managers and admins); ForbiddenError for someone who reads no reports."""
+        managers and admins); ForbiddenError for someone who reads no reports.  The reps
+        report carries each person's target of won value over the period (the months' targets
+        in the share of each month the period covers) and the attainment; the customers
+        report takes its churn window (`window_days`, 365 by default)."""
         if name not in _RUN:
             raise NotFoundError(f"no report '{name}'")
         self.check_report_reader(viewer)
+        if name == "customers":
+            return customers.customers(
+                self.db, f, viewer=viewer, window_days=window_days or WINDOW_DAYS[0]
+            )
         report: dict[str, Any] = _RUN[name](self.db, f, viewer=viewer)
+        if name == "reps":
+            self._with_targets(report, f)
         return report
+
+    def _with_targets(self, report: dict[str, Any], f: Filters) -> None:
+        """Each rep's target of won value over the period and the attainment (None without
+        a target, or over a period without both ends)."""
+        goals: dict[str | None, Any] = {}
+        if f.since is not None and f.until is not None:
+            with self.db.read() as s:
+                tz = zone(settings.get(s, "timezone") or "UTC")
+                goals = targets.prorated(s, "won_value", f.since, f.until, tz)
+        for row in report["reps"]:
+            goal = goals.get(row["user"]) if row["user"] is not None else None
+            row["won_value_target"] = float(goal) if goal is not None else None
+            row["won_value_attainment"] = round(row["won_value"] / float(goal), 4) if goal else None
 
     def report_heat(
         self, f: Filters, *, viewer: str, median_seconds: Mapping[str, float] | None = None
