@@ -283,6 +283,7 @@ def _plans(rng: random.Random, begin: datetime, effective: datetime) -> list[_Pl
                 steps.append(("task_satisfaction_revisit", {}))  # most are revisited in time
             revenue, intent = rng.randrange(5_000_000, 40_000_000, 100_000), "high"
         steps = [_priced(element, changes, price) for element, changes in steps]
+        steps = [_where(element, changes, n) for element, changes in steps]
         if len(steps) > 3 and rng.random() < 0.12:
             steps = steps[: rng.randrange(2, len(steps) - 1)]  # the rep lost track: it stalls
         if n % 9 == 5 and start > begin + timedelta(days=STORY_DAYS - 40):
@@ -324,6 +325,21 @@ def _returning(plans: list[_Plan]) -> None:
         plan.company, plan.contact, plan.owner = earlier.company, earlier.contact, earlier.owner
         plan.steps = [_priced(e, c, plan.price) for e, c in WON]
         plan.gaps = [max(g, 1.5) for g in (plan.gaps + [3.0] * len(WON))[: len(WON)]]
+
+
+# What the qualification records about each lead: an industry and a region of the team's
+# market (chosen by the deal's number, so the story's randomness stays as it was).
+INDUSTRIES = ("制造业 Manufacturing", "零售 Retail", "医疗 Healthcare", "物流 Logistics",
+              "软件 Software", "教育 Education", "餐饮 Catering")  # fmt: skip
+REGIONS = ("上海 Shanghai", "江苏 Jiangsu", "浙江 Zhejiang", "广东 Guangdong", "北京 Beijing",
+           "四川 Sichuan")  # fmt: skip
+
+
+def _where(element: str, changes: dict[str, Any], n: int) -> Step:
+    if element != "task_qualify_lead":
+        return element, changes
+    industry, region = INDUSTRIES[n % len(INDUSTRIES)], REGIONS[(n * 5) % len(REGIONS)]
+    return element, {**changes, "industry": industry, "region": region}
 
 
 def _priced(element: str, changes: dict[str, Any], price: int) -> Step:
