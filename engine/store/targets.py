@@ -7,7 +7,7 @@ and read the rows as told.  They take an open session.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TypedDict
 
@@ -22,7 +22,6 @@ __all__ = [
     "delete_target",
     "month_bounds",
     "month_of",
-    "months_touched",
     "prorated",
     "put_target",
     "targets_of",
@@ -92,7 +91,8 @@ def targets_of(s: Session, periods: list[str]) -> list[TargetRow]:
 
 def month_of(moment: datetime, tz: tzinfo) -> str:
     """The month (YYYY-MM) `moment` falls in where the team is."""
-    return moment.astimezone(tz).strftime("%Y-%m")
+    local = moment.astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}"  # strftime's %Y drops a small year's zeros
 
 
 def month_bounds(period: str, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -103,28 +103,23 @@ def month_bounds(period: str, tz: tzinfo) -> tuple[datetime, datetime]:
     return first.astimezone(UTC), after.astimezone(UTC)
 
 
-def months_touched(since: datetime, until: datetime, tz: tzinfo) -> list[tuple[str, float]]:
-    """The months [since, until) reaches into, each with the share of it the stretch covers."""
-    found: list[tuple[str, float]] = []
-    period = month_of(since, tz)
-    while True:
-        first, after = month_bounds(period, tz)
-        if first >= until:
-            return found
-        covered = (min(after, until) - max(first, since)).total_seconds()
-        found.append((period, max(covered, 0.0) / (after - first).total_seconds()))
-        period = month_of(after, tz)
-
-
 def prorated(
     s: Session, metric: str, since: datetime, until: datetime, tz: tzinfo
 ) -> dict[str | None, Decimal]:
     """Per user (None: the team) the targets of `metric` over [since, until): each month's
     target times the share of the month the stretch covers (the reps report's period)."""
-    shares = dict(months_touched(since, until, tz))
+    # Only the months that have a target: a stretch of centuries has a handful.
+    first, last = month_of(since, tz), month_of(until - timedelta(microseconds=1), tz)
+    rows = s.scalars(
+        select(Target).where(Target.metric == metric, Target.period.between(first, last))
+    )
     found: dict[str | None, Decimal] = {}
-    for row in targets_of(s, list(shares)):
-        if row["metric"] == metric:
-            share = Decimal(str(round(shares[row["period"]], 6)))
-            found[row["user"]] = found.get(row["user"], Decimal(0)) + row["value"] * share
+    for target in rows:
+        start, after = month_bounds(target.period, tz)
+        covered = (min(after, until) - max(start, since)).total_seconds()
+        if covered <= 0:
+            continue
+        share = Decimal(str(round(covered / (after - start).total_seconds(), 6)))
+        user = target.username or None
+        found[user] = found.get(user, Decimal(0)) + target.value * share
     return {user: round(value, 2) for user, value in found.items()}

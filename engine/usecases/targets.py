@@ -94,7 +94,12 @@ def may_set_targets(roles: set[str]) -> bool:
 def parse_period(text: Any) -> str:
     """A month as YYYY-MM; ValidationError (field `period`) otherwise."""
     found = _PERIOD.match(str(text or "").strip())
-    if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1970:
+    # Years a team plans in (a month of year 9999 would end after the last date there is).
+    if (
+        found is None
+        or not 1 <= int(found.group(2)) <= 12
+        or not 1970 <= int(found.group(1)) <= 2999
+    ):
         raise ValidationError("a month such as 2026-03", field="period")
     return found.group(0)
 

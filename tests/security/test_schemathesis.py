@@ -67,6 +67,14 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
 
 
+@schemathesis.hook
+def filter_query(ctx: Any, query: dict[str, Any] | None) -> bool:
+    """Leave out the generated queries whose wrong part is lost on the way: a parameter with
+    an empty list (or object) as its value is sent as nothing at all, so the server gets a
+    valid request, while the check expects it refused."""
+    return not any(isinstance(v, list | dict) and not v for v in (query or {}).values())
+
+
 def deals(staff: Service) -> list[str]:
     """Deals for the generated ids to meet: new, half-way, won and lost, so that there are
     open tasks, completed ones and finished deals."""

@@ -49,6 +49,11 @@ def set_target() -> ResponseReturnValue:
 def report_targets() -> ResponseReturnValue:
     user = _user()
     _service().check_report_reader(user)  # before the period: a refusal says nothing more
+    unknown = sorted(set(request.args) - {"period", "format"})
+    if unknown:  # as the other reports: a parameter they do not take is a mistake to say
+        raise ValidationError(
+            "unknown parameter; this report takes period and format", field=unknown[0]
+        )
     report = _service().targets_report(request.args.get("period") or None, viewer=user)
     if request.args.get("format") == "csv":
         return csv_table(TARGET_COLUMNS, report["rows"], f"targets-{report['period']}", bom=False)
