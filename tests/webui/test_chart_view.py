@@ -101,13 +101,13 @@ def test_rep_sees_the_fitted_chart_and_the_progress_bar_zooms_and_fits(
     shot(page, "opened")
     view.screenshot(path=str(ARTIFACTS / f"{shot.prefix}-chart-fitted.png"))
 
-    page.locator("[data-chart=zoom-in]").click()
-    page.locator("[data-chart=zoom-in]").click()
     # Two presses of + zoom by 1.25 each (svg-pan-zoom draws on the next frame).
-    page.wait_for_function(
-        "s => parseFloat(document.querySelector('.chart').dataset.scale) > s * 1.5",
-        arg=opened["scale"],
-    )
+    for times in (1, 2):
+        page.locator("[data-chart=zoom-in]").click()
+        page.wait_for_function(
+            "([s, k]) => parseFloat(document.querySelector('.chart').dataset.scale) > s * k",
+            arg=[opened["scale"], 1.2**times],
+        )
     zoomed = placed(page)
     assert zoomed["drawn"][4] > zoomed["box"][4]  # type: ignore[index]  # wider than its box
     # The lane names stay in view, at the box's left edge, while the lanes' own headers
@@ -117,6 +117,13 @@ def test_rep_sees_the_fitted_chart_and_the_progress_bar_zooms_and_fits(
     box_left = zoomed["box"][0]  # type: ignore[index]
     assert abs(names.first.bounding_box()["x"] - box_left) < 8  # type: ignore[index]
     view.screenshot(path=str(ARTIFACTS / f"{shot.prefix}-chart-zoomed.png"))
+    # A new window width keeps the reader's zoom (it fits again only when they had not zoomed).
+    size = page.viewport_size
+    assert size is not None
+    page.set_viewport_size({"width": size["width"] - 40, "height": size["height"]})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert placed(page)["scale"] > opened["scale"] * 1.4  # type: ignore[operator]
+    page.set_viewport_size(size)  # back, still zoomed, for "fit" to return to the first view
 
     page.get_by_role("button", name=fit, exact=True).click()
     # Back to the scale it opened at, then centred (svg-pan-zoom zooms and pans a frame apart).

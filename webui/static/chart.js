@@ -117,6 +117,7 @@
     var lanes = lanesOf(svg);
     laneColumn(box, lanes);
     var moved = false;
+    var zoomed = false; // the reader zoomed or panned: a resize keeps their view
     var pz;
     function changed() {
       var scale = pz.getSizes().realZoom;
@@ -133,10 +134,11 @@
       mouseWheelZoomEnabled: false, // the wheel scrolls the page; Ctrl + wheel zooms
       dblClickZoomEnabled: true,
       controlIconsEnabled: false,
-      onPan: function () { moved = true; },
+      onPan: function () { moved = true; zoomed = true; },
       onUpdatedCTM: changed,
     });
     function fit() {
+      zoomed = false;
       sizeBox(box, ratio);
       pz.resize();
       pz.fit();
@@ -147,8 +149,8 @@
     view.querySelectorAll("[data-chart]").forEach(function (button) {
       button.addEventListener("click", function () {
         var what = button.getAttribute("data-chart");
-        if (what === "zoom-in") { pz.zoomBy(STEP); }
-        else if (what === "zoom-out") { pz.zoomBy(1 / STEP); }
+        if (what === "zoom-in") { zoomed = true; pz.zoomBy(STEP); }
+        else if (what === "zoom-out") { zoomed = true; pz.zoomBy(1 / STEP); }
         else { fit(); }
       });
     });
@@ -159,6 +161,7 @@
       event.preventDefault();
       var at = svg.getBoundingClientRect();
       var factor = event.deltaY < 0 ? 1.1 : 1 / 1.1;
+      zoomed = true;
       pz.zoomAtPointBy(factor, { x: event.clientX - at.left, y: event.clientY - at.top });
     }, { passive: false });
     // Two fingers pinch to zoom (svg-pan-zoom pans with one).
@@ -174,6 +177,7 @@
       if (event.touches.length !== 2 || !pinch) { return; }
       var now = spread(event.touches);
       var at = svg.getBoundingClientRect();
+      zoomed = true;
       pz.zoomAtPointBy(now / pinch, {
         x: (event.touches[0].clientX + event.touches[1].clientX) / 2 - at.left,
         y: (event.touches[0].clientY + event.touches[1].clientY) / 2 - at.top,
@@ -186,8 +190,15 @@
       if (moved) { event.preventDefault(); moved = false; }
     }, true);
     var width = box.clientWidth;
+    // A new width (a phone turned, a window resized) fits the chart again, unless the reader
+    // has zoomed or panned: then the box follows and their view stays.
     window.addEventListener("resize", function () {
-      if (box.clientWidth !== width) { width = box.clientWidth; fit(); }
+      if (box.clientWidth === width) { return; }
+      width = box.clientWidth;
+      if (!zoomed) { fit(); return; }
+      sizeBox(box, ratio);
+      pz.resize();
+      changed();
     });
     changed();
   }
