@@ -142,16 +142,19 @@ def is_empty(found: dict[str, Any]) -> bool:
 def summary(found: dict[str, Any]) -> str:
     """One line for the notification, in the digest's language."""
     overdue = sum(1 for t in found["tasks"] if t["overdue"])
+    follow_ups = len(found.get("follow_ups", ()))
     if found.get("lang") == CHINESE:
         return (
             f"今日：{len(found['tasks'])} 项任务到期（{overdue} 项已逾期），"
             f"{len(found['stale'])} 个商机停滞，"
-            f"{len(found['timers'])} 个定时器将在 24 小时内触发。"
+            f"{len(found['timers'])} 个定时器将在 24 小时内触发，"
+            f"{follow_ups} 个客户需要跟进。"
         )
     return (
         f"Today: {len(found['tasks'])} task(s) due ({overdue} overdue), "
         f"{len(found['stale'])} stale deal(s), "
-        f"{len(found['timers'])} timer(s) in the next 24 hours."
+        f"{len(found['timers'])} timer(s) in the next 24 hours, "
+        f"{follow_ups} customer(s) due a follow-up."
     )
 
 

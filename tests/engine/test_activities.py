@@ -21,6 +21,7 @@ from engine.store import notifications, team_settings, users
 from engine.store.db import Database
 from engine.store.models import Customer, Instance
 from engine.usecases.activities import cadence_due
+from engine.usecases.digests import summary
 from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
 
@@ -322,6 +323,9 @@ def test_today_and_the_board_show_a_customer_due(sales: Service) -> None:
             ("Quiet Co", "A", 10)
         ]
         assert sales.digest("bob")["follow_ups"] == []
+        # The daily digest's notification counts them too, in the reader's language.
+        assert "1 customer(s) due a follow-up." in summary(today)
+        assert "1 个客户需要跟进" in summary(sales.digest("alice", lang="zh"))
         cards = {
             c["name"]: c["follow_up_due"]
             for st in sales.board("sales_pipeline", visible_to="alice")["stages"]
