@@ -140,7 +140,7 @@ def deal_basics(values: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def _shown(value: Any) -> Any:
+def basic_as_json(value: Any) -> Any:
     """A basic as the history keeps it (JSON)."""
     if isinstance(value, Decimal):
         return float(value)
@@ -444,8 +444,8 @@ class DealCases(UseCases):
                         f"deal {iid} was changed by someone else at the same time; nothing "
                         "was saved"
                     ) from exc
-                data = {k: _shown(wanted[k]) for k in before}
-                data["before"] = {k: _shown(v) for k, v in before.items()}
+                data = {k: basic_as_json(wanted[k]) for k in before}
+                data["before"] = {k: basic_as_json(v) for k, v in before.items()}
                 s.add(History(instance_id=iid, at=now, actor=user, kind="updated", data=data))
             return deal_summary(instance_summary(inst))
 

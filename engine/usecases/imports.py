@@ -60,7 +60,14 @@ from engine.core.version import VersionRuntime
 from engine.errors import ExpressionError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import users
-from engine.usecases.deals import BASICS, OWNER_ROLES, DealCases, check_starter, deal_basics
+from engine.usecases.deals import (
+    BASICS,
+    OWNER_ROLES,
+    DealCases,
+    basic_as_json,
+    check_starter,
+    deal_basics,
+)
 from engine.usecases.initiatives import PROCESS as INITIATIVE
 from engine.usecases.texts import is_english
 from engine.usecases.unit import UnitOfWork, Workspace
@@ -567,14 +574,6 @@ def _basic(target: Target, cell: Any, lang: str | None) -> Any:
         raise _CellError(_say(lang, message, _shorten(text))) from None
 
 
-def _shown(basics: Mapping[str, Any]) -> dict[str, Any]:
-    """A row's basics as JSON shows them."""
-    return {
-        key: float(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v
-        for key, v in basics.items()
-    }
-
-
 def _abridged(target: Target, text: str) -> Any:
     """The choice a cell names by the start of its label ("广告" for 广告投放, "trade" for Trade
     show), when exactly one label starts so; None otherwise."""
@@ -651,7 +650,8 @@ class ImportCases(DealCases):
             content, process_id, actor, mapping, owner, filename, lang, max_bytes
         )
         sample = [
-            {"row": row, "owner": who, "data": data, **_shown(basics)}
+            {"row": row, "owner": who, "data": data}
+            | {key: basic_as_json(value) for key, value in basics.items()}
             for row, who, data, basics in checked.valid[:PREVIEW_ROWS]
         ]
         return {**checked.answer(), "sample": sample}

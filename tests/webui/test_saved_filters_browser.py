@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from engine.usecases.service import Service
-from tests.webui.conftest import LEAD, PASSWORD
+from tests.webui.conftest import LEAD
 from tests.webui.test_browser import browser, pytestmark, served
+from tests.webui.test_humane_browser import log_in
 
 __all__ = ["browser", "pytestmark"]  # the shared Chromium, skipped where there is none
 
@@ -24,14 +25,6 @@ def live_url(db_url: str, staff: Service) -> Iterator[str]:
         staff.start("sales_pipeline", owner=owner, actor=owner, data={**LEAD, "company": company})
     with served(db_url, "saved-views-browser") as url:
         yield url
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password").press("Enter")
-    page.wait_for_url("**/tasks")
 
 
 def shot(page: Page, name: str) -> None:
