@@ -196,10 +196,11 @@ class TextCases(UseCases):
             found = versions.list_definitions(s)
             if is_english(lang):
                 return found
+            latest = {pid: row_id for pid, _name, row_id in versions.latest_versions(s)}
             named: list[DefinitionRecord] = []
             for record in found:
-                row = versions.version_row(s, record["process_id"], None)
-                name = texts_of(self, s, row.id, lang).name(record["process_id"], record["name"])
+                texts = texts_of(self, s, latest[record["process_id"]], lang)
+                name = texts.name(record["process_id"], record["name"])
                 named.append(DefinitionRecord(**{**record, "name": name}))
             return named
 
