@@ -5,7 +5,8 @@
     render_instance(graph, view, "pdf")             one deal: path taken, open tasks, errors
 
 A PDF is printable pages (diagrams/pages.py): A4 landscape, or A3 with `paper="a3"`, the
-chart scaled to one page or tiled, a header and the legend on every page in `lang`.
+chart scaled to one page or tiled, a header and the legend on every page in `lang`;
+`join_pdfs` puts several (the diagrams of one file) into one document.
 
 Layout: "drawn" (the designer's BPMN DI, 1 DI px = 0.75 pt) is the default when every node
 has DI; otherwise "auto" (graphviz `dot`, left to right, lanes as clusters).  Only render.py
@@ -22,6 +23,7 @@ from diagrams.dot import definition_dot, instance_dot
 from diagrams.errors import DiagramError, RenderError
 from diagrams.layout import Area, Box, EdgePath, Layout, drawn_layout
 from diagrams.pages import PAPERS, is_chinese, paginate
+from diagrams.pages import join as join_pdfs
 from diagrams.render import FORMATS, auto_layout, render
 from diagrams.styles import heat_legend, state_legend
 from engine.core.graph import Graph, Heat, InstanceView
@@ -39,6 +41,7 @@ __all__ = [
     "definition_dot",
     "drawn_layout",
     "instance_dot",
+    "join_pdfs",
     "layout_for",
     "render",
     "render_definition",

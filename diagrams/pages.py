@@ -42,7 +42,7 @@ from diagrams.render import render
 from diagrams.styles import FONT, INK, LegendRow
 from diagrams.text import lines, number, quote, text_width
 
-__all__ = ["PAPERS", "Plan", "is_chinese", "paginate", "plan"]
+__all__ = ["PAPERS", "Plan", "is_chinese", "join", "paginate", "plan"]
 
 PAPERS: dict[str, tuple[float, float]] = {"a4": (842.0, 595.0), "a3": (1191.0, 842.0)}
 MIN_TEXT = 6.0  # points: the smallest print of a 9 pt name that still reads
@@ -359,6 +359,21 @@ def paginate(
                 }
             )
     writer.add_metadata({"/Title": TextStringObject(name), "/Creator": "salesflow"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def join(pdfs: Sequence[bytes], title: str) -> bytes:
+    """Several PDFs of `paginate` (one per diagram of a file) as one document, their pages
+    in order, titled `title`."""
+    writer = PdfWriter()
+    for n, pdf in enumerate(pdfs):
+        try:
+            writer.append(PdfReader(io.BytesIO(pdf)))
+        except PdfReadError as exc:
+            raise RenderError(f"no readable PDF of diagram {n + 1}: {exc}") from exc
+    writer.add_metadata({"/Title": TextStringObject(title), "/Creator": "salesflow"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

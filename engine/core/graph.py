@@ -10,6 +10,7 @@ Coordinates are BPMN DI coordinates: pixels, origin top-left, y growing downward
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Node kinds are the BPMN element names (local part of the tag).
 EVENT_KINDS = frozenset(
@@ -38,8 +39,27 @@ GATEWAY_KINDS = frozenset(
     }
 )
 ARTIFACT_KINDS = frozenset(
-    {"dataObjectReference", "dataObject", "dataStoreReference", "textAnnotation", "group"}
+    {
+        "dataObjectReference",
+        "dataObject",
+        "dataStoreReference",
+        "textAnnotation",
+        "group",
+        "dataInput",  # a process's own data inputs and outputs (ioSpecification)
+        "dataOutput",
+        "message",  # a message drawn on its own (an envelope shape)
+    }
 )
+# What a diagram draws that the file does not let us read as a BPMN element: a BPMNShape
+# whose bpmnElement names nothing in the file (or an element of a kind no other *_KINDS
+# holds: a choreography task, a conversation, ...), and a BPMNEdge likewise (its ends found
+# from its DI's sourceElement/targetElement, the element's sourceRef/targetRef, or the shapes
+# under its first and last waypoints).  A node of this kind always has DI bounds and no
+# process; its id is the bpmnElement the shape names when no other item has that id, else
+# the BPMNShape's (BPMNEdge's) own id; its name is the element's name if any, else "".
+# diagrams/ draws it as a dashed grey box (a dashed grey line for an edge) with its id, so
+# that the picture shows where the tool put something; Graph.warnings says what each was.
+UNKNOWN_KIND = "unknown"
 # Event definitions, by the local name of their element without "EventDefinition".
 EVENT_DEFINITIONS = frozenset(
     {
@@ -79,7 +99,7 @@ class Node:
     """A flow node or an artifact (data object, data store, annotation, group)."""
 
     id: str
-    kind: str  # one of the *_KINDS above
+    kind: str  # one of the *_KINDS above, or UNKNOWN_KIND
     name: str = ""
     process_id: str | None = None
     lane_id: str | None = None  # the innermost lane holding it
@@ -97,10 +117,16 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A sequence flow, message flow or association."""
+    """A sequence flow, message flow or association.
+
+    An association drawn onto a flow (an annotation or a data object about a flow) ends at
+    the node at that flow's end nearer to where it touches it; its waypoints are the DI's.
+    """
 
     id: str
-    kind: str  # sequenceFlow, messageFlow, association, dataInputAssociation, dataOutputAssociation
+    # sequenceFlow, messageFlow, association, dataInputAssociation, dataOutputAssociation, or
+    # UNKNOWN_KIND (a BPMNEdge for no element the file holds; see above)
+    kind: str
     source: str
     target: str
     name: str = ""
@@ -108,6 +134,9 @@ class Edge:
     is_default: bool = False  # the default flow of its gateway or activity
     waypoints: tuple[Point, ...] = ()  # DI waypoints; empty without DI
     label_bounds: Bounds | None = None
+    # Message flows: the envelope DI asks to draw on it (messageVisibleKind "initiating" or
+    # "non_initiating"; None: none drawn).
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,7 @@ class Lane:
     process_id: str | None = None
     parent_id: str | None = None  # the enclosing lane for nested lanes
     bounds: Bounds | None = None
+    horizontal: bool = True  # DI isHorizontal: False for a lane drawn top to bottom
 
 
 @dataclass(frozen=True)
@@ -127,6 +157,7 @@ class Pool:
     name: str
     process_id: str | None = None  # None for a black-box pool
     bounds: Bounds | None = None
+    horizontal: bool = True  # DI isHorizontal: False for a pool drawn top to bottom
 
 
 @dataclass(frozen=True)
@@ -141,6 +172,9 @@ class Graph:
     nodes: tuple[Node, ...] = ()
     edges: tuple[Edge, ...] = ()
     diagram: str | None = None  # id of the BPMNDiagram this graph shows; None without DI
+    # What the reader repaired or could not use, in plain words, for stderr and --json
+    # ("the namespace URI ... had spaces: read without them").  Empty for a clean file.
+    warnings: tuple[str, ...] = ()
 
     @property
     def has_di(self) -> bool:
@@ -179,15 +213,26 @@ class Heat:
 def graph_from_xml(
     xml: str | bytes, *, file: str | None = None, diagram: str | None = None
 ) -> Graph:
-    """The Graph of one diagram of a BPMN file: the first one unless `diagram` names one.
+    """The Graph of one diagram of a BPMN file: the main one (a collaboration's, else the
+    one that shows the most) unless `diagram` names one by its id or its name.
 
     Raises DefinitionError (with the file and the line) for text that is not well-formed
-    XML or not BPMN, and for a diagram id the file does not have.  Anything else that cannot
-    be drawn (DI for unknown elements, flows to missing nodes) is left out, not an error.
+    XML even after the usual repairs (engine.core.xml_repair) or not BPMN, and for a diagram
+    the file does not have.  Anything else that cannot be drawn as designed (DI for unknown
+    elements, flows to missing nodes) is drawn as "unknown" or left out, and said in the
+    graph's warnings, with what was repaired.
     """
     from engine.core import graph_xml
 
     return graph_xml.graph_from_xml(xml, file=file, diagram=diagram)
+
+
+def graphs_from_xml(xml: str | bytes, *, file: str | None = None) -> list[Graph | None]:
+    """One Graph per diagram of the file, in file order (as diagram_list lists them), None
+    for a diagram that shows nothing; a file without DI: its one Graph of everything."""
+    from engine.core import graph_xml
+
+    return graph_xml.graphs_from_xml(xml, file=file)
 
 
 def diagram_ids(xml: str | bytes, *, file: str | None = None) -> list[str]:
@@ -198,3 +243,21 @@ def diagram_ids(xml: str | bytes, *, file: str | None = None) -> list[str]:
     from engine.core import graph_xml
 
     return graph_xml.diagram_ids(xml, file=file)
+
+
+def diagram_list(xml: str | bytes, *, file: str | None = None) -> list[dict[str, Any]]:
+    """The file's diagrams, in file order, for choosing one: each a dict of "id" and "name"
+    (None when the file gives none), "plane" (the id of what it draws) and "plane_kind"
+    ("collaboration", "process", "subProcess", ... or None), "shapes" and "edges" (how many
+    it holds) and "main" (True for the one graph_from_xml draws by default).  [] without DI.
+    """
+    from engine.core import graph_xml
+
+    return graph_xml.diagram_list(xml, file=file)
+
+
+def warning_text(warning: str, lang: str | None) -> str:
+    """One of Graph.warnings in `lang` ("zh": Simplified Chinese; else as it is, English)."""
+    from engine.core import graph_words
+
+    return graph_words.in_language(warning, lang)

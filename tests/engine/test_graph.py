@@ -20,6 +20,7 @@ from engine.core.graph import (
     GATEWAY_KINDS,
     SUBPROCESS_KINDS,
     TASK_KINDS,
+    UNKNOWN_KIND,
     Bounds,
     Graph,
     Lane,
@@ -28,6 +29,7 @@ from engine.core.graph import (
     Pool,
     diagram_ids,
     graph_from_xml,
+    graphs_from_xml,
 )
 from engine.errors import DefinitionError
 from tests.conftest import CORPORA
@@ -45,6 +47,9 @@ NS = {
     "di": "http://www.omg.org/spec/DD/20100524/DI",
 }
 NODE_KINDS = EVENT_KINDS | TASK_KINDS | SUBPROCESS_KINDS | GATEWAY_KINDS | ARTIFACT_KINDS
+# Kinds drawn only when a diagram shows them: a process's own data inputs and outputs live in
+# its ioSpecification (a task's are internal), and a message is a root element.
+DRAWN_ONLY = {"dataObject", "message", "dataInput", "dataOutput"}
 FLOW_KINDS = {"sequenceFlow", "messageFlow", "association"}
 
 MIWG_FILES = sorted(
@@ -53,29 +58,31 @@ MIWG_FILES = sorted(
     for path in (MIWG / folder).glob("*.bpmn")
 )
 CAMUNDA_FILES = sorted([*CAMUNDA.rglob("*.bpmn"), *CAMUNDA.rglob("*.bpmn20.xml")])
+SPIFF_FILES = sorted((CORPORA / "spiff-examples").rglob("*.bpmn"))
 # Files in the corpora that lxml cannot parse.  Checked by test_malformed_corpus_files: today
 # every BPMN file of the three MIWG folders and of camunda7 is well-formed XML; what is broken
-# upstream is inside the model (see LEFT_OUT), which must not stop a file from being drawn.
+# upstream is inside the model (see UNKNOWN), which must not stop a file from being drawn.
 MALFORMED: set[str] = set()
-# What the corpus draws that a Graph has no type for: process-level data inputs and outputs
-# (ioSpecification dataInput/dataOutput, drawn as data objects with an arrow), the data
-# associations that end on them, and one C.7.0 BPMNEdge that stands for no element at all.
-LEFT_OUT = {
-    "Reference/C.6.0.bpmn": {"dataInput": 1, "dataOutput": 1, "dataInputAssociation": 1,
-                             "dataOutputAssociation": 1},
-    "Reference/C.7.0.bpmn": {"dataInput": 1, "dataOutput": 1, "dataOutputAssociation": 1,
-                             None: 1},
-    "Reference/C.8.0.bpmn": {"dataInput": 3, "dataOutput": 2, "dataInputAssociation": 3,
-                             "dataOutputAssociation": 2},
-    "Reference/C.8.1.bpmn": {"dataInput": 3, "dataOutput": 2, "dataInputAssociation": 3,
-                             "dataOutputAssociation": 2},
-}  # fmt: skip
+# What the corpus draws that a Graph holds only as an "unknown" item, with a warning: one
+# C.7.0 BPMNEdge that stands for no element (Trisotech's line from a data object onto a
+# flow, its ends named by DI ids).  Everything else is held as what it is.
+UNKNOWN = {
+    "Reference/C.7.0.bpmn": {
+        "_985753e3-a4ce-486b-908a-509d382259ed": (
+            "the edge _985753e3-a4ce-486b-908a-509d382259ed refers to no element: drawn as a "
+            "grey line"
+        )
+    }
+}
 
 needs_corpora = pytest.mark.skipif(not MIWG.is_dir(), reason="shared/corpora is not beside")
 
 
 def corpus_name(path: Path) -> str:
-    return str(path.relative_to(MIWG if path.is_relative_to(MIWG) else CAMUNDA))
+    for folder in (MIWG, CAMUNDA, CORPORA):
+        if path.is_relative_to(folder):
+            return str(path.relative_to(folder))
+    return path.name
 
 
 def every_diagram(paths: list[Path]) -> list[tuple[Path, str | None]]:
@@ -126,7 +133,8 @@ def assert_references_resolve(graph: Graph) -> None:
     shapes = len(graph.nodes) + len(graph.lanes) + len(graph.pools)
     assert len(ids) == len(set(ids)) == shapes + len(graph.edges)
     for node in graph.nodes:
-        assert node.kind in NODE_KINDS
+        assert node.kind in NODE_KINDS | {UNKNOWN_KIND}
+        assert node.kind != UNKNOWN_KIND or (node.bounds is not None and node.process_id is None)
         assert node.parent_id is None or node.parent_id in nodes
         assert node.lane_id is None or node.lane_id in lanes
         assert node.attached_to is None or node.attached_to in nodes
@@ -182,22 +190,35 @@ def test_every_miwg_diagram_shows_every_shape_and_edge(path: Path, diagram: str 
 
 
 @needs_corpora
-@pytest.mark.parametrize("path", MIWG_FILES, ids=lambda p: p.name)
-def test_what_the_corpus_draws_that_a_graph_cannot_hold(path: Path) -> None:
-    """Every shape and edge of every diagram is in its graph, except the pinned LEFT_OUT."""
+@pytest.mark.parametrize(
+    "path", [*MIWG_FILES, *CAMUNDA_FILES, *SPIFF_FILES], ids=lambda p: corpus_name(p)
+)
+def test_what_the_corpus_draws_that_a_graph_holds_only_as_unknown(path: Path) -> None:
+    """Every shape and edge of every diagram is in its graph by its element's id (by its own
+    id when it has no element); the pinned UNKNOWN ones as "unknown", each with a warning,
+    and a file that draws nothing unknown has no warning at all."""
     root = etree.parse(str(path)).getroot()
-    kinds = kinds_by_id(root)
-    missing: dict[str | None, int] = {}
-    for diagram in root.findall("bpmndi:BPMNDiagram", NS):
-        if not diagram.get("id"):
+    expected = UNKNOWN.get(corpus_name(path), {})
+    unknown: dict[str, str] = {}
+    graphs = graphs_from_xml(path.read_bytes(), file=path.name)
+    diagrams = root.findall("bpmndi:BPMNDiagram", NS)
+    if not diagrams:  # a file without DI: one graph of everything
+        assert graphs == [graph_from_xml(path.read_bytes(), file=path.name)]
+        diagrams = []
+    for diagram, graph in zip(diagrams, graphs if diagrams else [], strict=True):
+        drawn = list(diagram.iter("{*}BPMNShape", "{*}BPMNEdge"))
+        if graph is None:  # bpmn.io's empty diagrams of collapsed sub-processes
+            assert drawn == []
             continue
-        graph = graph_from_xml(path.read_bytes(), diagram=diagram.get("id"))
-        found = shapes_by_id(graph).keys() | {e.id for e in graph.edges}
-        for di in diagram.iter("{*}BPMNShape", "{*}BPMNEdge"):
-            if di.get("bpmnElement") not in found:
-                kind = kinds.get(di.get("bpmnElement"))
-                missing[kind] = missing.get(kind, 0) + 1
-    assert missing == LEFT_OUT.get(corpus_name(path), {})
+        items = {**shapes_by_id(graph), **{e.id: e for e in graph.edges}}
+        for di in drawn:
+            item = items.pop(di.get("bpmnElement") or di.get("id"))
+            if getattr(item, "kind", None) == UNKNOWN_KIND:
+                unknown[item.id] = graph.warnings[len(unknown)]
+        assert items == {}  # nothing the diagram does not draw
+        assert_references_resolve(graph)
+    assert unknown == expected
+    assert {w for g in graphs if g is not None for w in g.warnings} == set(expected.values())
 
 
 @needs_corpora
@@ -235,7 +256,8 @@ def test_one_graph_per_diagram_of_a_file_with_several() -> None:
     assert [len(g.pools) for g in graphs] == [1, 1, 1, 1]
     node_sets = [{n.id for n in g.nodes} for g in graphs]
     assert sum(map(len, node_sets)) == len(set().union(*node_sets))  # no node drawn twice
-    assert graph_from_xml(xml) == graphs[0]  # the default is the first diagram
+    # The default is the main diagram: the collaboration that shows the most, here the first.
+    assert graph_from_xml(xml) == graphs[0]
     # C.5.0's second diagram is the plane of a process called from the first.
     xml = (MIWG / "Reference" / "C.5.0.bpmn").read_bytes()
     called = graph_from_xml(xml, diagram=diagram_ids(xml)[1])
@@ -283,9 +305,12 @@ def test_camunda_models_parse(path: Path) -> None:
     flow_nodes = [
         el
         for el in root.iter(f"{{{MODEL}}}*")
-        if etree.QName(el).localname in NODE_KINDS - {"dataObject"}
+        if etree.QName(el).localname in NODE_KINDS - DRAWN_ONLY
     ]
-    assert len(graph.nodes) == len(flow_nodes) > 0
+    drawn_only = [n for n in graph.nodes if n.kind in DRAWN_ONLY]
+    assert len(graph.nodes) - len(drawn_only) == len(flow_nodes) > 0
+    assert all(n.bounds is not None for n in drawn_only)
+    assert graph.warnings == ()
     assert graph.has_di == (path.name != "checkCreditProcess.bpmn20.xml")
     assert_references_resolve(graph)
 
@@ -459,7 +484,11 @@ def test_markers_events_and_data() -> None:
     assert (edges["out_crm"].source, edges["out_crm"].target) == ("task_read_write", "ref_crm")
     assert edges["flow_big"].condition == "amount > 1000" and not edges["flow_big"].is_default
     assert edges["flow_small"].is_default and edges["flow_small"].condition is None
-    assert "flow_missing_node" not in edges  # its target was deleted
+    assert "flow_missing_node" not in edges  # its target was deleted, which is said
+    assert graph.warnings == (
+        "the sequenceFlow flow_missing_node ends at task_deleted, which is not in the file: "
+        "not drawn",
+    )
     assert_references_resolve(graph)
 
 
@@ -523,18 +552,39 @@ def test_inconsistent_files_lose_only_what_cannot_be_drawn() -> None:
         "task_no_bounds",
         "end",
         "ann_flow",
+        "ghost_task",  # a shape for an element the file lacks: a grey box where it was drawn
     ]
+    assert (nodes["ghost_task"].kind, nodes["ghost_task"].bounds) == (
+        UNKNOWN_KIND,
+        Bounds(10, 10, 100, 80),
+    )
     assert nodes["task_ok"].bounds == Bounds(200, 78, 100, 80)  # the first of two shapes
     assert nodes["task_no_bounds"].bounds is None and not graph.has_di
     assert nodes["timer_prefixed"].attached_to == "task_ok"  # "tns:task_ok"
     assert nodes["task_ok"].lane_id == "lane_only"  # " task_ok " in flowNodeRef
     edges = {e.id: e for e in graph.edges}
-    # The flow to a deleted node, the edge for nothing, the edge for an unknown flow, and an
-    # association to a flow (an edge is not something an edge can end on) are left out.
-    assert list(edges) == ["flow_ok", "flow_last"]
+    # The flow to a deleted node, and the two edges for nothing that join no shape are left
+    # out.  The association to a flow ends at the flow's end nearer to where it touches it.
+    assert list(edges) == ["flow_ok", "flow_last", "assoc_to_flow"]
     assert edges["flow_ok"].waypoints == (Point(136, 118), Point(200, 118))  # "abc" dropped
     assert edges["flow_ok"].condition is None  # an empty conditionExpression
+    assert (edges["assoc_to_flow"].source, edges["assoc_to_flow"].target) == ("ann_flow", "start")
     assert_references_resolve(graph)
+    # Nothing is left out silently: each loss is a warning naming the DI and the element.
+    assert graph.warnings == (
+        'the shape task_no_bounds_di of "No bounds" (task_no_bounds) has no readable '
+        "position: the diagram is laid out automatically",
+        "the shape ghost_task_di refers to ghost_task, which is not an element of the file: "
+        "drawn as a grey box",
+        'the shape task_ok_di_again shows "Fine" (task_ok) a second time: only its first '
+        "shape is drawn",
+        "the edge flow_to_nowhere_di of flow_to_nowhere ends at missing_node, which is not "
+        "an element of the file: not drawn",
+        "the edge edge_for_nothing refers to no element and joins no shape of the diagram: "
+        "not drawn",
+        "the edge ghost_flow_di refers to ghost_flow, which is not an element of the file, "
+        "and joins no shape of the diagram: not drawn",
+    )
 
 
 def test_not_bpmn() -> None:
@@ -560,7 +610,9 @@ def test_broken_xml() -> None:
 def test_names_fall_back_to_the_file() -> None:
     empty = f'<definitions xmlns="{MODEL}" id="defs"/>'
     graph = graph_from_xml(empty, file="empty.bpmn")
-    assert graph == Graph(name="empty.bpmn", file="empty.bpmn")
+    assert graph == Graph(
+        name="empty.bpmn", file="empty.bpmn", warnings=("the file holds no process",)
+    )
     assert not graph.has_di
 
 
