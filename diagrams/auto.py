@@ -28,6 +28,7 @@ from diagrams.layout import (
     Layout,
     edge_text,
 )
+from diagrams.names import shown
 from diagrams.styles import FONT
 from diagrams.text import lines, number, quote
 from engine.core.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, Graph, Node, Point
@@ -42,8 +43,10 @@ def size(node: Node) -> tuple[float, float]:
         px = (36, 36)
     elif node.kind in GATEWAY_KINDS:
         px = (50, 50)
-    elif node.kind in ("dataObjectReference", "dataObject"):
+    elif node.kind in ("dataObjectReference", "dataObject", "dataInput", "dataOutput"):
         px = (36, 50)
+    elif node.kind == "message":
+        px = (40, 28)
     elif node.kind == "dataStoreReference":
         px = (50, 50)
     elif node.kind == "textAnnotation":
@@ -89,6 +92,7 @@ def _statement(name: str, attrs: list[tuple[str, str]]) -> str:
 
 def auto_dot(graph: Graph) -> str:
     """The `dot` input: clusters for pools, lanes and containers; fixed-size nodes."""
+    graph = shown(graph)
     containers = clusters(graph)
     hosts = {n.id: n.attached_to for n in graph.nodes if n.kind == "boundaryEvent"}
     members: dict[str | None, list[str]] = defaultdict(list)  # cluster id -> statements
@@ -237,6 +241,7 @@ def _clip_start(points: list[Point], centre: Point, radius: float) -> list[Point
 
 def layout_from_json(graph: Graph, data: Mapping[str, Any]) -> Layout:
     """Positions, splines and cluster boxes from `dot -Tjson`, moved MARGIN from the corner."""
+    graph = shown(graph)
     try:
         x0, y0, x1, y1 = _floats(data["bb"])
         objects = data.get("objects", [])

@@ -6,7 +6,10 @@ without `pos` would make neato route splines, ~10x slower).  The canvas is graph
 `viewport` (with `notranslate`), so coordinates in the SVG are ours.  Drawing order is
 declaration order (`outputorder=nodesfirst`): pools and lanes, then containers (expanded
 sub-processes, groups), then flow nodes, boundary events on top of their hosts, the title,
-the legend, flow names, and the flows last so no shape hides a line.
+the legend, flow names, and the flows last (flows.py) so no shape hides a line; the one
+shape drawn on a line, a message flow's envelope, is a gap the line leaves.  Names tools
+generate but hide are left out first (names.py), and a chart whose human tasks are not all
+in lanes says who gets them (styles.owner_note), in its legend or in a note of its own.
 
 No text is placed by graphviz's measure of it (see lettering.py): every line of text is its
 own small node, so the SVG is the same whether graphviz measures text with pango or not.
@@ -24,8 +27,6 @@ everything it is made from (`_pieces`), so a deal's chart only works out what is
 from __future__ import annotations
 
 import itertools
-import math
-import re
 import weakref
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,17 +34,16 @@ from threading import Lock
 from typing import Any, TypeVar
 
 from diagrams import lettering, notation
+from diagrams.flows import ARROW_SIZE, EdgeLook, css_classes, flow
 from diagrams.layout import (
-    FLOW_LABEL_SIZE,
     LABEL_SIZE,
     MARGIN,
     OUTSIDE_LABEL_KINDS,
     Box,
-    EdgePath,
     Layout,
-    edge_text,
 )
 from diagrams.lettering import Mark, Patch
+from diagrams.names import shown
 from diagrams.styles import (
     FONT,
     INK,
@@ -55,26 +55,15 @@ from diagrams.styles import (
     Look,
     heat_legend,
     heat_looks,
+    owner_note,
     state_legend,
     state_look,
 )
-from diagrams.text import lines, number, quote, text_width
-from engine.core.graph import GATEWAY_KINDS, Edge, Graph, Heat, InstanceView, Node, Point
+from diagrams.text import number, quote, text_width
+from engine.core.graph import Graph, Heat, InstanceView, Node
 
-# Arrow lengths relative to arrowsize x 10 pt, as graphviz draws them.
-ARROW_SIZE = 0.8
-FLOW_LABEL_LINE = 10.0  # line height of flow names (8 pt)
-ARROW_LENGTH = {"normal": 1.0, "onormal": 1.0, "vee": 1.0, "odot": 0.8, "odiamond": 1.2}
 # A flow's target was reached when it is in one of these states.
 REACHED = frozenset({"completed", "ready", "waiting", "error", "cancelled"})
-_CLASS_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
-
-
-@dataclass(frozen=True)
-class EdgeLook:
-    colour: str = INK
-    width: float = 1.2
-    state: str | None = None  # instance diagrams: "completed" or "not-reached"
 
 
 @dataclass(frozen=True)
@@ -117,20 +106,32 @@ def definition_dot(
     """The process as designed; with `heat`, coloured by deals here now, with a legend
     (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py);
     the chart's own words in Simplified Chinese with `zh`."""
+    graph = shown(graph)
     looks = heat_looks(heat, zh=zh) if heat is not None else {}
-    legend = None
-    if heat is not None and legend_inside:
-        legend = _legend(*heat_legend(heat, zh=zh))
+    found = heat_legend(heat, zh=zh) if heat is not None and legend_inside else None
     heading = [(title, TITLE_SIZE, TITLE_ROW)] if title else []
     classes = {n.id: n.kind for n in graph.nodes}
     if overlay is None:
+        legend = _with_note(found, owner_note(graph, zh=zh))
         return _document(graph, layout, looks, classes, {}, heading, legend)
     looks = {**looks, **overlay.looks}
     for element_id, extra in overlay.classes.items():
         if element_id in classes:
             classes[element_id] += f" {extra}"
-    legend = _legend(*overlay.legend) if overlay.legend and legend_inside else legend
+    found = overlay.legend if overlay.legend and legend_inside else found
+    legend = _with_note(found, owner_note(graph, zh=zh))
     return _document(graph, layout, looks, classes, dict(overlay.edges), heading, legend)
+
+
+def _with_note(legend: tuple[str, list[LegendRow]] | None, note: str | None) -> Legend | None:
+    """The legend with `note` as its last row; a note without a legend gets a box of its own
+    (also on printed pages, whose legend is drawn beside the chart, not from it)."""
+    if note is None:
+        return _legend(*legend) if legend is not None else None
+    if legend is None:
+        return _legend(note, [])
+    title, rows = legend
+    return _legend(title, [*rows, LegendRow(note, size=8.0)])
 
 
 def instance_dot(
@@ -144,6 +145,7 @@ def instance_dot(
     """One deal on its process: the path taken, what is open now, errors; title and legend
     (not with `legend_inside=False`: printed pages draw it on each page, diagrams/pages.py);
     the legend and notes in Simplified Chinese with `zh` (the title's words are the view's)."""
+    graph = shown(graph)
     states = {n.id: view.states.get(n.id, "not-reached") for n in graph.nodes}
     looks: dict[str, Look] = {}
     for node in graph.nodes:
@@ -164,7 +166,7 @@ def instance_dot(
             if taken
             else EdgeLook(PALE, 1.0, "not-reached")
         )
-    legend = _legend(*state_legend(zh=zh)) if legend_inside else None
+    legend = _with_note(state_legend(zh=zh) if legend_inside else None, owner_note(graph, zh=zh))
     return _document(graph, layout, looks, classes, edge_looks, _instance_title(view), legend)
 
 
@@ -185,10 +187,6 @@ def _instance_title(view: InstanceView) -> list[tuple[str, float, float]]:
 
 def _statement(name: str, attrs: list[tuple[str, str]]) -> str:
     return f"  {quote(name)} [{', '.join(f'{k}={v}' for k, v in attrs)}];"
-
-
-def _classes(text: str) -> str:
-    return quote(" ".join(_CLASS_TOKEN.sub("-", token) for token in text.split()))
 
 
 def _order(graph: Graph, layout: Layout) -> list[Node]:
@@ -219,7 +217,7 @@ class _Marks:
         self.count = 0
 
     def statements(self, marks: Sequence[Mark]) -> list[str]:
-        return self.numbered(_bodies(marks))
+        return self.numbered(lettering.all_bodies(marks))
 
     def numbered(self, bodies: Sequence[str]) -> list[str]:
         out = []
@@ -227,10 +225,6 @@ class _Marks:
             self.count += 1
             out.append(f'  "~{self.count}" [{body}];')
         return out
-
-
-def _bodies(marks: Sequence[Mark]) -> tuple[str, ...]:
-    return tuple(body for mark in marks for body in lettering.bodies(mark))
 
 
 P = TypeVar("P")
@@ -304,10 +298,11 @@ def _document(
     areas, area_labels = _piece(pieces, "areas", _areas, layout)
     out += areas
     out += marks.numbered(area_labels)
+    crowded = _piece(pieces, ("crowded", graph.nodes), _crowded, graph, layout)
     for node in _order(graph, layout):
-        look, css = looks.get(node.id, PLAIN), classes[node.id]
+        look, css, full = looks.get(node.id, PLAIN), classes[node.id], node.id in crowded
         statements, bodies = _piece(
-            pieces, ("node", node, look, css), _node, node, layout, look, css
+            pieces, ("node", node, look, css, full), _node, node, layout, look, css, full
         )
         out += statements
         out += marks.numbered(bodies)
@@ -328,7 +323,7 @@ def _document(
             continue
         kind, edge_look = kinds.get(edge.source, ""), edge_looks.get(edge.id)
         statement, bodies = _piece(
-            pieces, ("edge", edge, kind, edge_look), _flow, edge, path, kind, edge_look
+            pieces, ("edge", edge, kind, edge_look), flow, edge, path, kind, edge_look
         )
         if statement:
             flows.append(statement)
@@ -343,24 +338,36 @@ def _areas(layout: Layout) -> tuple[list[str], tuple[str, ...]]:
     out = []
     for area in layout.areas:
         attrs = [("id", quote(area.id)), ("class", quote(area.kind))]
-        out.append(
-            _statement(area.id, attrs + notation.area_attrs(area.box, area.header, area.kind))
-        )
+        out.append(_statement(area.id, attrs + notation.area_attrs(area)))
     labels: list[Mark] = []
     for area in layout.areas:
+        if not area.horizontal and area.header is not None:
+            labels += notation.area_band(area.header, area.kind)
         if area.name.strip():
             css = f"{area.kind}-label"
             labels += notation.area_label(area.name, area.label, area.align, css)
-    return out, _bodies(labels)
+    return out, lettering.all_bodies(labels)
+
+
+def _crowded(graph: Graph, layout: Layout) -> frozenset[str]:
+    """Activities with a boundary event sitting on their bottom side (where most tools put
+    them): their name keeps clear of it."""
+    found = set()
+    for node in graph.nodes:
+        event, host = layout.nodes.get(node.id), layout.nodes.get(node.attached_to or "")
+        if node.kind == "boundaryEvent" and event and host and abs(event.y - host.bottom) < 4:
+            found.add(node.attached_to or "")
+    return frozenset(found)
 
 
 def _node(
-    node: Node, layout: Layout, look: Look, classes: str
+    node: Node, layout: Layout, look: Look, classes: str, crowded: bool
 ) -> tuple[list[str], tuple[str, ...]]:
     """An element's statements, and the bodies of its text's marks."""
     box = layout.nodes[node.id]
-    attrs = [("id", quote(node.id)), ("class", _classes(classes))]
-    own, text = notation.node_attrs(node, box, look, node.id in layout.containers)
+    attrs = [("id", quote(node.id)), ("class", css_classes(classes))]
+    expanded = node.id in layout.containers
+    own, text = notation.node_attrs(node, box, look, expanded, crowded)
     attrs += own
     label = layout.labels.get(node.id)
     if label is None and look.notes and node.kind in OUTSIDE_LABEL_KINDS:
@@ -370,137 +377,7 @@ def _node(
     out = [_statement(node.id, attrs)]
     for index, ring in enumerate(notation.overlays(node, box, look)):
         out.append(_statement(f"~ring{index}~{node.id}", [("class", '"marker"'), *ring]))
-    return out, _bodies(text)
-
-
-# --- edges --------------------------------------------------------------------------------
-
-
-def _edge(edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None) -> str | None:
-    head, tail, style = "normal", "none", ""
-    if edge.kind == "messageFlow":
-        head, tail, style = "onormal", "odot", "dashed"
-    elif edge.kind == "association":
-        head, style = "none", "dotted"
-    elif edge.kind in ("dataInputAssociation", "dataOutputAssociation"):
-        head, style = "vee", "dotted"
-    elif edge.condition and source_kind not in GATEWAY_KINDS:
-        tail = "odiamond"  # a conditional flow out of an activity: the small diamond
-    head_length = ARROW_LENGTH.get(head, 0.0) * ARROW_SIZE * 10
-    tail_length = ARROW_LENGTH.get(tail, 0.0) * ARROW_SIZE * 10
-    pos = _spline(path, head_length, tail_length)
-    if pos is None:
-        return None
-    classes = "flow " + edge.kind + (f" state-{look.state}" if look and look.state else "")
-    colour = look.colour if look else INK
-    attrs = [
-        ("id", quote(edge.id)),
-        ("class", _classes(classes)),
-        ("pos", quote(pos)),
-        ("dir", '"both"'),
-        ("arrowhead", quote(head)),
-        ("arrowtail", quote(tail)),
-    ]
-    if style:
-        attrs.append(("style", quote(style)))
-    attrs += [
-        ("color", quote(colour)),
-        ("penwidth", number(look.width if look else 1.2)),
-    ]
-    ends = f"{quote(edge.source)} -> {quote(edge.target)}"
-    return f"  {ends} [{', '.join(f'{k}={v}' for k, v in attrs)}];"
-
-
-def _flow(
-    edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None
-) -> tuple[str | None, tuple[str, ...]]:
-    """A flow's statement (None: nothing to draw) and the bodies of its marks."""
-    statement = _edge(edge, path, source_kind, look)
-    return statement, _bodies(_edge_marks(edge, path, look)) if statement else ()
-
-
-def _edge_marks(edge: Edge, path: EdgePath, look: EdgeLook | None) -> list[Mark]:
-    """A flow's name (or condition) centred on its label point, and a default flow's slash."""
-    colour = look.colour if look else INK
-    marks: list[Mark] = []
-    text = edge_text(edge)
-    if text.strip() and path.label is not None:
-        rows = [
-            (line, FLOW_LABEL_SIZE, FLOW_LABEL_LINE)
-            for line in lines(text, 110, FLOW_LABEL_SIZE, 3)
-        ]
-        marks += lettering.centred(rows, path.label.x, path.label.y, colour, css="flow-label")
-    if edge.is_default and edge.kind == "sequenceFlow":
-        marks += _default_marker(path, colour)
-    return marks
-
-
-def _default_marker(path: EdgePath, colour: str) -> list[Mark]:
-    """bpmn.io's slash across a default flow near its source: a slash glyph (at the flow
-    names' 8 pt) centred on the line 10 pt from the source, leaning so it crosses the line."""
-    a, b = path.points[0], path.points[1]
-    length = math.dist((a.x, a.y), (b.x, b.y))
-    if length == 0:
-        return []
-    t = min(10 / length, 0.5)
-    x, y = a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t
-    angle = math.degrees(math.atan2(b.y - a.y, b.x - a.x)) % 180
-    # Box-drawing diagonals: from the upper left, from the upper right.
-    glyph = "\u2572" if 20 < angle < 70 else "\u2571"
-    return [lettering.glyph(glyph, x, y, FLOW_LABEL_SIZE, colour, "default-marker")]
-
-
-def _toward(p: Point, q: Point, distance: float) -> Point:
-    length = math.dist((p.x, p.y), (q.x, q.y))
-    if length == 0:
-        return p
-    t = min(distance / length, 0.9)
-    return Point(p.x + (q.x - p.x) * t, p.y + (q.y - p.y) * t)
-
-
-def _spline(path: EdgePath, head: float, tail: float) -> str | None:
-    """Graphviz's edge pos: "s,tail-tip e,head-tip" then cubic B-spline control points.
-
-    A polyline becomes one straight cubic per segment (control points at thirds); the ends
-    are pulled back by the arrow lengths, the arrows then reach the original ends.
-    """
-    points = list(path.points)
-    if not path.curved:  # repeated waypoints make zero-length segments; B-splines keep theirs
-        points = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
-    if len(points) < (4 if path.curved else 2):
-        return None
-    start, end = points[0], points[-1]
-    if path.curved:
-        control = list(points)
-        if head:
-            shifted = _toward(end, control[-2], head)
-            dx, dy = shifted.x - end.x, shifted.y - end.y
-            control[-1] = shifted
-            control[-2] = Point(control[-2].x + dx, control[-2].y + dy)
-        if tail:
-            shifted = _toward(start, control[1], tail)
-            dx, dy = shifted.x - start.x, shifted.y - start.y
-            control[0] = shifted
-            control[1] = Point(control[1].x + dx, control[1].y + dy)
-    else:
-        if head:
-            points[-1] = _toward(end, points[-2], head)
-        if tail:
-            points[0] = _toward(start, points[1], tail)
-        control = [points[0]]
-        for a, b in itertools.pairwise(points):
-            control += [
-                Point(a.x + (b.x - a.x) / 3, a.y + (b.y - a.y) / 3),
-                Point(a.x + 2 * (b.x - a.x) / 3, a.y + 2 * (b.y - a.y) / 3),
-                b,
-            ]
-    parts = []  # graphviz reads the start point before the end point
-    if tail:
-        parts.append(f"s,{number(start.x)},{number(start.y)}")
-    if head:
-        parts.append(f"e,{number(end.x)},{number(end.y)}")
-    parts += [f"{number(p.x)},{number(p.y)}" for p in control]
-    return " ".join(parts)
+    return out, lettering.all_bodies(text)
 
 
 # --- legend placement -------------------------------------------------------------------------
@@ -509,6 +386,7 @@ def _spline(path: EdgePath, head: float, tail: float) -> str | None:
 def _occupied(layout: Layout) -> list[Box]:
     boxes = list(layout.nodes.values()) + list(layout.labels.values())
     boxes += [area.label for area in layout.areas]
+    boxes += [area.header for area in layout.areas if area.header is not None]
     for path in layout.edges.values():
         for a, b in itertools.pairwise(path.points):
             boxes.append(
@@ -551,7 +429,7 @@ def _legend(title: str, rows: list[LegendRow]) -> Legend:
 
 
 def _legend_bodies(legend: Legend, box: Box) -> tuple[str, ...]:
-    return _bodies(_legend_marks(legend, box))
+    return lettering.all_bodies(_legend_marks(legend, box))
 
 
 def _legend_marks(legend: Legend, box: Box) -> list[Mark]:

@@ -49,7 +49,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Patch:
-    """A plain rectangle: a legend's frame and swatches, a filled marker's dark cell."""
+    """A plain rectangle (or triangle): a legend's frame and swatches, a filled marker's dark
+    cell, a vertical pool's header band, a message's envelope."""
 
     box: Box
     fill: str
@@ -57,6 +58,7 @@ class Patch:
     width: float = 1.0  # border width; 0: none
     dash: str = ""  # "", "dashed" or "dotted"
     css: str = "legend"
+    shape: str = "box"  # or "invtriangle": an envelope's flap, its top side the box's top
 
 
 Mark = Line | Patch
@@ -132,6 +134,11 @@ def bodies(mark: Mark) -> tuple[str, ...]:
     return (_join(line_attrs(mark)),)
 
 
+def all_bodies(marks: Sequence[Mark]) -> tuple[str, ...]:
+    """`bodies` of every mark, in order."""
+    return tuple(body for mark in marks for body in bodies(mark))
+
+
 def _join(attrs: Attrs) -> str:
     return ", ".join(f"{k}={v}" for k, v in attrs)
 
@@ -141,7 +148,7 @@ def patch_attrs(patch: Patch) -> Attrs:
     b = patch.box
     return [
         ("class", quote(patch.css)),
-        ("shape", '"box"'),
+        ("shape", quote(patch.shape)),
         ("fixedsize", '"true"'),
         ("pos", quote(f"{number(b.x)},{number(b.y)}!")),
         ("width", inches(b.width)),

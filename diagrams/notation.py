@@ -15,11 +15,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from diagrams.layout import LABEL_LINE, LABEL_SIZE, Box
+from diagrams.layout import (
+    LABEL_LINE,
+    LABEL_SIZE,
+    Area,
+    Box,
+    annotation_text,
+    fitted,
+    outside_text,
+)
 from diagrams.lettering import Attrs, Line, Mark, Patch, centred, glyph, inches, stack
 from diagrams.styles import Look
 from diagrams.text import lines, number, quote
-from engine.core.graph import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS, Node
+from engine.core.graph import (
+    EVENT_KINDS,
+    GATEWAY_KINDS,
+    SUBPROCESS_KINDS,
+    TASK_KINDS,
+    UNKNOWN_KIND,
+    Node,
+)
 
 Rows = list[tuple[str, float, float]]  # (text, font size, line height)
 
@@ -57,10 +72,14 @@ GATEWAY_MARKERS = {
     "inclusiveGateway": "",  # a thick circle, drawn as an overlay node
 }
 LOOP_MARKERS = {"standard": "↻", "parallel": "|||", "sequential": "≡"}
-# Three font sizes only (8, 9, 14 pt) and no bold: graphviz loads a font per size and face
-# at every render (~0.7 ms each, more for the fallback font that carries most markers).
+# A process's data input (white arrow) and output (black arrow), top left of the page.
+DATA_ARROWS = {"dataInput": "⇨", "dataOutput": "➡"}
+# Few font sizes (8, 9, 14 pt; 7 only for a name that fits no other way) and no bold:
+# graphviz loads a font per size and face at every render (~0.7 ms each, more for the
+# fallback font that carries most markers).
 NOTE_SIZE = 8.0  # assignee, due time and heat lines (as flow names)
 NOTE_LINE = 9.0
+UNKNOWN_PEN = "#8c8c8c"  # a shape whose element the file lacks
 MARKER_SIZE = 14.0  # every marker glyph (the title too)
 MARKER_ROW = 18  # the type marker's row at the top of a task (2 pt of it above the marker)
 BOTTOM_ROW = 15  # loop and [+] markers
@@ -114,7 +133,9 @@ def _struck(look: Look, count: int) -> list[bool]:
 def outside_label(node: Node, label: Box, look: Look) -> list[Mark]:
     """The name (and notes) of an event, gateway or data element, written below or where
     the designer put it: the name centred on the label box, the notes under it."""
-    rows, named = _name_rows(node.name, max(label.width * 1.15, 40), look, 4)
+    wrapped, size, height = outside_text(node.name, label)
+    name = [(line, size, height) for line in wrapped]
+    rows, named = [*name, *((note, NOTE_SIZE, NOTE_LINE) for note in look.notes)], len(name)
     if not rows:
         return []
     top = label.y + sum(h for _, _, h in rows[:named]) / 2 if named else label.y + NOTE_LINE / 2
@@ -172,25 +193,29 @@ def _bottom_markers(node: Node, collapsed: bool) -> str:
     return " ".join(marks)
 
 
-def activity(node: Node, box: Box, look: Look) -> Drawn:
+def activity(node: Node, box: Box, look: Look, crowded: bool = False) -> Drawn:
     """Tasks and collapsed sub-processes: a rounded box, type marker top left, name in the
-    middle, loop and [+] markers at the bottom.
+    middle, loop and [+] markers at the bottom; with `crowded` (boundary events sit on the
+    bottom side) the name keeps clear of the bottom row too.
 
     The name is centred in the whole box (a bottom row as high as the marker row) unless it
     needs that room; the marker sits in a 16 pt cell 5 pt from the left, 2 pt from the top
     (a send task's cell is filled: the envelope in the fill colour)."""
     kind_marker = TASK_MARKERS.get(node.kind, "")
     bottom = _bottom_markers(node, True)
+    floor = float(BOTTOM_ROW if bottom or crowded else 0)  # kept free at the bottom
     notes = len(look.notes) * NOTE_LINE
-    room = box.height - (MARKER_ROW if kind_marker else 0) - (BOTTOM_ROW if bottom else 0) - notes
-    most = max(1, int(room // LABEL_LINE))
-    rows, named = _name_rows(node.name, box.width - 8, look, most)
-    content = named * LABEL_LINE + notes + 2
+    room = box.height - (MARKER_ROW if kind_marker else 0) - floor - notes
+    name, size, line, whole = fitted(node.name, box.width - 8, room)
+    rows: Rows = [(text, size, line) for text in name]
+    rows += [(note, NOTE_SIZE, NOTE_LINE) for note in look.notes]
+    named = len(name)
+    content = named * line + notes + 2
     h = max(box.height, 20)
     top = float(MARKER_ROW if kind_marker else 0)
-    lower = max(top, BOTTOM_ROW if bottom else 0.0)
+    lower = max(top, floor)
     if content > h - top - lower:
-        lower = BOTTOM_ROW if bottom else max(0, h - top - content)
+        lower = floor if floor else max(0, h - top - content)
     middle = max(h - top - lower, 1)
     marks: list[Mark] = []
     if kind_marker:
@@ -215,11 +240,7 @@ def activity(node: Node, box: Box, look: Look) -> Drawn:
     ]
     if node.kind == "transaction":
         attrs.append(("peripheries", "2"))
-    if (
-        not look.tooltip
-        and lines(node.name, box.width - 8, LABEL_SIZE, most)[-1:]
-        != lines(node.name, box.width - 8, LABEL_SIZE)[-1:]
-    ):
+    if not look.tooltip and not whole:
         attrs.append(("tooltip", quote(node.name)))  # the name was cut short: hover shows it
         marks = _hover(marks, node.name)
     return attrs, marks
@@ -268,6 +289,10 @@ def overlays(node: Node, box: Box, look: Look) -> list[Attrs]:
         shape, size, width, fill = "doublecircle", box.width * 0.6 - 8, 1.0, ""
     elif node.event == "terminate" and node.kind == "endEvent":
         shape, size, width, fill = "circle", box.width * 0.55, 1.0, look.pen
+    elif node.kind == "message":
+        flap_attrs: Attrs = [("shape", "invtriangle"), *_fixed(_flap_box(box)), ("label", '""')]
+        flap_attrs += [("penwidth", "1.2"), ("color", quote(look.pen))]
+        return [[*flap_attrs, ("style", '"filled"'), ("fillcolor", quote(look.fill))]]
     else:
         return []
     ring = [("shape", shape), *_fixed(Box(box.x, box.y, size, size)), ("label", '""')]
@@ -278,7 +303,8 @@ def overlays(node: Node, box: Box, look: Look) -> list[Attrs]:
 
 
 def data(node: Node, box: Box, look: Look) -> Drawn:
-    """Data objects (a page with a folded corner) and data stores (a cylinder)."""
+    """Data objects (a page with a folded corner), a process's data inputs and outputs (the
+    page with a white or black arrow at its top left) and data stores (a cylinder)."""
     shape = "cylinder" if node.kind == "dataStoreReference" else "note"
     attrs: Attrs = [
         ("shape", shape),
@@ -286,7 +312,45 @@ def data(node: Node, box: Box, look: Look) -> Drawn:
         ("label", '""'),
         *_paint(look, 1.2, ["filled"]),
     ]
+    arrow = DATA_ARROWS.get(node.kind)
+    if arrow is None:
+        return attrs, []
+    return attrs, [glyph(arrow, box.left + 7, box.top - 7, LABEL_SIZE, look.pen)]
+
+
+def flap(body: Box, fill: str, pen: str) -> list[Mark]:
+    """An envelope's flap on `body`: a triangle from its top corners to just below its
+    middle.  Graphviz draws an invtriangle's top side a quarter of the node's height above
+    its centre and its tip half the height below, so the node is sized and moved for that."""
+    return [Patch(_flap_box(body), fill, pen, 1.0, "", "envelope", "invtriangle")]
+
+
+def _flap_box(body: Box) -> Box:
+    height = body.height * 0.55 * 4 / 3
+    return Box(body.x, body.top - height / 4, body.width, height)
+
+
+def message(node: Node, box: Box, look: Look) -> Drawn:
+    """A message on its own: an envelope (its flap is an overlay, see `overlays`)."""
+    attrs: Attrs = [("shape", "box"), *_fixed(box), ("label", '""'), *_paint(look, 1.2, ["filled"])]
     return attrs, []
+
+
+def unknown(node: Node, box: Box, look: Look) -> Drawn:
+    """A shape whose element the file does not have: a dashed grey box with the id in it,
+    so the designer sees what their tool wrote without a model behind it."""
+    name, size, line, _ = fitted(node.id, box.width - 6, box.height - 4)
+    marks = centred([(text, size, line) for text in name], box.x, box.y, UNKNOWN_PEN)
+    attrs: Attrs = [
+        ("shape", "box"),
+        *_fixed(box),
+        ("label", '""'),
+        ("style", '"dashed"'),
+        ("penwidth", "1"),
+        ("color", quote(UNKNOWN_PEN)),
+        ("tooltip", quote(f"{node.id}: {node.name}" if node.name.strip() else node.id)),
+    ]
+    return attrs, marks
 
 
 def annotation(node: Node, box: Box, look: Look) -> Drawn:
@@ -299,16 +363,17 @@ def annotation(node: Node, box: Box, look: Look) -> Drawn:
         f'COLOR="{look.pen}"></TD><TD FIXEDSIZE="TRUE" WIDTH="{w - 10}" HEIGHT="{h}"></TD></TR>'
         "</TABLE>"
     )
-    text = lines(node.text or node.name, box.width - 14, LABEL_SIZE)
-    rows = [(line, LABEL_SIZE, LABEL_LINE) for line in text]
+    text, size, line = annotation_text(node.text or node.name, box)
+    rows = [(row, size, line) for row in text]
     marks: list[Mark] = centred(rows, box.left + 13, box.y, look.font, align="left")
     attrs: Attrs = [("shape", "plain"), *_fixed(box), ("label", f"<{table}>")]
     return attrs, marks
 
 
-def node_attrs(node: Node, box: Box, look: Look, expanded: bool) -> Drawn:
+def node_attrs(node: Node, box: Box, look: Look, expanded: bool, crowded: bool = False) -> Drawn:
     """The element's own shape (without its outside label and overlays) and the text drawn on
-    it; `expanded`: an open sub-process, drawn as a container behind its children."""
+    it; `expanded`: an open sub-process, drawn as a container behind its children;
+    `crowded`: boundary events sit on its bottom side."""
     if node.kind in EVENT_KINDS:
         attrs, marks = event(node, box, look)
     elif node.kind in GATEWAY_KINDS:
@@ -316,30 +381,55 @@ def node_attrs(node: Node, box: Box, look: Look, expanded: bool) -> Drawn:
     elif node.kind == "group" or expanded:
         attrs, marks = container(node, box, look)
     elif node.kind in TASK_KINDS or node.kind in SUBPROCESS_KINDS:
-        attrs, marks = activity(node, box, look)
+        attrs, marks = activity(node, box, look, crowded)
     elif node.kind == "textAnnotation":
         attrs, marks = annotation(node, box, look)
+    elif node.kind == "message":
+        attrs, marks = message(node, box, look)
+    elif node.kind == UNKNOWN_KIND:
+        attrs, marks = unknown(node, box, look)
     else:
         attrs, marks = data(node, box, look)
     return attrs, _hover(marks, look.tooltip)
 
 
-def area_attrs(box: Box, header: Box | None, kind: str) -> Attrs:
-    """A pool or lane rectangle, its header strip shaded (the strip is one stripe)."""
+def area_attrs(area: Area) -> Attrs:
+    """A pool or lane rectangle, the header strip at its left shaded (the strip is one
+    stripe); a vertical one's band on top is drawn over it (`area_band`)."""
+    box, header = area.box, area.header
     attrs: Attrs = [("shape", "box"), *_fixed(box), ("label", '""')]
-    if header is not None and box.width > 0:
+    if header is not None and area.horizontal and box.width > 0:
         share = min(max(header.width / box.width, 0.001), 0.999)
         attrs += [("style", '"striped"'), ("fillcolor", quote(f"#f2f2f2;{share:.4f}:white"))]
     else:
         attrs += [("style", '"filled"'), ("fillcolor", '"white"')]
-    attrs += [("penwidth", "1.5" if kind == "pool" else "1"), ("color", quote("#555555"))]
+    attrs += [("penwidth", _area_pen(area.kind)), ("color", quote(AREA_PEN))]
     return attrs
 
 
+AREA_PEN = "#555555"
+
+
+def _area_pen(kind: str) -> str:
+    return "1.5" if kind == "pool" else "1"
+
+
+def area_band(band: Box, kind: str) -> list[Mark]:
+    """The header band across the top of a vertical pool or lane (graphviz stripes only run
+    across, so the band is a shaded box of its own, drawn over the area's top)."""
+    return [Patch(band, "#f2f2f2", AREA_PEN, float(_area_pen(kind)), "", "header")]
+
+
 def area_label(name: str, label: Box, align: str, css: str) -> list[Mark]:
-    """The name of a pool or lane, left-aligned (or centred) in its label box."""
-    wrapped = lines(name, label.width, LABEL_SIZE, 1 if align == "left" else 3)
-    rows = [(line, LABEL_SIZE, LABEL_LINE) for line in wrapped]
+    """The name of a pool or lane, left-aligned (or centred) in its label box: one line at
+    the left or in a band (a smaller font before an ellipsis), up to three in a black box."""
+    if align == "left":
+        wrapped, size, line = lines(name, label.width, LABEL_SIZE, 1), LABEL_SIZE, LABEL_LINE
+    elif label.height < 3 * LABEL_LINE:
+        wrapped, size, line, _ = fitted(name, label.width - 8, LABEL_LINE)
+    else:
+        wrapped, size, line = lines(name, label.width, LABEL_SIZE, 3), LABEL_SIZE, LABEL_LINE
+    rows = [(text, size, line) for text in wrapped]
     x = label.left if align == "left" else label.x
     return centred(
         rows, x, label.y, "black", align="left" if align == "left" else "center", css=css

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from engine.core.graph import STATES, Heat
+from engine.core.graph import STATES, Graph, Heat
 
 INK = "black"
 FONT = "Noto Sans CJK SC"
@@ -194,3 +194,37 @@ def heat_legend(heat: Heat, *, zh: bool = False) -> tuple[str, list[LegendRow]]:
         return f"当前停留的商机（共 {heat.deals:,} 个）", rows  # noqa: RUF001
     rows.append(LegendRow("on each element: deals here now · median stay", size=8.0))
     return f"Deals here now (of {heat.deals:,})", rows
+
+
+# --- a note for tasks that no lane holds ----------------------------------------------------
+
+HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
+OWNER_NOTE = "Tasks outside a lane go to the deal's owner"
+OWNER_NOTE_ZH = "不在任何泳道中的任务交给商机负责人"
+
+
+def outside_lanes(graph: Graph) -> list[str]:
+    """The human tasks no lane holds (nor a lane of a sub-process around them): deploy gives
+    them to the deal's owner, so the chart says so."""
+    lane_of = {n.id: n.lane_id for n in graph.nodes}
+    parent_of = {n.id: n.parent_id for n in graph.nodes}
+    found = []
+    for node in graph.nodes:
+        if node.kind not in HUMAN_TASKS:
+            continue
+        current: str | None = node.id
+        for _ in range(len(lane_of)):  # bounded: a parent cycle in a broken file ends too
+            if current is None or lane_of.get(current) is not None:
+                break
+            current = parent_of.get(current)
+        if current is None or current not in lane_of:
+            found.append(node.id)
+    return found
+
+
+def owner_note(graph: Graph, *, zh: bool = False) -> str | None:
+    """The chart's note about tasks outside every lane, or None when every human task sits in
+    a lane (or there is none)."""
+    if not outside_lanes(graph):
+        return None
+    return OWNER_NOTE_ZH if zh else OWNER_NOTE

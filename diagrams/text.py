@@ -77,7 +77,8 @@ def text_width(text: str, size: float) -> float:
 
 
 def _tokens(paragraph: str) -> list[tuple[str, bool]]:
-    """Words and single CJK characters, each with whether a space preceded it."""
+    """Words and single CJK characters, each with whether a space preceded it.  A Latin word
+    is never broken, not even after a hyphen ("follow-up" is one word to a reader)."""
     tokens: list[tuple[str, bool]] = []
     word, space = "", False
     for char in paragraph:
@@ -99,19 +100,21 @@ def _tokens(paragraph: str) -> list[tuple[str, bool]]:
     return tokens
 
 
-def _hard_split(word: str, width: float, size: float) -> list[str]:
-    parts, current = [], ""
-    for char in word:
-        if current and text_width(current + char, size) > width:
-            parts.append(current)
-            current = ""
-        current += char
-    return [*parts, current] if current else parts
+def longest_word(text: str, size: float) -> float:
+    """The width of the widest unbreakable piece of `text` (a Latin word, a CJK character):
+    a line narrower than this would have to cut it."""
+    return max((text_width(w, size) for w, _ in _tokens(clean(text).replace("\n", " "))), default=0)
+
+
+def fits(text: str, width: float, size: float, max_lines: int) -> bool:
+    """Whether `text` wraps into `width` in at most `max_lines` lines with no word cut."""
+    return longest_word(text, size) <= width and len(lines(text, width, size)) <= max_lines
 
 
 def lines(text: str, width: float, size: float, max_lines: int = 0) -> list[str]:
-    """`text` wrapped into lines of at most `width` points (words kept whole when they fit,
-    CJK broken between characters); with `max_lines`, the last kept line ends in an ellipsis.
+    """`text` wrapped into lines of at most `width` points: CJK broken between characters,
+    Latin words never broken (a word wider than the line stands alone, cut with an ellipsis);
+    with `max_lines`, the last kept line ends in an ellipsis.
     """
     return list(_lines(text, width, size, max_lines))
 
@@ -123,30 +126,29 @@ def _lines(text: str, width: float, size: float, max_lines: int) -> tuple[str, .
     for paragraph in clean(text).split("\n"):
         current = ""
         for word, space in _tokens(paragraph):
-            # A single word wider than the line is broken by characters.
-            too_wide = text_width(word, size) > width
-            pieces = _hard_split(word, width, size) if too_wide else [word]
-            for index, piece in enumerate(pieces):
-                spaced = current and space and not index
-                joined = f"{current} {piece}" if spaced else current + piece
-                if current and text_width(joined, size) > width:
-                    out.append(current)
-                    current = piece
-                else:
-                    current = joined
+            joined = f"{current} {word}" if current and space else current + word
+            if current and text_width(joined, size) > width:
+                out.append(current)
+                current = word
+            else:
+                current = joined
         out.append(current)
     while out and not out[-1]:
         out.pop()
     if max_lines and len(out) > max_lines:
-        out = [*out[: max_lines - 1], _fit(out[max_lines - 1] + ELLIPSIS, width, size)]
-    return tuple(out)
+        out = [*out[: max_lines - 1], out[max_lines - 1] + ELLIPSIS]
+    return tuple(_fit(line, width, size) for line in out)
 
 
 def _fit(line: str, width: float, size: float) -> str:
-    """`line` shortened to `width`, ending in an ellipsis when something was cut."""
+    """`line` shortened to `width`, ending in an ellipsis when something was cut: whole
+    Latin words are dropped first ("three…", not "three fo…"); a line of one word (or of
+    CJK text) loses characters."""
     if text_width(line, size) <= width:
         return line
-    cut = line
+    cut = line.removesuffix(ELLIPSIS).rstrip()
+    while " " in cut and text_width(cut + ELLIPSIS, size) > width:
+        cut = cut.rsplit(" ", 1)[0].rstrip()
     while cut and text_width(cut + ELLIPSIS, size) > width:
         cut = cut[:-1]
     return cut.rstrip() + ELLIPSIS

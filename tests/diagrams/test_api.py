@@ -24,6 +24,7 @@ def test_public_api_is_pinned() -> None:
         "definition_dot",
         "drawn_layout",
         "instance_dot",
+        "join_pdfs",
         "layout_for",
         "render",
         "render_definition",

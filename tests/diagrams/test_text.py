@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diagrams.styles import duration, heat_bins, heat_colour, heat_note
-from diagrams.text import clean, html, lines, number, quote
+from diagrams.text import clean, fits, html, lines, longest_word, number, quote, text_width
 from engine.core.graph import Heat
 
 
@@ -30,6 +30,17 @@ def test_lines_wrap_words_and_chinese() -> None:
     assert lines("a\nb", 70, 9) == ["a", "b"]
     assert lines("one two three four five six seven", 40, 9, 2)[-1].endswith("…")
     assert lines("", 70, 9) == []
+
+
+def test_words_are_never_broken_and_cut_short_whole() -> None:
+    # A word wider than the line stands alone, cut with an ellipsis (never split in two).
+    assert lines("Informationsverarbeitung", 52, 9) == ["Information…"]
+    assert lines("a Informationsverarbeitung b", 52, 9) == ["a", "Information…", "b"]
+    # The ellipsis of a last kept line drops whole words first.
+    assert lines("one two three four five six seven", 40, 9, 2) == ["one two", "three…"]
+    assert lines("客户满意度回访客户满意度回访", 30, 9, 2) == ["客户满", "意度…"]
+    assert longest_word("Lead in 客户", 9) == text_width("Lead", 9)
+    assert fits("Lead in", 40, 9, 1) and not fits("Informationsverarbeitung", 52, 9, 5)
 
 
 def test_numbers_are_short_and_stable() -> None:
