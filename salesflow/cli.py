@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from diagrams import DiagramError, render_definition, render_instance
-from engine.core.graph import graph_from_xml
 from engine.errors import (
     ConflictError,
     DefinitionError,
@@ -26,10 +25,12 @@ from engine.errors import (
     ValidationError,
 )
 from engine.jobs.timers import tick
+from engine.usecases.definitions import check_paths, database_configured, severity_word
 from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
 from engine.usecases.service import Service, connect
 from salesflow.output import human, table
+from salesflow.render_file import render_file
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -120,6 +121,34 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> Any:
 
 def cmd_deploy(args: argparse.Namespace) -> Any:
     return _service(args).deploy(args.paths, actor=args.user)
+
+
+def cmd_check(args: argparse.Namespace) -> Any:
+    """The designer's Check of files or folders, nothing deployed: every problem with its
+    file, line and element, then the verdict; an error in any is exit code 8 (a refused
+    deploy's).  The team's roles come from the database when there is one."""
+    held = _connected(args).held_roles() if database_configured() else None
+    report = check_paths(args.paths, each=args.each, held_roles=held, lang=args.lang)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(_check_text(report, args.lang))
+    if report["errors"]:
+        raise DefinitionError(report["message"])
+    return None
+
+
+def _check_text(report: dict[str, Any], lang: str | None) -> str:
+    """A line "path:line: severity: Name (id): message" per problem, then the verdict."""
+    lines = []
+    for problem in report["problems"]:
+        where = ":".join(str(x) for x in (problem["path"] or problem["file"], problem["line"]) if x)
+        severity = severity_word(problem["severity"], lang)
+        lines.append(f"{where}: {severity}: {problem['message']}" if where else problem["message"])
+    for definition in report["definitions"] if len(report["definitions"]) > 1 else []:
+        lines.append(f"{definition['files'][0]}: {definition['message']}")
+    lines.append(report["message"])
+    return "\n".join(lines)
 
 
 def cmd_definitions(args: argparse.Namespace) -> Any:
@@ -423,10 +452,23 @@ def cmd_render(args: argparse.Namespace) -> Any:
             text = path.read_bytes()
         except OSError as exc:
             raise NotFoundError(f"cannot read {target}: {exc.strerror}") from None
-        graph = graph_from_xml(text, file=path.name)
-        data = render_definition(graph, fmt, layout=args.layout, **_paper(args, fmt))
-        what = {"file": target}
-    elif target.isdigit():
+        result = render_file(
+            text,
+            path.name,
+            out,
+            fmt,
+            diagram=args.diagram,
+            layout=args.layout,
+            paper=_paper(args, fmt),
+            lang=args.lang,
+        )
+        if not args.json:  # with --json they are in the result
+            for warning in result["warnings"]:
+                print(f"warning: {path.name}: {warning}", file=sys.stderr)
+        return {**result, "file": target}
+    if args.diagram is not None:
+        raise ValidationError("--diagram chooses a diagram of a .bpmn file", field="--diagram")
+    if target.isdigit():
         graph, view, key = _service(args).instance_chart(target, lang=args.lang)
         data = render_instance(
             graph, view, fmt, layout=args.layout, cache_key=key, **_paper(args, fmt)
@@ -562,6 +604,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("deploy", cmd_deploy, "deploy BPMN/DMN/form files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--user", help="who deploys (recorded with the version)")
+
+    p = add("check", cmd_check, "check BPMN/DMN/form files or folders as the designer does")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="check every .bpmn file on its own, with the .dmn/.json files of its folder",
+    )
 
     add("definitions", cmd_definitions, "list deployed processes")
     p = add("export-definitions", cmd_export_definitions, "write every current version as files")
@@ -727,6 +777,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--heatmap", action="store_true", help="deals here now and time spent")
     p.add_argument("--version", type=int, help="a process version other than the latest")
+    p.add_argument(
+        "--diagram",
+        metavar="ID|NAME|all",
+        help="a .bpmn file's diagram to draw, by its id or name (default: the main one, the "
+        "collaboration's or the largest); all: every one, as the pages of a PDF, else one "
+        "file each when there are several (OUT-name.svg)",
+    )
     p.add_argument(
         "--paper",
         choices=["a4", "a3"],

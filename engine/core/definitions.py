@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +19,6 @@ from typing import Any
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.core import camunda
@@ -123,14 +124,15 @@ def _parse_xml(name: str, text: str) -> Any:
 
 def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[ProcessBundle]:
     """Parse, validate (XSD) and check every executable process in `sources`.  Camunda
-    extensions are mapped first (engine.core.camunda).  `check` False skips the expression, SLA
-    and form-schema checks, for engine.core.lint, which reports every problem, not the first."""
+    extensions are mapped first (engine.core.camunda).  `check` False skips the XSD and the
+    expression, SLA and form-schema checks, for engine.core.lint, which runs them itself and
+    reports every problem, not the first (and lets an XSD error of the drawing pass)."""
     check_limits(sources)
     bpmn = {n: t for n, t in sources.items() if n.endswith(".bpmn")}
     dmn = {n: t for n, t in sources.items() if n.endswith(".dmn")}
     if not bpmn:
         raise DefinitionError("no .bpmn file given")
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = SpiffBpmnParser(validator=VALIDATOR if check else None)
     lines: dict[str, dict[str, int]] = {}
     for name, text in {**dmn, **bpmn}.items():
         xml = _parse_xml(name, text)
@@ -151,7 +153,13 @@ def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[Proces
     bundles = []
     for pid in process_ids:
         file = parser.get_process_parser(pid).filename
-        with _definition_errors(file, lines):
+        with _definition_errors(file, lines), warnings.catch_warnings():
+            # Files from older spiff-arena versions keep a message's payload on the event;
+            # SpiffWorkflow still reads it there and says so with a DeprecationWarning about
+            # the file, not about our use of the library: nothing for the designer to see.
+            warnings.filterwarnings(
+                "ignore", "spiffworkflow:messagePayload", category=DeprecationWarning
+            )
             spec = parser.get_spec(pid)
             subs = parser.get_subprocess_specs(pid)
         if check:
@@ -185,7 +193,10 @@ def content_hash(files: dict[str, str]) -> str:
 
 @contextmanager
 def _definition_errors(name: str, lines: dict[str, dict[str, int]]) -> Iterator[None]:
-    """Turns the library's parse errors into DefinitionError with file, line and element."""
+    """Turns the library's parse errors into DefinitionError with file, line and element,
+    the library's exception kept as its `__cause__` (engine.core.lint.library words it for
+    the designer).  The library trips over some files itself (a TypeError, a
+    NotImplementedError): those are refusals of the file too, never a crash."""
     try:
         yield
     except DefinitionError:
@@ -196,9 +207,22 @@ def _definition_errors(name: str, lines: dict[str, dict[str, int]]) -> Iterator[
         line = exc.line_number if isinstance(exc.line_number, int) else None
         if line is None and element_id:
             line = lines.get(file, {}).get(element_id)
-        raise DefinitionError(str(exc), file=file, line=line, element_id=element_id) from exc
-    except (SpiffWorkflowException, ValueError, KeyError, AttributeError) as exc:
-        raise DefinitionError(f"cannot be parsed: {exc}", file=name) from exc
+        raise DefinitionError(
+            _library_text(exc), file=file, line=line, element_id=element_id
+        ) from exc
+    except Exception as exc:  # whatever the library raises refuses the file
+        raise DefinitionError(f"cannot be parsed: {_library_text(exc)}", file=name) from exc
+
+
+_ELEMENT_REPR = re.compile(r"<Element (?:\{[^}]*\})?([\w.-]+) at 0x[0-9a-fA-F]+>")
+
+
+def _library_text(exc: BaseException) -> str:
+    """The library's message as written: without the ". " and notes SpiffWorkflowException
+    adds to it ("...found 0.. "), a repr of an XML element as the element's kind."""
+    first = exc.args[0] if exc.args else ""
+    text = _ELEMENT_REPR.sub(r"\1", first if isinstance(first, str) else "")
+    return text.replace("%r", "").strip().rstrip(".:").strip() or "the parser gave no reason"
 
 
 def _decision_files(parser: Any, specs: list[Any], sources: dict[str, str]) -> dict[str, str]:

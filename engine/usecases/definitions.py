@@ -3,16 +3,20 @@ publishing a designer's edit as a new version, designers' unfinished drafts, and
 for a file that has none (`with_layout`).
 
 A publish or deploy is all or nothing: any error refuses the whole save and leaves what was
-deployed as it was.  Only designers and admins change definitions (`actor` None is the
-command line).  An edit of one process never overwrites another: given `replaces` (the
-processes the edit may give a new version: the designer's opened one, none for a new
-process), a publish, a check or a draft holding any other deployed process's id is refused
-(ProcessIdTakenError).  The API and the command line name what they publish, so any id of
-their files is theirs to replace.
+deployed as it was.  Both run the designer's Check (engine.core.lint) first, the same rules
+and the same messages, and store what its parse built; `salesflow check` runs it without
+deploying (`check_paths`, no database needed).  Only designers and admins change
+definitions (`actor` None is the command line).  An edit of one process never overwrites
+another: given `replaces` (the processes the edit may give a new version: the designer's
+opened one, none for a new process), a publish, a check or a draft holding any other
+deployed process's id is refused (ProcessIdTakenError).  The API and the command line name
+what they publish, so any id of their files is theirs to replace.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,17 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.clock import iso
 from engine.core.bpmn_di import DiLayout, DiShape, add_diagram
-from engine.core.definitions import check_limits, parse_sources, process_ids, read_paths
+from engine.core.definitions import (
+    SOURCE_SUFFIXES,
+    ProcessBundle,
+    check_limits,
+    parse_sources,
+    process_ids,
+)
 from engine.core.graph import Graph, graph_from_xml
-from engine.core.lint import Problem, localized, source_texts
+from engine.core.lint import Checked, Problem, checked, localized, source_texts
 from engine.core.lint import check as lint_check
+from engine.core.lint.grouping import grouped
 from engine.core.lint.wording import say, word
 from engine.core.records import DefinitionRecord, Deployed
 from engine.core.roles import DESIGNERS
@@ -39,6 +50,7 @@ from engine.errors import (
 )
 from engine.store import deployments as versions
 from engine.store import users
+from engine.store.config import DEFAULT_DATABASE_FILE
 from engine.store.models import (
     DefinitionDraft,
     User,
@@ -51,26 +63,55 @@ __all__ = [
     "DefinitionCases",
     "DiLayout",
     "DiShape",
+    "check_paths",
     "check_process_ids",
+    "database_configured",
     "process_ids",
+    "severity_word",
     "with_layout",
     "with_more",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class DefinitionCases(UseCases):
     """Deploy, check, publish and draft process definitions."""
 
     def deploy(self, paths: Iterable[str | Path], *, actor: str | None = None) -> list[Deployed]:
-        """Deploy every executable process in the files/folders; all or nothing."""
-        return self.deploy_sources(read_paths(paths), actor=actor)
+        """Deploy every executable process in the files/folders; all or nothing.  The files
+        are read as bytes: the Check repairs an encoding other tools get wrong, or names
+        it."""
+        named = _by_name(_read(paths))
+        return self.deploy_sources({n: content for n, (_, content) in named.items()}, actor=actor)
 
     def deploy_sources(
-        self, sources: dict[str, str], *, actor: str | None = None
+        self, sources: Mapping[str, str | bytes], *, actor: str | None = None
     ) -> list[Deployed]:
-        bundles = parse_sources(sources)  # raises before anything is written
+        """The designer's Check first (engine.core.lint, with the roles the team holds):
+        any error refuses the deploy (DefinitionProblemsError, every problem in English),
+        nothing is stored and the previous version stays.  Its warnings are logged (the
+        command line shows them on stderr).  Files too large to check are a
+        DefinitionError before any parsing."""
+        check_limits(sources)
+        with self.db.read() as s:
+            held = _held_roles(s)
+        result = checked(sources, held_roles=held)
+        _refuse_errors(result.problems, None)
+        bundles = _bundles(result, source_texts(sources)[0])
         with self.db.write() as s:
-            return [versions.store_bundle(s, bundle, actor) for bundle in bundles]
+            deployed = [versions.store_bundle(s, bundle, actor) for bundle in bundles]
+        for problem in result.problems:
+            log.warning("%s", _line(problem))
+        return deployed
+
+    def held_roles(self) -> frozenset[str] | None:
+        """The role keys some active user holds; None while the database is not set up (a
+        check then leaves out the warnings about roles nobody holds)."""
+        if not self.db.is_initialised():
+            return None
+        with self.db.read() as s:
+            return _held_roles(s)
 
     def definitions(self) -> list[DefinitionRecord]:
         with self.db.read() as s:
@@ -120,11 +161,11 @@ class DefinitionCases(UseCases):
             _check_designer(s, actor)
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
-        problems = lint_check(files, held_roles=held)
-        if any(p.severity == "error" for p in problems):
-            raise DefinitionProblemsError(_dicts(problems, lang))
+        found = checked(files, held_roles=held)
+        problems = found.problems
+        _refuse_errors(problems, lang)
         texts, _ = source_texts(files)
-        bundles = parse_sources(texts)
+        bundles = _bundles(found, texts)
         with self.db.write() as s:
             results = [versions.store_bundle(s, bundle, actor) for bundle in bundles]
             if actor is not None:
@@ -263,6 +304,139 @@ def with_layout(xml: str, lay_out: Callable[[Graph], DiLayout]) -> str:
 def with_more(first: str, more: int, lang: str | None) -> str:
     """A refusal's first error and how many more follow, "<first> (and 2 more)", in `lang`."""
     return word(say("refused.more", detail=first, count=more), lang)
+
+
+def database_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a database is there to ask (SALESFLOW_DATABASE_URL, or the default SQLite
+    file): `salesflow check` asks it for the roles the team holds, and creates no SQLite
+    file where there is none."""
+    env = os.environ if environ is None else environ
+    url = env.get("SALESFLOW_DATABASE_URL") or ""
+    if not url:
+        return DEFAULT_DATABASE_FILE.is_file()
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return not url.startswith("sqlite")  # a server, or an in-memory SQLite with nothing in it
+
+
+def check_paths(
+    paths: Iterable[str | Path],
+    *,
+    each: bool = False,
+    held_roles: Collection[str] | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """The designer's Check of files and folders, nothing deployed: all of them as one
+    definition (as `deploy` reads them), or with `each` every BPMN file with the files of
+    its folder (engine.core.lint.grouping).  `held_roles` None leaves out the warnings
+    about roles nobody holds.  The answer, worded in `lang`: "verdict" ("ok", "warnings"
+    or "errors"), "message" (the designer's verdict), "errors", "warnings", "problems"
+    (Problem.to_dict() with "element_name" and the file's "path") and "definitions" (each
+    one's "files", "verdict", "message", "errors", "warnings").  DefinitionError for a path
+    that does not exist, or two different files of one definition with the same name."""
+    definitions, problems = [], []
+    for group in grouped(_read(paths), each=each):
+        named = _by_name(group)
+        found = localized(_checked(named, held_roles), lang)
+        path_of = {name: str(path) for name, (path, _) in named.items()}
+        dicts = [
+            {**p.to_dict(), "element_name": p.element_name, "path": path_of.get(p.file or "")}
+            for p in found
+        ]
+        definitions.append({"files": [str(p) for p in group], **_verdict(dicts, lang)})
+        problems.extend(dicts)
+    verdict = _verdict(problems, lang)
+    if len(definitions) > 1:  # how many of them can be published
+        failed = sum(1 for d in definitions if d["errors"])
+        said = say(
+            "verdict.each" if failed else "verdict.each_ok", failed=failed, count=len(definitions)
+        )
+        verdict["message"] = word(said, lang)
+    return {**verdict, "problems": problems, "definitions": definitions}
+
+
+def severity_word(severity: str, lang: str | None) -> str:
+    """The word for a severity ("error", "warning") in the reader's language."""
+    return word(say("severity.warning" if severity == "warning" else "severity.error"), lang)
+
+
+def _read(paths: Iterable[str | Path]) -> dict[Path, bytes]:
+    """The definition files of the paths (folders searched), as bytes: the Check says what
+    is wrong with a file's encoding itself."""
+    found: dict[Path, bytes] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES)
+        elif path.is_file():
+            files = [path]
+        else:
+            raise DefinitionError(word(say("file.missing"), None), file=str(path))
+        found.update((file, file.read_bytes()) for file in files if file.is_file())
+    return found
+
+
+def _by_name(group: Mapping[Path, bytes]) -> dict[str, tuple[Path, bytes]]:
+    named: dict[str, tuple[Path, bytes]] = {}
+    for path, content in group.items():
+        other = named.get(path.name)
+        if other is not None and other[1] != content:
+            said = say("file.same_name", first=str(other[0]), second=str(path))
+            raise DefinitionError(said.text, file=path.name)
+        named[path.name] = (path, content)
+    return named
+
+
+def _checked(
+    named: Mapping[str, tuple[Path, bytes]], held_roles: Collection[str] | None
+) -> list[Problem]:
+    """check_definition's answer, without the database: files too large are one problem."""
+    files = {name: content for name, (_, content) in named.items()}
+    try:
+        check_limits(files)
+    except DefinitionError as exc:
+        return [Problem(exc.detail, file=exc.file)]
+    return lint_check(files, held_roles=held_roles)
+
+
+def _verdict(problems: list[dict[str, Any]], lang: str | None) -> dict[str, Any]:
+    """The designer's verdict on problems: what the Check page says of them."""
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    warnings = len(problems) - errors
+    if errors:
+        verdict = "errors"
+        said = say("verdict.error" if errors == 1 else "verdict.errors", count=errors)
+    elif warnings:
+        verdict = "warnings"
+        said = say("verdict.warning" if warnings == 1 else "verdict.warnings", count=warnings)
+    else:
+        verdict, said = "ok", say("verdict.ready")
+    return {
+        "verdict": verdict,
+        "message": word(said, lang),
+        "errors": errors,
+        "warnings": warnings,
+    }
+
+
+def _refuse_errors(problems: list[Problem], lang: str | None) -> None:
+    """DefinitionProblemsError with every problem when one of them is an error."""
+    if any(p.severity == "error" for p in problems):
+        raise DefinitionProblemsError(_dicts(problems, lang))
+
+
+def _bundles(result: Checked, sources: Mapping[str, str]) -> list[ProcessBundle]:
+    """What the Check's parse built (the files are not parsed twice), or a parse of the
+    sources when it did not run."""
+    if result.bundles is not None:
+        return result.bundles
+    return parse_sources(dict(sources))
+
+
+def _line(problem: Problem) -> str:
+    """A warning as the command line shows it: "file:line: warning: message"."""
+    where = ":".join(str(x) for x in (problem.file, problem.line) if x)
+    return f"{where}: {problem.severity}: {problem.message}" if where else problem.message
 
 
 def _dicts(problems: list[Problem], lang: str | None) -> list[dict[str, Any]]:

@@ -104,8 +104,12 @@ def test_every_error_is_in_the_refusal(studio: Service) -> None:
     with pytest.raises(DefinitionProblemsError) as refused:
         studio.publish(files, actor="dora")
     errors = {p["element_id"] for p in refused.value.problems if p["severity"] == "error"}
-    assert errors == {"gw_amount", "task_approve", "task_grade"}
-    assert "(and 2 more errors)" in str(refused.value)
+    assert errors == {"gw_amount", "task_grade"}
+    assert "(and 1 more error)" in str(refused.value)
+    # The task in the lane without a name goes to the deal's owner: a warning beside them.
+    [note] = [p for p in refused.value.problems if p["element_id"] == "task_approve"]
+    assert note["severity"] == "warning"
+    assert "the deal's owner will get this task" in str(note["message"])
 
 
 def test_check_definition_reports_without_storing(studio: Service) -> None:
@@ -201,3 +205,21 @@ def test_export_refuses_two_processes_with_different_files_of_one_name(
     with pytest.raises(Exception, match="different files of this name") as err:
         studio.export_definitions()
     assert getattr(err.value, "file", None) == "lint_quote.schema.json"
+
+
+def test_a_deploy_stores_a_file_whose_drawing_breaks_the_xsd(
+    studio: Service, tmp_path: Path
+) -> None:
+    """A tool's vendor element inside the diagram is a note: the process deploys, as drawn."""
+    source = PROCESSES / "sales_pipeline.bpmn"
+    text = source.read_text(encoding="utf-8").replace(
+        "</bpmndi:BPMNPlane>", '<tool:layer xmlns:tool="urn:tool" /></bpmndi:BPMNPlane>', 1
+    )
+    assert "tool:layer" in text
+    for path in PROCESSES.iterdir():
+        if path.is_file():
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "sales_pipeline.bpmn").write_text(text, encoding="utf-8")
+    deployed = {d["process_id"]: d for d in studio.deploy([tmp_path])}
+    assert deployed["sales_pipeline"]["changed"] is True
+    assert studio.definition_files("sales_pipeline")["sales_pipeline.bpmn"] == text

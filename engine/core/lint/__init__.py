@@ -4,6 +4,10 @@ Interface (for the designer page, the API and the CLI):
 
     from engine.core.lint import Problem, check
     check(files: Mapping[str, str | bytes], *, held_roles=None) -> list[Problem]
+    checked(files, *, held_roles=None) -> Checked(problems, bundles)
+        the same problems, and SpiffWorkflow's parse of the files (engine.core.definitions
+        ProcessBundles, None when it did not run or failed): what a deploy stores when
+        there is no error, without parsing again
         files: file name -> content (".bpmn", ".dmn", form schemas ".json"; other names
         are ignored).  held_roles: the role keys (engine.core.roles.role_key) some active user
         holds; None skips the "nobody holds this lane's role" warning.
@@ -31,33 +35,48 @@ Interface (for the designer page, the API and the CLI):
         export_definitions() -> dict[str, str]   every latest version's files, by name
             (`salesflow export-definitions DIR` writes them; deploying them changes nothing)
 
+        deploy(paths) / deploy_sources(files): the same checks (the team's roles), then
+            what their parse built is stored; DefinitionProblemsError on any error, the
+            warnings logged (the command line prints them)
+    engine.usecases.definitions.check_paths(paths, each=, held_roles=, lang=): the same
+        checks of files on disk, no database (`salesflow check`)
+
     HTTP: POST /api/v1/definitions (webui/api/definitions_publish.py) calls `publish`.
 
 What is checked, in this order (a file that is not well-formed XML stops its own checks):
-1. XML syntax, then the BPMN 2.0 XSD (every schema error, with its line);
+1. XML syntax, then the BPMN 2.0 XSD (every schema error, with its line; one inside the
+   diagram-drawing part, BPMN DI and the tools' extensions there, is a warning: the engine
+   does not read it); a file that holds no process says so (a warning beside files that
+   do);
 2. Camunda extensions (engine.core.camunda: what is mapped, what is refused);
 3. the rules below, on the XML, for every process of every file (so that a file from
    another tool says per element why it cannot run);
-4. SpiffWorkflow's own parse (engine.core.definitions.parse_sources), and on its result the
-   safe-expression check of every condition, script, timer and DMN cell
-   (engine.core.script_check) and the SLA properties (engine.core.calendar).
+4. SpiffWorkflow's own parse (engine.core.definitions.parse_sources), its error worded by
+   engine.core.lint.library (never Python's words), and on its result the safe-expression
+   check of every condition, script, timer and DMN cell (engine.core.script_check) and the
+   SLA properties (engine.core.calendar).  Not started when a rule found what the parser
+   would never return from (engine.core.lint.structure.data_saids).
 
 Rules (error unless said otherwise):
-- a process with isExecutable="false" cannot run (a warning when another process of the
-  files can: it is kept for the picture only); elements the engine has no parser for
-  (complex gateways, ...) are named;
-- lanes: every human task (user, manual and plain tasks: the ones a person completes) sits
-  in a named lane, because a lane is the role whose people do the task.  A lane whose role
-  no active user holds yet is a warning (the tasks wait in the role's queue until an admin
+- a process with isExecutable="false" cannot run: an error saying how to mark it
+  executable, or, when another process of the files can run and no call activity calls
+  it, a warning (it is kept for the picture only, and its elements are not checked);
+  elements the engine has no parser for (complex gateways, ...) are named;
+- lanes: a human task (user, manual and plain tasks: the ones a person completes) goes to
+  the people of its lane's role.  One in no lane, or in a lane without a name, goes to
+  the deal's owner (engine.store.changes): a warning saying so.  A lane whose role no
+  active user holds yet is a warning (the tasks wait in the role's queue until an admin
   gives someone the role), not an error: a new process may bring a new role.  So is a role
   of the process's `startRoles` (engine.core.starters) that no active user holds;
-- exclusive gateways with several outgoing flows: every flow has a condition or is the
-  `default`; without a default the conditions must provably cover every case, else the
-  deal would stop in error when none holds.  Provable here (conservative): a condition and
-  its negation (`x`, `not x`); comparisons of one data field with number constants whose
-  ranges cover every number (`amount < 1000`, `amount >= 1000`); `==`/`in` against
-  `!=`/`not in` of one field with constants (`tier == 'A'`, `tier != 'A'`), combined with
-  `and`/`or`.  Anything else needs a default flow;
+- exclusive and inclusive gateways with several outgoing flows: every flow has a condition
+  or is the `default` (one problem on the gateway naming every flow without one; a single
+  one is marked on the flow itself); without a default the conditions must provably cover
+  every case, else the deal would stop in error when none holds.  Provable here
+  (conservative): a condition and its negation (`x`, `not x`); comparisons of one data
+  field with number constants whose ranges cover every number (`amount < 1000`,
+  `amount >= 1000`); `==`/`in` against `!=`/`not in` of one field with constants
+  (`tier == 'A'`, `tier != 'A'`), combined with `and`/`or`.  Anything else needs a
+  default flow;
 - timers: a text that is a constant must be a valid ISO 8601 duration (timeDuration),
   date-time (timeDate) or repeating interval (timeCycle); a bare ISO text is not an
   expression (write "P3D" with quotes); a text with data names must parse, and a name no
@@ -84,7 +103,12 @@ Rules (error unless said otherwise):
 - reachability: every flow node is reached from a start event along sequence flows (a
   boundary event through its task, link events by name, event sub-processes and
   compensation handlers count as reached); the contents of a sub-process are checked from
-  its own start events.
+  its own start events (an ad-hoc sub-process's tasks are picked as needed);
+- the shape SpiffWorkflow can parse (engine.core.lint.structure): a task or an event with
+  several outgoing flows (salesflow splits only at gateways: add one), a sub-process with
+  no or several start events or no end event, a boundary event with a trigger the engine
+  does not wait for, an event naming a message/signal/error/escalation no file declares,
+  a timer without a time, a data association to neither a data object nor a data store.
 
 Every problem on an element is worded with the element's name and its id after it,
 "Prepare quote (task_prepare_quote): ..." (an element without a name: its id alone), once,
@@ -95,9 +119,9 @@ The messages are English; `localized(problems, lang)` words them in the reader's
 reader's `lang` and answer through it (the web UI's own texts are Babel's).
 
 Modules: `problems` (Problem, the files as text), `bpmn` (the XML model and its helpers),
-`schema` (1), `rules` (3, with `timers` and `gateways` for those two rules, and
-`translations`), `deep` (4), `wording` (the messages in other languages);
-`check` here runs them in this order.
+`schema` (1), `rules` (3, with `timers`, `gateways` and `structure` for those rules, and
+`translations`), `deep` (4, with `library` for the parser's errors), `wording` (the
+messages in other languages); `checked` here runs them in this order.
 
 Pure: no database, no clock.
 """
@@ -105,10 +129,12 @@ Pure: no database, no clock.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from lxml import etree
 
-from engine.core import camunda
+from engine.core import camunda, xml_repair
+from engine.core.definitions import ProcessBundle
 
 # Every public name engine.core.lint had as a single module is still importable from here
 # (`X as X`: re-exported, though not in __all__).
@@ -133,22 +159,41 @@ from engine.core.lint.timers import timer_problem as timer_problem
 from engine.core.lint.translations import translation_problems
 from engine.core.lint.wording import localized as localized
 from engine.core.lint.wording import say
+from engine.errors import DefinitionError
 
-__all__ = ["Problem", "Severity", "check", "localized", "source_texts"]
+__all__ = ["Checked", "Problem", "Severity", "check", "checked", "localized", "source_texts"]
 
 # Files come from anywhere: no entities expanded, nothing fetched.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every problem of the files, and SpiffWorkflow's parse of them (None when it did not
+    run or failed): with no error, the bundles a deploy stores."""
+
+    problems: list[Problem]
+    bundles: list[ProcessBundle] | None
 
 
 def check(
     files: Mapping[str, str | bytes], *, held_roles: Collection[str] | None = None
 ) -> list[Problem]:
     """Every problem of the files, errors and warnings (none: ready to publish)."""
+    return checked(files, held_roles=held_roles).problems
+
+
+def checked(
+    files: Mapping[str, str | bytes], *, held_roles: Collection[str] | None = None
+) -> Checked:
+    """`check`'s problems, and the parse a deploy of the files can store."""
+    files, repairs = _repaired(files)
     texts, problems = source_texts(files)
+    problems.extend(repairs)
     bpmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".bpmn")}
     dmn = {n: t for n, t in sorted(texts.items()) if n.endswith(".dmn")}
     if not any(name.endswith(".bpmn") for name in files):
-        return [*problems, Problem.of(say("file.no_bpmn"))]
+        return Checked([*problems, Problem.of(say("file.no_bpmn"))], None)
     docs: dict[str, etree._Element] = {}
     for name, text in {**bpmn, **dmn}.items():
         try:
@@ -175,19 +220,62 @@ def check(
             for f in findings
         )
         xsd = list(_schema_problems(name, translated))
-        schema_ok = schema_ok and not xsd
+        schema_ok = schema_ok and not any(p.severity == "error" for p in xsd)
         problems.extend(xsd)
         files_of.bpmn[name] = translated
     for name in dmn:
         if name in docs:
             files_of.dmn[name] = docs[name]
-    problems.extend(_Linter(files_of, held_roles).run())
+    problems.extend(_no_process(files_of.bpmn))
+    linter = _Linter(files_of, held_roles)
+    problems.extend(linter.run())
     problems.extend(translation_problems(texts))
     executable = any(_executable(p) for root in files_of.bpmn.values() for p in _processes(root))
-    if schema_ok and executable and len(files_of.bpmn) == len(bpmn):
-        problems.extend(_deep_problems(texts, problems))
+    bundles = None
+    if schema_ok and executable and len(files_of.bpmn) == len(bpmn) and not linter.parse_blocked:
+        deep, bundles = _deep_problems(texts, problems, {**files_of.bpmn, **files_of.dmn})
+        problems.extend(deep)
     problems = named(_unique(problems), *_element_names({**files_of.bpmn, **files_of.dmn}))
-    return sorted(problems, key=lambda p: (p.file or "", p.line or 0))
+    return Checked(sorted(problems, key=lambda p: (p.file or "", p.line or 0)), bundles)
+
+
+def _repaired(
+    files: Mapping[str, str | bytes],
+) -> tuple[dict[str, str | bytes], list[Problem]]:
+    """The files with the XML other tools write and a strict parser refuses (namespace URIs
+    with spaces, Latin-1 bytes under a UTF-8 declaration, ...) repaired as the drawing reads
+    them (engine.core.xml_repair), every check and the engine's parse then reading the same
+    text; each repair a warning.  What no repair makes XML is left as it is: the XML check
+    names its line."""
+    fixed: dict[str, str | bytes] = dict(files)
+    problems: list[Problem] = []
+    for name, content in files.items():
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            repaired, repairs = xml_repair.repaired(content, name)
+        except DefinitionError:
+            continue
+        if repairs:
+            fixed[name] = repaired
+        problems.extend(
+            Problem.of(say("file.repaired", repair=r), file=name, severity="warning")
+            for r in repairs
+        )
+    return fixed, problems
+
+
+def _no_process(bpmn: Mapping[str, etree._Element]) -> list[Problem]:
+    """A BPMN file without a process (a collaboration whose pools hold none, a drawing):
+    nothing to run, an error unless another file of the definition holds one."""
+    empty = [name for name, root in bpmn.items() if not _processes(root)]
+    if not empty:
+        return []
+    beside = len(empty) < len(bpmn)
+    said = say("file.no_process_beside" if beside else "file.no_process")
+    return [
+        Problem.of(said, file=name, severity="warning" if beside else "error") for name in empty
+    ]
 
 
 def _element_names(

@@ -1,20 +1,22 @@
 """Step 4 of engine.core.lint: SpiffWorkflow's own parse of the files, and on what it built
 the safe-expression check of every condition, script, timer and DMN cell
-(engine.core.script_check) and the SLA properties (engine.core.calendar).
+(engine.core.script_check) and the SLA properties (engine.core.calendar).  The parser's
+own error is worded by engine.core.lint.library.
 
 Pure: no database, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lxml import etree
 
 from engine.core.calendar import ESCALATE_PROPERTY, sla_problems
-from engine.core.definitions import element_lines, parse_sources
+from engine.core.definitions import ProcessBundle, element_lines, parse_sources
 from engine.core.expressions import check_expression
+from engine.core.lint.library import library_said
 from engine.core.lint.problems import Problem, _quote
 from engine.core.lint.wording import say
 from engine.core.script_check import iter_expressions
@@ -22,27 +24,22 @@ from engine.errors import DefinitionError, UnsafeExpressionError
 
 # --- 4. the engine's parse, expressions and SLAs --------------------------------------
 
+# The parser's problem (its key) -> the rules' keys for the same problem found elsewhere: it
+# names the first bare flow of a gateway, the rules the gateway with all of them.
+_SAME = {"flow.no_condition": ("gateway.flows_no_condition",)}
 
-def _deep_problems(texts: dict[str, str], found: list[Problem]) -> list[Problem]:
-    """SpiffWorkflow's parse of the files and the checks on what it built."""
+
+def _deep_problems(
+    texts: dict[str, str], found: list[Problem], docs: Mapping[str, etree._Element]
+) -> tuple[list[Problem], list[ProcessBundle] | None]:
+    """SpiffWorkflow's parse of the files and the checks on what it built; and what it
+    built (None when it failed), for a deploy to store without parsing again.  `docs`: the
+    files' XML as the rules read it, to word the parser's error."""
     try:
         bundles = parse_sources(texts, check=False)
     except DefinitionError as err:
-        # SpiffWorkflow's own text, or one of engine.core.definitions' (wording tells apart).
-        said = say("parse.library", detail=err.detail)
-        problem = Problem.of(said, err.element_id, err.line, err.file)
-        if problem.element_id is None and any(p.severity == "error" for p in found):
-            return []  # a whole-file parse error: shown once the named ones are fixed
-        same = any(
-            p.severity == "error"
-            and (
-                (p.element_id and p.element_id == problem.element_id)
-                or p.message in err.detail
-                or err.detail in p.message
-            )
-            for p in found
-        )
-        return [] if same else [problem]
+        problem = Problem.of(library_said(err, docs), err.element_id, err.line, err.file)
+        return ([] if _said_already(problem, err, found) else [problem]), None
     problems: list[Problem] = []
     for bundle in bundles:
         file = next((n for n in bundle.files if n.endswith(".bpmn")), None)
@@ -59,7 +56,27 @@ def _deep_problems(texts: dict[str, str], found: list[Problem]) -> list[Problem]
                 )
             )
         )
-    return problems
+    return problems, bundles
+
+
+def _said_already(problem: Problem, err: DefinitionError, found: list[Problem]) -> bool:
+    """Whether the parser's error (it stops at the first) is one the other checks report:
+    on an element they name, of a kind they found, or for a whole file while they found
+    errors (shown once the named ones are fixed)."""
+    errors = [p for p in found if p.severity == "error"]
+    if not errors:
+        return False
+    if problem.element_id is None:
+        return True
+    key = problem.said.key if problem.said else None
+    keys = {key, *_SAME.get(key or "", ())}
+    return any(
+        (p.element_id and p.element_id == problem.element_id)
+        or (p.said is not None and p.said.key in keys)
+        or p.message in err.detail
+        or err.detail in p.message
+        for p in errors
+    )
 
 
 def _expression_problems(bundle: Any, file: str | None, lines: dict[str, int]) -> Iterator[Problem]:

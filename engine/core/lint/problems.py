@@ -42,6 +42,14 @@ class Problem:
         """The problem worded by `said` (its English text is the message)."""
         return cls(said.text, element_id, line, file, severity, said=said)
 
+    @property
+    def element_name(self) -> str | None:
+        """The element's name as `named` put it before the message (None: it has none)."""
+        ident, subject = self.element_id, self.subject
+        if not ident or not subject or not subject.endswith(f" ({ident})"):
+            return None
+        return subject[: -len(ident) - 3]
+
     def to_dict(self) -> dict[str, object]:
         return {
             "element_id": self.element_id,

@@ -1,6 +1,7 @@
 """Step 3 of engine.core.lint: the rules of its docstring, checked on the XML of every
 process of every file (`_Linter`: lanes, gateways, forms, decisions, call activities,
-timers, reachability), and what they read from the files (lanes, decisions, data names).
+timers, reachability, and the shape rules of engine.core.lint.structure), and what they
+read from the files (lanes, decisions, data names).
 
 Pure: no database, no clock.
 """
@@ -20,6 +21,7 @@ from engine.core.calendar import ESCALATE_PROPERTY, STANDARD_ROLES
 from engine.core.definitions import FORM_PROPERTY, load_form
 from engine.core.expressions import BUILTIN_NAMES
 from engine.core.forms import rule_problems
+from engine.core.lint import structure
 from engine.core.lint.bpmn import (
     FLOW_NODES,
     HUMAN_TASKS,
@@ -82,10 +84,30 @@ class _Linter:
         self.declared_stages = _declared_stages(files)
         self.roles = _known_roles(files)
         self.rules_checked: set[str] = set()
+        self.declared = structure.declared_refs(files.bpmn.values())
+        self.not_executable = {
+            p.get("id")
+            for root in files.bpmn.values()
+            for p in _processes(root)
+            if p.get("id") and not _executable(p)
+        }
+        self.called = {
+            c.get("calledElement")
+            for root in files.bpmn.values()
+            for c in root.iter(f"{{{MODEL}}}callActivity")
+        }
+        self.by_id: dict[str, etree._Element] = {}
+        self.running = False  # whether the process being checked is executable
+        # A problem on which SpiffWorkflow's parser would never return (engine.core.lint
+        # then does not start it).
+        self.parse_blocked = False
 
     def add(
-        self, element: etree._Element | None, message: Said, severity: Severity = "error"
+        self, element: etree._Element | None, message: Said | None, severity: Severity = "error"
     ) -> None:
+        """A problem on the element (on the file for None); nothing for no message."""
+        if message is None:
+            return
         self.problems.append(
             Problem.of(
                 message,
@@ -99,17 +121,19 @@ class _Linter:
     def run(self) -> list[Problem]:
         for name, root in self.files.bpmn.items():
             self.file = name
+            self.by_id = {e.get("id", ""): e for e in root.iter(etree.Element) if e.get("id")}
             for process in _processes(root):
                 self.process(process)
         return self.problems
 
     def process(self, process: etree._Element) -> None:
-        if not _executable(process):
-            self.add(
-                process,
-                say("process.not_executable"),
-                "warning" if self.any_executable else "error",
-            )
+        self.running = _executable(process)
+        if not self.running:
+            if self.any_executable and process.get("id") not in self.called:
+                # A pool drawn beside the processes that run: the engine never reads it.
+                self.add(process, say("process.drawing_only"), "warning")
+                return
+            self.add(process, say("process.not_executable"))
         self.starters(process)
         lanes = _lanes(process)
         forms_expected = any(
@@ -125,7 +149,7 @@ class _Linter:
                 self.add(element, say("element.unsupported", kind=kind))
             if kind in HUMAN_TASKS:
                 self.lane(element, lanes)
-            elif kind == "exclusiveGateway":
+            elif kind in ("exclusiveGateway", "inclusiveGateway"):
                 self.gateway(element)
             elif kind == "businessRuleTask":
                 self.decision(element)
@@ -141,18 +165,42 @@ class _Linter:
                 self.form(element)
                 self.stage(element)
                 self.escalation(element)
+                self.shape(element)
+            elif kind in structure.EVENT_REFS:
+                self.add(element.getparent(), structure.event_ref_said(element, self.declared))
+            elif kind == "conditionalEventDefinition":
+                self.add(element.getparent(), structure.condition_said(element))
         self.reachability(process)
+
+    def shape(self, node: etree._Element) -> None:
+        """engine.core.lint.structure's rules of one flow node."""
+        kind = _local(node)
+        found = [structure.split_said(node), structure.scope_said(node)]
+        if kind == "adHocSubProcess":
+            found.extend(structure.ad_hoc_saids(node))
+        elif kind == "boundaryEvent":
+            found.append(structure.boundary_said(node, self.by_id))
+        elif kind in ("sendTask", "receiveTask"):
+            found.append(structure.event_ref_said(node, self.declared))
+        for said in found:
+            self.add(node, said)
+        for data in structure.data_saids(node, self.by_id):
+            self.add(node, data.said)
+            self.parse_blocked = self.parse_blocked or data.hangs
 
     # -- lanes ---------------------------------------------------------------------------
 
     def lane(self, task: etree._Element, lanes: dict[str, etree._Element]) -> None:
+        """A human task goes to its lane's role; in no lane, or in a lane without a name
+        (no role), the engine gives it to the deal's owner (engine.store.changes): a
+        warning, so the designer knows."""
         lane = _lane_of(task, lanes)
         if lane is None:
-            self.add(task, say("lane.none"))
+            self.add(task, say("lane.none"), "warning")
             return
         name = (lane.get("name") or "").strip()
         if not name:
-            self.add(task, say("lane.no_name", lane=lane.get("id", "")))
+            self.add(task, say("lane.no_name", lane=lane.get("id", "")), "warning")
             return
         if self.held is not None and role_key(name) not in self.held:
             lane_id = lane.get("id")
@@ -176,27 +224,39 @@ class _Linter:
     # -- gateways ------------------------------------------------------------------------
 
     def gateway(self, gateway: etree._Element) -> None:
+        """An exclusive or inclusive gateway: every flow but the default has a condition
+        (one flow without: on that flow; several: one problem on the gateway naming them
+        all), and without a default the conditions cover every case."""
         flows = self.outgoing(gateway)
         if len(flows) < 2:
             return
+        inclusive = _local(gateway) == "inclusiveGateway"
+        kind = say("kind.inclusive_gateway" if inclusive else "kind.exclusive_gateway")
         default = gateway.get("default")
         if default and default not in {f.get("id") for f in flows}:
             self.add(gateway, say("gateway.foreign_default", flow=default))
             default = None
-        conditions = []
-        for flow in flows:
-            condition = _text(next(_children(flow, "conditionExpression"), None))
-            if flow.get("id") == default:
-                continue
-            if not condition:
-                named = gateway.get("name") or gateway.get("id") or ""
-                self.add(flow, say("flow.no_condition", gateway=named))
-                return
-            conditions.append(condition)
+        bare = [f for f in flows if f.get("id") != default and not structure.has_condition(f)]
+        if len(bare) == 1:
+            named = " ".join((gateway.get("name") or gateway.get("id") or "").split())
+            todo = say("todo.condition" if default else "todo.condition_or_default")
+            self.add(bare[0], say("flow.no_condition", kind=kind, gateway=named, todo=todo))
+            return
+        if bare:
+            todo = say("todo.conditions" if default else "todo.conditions_or_default")
+            listed = structure.flows_listed(bare)
+            self.add(gateway, say("gateway.flows_no_condition", flows=listed, kind=kind, todo=todo))
+            return
+        conditions = [
+            _text(next(_children(f, "conditionExpression"), None))
+            for f in flows
+            if f.get("id") != default
+        ]
         if default or camunda_juel(conditions):
             return
         if not covers_every_case(conditions):
-            self.add(gateway, say("gateway.no_default"))
+            key = "gateway.inclusive_no_default" if inclusive else "gateway.no_default"
+            self.add(gateway, say(key))
 
     def outgoing(self, node: etree._Element) -> list[etree._Element]:
         parent = node.getparent()
@@ -220,14 +280,11 @@ class _Linter:
             self.rules_checked.add(name)
             for detail in _rule_problems(text):
                 self.add(element, say("form.problem", form=name, detail=detail), "warning")
-        if failed is not None:
+        if failed is not None:  # in the form's file (at its line when JSON names one)
             detail, line = failed
             self.problems.append(
                 Problem.of(
-                    say("form.problem", form=name, detail=detail),
-                    element.get("id"),
-                    line if line is not None else element.sourceline,
-                    name if line is not None else self.file,
+                    say("form.problem", form=name, detail=detail), element.get("id"), line, name
                 )
             )
 
@@ -283,11 +340,14 @@ class _Linter:
             self.add(activity, say("call.none"))
         elif called not in self.process_ids:
             self.add(activity, say("call.missing", process=called))
+        elif called in self.not_executable and self.running:
+            self.add(activity, say("call.not_executable", process=called))
 
     # -- timers --------------------------------------------------------------------------
 
     def timer(self, definition: etree._Element) -> None:
         owner = definition.getparent()
+        self.add(owner, structure.timer_time_said(definition))
         for child in definition.iterchildren(etree.Element):
             kind = _TIMER_KINDS.get(_local(child))
             if kind is None:
@@ -308,7 +368,7 @@ class _Linter:
             n.get("id"): n for n in scope.iterchildren(etree.Element) if _local(n) in FLOW_NODES
         }
         nodes.pop(None, None)
-        if not nodes:
+        if not nodes or _local(scope) == "adHocSubProcess":  # its tasks are picked as needed
             return
         edges: dict[str, list[str]] = {}
         for flow in _children(scope, "sequenceFlow"):
@@ -332,8 +392,8 @@ class _Linter:
             or n.get("isForCompensation") == "true"
         ]
         if not any(_local(nodes[r]) == "startEvent" for r in roots):
-            what = "process" if _local(scope) == "process" else "sub-process"
-            self.add(scope, say("scope.no_start", kind=what))
+            if _local(scope) == "process":  # a sub-process's: structure.scope_said
+                self.add(scope, say("scope.no_start", kind="process"))
             return
         seen: set[str] = set()
         todo = list(roots)

@@ -1,5 +1,8 @@
 """Step 1 of engine.core.lint: every BPMN 2.0 XSD error of a file, with its line (the XML
-syntax itself is checked in `check`).
+syntax itself is checked in `check`).  An error inside the diagram-drawing part (a
+bpmndi:BPMNDiagram: shapes, edges, labels, and the tools' extensions written there) is a
+warning: the engine never reads it (engine.core.definitions parses without the XSD once
+the lint has run it), so a tool's vendor extension in the drawing does not stop a deploy.
 
 Pure: no database, no clock.
 """
@@ -18,6 +21,7 @@ from engine.core.lint.problems import Problem
 from engine.core.lint.wording import say
 
 _SCHEMA_LOCK = threading.Lock()
+_DIAGRAM = "BPMNDiagram"
 
 
 # --- 1. schema ------------------------------------------------------------------------
@@ -31,7 +35,20 @@ def _schema_problems(name: str, root: etree._Element) -> Iterator[Problem]:
     with _SCHEMA_LOCK:  # the schema's error log is shared by every thread
         if schema.validate(copy):
             return
-        found = [(e.message, e.line) for e in schema.error_log]
-    for message, line in found:
+        found = [(e.message, e.line, e.path) for e in schema.error_log]
+    for message, line, path in found:
         shown = message.replace(f"{{{MODEL}}}", "bpmn:")
-        yield Problem.of(say("file.not_xsd", library=shown), file=name, line=line or None)
+        if in_diagram(path):
+            said = say("file.not_xsd_drawing", library=shown)
+            yield Problem.of(said, file=name, line=line or None, severity="warning")
+        else:
+            yield Problem.of(say("file.not_xsd", library=shown), file=name, line=line or None)
+
+
+def in_diagram(path: str | None) -> bool:
+    """Whether an error's XPath ("/bpmn:definitions/bpmndi:BPMNDiagram[2]/...", with the
+    file's own prefixes) lies in a diagram, under the root."""
+    steps = [s for s in (path or "").split("/") if s]
+    if len(steps) < 2:
+        return False
+    return steps[1].rpartition(":")[2].partition("[")[0] == _DIAGRAM

@@ -21,9 +21,9 @@ themselves: an argument that is a `Said`, or a text that matches an entry, is lo
 turn ("{what} {text}: {detail}": the "what" comes from engine.core.script_check, the detail
 from the expression checker).  Every other placeholder is the designer's own content (a
 name, an id, a quoted expression) or a library's text (lxml, SpiffWorkflow, json), shown as
-it is inside a Chinese frame ("XML 格式不正确：<lxml text>").  A template that is nothing
-but one phrase placeholder ("{detail}", SpiffWorkflow's parse error) uses its Chinese frame
-only when the phrase is not one of ours.
+it is inside a Chinese frame ("XML 格式不正确：<lxml text>").  SpiffWorkflow's own parse
+errors never reach a reader as they are: engine.core.lint.library words each one it knows
+with an entry here, and frames the rest ("parse.library"), cleaned of Python.
 
 The element prefix of engine.core.lint.problems.named ("Prepare quote (task_x): ...") is
 kept on the Problem (`subject`) and put back with a Chinese colon after localizing.
@@ -40,21 +40,40 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from engine.core import graph_words
 from engine.core.translations import CHINESE, locale_of
 
 if TYPE_CHECKING:
     from engine.core.lint.problems import Problem
 
-__all__ = ["WORDING", "Said", "localized", "placeholders", "say", "unworded", "word"]
+__all__ = [
+    "WORDING",
+    "Said",
+    "localized",
+    "placeholders",
+    "recognised",
+    "say",
+    "unworded",
+    "word",
+]
 
 # Placeholders whose argument is engine wording (localized in turn), not the designer's text.
-_PHRASES = frozenset({"what", "detail", "why", "kind", "reason", "nearest", "position"})
+_PHRASES = frozenset(
+    {"what", "detail", "why", "kind", "reason", "nearest", "position", "todo", "trigger", "repair"}
+)
 _MAX_DEPTH = 4
 # A phrase argument that is a quoted token of code ("'import'") or nothing is no wording.
 _QUOTED = re.compile(r"|'[^']*'")
 # Entries only ever made with `say`: their templates are too bare to recognise a text by.
 _KEYED_ONLY = frozenset(
-    {"parse.library", "expression.unsafe", "translations.problem", "timer.invalid"}
+    {
+        "parse.library",
+        "expression.unsafe",
+        "translations.problem",
+        "timer.invalid",
+        "severity.error",
+        "severity.warning",
+    }
 )
 
 # key -> (English, Chinese).  Keys are unique and stable: renaming one breaks nothing but
@@ -63,6 +82,8 @@ WORDING: dict[str, tuple[str, str]] = {
     # --- files (engine.core.lint, engine.core.definitions) -----------------------------
     "file.not_utf8": ("not UTF-8 text ({library})", "不是 UTF-8 文本（{library}）"),
     "file.no_bpmn": ("no .bpmn file given", "没有提供 .bpmn 文件"),
+    # {repair}: engine.core.xml_repair's sentence (its Chinese is engine.core.graph_words')
+    "file.repaired": ("the file was read with a repair: {repair}", "文件经修复后读取：{repair}"),
     "file.not_xml": ("not well-formed XML: {library}", "XML 格式不正确：{library}"),
     "file.not_xsd": (
         "not valid BPMN 2.0 (XSD): {library}",
@@ -91,11 +112,46 @@ WORDING: dict[str, tuple[str, str]] = {
         '没有可执行的流程：请在流程上设置 isExecutable="true" 以运行它',
     ),
     "file.cannot_parse": ("cannot be parsed: {library}", "无法解析：{library}"),
-    "parse.library": ("{detail}", "SpiffWorkflow 无法解析此定义：{detail}"),
+    "file.no_process": (
+        "this file holds no process, so there is nothing to run (a collaboration whose pools "
+        "hold no process, or only a drawing): import the file that holds the process, or draw "
+        "the process's steps in a pool",
+        "此文件中没有流程，因此没有可运行的内容（泳池中不含流程的协作图，或只是一张图）："
+        "请导入包含该流程的文件，或在泳池中画出流程的步骤",
+    ),
+    "file.no_process_beside": (
+        "this file holds no process: nothing of it runs (the other files hold the processes)",
+        "此文件中没有流程：其中没有任何内容会运行（流程在其他文件中）",
+    ),
+    "file.not_xsd_drawing": (
+        "the diagram part (how the model is drawn) is not valid BPMN 2.0 (XSD), which does not "
+        "stop the process from running: {library}",
+        "图形部分（模型的绘制方式）不符合 BPMN 2.0 架构（XSD），但这不影响流程运行：{library}",
+    ),
+    # SpiffWorkflow's parse error that no entry of engine.core.lint.library words: its text
+    # cleaned of Python (engine.core.lint.library.cleaned), or nothing when none is left.
+    "parse.library": (
+        "salesflow cannot run this as it is modelled: {detail}",
+        "salesflow 无法按目前的建模运行它：{detail}",
+    ),
+    "parse.unknown": (
+        "salesflow cannot run this element as it is modelled: redraw it with the elements of "
+        "the designer's palette",
+        "salesflow 无法按目前的建模运行该元素：请用设计器工具栏中的元素重新绘制它",
+    ),
     # --- processes, tasks, lanes (engine.core.lint.rules) ------------------------------
     "process.not_executable": (
-        'the process is not executable (isExecutable="false"): set isExecutable="true" to run it',
-        '该流程不可执行（isExecutable="false"）：要运行它，请设置 isExecutable="true"',
+        'the process is marked as not executable (isExecutable="false"), so nothing of it can '
+        'run: mark it executable in your modeler (isExecutable="true"), then fix what this '
+        "check reports",
+        '该流程被标记为不可执行（isExecutable="false"），因此无法运行：请在建模工具中把它标记为'
+        '可执行（isExecutable="true"），然后修正本检查报告的问题',
+    ),
+    "process.drawing_only": (
+        'the process is marked as not executable (isExecutable="false"): it is kept as a '
+        "drawing beside the processes that run, and its elements are not checked",
+        '该流程被标记为不可执行（isExecutable="false"）：它作为图示与可运行的流程一起保留，'
+        "其中的元素不做检查",
     ),
     "task.no_name": (
         "the task has no name: name it, a rep sees it by its name in the task list and on "
@@ -103,8 +159,10 @@ WORDING: dict[str, tuple[str, str]] = {
         "该任务没有名称：请为它命名，销售代表在任务列表和商机流程图上按名称认出它",
     ),
     "element.unsupported": (
-        "a {kind} is a BPMN element type salesflow cannot run",
-        "{kind}是 salesflow 无法运行的 BPMN 元素类型",
+        "a {kind} is a BPMN element type salesflow cannot run: replace it with one it runs "
+        "(the designer's palette shows them)",
+        "{kind}是 salesflow 无法运行的 BPMN 元素类型："
+        "请换成它能运行的元素（设计器的工具栏中列出了这些元素）",
     ),
     "service_task.no_service": (
         "a service task calls an outside service, and salesflow has none configured: use a "
@@ -117,13 +175,15 @@ WORDING: dict[str, tuple[str, str]] = {
         "不支持数据存储：请把数据保存在商机中",
     ),
     "lane.none": (
-        "sits in no lane: put it in the lane of the role that does it",
-        "不在任何泳道中：请把它放进负责该任务的角色的泳道",
+        "has no lane: the deal's owner will get this task (to give it to the people of a "
+        "role instead, put it in a lane named after the role)",
+        "不在任何泳道中：该任务将交给商机负责人（如要交给某个角色的人员，请把它放进以该角色命名的泳道）",
     ),
     "lane.no_name": (
-        "sits in the lane '{lane}', which has no name: name the lane after the role whose "
-        "people do the task",
-        "所在的泳道「{lane}」没有名称：请以负责该任务的角色为泳道命名",
+        "sits in the lane '{lane}', which has no name: the deal's owner will get this task (to "
+        "give it to the people of a role instead, name the lane after the role)",
+        "所在的泳道「{lane}」没有名称：该任务将交给商机负责人（如要交给某个角色的人员，"
+        "请以该角色为泳道命名）",
     ),
     "lane.role_not_held": (
         "no active user holds the role '{role}' yet: the tasks of this lane wait in the "
@@ -145,17 +205,154 @@ WORDING: dict[str, tuple[str, str]] = {
     ),
     # --- gateways ----------------------------------------------------------------------
     "gateway.foreign_default": (
-        "the default flow '{flow}' does not leave this gateway",
-        "默认流「{flow}」并非从此网关引出",
+        "the default flow '{flow}' does not leave this gateway: make one of the gateway's own "
+        "outgoing flows its default",
+        "默认流「{flow}」并非从此网关引出：请把该网关自己引出的某条流设为默认流",
     ),
     "flow.no_condition": (
-        "leaves the exclusive gateway '{gateway}' without a condition and is not its default flow",
-        "从排他网关「{gateway}」引出，但既没有条件，也不是它的默认流",
+        "leaves the {kind} '{gateway}' without a condition and is not its default flow: {todo}",
+        "从{kind}「{gateway}」引出，但既没有条件，也不是它的默认流：{todo}",
     ),
+    "gateway.flows_no_condition": (
+        "the flows {flows} leave this {kind} without a condition, and none of them is its "
+        "default flow: {todo}",
+        "流 {flows} 从该{kind}引出，但都没有条件，也都不是它的默认流：{todo}",
+    ),
+    "todo.condition_or_default": (
+        "give it a condition, or make it the gateway's default flow",
+        "请为它设置条件，或把它设为该网关的默认流",
+    ),
+    "todo.condition": (
+        "give it a condition (the gateway has its default flow already)",
+        "请为它设置条件（该网关已有默认流）",
+    ),
+    "todo.conditions_or_default": (
+        "give each a condition, or make one of them the gateway's default flow and give the "
+        "others a condition",
+        "请为每条流设置条件，或把其中一条设为该网关的默认流，并为其余的流设置条件",
+    ),
+    "todo.conditions": (
+        "give each a condition (the gateway has its default flow already)",
+        "请为每条流设置条件（该网关已有默认流）",
+    ),
+    "kind.exclusive_gateway": ("exclusive gateway", "排他网关"),
+    "kind.inclusive_gateway": ("inclusive gateway", "包容网关"),
     "gateway.no_default": (
         "the exclusive gateway has no default flow and its conditions may all be false (the "
         "deal would stop in error): mark one flow as the default",
         "该排他网关没有默认流，且其条件可能全部为假（商机会因出错而停止）：请把其中一条流设为默认流",
+    ),
+    "gateway.inclusive_no_default": (
+        "the inclusive gateway has no default flow and its conditions may all be false (the "
+        "deal would stop in error): mark one flow as the default",
+        "该包容网关没有默认流，且其条件可能全部为假（商机会因出错而停止）：请把其中一条流设为默认流",
+    ),
+    # --- the shape of the flow (engine.core.lint.structure) ----------------------------
+    "node.implicit_split": (
+        "has {count} outgoing flows ({flows}), and salesflow does not split the path after a "
+        "task or an event by itself: add a parallel gateway after '{name}' to split its "
+        "{count} outgoing flows",
+        "有 {count} 条引出的流（{flows}），salesflow 不会在任务或事件之后自行分出多条路径："
+        "请在「{name}」之后添加一个并行网关，由它分出这 {count} 条流",
+    ),
+    "node.conditional_split": (
+        "has {count} outgoing flows ({flows}), some with a condition, and salesflow weighs "
+        "conditions only at a gateway: add an exclusive gateway (one path) or an inclusive "
+        "gateway (several paths) after '{name}' and move the conditions onto its flows",
+        "有 {count} 条引出的流（{flows}），其中一些带有条件，而 salesflow 只在网关处判断条件："
+        "请在「{name}」之后添加排他网关（走一条路径）或包容网关（走多条路径），并把条件移到它引出的流上",
+    ),
+    "scope.empty": (
+        "the sub-process is empty: draw its steps inside it (one start event, the work, an "
+        "end event), or make it a call activity that calls another process",
+        "该子流程是空的：请在其中画出步骤（一个开始事件、具体工作、一个结束事件），"
+        "或把它改为调用其他流程的调用活动",
+    ),
+    "scope.starts": (
+        "the sub-process has {count} start events: a sub-process starts at exactly one, so "
+        "keep one and lead the others' flows from it",
+        "该子流程有 {count} 个开始事件：子流程只能从一个开始事件开始，请只保留一个，"
+        "其余的流都从它引出",
+    ),
+    "scope.no_end": (
+        "the sub-process has no end event: add one where its work is done",
+        "该子流程没有结束事件：请在其工作完成处添加一个",
+    ),
+    "scope.ad_hoc_events": (
+        "an ad-hoc sub-process holds no start or end events (its tasks are picked as needed): "
+        "remove them",
+        "临时子流程中不能有开始或结束事件（其中的任务按需选择执行）：请删除它们",
+    ),
+    "scope.ad_hoc_sequential": (
+        'a sequential ad-hoc sub-process cannot be run: make it parallel (ordering="Parallel")',
+        '无法运行顺序执行的临时子流程：请把它改为并行（ordering="Parallel"）',
+    ),
+    "event.missing_message": (
+        "refers to the message '{ref}', which no file of the definition declares: pick a "
+        "message the file declares, or declare this one",
+        "引用了消息「{ref}」，但定义中没有任何文件声明它：请选择文件中已声明的消息，或声明这个消息",
+    ),
+    "event.missing_signal": (
+        "refers to the signal '{ref}', which no file of the definition declares: pick a "
+        "signal the file declares, or declare this one",
+        "引用了信号「{ref}」，但定义中没有任何文件声明它：请选择文件中已声明的信号，或声明这个信号",
+    ),
+    "event.missing_error": (
+        "refers to the error '{ref}', which no file of the definition declares: pick an "
+        "error the file declares, or declare this one",
+        "引用了错误「{ref}」，但定义中没有任何文件声明它：请选择文件中已声明的错误，或声明这个错误",
+    ),
+    "event.missing_escalation": (
+        "refers to the escalation '{ref}', which no file of the definition declares: pick an "
+        "escalation the file declares, or declare this one",
+        "引用了升级「{ref}」，但定义中没有任何文件声明它：请选择文件中已声明的升级，或声明这个升级",
+    ),
+    "event.no_condition": (
+        "the conditional event has no condition: write one",
+        "该条件事件没有条件：请填写一个",
+    ),
+    "boundary.no_trigger": (
+        "the boundary event has no trigger (a timer, message, signal, error, escalation, "
+        "condition or cancel): give it one, or remove it",
+        "该边界事件没有触发条件（计时器、消息、信号、错误、升级、条件或取消）：请为它指定一个，或删除它",
+    ),
+    "boundary.unsupported": (
+        "the boundary event is a {trigger} event, which salesflow does not run: use a timer, "
+        "message, signal, error, escalation, conditional or cancel event instead, or remove it",
+        "该边界事件是{trigger}事件，salesflow 不运行这种事件：请改用计时器、消息、信号、错误、"
+        "升级、条件或取消事件，或删除它",
+    ),
+    "boundary.cancel_outside_transaction": (
+        "a cancel event works only on a transaction: attach it to a transaction, or use "
+        "another event",
+        "取消事件只能用于事务：请把它附加到事务上，或改用其他事件",
+    ),
+    "trigger.compensation": ("compensation", "补偿"),
+    "trigger.link": ("link", "链接"),
+    "trigger.terminate": ("terminate", "终止"),
+    "trigger.multiple": ("multiple-trigger", "多重触发"),
+    "data.input_unresolved": (
+        "its data associations read from {refs}, which salesflow cannot hand to a task (only "
+        "data objects and data stores can be): link them to a data object, or remove them "
+        "(every task sees the deal's data anyway)",
+        "它的数据关联从 {refs} 读取数据，salesflow 无法把它们交给任务"
+        "（只能使用数据对象和数据存储）："
+        "请把这些关联连到数据对象上，或删除它们（每个任务本来就能看到商机的数据）",
+    ),
+    "data.output_unresolved": (
+        "its data associations write to {refs}, which salesflow cannot fill from a task (only "
+        "data objects and data stores can be): link them to a data object, or remove them "
+        "(what a task sets is kept in the deal's data anyway)",
+        "它的数据关联向 {refs} 写入数据，salesflow 无法从任务填写它们"
+        "（只能使用数据对象和数据存储）："
+        "请把这些关联连到数据对象上，或删除它们（任务设置的数据本来就会保存在商机中）",
+    ),
+    "data.out_of_reach": (
+        "uses the data object '{ref}', which is declared neither in its own sub-process nor "
+        "in the level just around it: declare the data object there (salesflow looks no "
+        "further out)",
+        "使用了数据对象「{ref}」，但它既没有在所在子流程中声明，也没有在紧邻的外层声明："
+        "请在那里声明该数据对象（salesflow 不会再往外查找）",
     ),
     # --- forms, stages, SLAs, decisions, calls -----------------------------------------
     "form.missing": (
@@ -211,6 +408,11 @@ WORDING: dict[str, tuple[str, str]] = {
         "the call activity names no process (calledElement)",
         "该调用活动没有指定流程（calledElement）",
     ),
+    "call.not_executable": (
+        "the called process '{process}' is marked as not executable (isExecutable=\"false\"): "
+        "mark it executable in your modeler",
+        '被调用的流程「{process}」被标记为不可执行（isExecutable="false"）：请在建模工具中把它标记为可执行',
+    ),
     "call.missing": (
         "the called process '{process}' is not among the files",
         "被调用的流程「{process}」不在这些文件中",
@@ -224,7 +426,14 @@ WORDING: dict[str, tuple[str, str]] = {
         "无法到达：没有从开始事件出发的顺序流通向它",
     ),
     # --- timers (engine.core.lint.timers) ----------------------------------------------
-    "timer.empty": ("the timer {kind} is empty", "计时器的{kind}为空"),
+    "timer.empty": (
+        "the timer {kind} is empty: fill it in, or remove the timer",
+        "计时器的{kind}为空：请填写它，或删除该计时器",
+    ),
+    "timer.no_time": (
+        "the timer has no time: give it a duration, a date or a cycle",
+        "该计时器没有设定时间：请为它设置时长、日期或周期",
+    ),
     "timer.bare_iso": (
         'the timer {kind} {text} is not an expression: write it as quoted text, "{quoted}"',
         '计时器的{kind} {text} 不是表达式：请写成带引号的文本 "{quoted}"',
@@ -475,10 +684,11 @@ WORDING: dict[str, tuple[str, str]] = {
     ),
     # --- Camunda extensions (engine.core.camunda) --------------------------------------
     "camunda.juel_condition": (
-        "the condition '{condition}' is JUEL (Camunda's expression language), which salesflow "
-        "does not run: write it in Python, for example '{python}'",
-        "条件「{condition}」是 JUEL（Camunda 的表达式语言），salesflow 不运行它：请用 Python "
-        "编写，例如「{python}」",
+        "the condition '{condition}' is JUEL (Camunda's expression language): salesflow "
+        "translates comparisons of data fields, but not '{part}': write the condition in "
+        "Python, for example 'amount >= 1000 and approved'",
+        "条件「{condition}」是 JUEL（Camunda 的表达式语言）：salesflow 能转换数据字段之间的"
+        "比较，但不能转换「{part}」：请用 Python 编写该条件，例如「amount >= 1000 and approved」",
     ),
     "camunda.juel_timer": (
         "the timer '{timer}' is a JUEL expression: write it in Python",
@@ -583,6 +793,107 @@ WORDING: dict[str, tuple[str, str]] = {
         "不支持 camunda:collection 循环：请使用带 inputDataItem 的多实例循环",
     ),
     "camunda.field": ("Java delegate fields are not supported", "不支持 Java 委托字段"),
+    # --- SpiffWorkflow's parse errors (engine.core.lint.library) --------------------------
+    "lib.loop_no_limit": (
+        "the loop has neither a maximum number of rounds (loopMaximum) nor a condition "
+        "(loopCondition): give it one",
+        "该循环既没有最大轮数（loopMaximum），也没有循环条件（loopCondition）：请为它设置其中之一",
+    ),
+    "lib.mi_no_input": (
+        "the multi-instance task has neither a number of instances (loopCardinality) nor a "
+        "list to go through (loopDataInputRef): give it one",
+        "该多实例任务既没有实例数量（loopCardinality），也没有要逐项处理的列表"
+        "（loopDataInputRef）：请为它设置其中之一",
+    ),
+    "lib.mi_both": (
+        "the multi-instance task has both a number of instances (loopCardinality) and a list "
+        "to go through (loopDataInputRef): keep one",
+        "该多实例任务同时设置了实例数量（loopCardinality）和要逐项处理的列表"
+        "（loopDataInputRef）：请只保留一个",
+    ),
+    "lib.mi_input_missing": (
+        "the list the multi-instance task goes through is not among its inputs "
+        "(ioSpecification): add it there, or name a data field instead",
+        "该多实例任务要逐项处理的列表不在它的输入（ioSpecification）中：请把它加进去，或改为填写一个数据字段",
+    ),
+    "lib.mi_output_missing": (
+        "the list the multi-instance task collects is not among its outputs "
+        "(ioSpecification): add it there, or name a data field instead",
+        "该多实例任务收集结果的列表不在它的输出（ioSpecification）中：请把它加进去，或改为填写一个数据字段",
+    ),
+    "lib.no_such_target": (
+        "a sequence flow leads to '{target}', which is not an element of this process: "
+        "connect the flow to an element of the same process",
+        "有一条顺序流指向「{target}」，但它不是本流程中的元素：请把该流连到同一流程中的元素",
+    ),
+    "lib.definition_no_id": (
+        "a message, signal, error, escalation, correlation or data store declared in the "
+        "file has no id: give each one an id",
+        "文件中声明的某个消息、信号、错误、升级、关联或数据存储没有 id：请为每一个设置 id",
+    ),
+    "lib.correlation": (
+        "the correlation '{ref}' is incomplete: give it a retrieval expression for each "
+        "message it correlates",
+        "关联「{ref}」不完整：请为它关联的每个消息设置取值表达式",
+    ),
+    "lib.duplicate_process": (
+        "two processes have the id '{ref}': give each process an id of its own",
+        "有两个流程的 id 都是「{ref}」：请为每个流程设置不同的 id",
+    ),
+    "lib.script_none": (
+        "the script task has no script: write one, or make it a plain task",
+        "该脚本任务没有脚本：请编写一个，或把它改为普通任务",
+    ),
+    "lib.timer_unreadable": (
+        "the timer cannot be read: give it one duration, date or cycle written as an "
+        'expression, for example "P3D" with its quotes',
+        '无法读取该计时器：请为它设置一个写成表达式的时长、日期或周期，例如带引号的 "P3D"',
+    ),
+    "dmn.no_decision": (
+        "the DMN file holds no decision: add a decision table",
+        "该 DMN 文件中没有决策：请添加一个决策表",
+    ),
+    "dmn.several_tables": (
+        "the decision holds several tables: salesflow reads one table per decision, so give "
+        "each table a decision and a file of its own",
+        "该决策包含多个决策表：salesflow 每个决策只读取一个表，请为每个表单独建立决策和文件",
+    ),
+    "dmn.unknown_part": (
+        "the decision table holds a part salesflow cannot read ('{part}'): remove it",
+        "该决策表中有 salesflow 无法读取的部分（「{part}」）：请删除它",
+    ),
+    "dmn.bad_output": (
+        "the output {text} of the decision table cannot be read: write it as a Python expression",
+        "决策表的输出 {text} 无法读取：请把它写成 Python 表达式",
+    ),
+    # --- the verdict (salesflow check) -------------------------------------------------
+    "verdict.ready": ("no problems: ready to publish", "没有问题：可以发布"),
+    "verdict.warning": (
+        "one warning, no errors: it can be published",
+        "1 个警告，没有错误：可以发布",
+    ),
+    "verdict.warnings": (
+        "{count} warnings, no errors: it can be published",
+        "{count} 个警告，没有错误：可以发布",
+    ),
+    "verdict.error": (
+        "one error: this definition cannot be published yet",
+        "1 个错误：此定义暂时无法发布",
+    ),
+    "verdict.errors": (
+        "{count} errors: this definition cannot be published yet",
+        "{count} 个错误：此定义暂时无法发布",
+    ),
+    "verdict.each": (
+        "{failed} of {count} definitions have errors and cannot be published yet",
+        "{count} 个定义中有 {failed} 个存在错误，暂时无法发布",
+    ),
+    "verdict.each_ok": (
+        "none of the {count} definitions has an error: each can be published",
+        "{count} 个定义都没有错误：都可以发布",
+    ),
+    "severity.error": ("error", "错误"),
+    "severity.warning": ("warning", "警告"),
     # --- refusals (engine.usecases.definitions, the API) -------------------------------
     "refused.more": ("{detail} (and {count} more)", "{detail}（另有 {count} 项）"),
 }
@@ -608,6 +919,13 @@ def say(key: str, /, **args: str | Said | int) -> Said:
     if key not in WORDING:
         raise KeyError(key)
     return Said(key, tuple((n, v if isinstance(v, Said) else str(v)) for n, v in args.items()))
+
+
+def recognised(text: str) -> Said | None:
+    """The entry an English text of ours was made with (its arguments read back from the
+    text), or None for a text no entry matches."""
+    matched = _match(text)
+    return None if matched is None else Said(*matched)
 
 
 def placeholders(template: str) -> set[str]:
@@ -656,15 +974,13 @@ def _chinese(message: str | Said, depth: int) -> str:
         key, args = message.key, message.args
     else:
         matched = _match(message)
-        if matched is None:
-            return message
+        if matched is None:  # the file reader's words (a repair), or a text as it is
+            return graph_words.in_language(message, CHINESE)
         key, args = matched
-    english, chinese = WORDING[key]
-    given = {n: _english(v) for n, v in args}
-    values = {n: _phrase(n, v, depth + 1) for n, v in args} if depth < _MAX_DEPTH else given
-    if english == "{detail}" and values["detail"] != given["detail"]:
-        return values["detail"]  # one of our texts, worded already: no frame around it
-    return _fill(chinese, values)
+    chinese = WORDING[key][1]
+    if depth >= _MAX_DEPTH:
+        return _fill(chinese, {n: _english(v) for n, v in args})
+    return _fill(chinese, {n: _phrase(n, v, depth + 1) for n, v in args})
 
 
 def _phrase(name: str, value: str | Said, depth: int) -> str:
@@ -681,12 +997,14 @@ def _patterns() -> list[tuple[re.Pattern[str], str]]:
         if key in _KEYED_ONLY:
             continue
         parts = []
+        seen: set[str] = set()
         literal = 0
         for text, name, _, _ in string.Formatter().parse(english):
             parts.append(re.escape(text))
             literal += len(text)
-            if name:
-                parts.append(f"(?P<{name}>.+?)")
+            if name:  # a placeholder used twice holds the same text twice
+                parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+                seen.add(name)
         compiled.append((literal, re.compile("".join(parts), re.DOTALL), key))
     compiled.sort(key=lambda item: -item[0])
     return [(pattern, key) for _, pattern, key in compiled]
@@ -710,7 +1028,8 @@ def unworded(message: str | Said) -> list[str]:
     else:
         matched = _match(message)
         if matched is None:
-            return [message]
+            worded = graph_words.in_language(message, CHINESE) != message
+            return [] if worded else [message]
         key, args = matched
     if key == "parse.library":
         return []
