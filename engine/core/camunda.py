@@ -14,10 +14,16 @@ Mapped:
   (the first group when several are listed); a task in a lane keeps its lane;
 - `camunda:decisionRef` of a business rule task -> `spiffworkflow:calledDecisionId`;
 - timer texts written as plain ISO 8601 (`PT5M`, Camunda's literal form) -> the quoted
-  Python string our engine evaluates (`"PT5M"`).
+  Python string our engine evaluates (`"PT5M"`);
+- JUEL conditions (`${...}`, `#{...}`) that only compare data fields (`${score > 5}`,
+  `${!approved}`, `${amount >= 1000 && tier == 'A'}`) -> the same condition in our
+  expression language (engine.core.juel).  Camunda's predecessors (Activiti, Flowable) write
+  the same JUEL, so a file without the `camunda:` namespace gets its JUEL conditions
+  translated too, and nothing else.
 
-Refused, each with a problem on its element (`findings`): JUEL expressions (`${...}`,
-`#{...}`) in conditions, timers, groups and assignees; scripts not in Python
+Refused, each with a problem on its element (`findings`): JUEL conditions that do more than
+compare data fields (method and bean calls such as `${execution.getVariable('x')}`, property
+paths, arithmetic), JUEL in timers, groups and assignees; scripts not in Python
 (`scriptFormat` javascript, groovy, ...) or in external resources; Java code
 (`camunda:class`, `delegateExpression`, `expression`), external tasks (`camunda:type`),
 connectors, task and execution listeners, input/output mappings and `camunda:collection`
@@ -38,7 +44,9 @@ from typing import NamedTuple, Protocol
 
 from lxml import etree
 
-__all__ = ["CAMUNDA", "Finding", "form_file", "is_camunda", "python_hint", "translate"]
+from engine.core.juel import NotTranslatable, is_juel, translate_condition
+
+__all__ = ["CAMUNDA", "Finding", "form_file", "is_camunda", "translate"]
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -134,8 +142,11 @@ def is_camunda(root: etree._Element) -> bool:
 
 def translate(root: etree._Element) -> tuple[etree._Element, list[Finding]]:
     """A copy of the <definitions> with the mapped extensions, and what could not be mapped.
-    A file without `camunda:` is returned as it is."""
-    if not is_camunda(root):
+    A file without `camunda:` and without JUEL conditions is returned as it is; one with JUEL
+    conditions only has those translated."""
+    camunda_file = is_camunda(root)
+    conditions = root.iter(f"{{{MODEL}}}conditionExpression")
+    if not camunda_file and not any(is_juel(c.text) for c in conditions):
         return root, []
     root = copy.deepcopy(root)
     findings: list[Finding] = []
@@ -152,12 +163,17 @@ def translate(root: etree._Element) -> tuple[etree._Element, list[Finding]]:
         if not isinstance(element.tag, str):
             continue
         namespace, _, local = element.tag[1:].partition("}")
-        if namespace == MODEL:
+        if namespace == MODEL and local == "conditionExpression" and is_juel(element.text):
+            _juel_condition(element, note)
+        elif not camunda_file:
+            continue
+        elif namespace == MODEL:
             _model_element(element, local, note)
         elif namespace == CAMUNDA:
             _camunda_element(element, local, note)
-    for process in root.iterfind(f"{{{MODEL}}}process"):
-        _lanes_from_groups(process, note)
+    if camunda_file:
+        for process in root.iterfind(f"{{{MODEL}}}process"):
+            _lanes_from_groups(process, note)
     return root, findings
 
 
@@ -171,18 +187,20 @@ def _owner(element: etree._Element) -> etree._Element:
     return element
 
 
-def _is_juel(text: str | None) -> bool:
-    stripped = (text or "").strip()
-    return stripped.startswith(("${", "#{"))
-
-
-def python_hint(juel: str) -> str:
-    """A Python reading of a simple JUEL expression, as a hint for the designer."""
-    text = juel.strip()[2:-1].strip() if _is_juel(juel) else juel.strip()
-    for old, new in (("&&", " and "), ("||", " or "), (" eq ", " == "), (" ne ", " != ")):
-        text = text.replace(old, new)
-    text = re.sub(r"!(?!=)\s*", "not ", text)
-    return " ".join(text.split())
+def _juel_condition(element: etree._Element, note: _Note) -> None:
+    """A JUEL condition becomes ours when it only compares data fields (the copy's text is
+    replaced: what the parser and the checks read); anything more is refused."""
+    text = (element.text or "").strip()
+    try:
+        element.text = translate_condition(text)
+    except NotTranslatable as refused:
+        flow = element.getparent()
+        note(
+            flow if flow is not None else element,
+            f"the condition '{text}' is JUEL (Camunda's expression language): salesflow "
+            f"translates comparisons of data fields, but not '{refused.part}': write the "
+            "condition in Python, for example 'amount >= 1000 and approved'",
+        )
 
 
 def _model_element(element: etree._Element, local: str, note: _Note) -> None:
@@ -191,21 +209,13 @@ def _model_element(element: etree._Element, local: str, note: _Note) -> None:
         if not str(attribute).startswith("{") or namespace != CAMUNDA:
             continue
         _camunda_attribute(element, local, name, value, note)
-    if local == "conditionExpression" and _is_juel(element.text):
-        flow = element.getparent()
-        note(
-            flow if flow is not None else element,
-            f"the condition '{(element.text or '').strip()}' is JUEL (Camunda's expression "
-            f"language), which salesflow does not run: write it in Python, for example "
-            f"'{python_hint(element.text or '')}'",
-        )
-    elif local == "conditionExpression" and element.get("language"):
+    if local == "conditionExpression" and element.get("language"):
         _script_language(element, element.get("language", ""), note)
     elif local == "scriptTask":
         _script_language(element, element.get("scriptFormat", ""), note)
     elif local in ("timeDuration", "timeDate", "timeCycle"):
         text = (element.text or "").strip()
-        if _is_juel(text):
+        if is_juel(text):
             note(element, f"the timer '{text}' is a JUEL expression: write it in Python")
         elif text and _ISO_TIMER.match(text):
             element.text = repr(text).replace("'", '"')
@@ -247,11 +257,11 @@ def _camunda_attribute(
                 "warning",
             )
     elif name == "decisionRef" and local == "businessRuleTask":
-        if _is_juel(value):
+        if is_juel(value):
             note(element, f"the decision '{value}' is a JUEL expression: name the decision")
         else:
             _set_extension(element, "calledDecisionId", value)
-    elif name == "candidateGroups" and _is_juel(value):
+    elif name == "candidateGroups" and is_juel(value):
         note(
             element,
             f"camunda:candidateGroups '{value}' is an expression, not a role: put the task "
@@ -282,7 +292,7 @@ def _camunda_element(element: etree._Element, local: str, note: _Note) -> None:
 def form_file(form_key: str) -> str | None:
     """The JSON schema file a form key names, or None for other kinds of form."""
     key = form_key.strip()
-    if not key.lower().endswith(".json") or _is_juel(key):
+    if not key.lower().endswith(".json") or is_juel(key):
         return None
     return key.rsplit(":", 1)[-1].rsplit("/", 1)[-1] or None
 
@@ -343,7 +353,7 @@ def _lanes_from_groups(process: etree._Element, note: _Note) -> None:
             continue
         groups = task.get(f"{{{CAMUNDA}}}candidateGroups", "").strip()
         ident = task.get("id")
-        if not groups or _is_juel(groups) or not ident or _enclosing_in_lane(task, in_lane):
+        if not groups or is_juel(groups) or not ident or _enclosing_in_lane(task, in_lane):
             continue
         names = [g.strip() for g in groups.split(",") if g.strip()]
         if len(names) > 1:

@@ -1,18 +1,22 @@
 # ruff: noqa: E501  (each reason is one line, word for word what the designer is shown)
-"""Every model of the spiff-examples and camunda7 corpora: it deploys and runs its happy
-path, or REASONS says in one line why not, and that line is exactly one of the errors
+"""Every model of the spiff-examples and camunda7 corpora: it deploys as it is and runs its
+happy path, or REASONS says in one line why not, and that line is exactly one of the errors
 engine.core.lint.check reports for it (what the designer page shows on import).
 
-Most examples keep their human tasks in no lane, which salesflow refuses (a lane is the role
-whose people do the task).  For those whose only errors are lanes, the test also puts the
-tasks in a "Sales Rep" lane, as a designer would on import, and runs that: it must publish
-and run its happy path to the end (each task completed with the example's test data or its
-form's example data, timers fired by moving the clock).
+A model that runs is published unchanged and run to its end: each task completed with the
+example's test data or its form's example data, timers fired by moving the clock, the
+message it waits for sent.  Most examples keep their human tasks in no lane (or in a lane
+without a name): those tasks go to the deal's owner, who alone sees and completes them.  A
+model that does not run is refused for a reason of its own (Java code, an external worker,
+a service while no integration exists, invalid XML, a gateway that may find no way out, ...),
+never for one of ours: RUN_COUNT counts them, so a regression shows.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +26,7 @@ from lxml import etree
 
 from engine import clock
 from engine.core.lint import Problem, check
+from engine.errors import ForbiddenError
 from engine.jobs.timers import tick
 from engine.usecases.service import Service
 from tests.conftest import CORPORA
@@ -29,47 +34,44 @@ from tests.corpora.test_spiff_examples import EXAMPLES, cases
 
 CAMUNDA = CORPORA / "camunda7"
 MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-HUMAN = ("userTask", "manualTask", "task")
-LANE_ERROR = ("sits in no lane", "which has no name")
+OWNER = "alice"
 TEAM_ROLES = {"sales rep", "sales manager"}
 
 # model -> why it cannot deploy, in one line: exactly one of the errors `check` reports.
 REASONS = {
     "camunda:instantiating_process": "Send Message (ServiceTask_1): camunda:class 'org.camunda.bpm.example.event.message.InstantiateProcessByMessageDelegate' calls Java code, which salesflow cannot run",
-    "camunda:invoice.v1": "no (reviewNotSuccessful): the condition '${!clarified}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'not clarified'",
-    "camunda:invoice.v2": "yes (reviewSuccessful): the condition '${clarified}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'clarified'",
-    "camunda:invoiceApproval": "Approve Invoice (UserTask_1): sits in no lane: put it in the lane of the role that does it",
-    "camunda:invoicePayment": "Pay Invoice (Task_16y91ka): sits in no lane: put it in the lane of the role that does it",
-    "camunda:loan-granting": "good score (SequenceFlow_17zmvol): the condition '${score > 5}' is JUEL (Camunda's expression language), which salesflow does not run: write it in Python, for example 'score > 5'",
+    "camunda:invoice.v1": "Archive Invoice (ServiceTask_1): camunda:class 'org.camunda.bpm.example.invoice.service.ArchiveInvoiceService' calls Java code, which salesflow cannot run",
+    "camunda:invoice.v2": "Archive Invoice (ServiceTask_1): camunda:class 'org.camunda.bpm.example.invoice.service.ArchiveInvoiceService' calls Java code, which salesflow cannot run",
+    "camunda:loan-granting": "Check credit score (Task_1lvjtd4): an external task (topic 'creditScoreChecker') waits for a Camunda worker, and salesflow has none",
     "camunda:loanApproval": "Calculate Interest (ServiceTask_1): camunda:delegateExpression '${calculateInterestService}' calls Java code, which salesflow cannot run",
-    "camunda:message_start_process": "Wait in Message Process (UserTask_1): sits in no lane: put it in the lane of the role that does it",
     "camunda:order-handling": "Create Invoice (Task_06z99p1): an external task (topic 'invoiceCreator') waits for a Camunda worker, and salesflow has none",
-    "camunda:order-process": "Identify needs (UserTask_1): sits in no lane: put it in the lane of the role that does it",
     "camunda:retry-example": "Fetch data from the CRM system (service-fetch-data): camunda:class 'org.camunda.bpm.example.delegate.ServiceTaskOneDelegate' calls Java code, which salesflow cannot run",
-    "camunda:reviewInvoice": "Assign Reviewer (assignReviewer): sits in no lane: put it in the lane of the role that does it",
-    "spiff:0-1-minimal-example": "Show Example Manual Task (Activity_0j3j0ev): sits in no lane: put it in the lane of the role that does it",
-    "spiff:0-2-basic-example": "Display Questions (Activity_Display_Questions): sits in no lane: put it in the lane of the role that does it",
+    # (issue 18, integrations with HTTP service tasks, is open: no service is configured)
     "spiff:0-4-request-permissions": "Notify Sartography (Activity_12ze3hm): a service task calls an outside service, and salesflow has none configured: use a script task, or a user task for the person who does it",
-    # (its form is spiff-arena's, not JSON Schema; which field jsonschema names varies)
-    "spiff:1-basic-concepts/1-2-forms": "Simple Form (Activity_16bfpis): sits in no lane: put it in the lane of the role that does it",
-    "spiff:1-basic-concepts/1-4-decisions": "Select a Pizza (Activity_1vwj16k): sits in no lane: put it in the lane of the role that does it",
+    # spiff-arena's own form dialect, not JSON Schema
+    "spiff:1-basic-concepts/1-2-forms": "Simple Form (Activity_16bfpis): the form 'test-schema.json': not a valid JSON schema at properties/favoriteFruit/anyOf/0: 'options_from_task_data_var:fruits' is not of type 'object', 'boolean'",
+    # spiff-arena's user function, there to give a lane to a person (salesflow's lanes are roles)
     "spiff:1-basic-concepts/1-6-roles": "Approve Vacation (Activity_041y60h): pre-script 'requested_by = get_current_user()[\\'username\\'] lane_owners = { \"Vacation Appro...': calling 'get_current_user' is not allowed (line 1, column 16)",
-    "spiff:2-in-depth/2-2-external-services/service-task-error-strategies": "Strategy Type (Gateway_1x94v9m): the exclusive gateway has no default flow and its conditions may all be false (the deal would stop in error): mark one flow as the default",
+    "spiff:2-in-depth/2-2-external-services/service-task-error-strategies": "Run End Process w/o EBE Error Code (Activity_0baloxq): a service task calls an outside service, and salesflow has none configured: use a script task, or a user task for the person who does it",
+    # pay_on_delivery and pay_online are two check boxes: both may be left empty
     "spiff:2-in-depth/2-3-sub-processes": "payment method (Gateway_1u659zq): the exclusive gateway has no default flow and its conditions may all be false (the deal would stop in error): mark one flow as the default",
-    "spiff:2-in-depth/2-4-messages/chef": "Confirm Order Ready (Activity_01hg2o8): sits in no lane: put it in the lane of the role that does it",
-    "spiff:2-in-depth/2-4-messages/waiter": "Take Order (Activity_0mg4xyf): sits in no lane: put it in the lane of the role that does it",
     "spiff:2-in-depth/2-5-loops/multi-instance": "not valid BPMN 2.0 (XSD): Element 'bpmn:outputDataItem', attribute 'id': 'composer_in_form' is not a valid value of the atomic type 'xs:ID'.",
-    "spiff:2-in-depth/events/escalation-events": "Select your Path (Activity_0qpzdpu): sits in no lane: put it in the lane of the role that does it",
-    "spiff:2-in-depth/events/timer-events": "Example manual task (Activity_0qpzdpu): sits in no lane: put it in the lane of the role that does it",
     "spiff:2-in-depth/message-api": "not valid BPMN 2.0 (XSD): Element 'bpmn:startEvent', attribute 'messageRef': The attribute 'messageRef' is not allowed.",
-    "spiff:3-use-cases/allow-updates-until-approved": "Confirm Selection (Activity_1x1ze63): sits in the lane 'Lane_18ckkf0', which has no name: name the lane after the role whose people do the task",
-    "spiff:3-use-cases/invitation-to-quote/prototype/receive-quote": 'receive_quote_prototype: the process is not executable (isExecutable="false"): set isExecutable="true" to run it',
-    "spiff:3-use-cases/invitation-to-quote/prototype/request-quote": "Example manual task (Activity_0qpzdpu): sits in no lane: put it in the lane of the role that does it",
-    "spiff:3-use-cases/invitation-to-quote/prototype/submit-quote": "Submit Quote (Activity_1bf1l34): sits in no lane: put it in the lane of the role that does it",
-    "spiff:3-use-cases/todo-list": "Manage Todo List (manage_todo_list): sits in no lane: put it in the lane of the role that does it",
+    "spiff:3-use-cases/invitation-to-quote/prototype/receive-quote": 'receive_quote_prototype: the process is marked as not executable (isExecutable="false"), so nothing of it can run: mark it executable in your modeler (isExecutable="true"), then fix what this check reports',
 }
-# Models whose happy path waits for a message from outside: model -> the message sent.
-MESSAGES = {"camunda:message_start_process": "instantiationMessage"}
+# How many of the models run their happy path, of how many (before issue 15: none as they
+# were; 16 once a test put their human tasks in a lane).
+RUN_COUNT = (16, 31)
+# Models whose happy path waits for a message from outside: model -> the message sent and
+# its data.  The chef and the waiter are the two sides of one conversation: each is run
+# here with the other side's message sent from outside (a table's order, as the waiter's
+# form example enters it).
+ORDER = {"table_number": 12, "drink": "Sprite"}
+MESSAGES: dict[str, tuple[str, dict[str, Any]]] = {
+    "camunda:message_start_process": ("instantiationMessage", {}),
+    "spiff:2-in-depth/2-4-messages/chef": ("order_accept", ORDER),
+    "spiff:2-in-depth/2-4-messages/waiter": ("order_dispatch", ORDER),
+}
 
 
 def spiff_models() -> dict[str, dict[str, str]]:
@@ -109,42 +111,15 @@ MODELS = {**spiff_models(), **camunda_models()} if CORPORA.is_dir() else {}
 pytestmark = pytest.mark.skipif(not MODELS, reason="shared/corpora is not beside")
 
 
+def steady(message: str) -> str:
+    """The message without the one part that changes from run to run: of a form's several
+    wrong fields, jsonschema names the one it meets first, in an order that follows Python's
+    string hashing (1-2-forms names favoriteFruit or hatedFruit)."""
+    return re.sub(r"at properties/\w+/", "at properties/…/", message)
+
+
 def errors_of(files: dict[str, str]) -> list[Problem]:
     return [p for p in check(files, held_roles=TEAM_ROLES) if p.severity == "error"]
-
-
-def in_a_lane(files: dict[str, str]) -> dict[str, str]:
-    """The files with every human task in no lane put in a "Sales Rep" lane, and nameless
-    lanes named so."""
-    fixed = dict(files)
-    for name, text in files.items():
-        if not name.endswith(".bpmn"):
-            continue
-        root = etree.fromstring(text.encode("utf-8"))
-        for process in root.iterfind(f"{{{MODEL}}}process"):
-            for lane in process.iter(f"{{{MODEL}}}lane"):
-                if not lane.get("name"):
-                    lane.set("name", "Sales Rep")
-            placed = {r.text for r in process.iter(f"{{{MODEL}}}flowNodeRef")}
-            loose = [
-                t.get("id")
-                for kind in HUMAN
-                for t in process.iter(f"{{{MODEL}}}{kind}")
-                if t.get("id") not in placed
-            ]
-            if not loose:
-                continue
-            lane_set = etree.Element(f"{{{MODEL}}}laneSet", id=f"{process.get('id')}_lanes")
-            lane = etree.SubElement(
-                lane_set, f"{{{MODEL}}}lane", id=f"{process.get('id')}_rep", name="Sales Rep"
-            )
-            for ident in loose:
-                etree.SubElement(lane, f"{{{MODEL}}}flowNodeRef").text = ident
-            before = ("documentation", "extensionElements", "ioSpecification", "laneSet")
-            at = sum(1 for c in process if etree.QName(c).localname in before)
-            process.insert(at, lane_set)
-        fixed[name] = etree.tostring(root, encoding="unicode")
-    return fixed
 
 
 def task_inputs(key: str) -> dict[str, list[dict[str, Any]]]:
@@ -187,7 +162,7 @@ def run_happy_path(
     """Start a deal; complete each task as it comes (those the example's own test enters data
     for first); move the clock to each timer; send the message it waits for."""
     inputs = task_inputs(key)
-    iid = service.start(process_id, owner="alice")["instance_id"]
+    iid = service.start(process_id, owner=OWNER)["instance_id"]
     message = MESSAGES.get(key)
     for _ in range(40):
         ready = sorted(service.tasks(instance=iid), key=lambda t: not inputs.get(t["element_id"]))
@@ -195,13 +170,16 @@ def run_happy_path(
             task = ready[0]
             queue = inputs.get(task["element_id"])
             data = queue.pop(0) if queue else form_data(files, task["form"])
-            if task["lane"]:
-                service.add_user("alice", [task["lane"]])  # she does every part here
-            service.complete(task["task_id"], user="alice", data=data)
+            if task["lane"] is None:
+                owners_task(service, task, data)
+            else:
+                service.add_user(OWNER, [task["lane"]])  # she does every part here
+            service.complete(task["task_id"], user=OWNER, data=data)
             continue
         [deal] = service.instances(ids=[iid])
         if deal["status"] == "running" and message is not None:
-            service.deliver_message(message, instance_id=iid)
+            name, sent = message
+            service.deliver_message(name, instance_id=iid, data=sent)
             message = None
             continue
         if deal["status"] != "running" or deal["next_due_at"] is None:
@@ -211,21 +189,30 @@ def run_happy_path(
     raise AssertionError(f"{key} did not finish in 40 steps")
 
 
+def owners_task(service: Service, task: Mapping[str, Any], data: dict[str, Any]) -> None:
+    """A task in no lane (or a nameless one) is the deal owner's: in her own list, assigned
+    to her, and refused to a colleague of the team's own role."""
+    assert task["assignee"] == OWNER, task
+    assert task["task_id"] in {t["task_id"] for t in service.tasks(user=OWNER)}
+    assert task["task_id"] not in {t["task_id"] for t in service.tasks(user="bob")}
+    with pytest.raises(ForbiddenError):
+        service.complete(task["task_id"], user="bob", data=data)
+
+
 @pytest.mark.parametrize("key", sorted(MODELS))
 def test_each_model_deploys_and_runs_or_says_why(key: str, team: Service) -> None:
     files = MODELS[key]
     errors = errors_of(files)
-    if key not in REASONS:
-        assert errors == [], f"{key}: {errors[0].message if errors else ''}"
-        runnable = files
-    else:
+    if key in REASONS:
         assert errors, f"{key} deploys now: drop it from REASONS"
-        assert REASONS[key] in [e.message for e in errors]
-        if not all(any(m in e.message for m in LANE_ERROR) for e in errors):
-            return
-        runnable = in_a_lane(files)
-        assert errors_of(runnable) == [], key
-    published = team.publish(runnable, actor=None)
+        assert steady(REASONS[key]) in [steady(e.message) for e in errors]
+        return
+    assert errors == [], f"{key}: {errors[0].message if errors else ''}"
+    published = team.publish(files, actor=None)  # as it is: nothing rewritten
     assert published["changed"] is True
-    end = run_happy_path(team, key, published["process_id"], runnable)
+    end = run_happy_path(team, key, published["process_id"], files)
     assert end["status"] == "completed", end
+
+
+def test_the_count_of_models_that_run() -> None:
+    assert (len(MODELS) - len(REASONS), len(MODELS)) == RUN_COUNT
