@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup system-deps npm-assets db lint bench clean messages
+.PHONY: run test setup system-deps npm-assets db lint bench clean messages gallery
 
 # The worker (timers, escalations, e-mail, digests) runs beside the web server; Ctrl-C
 # stops both (the worker finishes the batch in hand first).
@@ -84,6 +84,10 @@ lint: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/engine.py
+
+# docs/gallery: every corpus file drawn by salesflow beside its MIWG reference image.
+gallery: setup
+	$(BIN)/python docs/gallery/build.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 
 import diagrams
 from diagrams.layout import SCALE
-from engine.core.graph import Bounds, Graph, Point
+from engine.core.graph import Bounds, Graph, Point, diagram_list
 from engine.core.roles import DESIGNERS, TEAM_ROLES
 from engine.core.stages import STAGE_ORDER
 from engine.errors import (
@@ -226,12 +226,16 @@ def preview() -> tuple[Response, int]:
 @bp.post("/layout")
 def lay_out() -> tuple[Response, int]:
     """A BPMN file without a diagram (no BPMN DI), laid out by graphviz so that the modeler
-    can show and edit it; a file with a diagram comes back as it is."""
+    can show and edit it; a file with a diagram comes back as it is.  With the file's
+    diagrams (engine.core.graph.diagram_list), for opening the main one of several."""
     text = _body().get("xml")
     if not isinstance(text, str) or len(text) > MAX_TOTAL_CHARS:
         abort(400)
     try:
-        return jsonify(xml=with_layout(text)), 200
+        laid_out = with_layout(text)
+        # Every diagram a designer can open (one without an id cannot be chosen).
+        choices = [d for d in diagram_list(laid_out) if d["id"]]
+        return jsonify(xml=laid_out, diagrams=choices), 200
     except (DefinitionError, diagrams.DiagramError) as exc:
         return jsonify(error=str(exc)), 422
 
@@ -440,6 +444,8 @@ TEXTS: dict[str, str] = {
         "%(name)s imported. It had no diagram, so it was laid out automatically."
     ),
     "import_warnings": N_("%(name)s imported with %(count)s warnings."),
+    "diagram_shapes": N_("%(count)s shapes"),
+    "diagram_main": N_("main diagram"),
     "form_file_missing": N_("This form file is not part of the definition yet."),
     "create_it": N_("Create it"),
     "invalid_json": N_("Not valid JSON: %(why)s"),

@@ -14,7 +14,7 @@ from lxml import etree
 from werkzeug.test import TestResponse
 
 from engine.usecases.service import Service
-from tests.conftest import LEAD, PROCESSES
+from tests.conftest import CORPORA, LEAD, PROCESSES
 from webui.designer import BPMN_JS_DIST, MODELER_JS
 
 from .conftest import csrf_token, login, post, text
@@ -415,6 +415,25 @@ def test_a_file_without_a_diagram_is_laid_out_for_the_modeler(dora: FlaskClient)
     refused = send(dora, "/designer/layout", {"xml": "<nonsense/>"})
     assert refused.status_code == 422 and refused.get_json()["error"]
     assert send(dora, "/designer/layout", {"xml": 5}).status_code == 400
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="shared/corpora is not beside")
+def test_a_file_with_several_diagrams_lists_them_with_the_main_one(dora: FlaskClient) -> None:
+    # C.5.0: the collaboration of the bank's process and the called process's own plane.
+    xml = (CORPORA / "miwg" / "Reference" / "C.5.0.bpmn").read_text(encoding="utf-8")
+    answer = send(dora, "/designer/layout", {"xml": xml})
+    assert answer.status_code == 200
+    found = answer.get_json()["diagrams"]
+    ids = re.findall(r'<bpmndi:BPMNDiagram[^>]*\bid="([^"]+)"', xml)
+    assert [d["id"] for d in found] == ids and len(ids) == 2
+    assert [d["main"] for d in found] == [True, False]  # the collaboration is the main one
+    assert all(d["shapes"] > 0 for d in found)
+    assert found[0]["shapes"] > found[1]["shapes"]
+    # Without its second diagram: one, the main one, nothing to choose.
+    second = xml.index("<bpmndi:BPMNDiagram", xml.index("<bpmndi:BPMNDiagram") + 1)
+    end = xml.index("</bpmndi:BPMNDiagram>", second) + len("</bpmndi:BPMNDiagram>")
+    single = send(dora, "/designer/layout", {"xml": xml[:second] + xml[end:]})
+    assert [(d["id"], d["main"]) for d in single.get_json()["diagrams"]] == [(ids[0], True)]
 
 
 def test_the_side_panel_offers_the_stages_and_the_escalation_roles_as_choices(

@@ -19,7 +19,7 @@ from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 
 from engine.usecases.service import Service
-from tests.conftest import LEAD
+from tests.conftest import CORPORA, LEAD
 from tests.webui.conftest import PASSWORD
 from tests.webui.test_browser import Shots, launched, served
 from tests.webui.test_browser import pytestmark as browser_mark
@@ -375,3 +375,43 @@ def test_a_designer_says_who_starts_the_process(page: Page, staff: Service, shot
     assert "startRoles" not in [p.get("name") for p in process.iter(f"{SPIFF}property")]
     assert staff.may_start("alice", "optimization_initiative")
     assert not staff.may_start("fay", "optimization_initiative")
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="shared/corpora is not beside")
+def test_an_imported_file_with_several_diagrams_opens_its_main_one(
+    page: Page, shot: Shots, tmp_path: Path
+) -> None:
+    # The food-ordering example holds the process and the drill-down of its sub-process;
+    # put the small drill-down first, as some tools do.
+    source = (CORPORA / "spiff-examples/examples/2-in-depth/2-3-sub-processes").glob(
+        "food-ordering*.bpmn"
+    )
+    xml = next(iter(source)).read_text(encoding="utf-8")
+    blocks = re.findall(r"\s*<bpmndi:BPMNDiagram.*?</bpmndi:BPMNDiagram>", xml, flags=re.S)
+    assert len(blocks) == 2
+    main_id, drill_id = (re.search(r'id="([^"]+)"', b).group(1) for b in blocks)  # type: ignore[union-attr]
+    swapped = xml.replace(blocks[0] + blocks[1], blocks[1] + blocks[0])
+    assert swapped != xml
+    path = tmp_path / "food ordering.bpmn"
+    path.write_text(swapped, encoding="utf-8")
+    log_in(page)
+    page.goto("/designer/new")
+    wait_for_modeler(page)
+    page.locator("#import-file").set_input_files(str(path))
+    picker = page.locator("#diagram-picker")
+    expect(page.locator("#diagram-choice")).to_be_visible()
+    expect(picker).to_have_value(main_id)
+    assert picker.locator("option").all_inner_texts()[1].endswith("main diagram")
+    shown = (
+        "() => window.salesflowDesigner.modeler.get('canvas').getRootElement().businessObject.id"
+    )
+    main_root = page.evaluate(shown)
+    picker.select_option(drill_id)
+    page.wait_for_function(f"() => ({shown})() !== {main_root!r}")
+    shot(page, "several-diagrams-drill-down")
+    # The panel still edits the process, not the sub-process the drill-down shows.
+    expect(page.locator("#designer-title")).to_have_text("Food_Ordering_Process")
+    expect(page.locator("#panel input").first).to_have_value("Food_Ordering_Process")
+    assert picker.locator("option").all_inner_texts()[0].startswith("Select Food · 8 shapes")
+    picker.select_option(main_id)
+    page.wait_for_function(f"() => ({shown})() === {main_root!r}")

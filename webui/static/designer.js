@@ -229,7 +229,10 @@
       var shape = executable[0] || shapes[0];
       if (shape) { return { element: shape, process: shape.businessObject.processRef }; }
     }
-    return { element: root, process: bo };
+    // The drill-down of a sub-process (a file with several diagrams): its process.
+    var owner = bo;
+    while (owner && owner.$parent && !is(owner, "bpmn:Process")) { owner = owner.$parent; }
+    return { element: root, process: is(owner, "bpmn:Process") ? owner : bo };
   }
 
   function lanesBeside(element) {
@@ -947,6 +950,8 @@
         return modeler.importXML(answer.json.xml);
       });
     }).then(function (result) {
+      return showDiagrams(xml).then(function () { return result; });
+    }).then(function (result) {
       service("canvas").zoom("fit-viewport", "auto");
       var info = processInfo();
       if (info.process && info.process.id) {
@@ -954,6 +959,39 @@
       }
       renderPanel();
       return result.warnings || [];
+    });
+  }
+
+  // A file with several diagrams (a main model and drill-downs, or one per pool) opens on
+  // its main one, as the server picks it for charts (engine.core.graph.diagram_list), and
+  // the picker lists them all.
+  function showDiagrams(xml) {
+    var choice = document.getElementById("diagram-choice");
+    var picker = document.getElementById("diagram-picker");
+    var definitions = modeler.getDefinitions();
+    var count = definitions && definitions.diagrams ? definitions.diagrams.length : 0;
+    choice.hidden = true;
+    picker.textContent = "";
+    if (count < 2) { return Promise.resolve(); }
+    return post(data.urls.layout, { xml: xml }).then(function (answer) {
+      var found = answer.status === 200 && answer.json ? answer.json.diagrams || [] : [];
+      if (found.length < 2) { return; }
+      var main = null;
+      var drawn = {};
+      definitions.diagrams.forEach(function (d) { drawn[d.id] = d; });
+      found.forEach(function (diagram) {
+        // Named by the diagram's name, else by what it draws (a pool, a sub-process).
+        var own = drawn[diagram.id];
+        var shows = own && own.plane && own.plane.bpmnElement ? own.plane.bpmnElement.name : "";
+        var label = (diagram.name || shows || diagram.id) + " · " + t("diagram_shapes", { count: diagram.shapes });
+        if (diagram.main) { main = diagram.id; label += " · " + t("diagram_main"); }
+        picker.appendChild(el("option", { value: diagram.id, text: label }));
+      });
+      choice.hidden = false;
+      if (main) {
+        picker.value = main;
+        return modeler.open(main);
+      }
     });
   }
 
@@ -1420,6 +1458,14 @@
     document.getElementById("publish").addEventListener("click", publish);
     document.getElementById("save-draft").addEventListener("click", saveDraft);
     document.getElementById("download-bpmn").addEventListener("click", download);
+    document.getElementById("diagram-picker").addEventListener("change", function (event) {
+      modeler.open(event.target.value).then(function () {
+        service("canvas").zoom("fit-viewport", "auto");
+        renderPanel();
+      }, function (error) {
+        setStatus(t("import_failed", { why: error.message || error }), "error");
+      });
+    });
     var input = document.getElementById("import-file");
     input.addEventListener("change", function () {
       var chosen = Array.prototype.slice.call(input.files);
