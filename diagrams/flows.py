@@ -51,7 +51,10 @@ def _edge(edge: Edge, path: EdgePath, source_kind: str, look: EdgeLook | None) -
     if edge.kind == "messageFlow":
         head, tail, style = "onormal", "odot", "dashed"
     elif edge.kind == "association":
-        head, style = "none", "dotted"
+        # An association with a direction points at its target (both ends for "Both"),
+        # with the line arrow modellers draw (a compensation handler, a data flow note).
+        head, style = ("vee" if edge.direction in ("One", "Both") else "none"), "dotted"
+        tail = "vee" if edge.direction == "Both" else "none"
     elif edge.kind in ("dataInputAssociation", "dataOutputAssociation"):
         head, style = "vee", "dotted"
     elif edge.kind == UNKNOWN_KIND:  # a BPMNEdge for no element the file has

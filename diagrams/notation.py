@@ -72,6 +72,7 @@ GATEWAY_MARKERS = {
     "inclusiveGateway": "",  # a thick circle, drawn as an overlay node
 }
 LOOP_MARKERS = {"standard": "↻", "parallel": "|||", "sequential": "≡"}
+COMPENSATION_MARKER = "◀◀"  # an activity that undoes another (isForCompensation)
 # A process's data input (white arrow) and output (black arrow), top left of the page.
 DATA_ARROWS = {"dataInput": "⇨", "dataOutput": "➡"}
 # Few font sizes (8, 9, 14 pt; 7 only for a name that fits no other way) and no bold:
@@ -188,6 +189,8 @@ def _bottom_markers(node: Node, collapsed: bool) -> str:
         marks.append(LOOP_MARKERS[node.loop])
     if node.kind == "adHocSubProcess":
         marks.append("~")
+    if node.compensation:
+        marks.append(COMPENSATION_MARKER)
     if collapsed and node.kind in SUBPROCESS_KINDS:
         marks.append("⊞")
     return " ".join(marks)
@@ -232,11 +235,12 @@ def activity(node: Node, box: Box, look: Look, crowded: bool = False) -> Drawn:
     if bottom:
         marks.append(glyph(bottom, box.x, box.bottom + BOTTOM_ROW / 2, MARKER_SIZE, look.font))
     width = 3.5 if node.kind == "callActivity" else 1.5
+    styles = ["rounded", "filled", "dotted"] if node.triggered else ["rounded", "filled"]
     attrs: Attrs = [
         ("shape", "box"),
         *_fixed(box),
         ("label", '""'),
-        *_paint(look, width, ["rounded", "filled"]),
+        *_paint(look, width, styles),
     ]
     if node.kind == "transaction":
         attrs.append(("peripheries", "2"))
@@ -260,6 +264,8 @@ def container(node: Node, box: Box, look: Look) -> Drawn:
         styles, width = ["rounded", "dashed"], 1.0
     else:
         styles, width = ["rounded", "filled"], 3.5 if node.kind == "callActivity" else 1.5
+        if node.triggered:  # an event sub-process: a dotted border, as the spec draws it
+            styles, width = ["rounded", "filled", "dotted"], 1.5
     attrs: Attrs = [("shape", "box"), *_fixed(box), ("label", '""')]
     attrs += _paint(look, width, styles)
     if node.kind == "transaction":
@@ -312,10 +318,13 @@ def data(node: Node, box: Box, look: Look) -> Drawn:
         ("label", '""'),
         *_paint(look, 1.2, ["filled"]),
     ]
+    marks: list[Mark] = []
     arrow = DATA_ARROWS.get(node.kind)
-    if arrow is None:
-        return attrs, []
-    return attrs, [glyph(arrow, box.left + 7, box.top - 7, LABEL_SIZE, look.pen)]
+    if arrow is not None:
+        marks.append(glyph(arrow, box.left + 7, box.top - 7, LABEL_SIZE, look.pen))
+    if node.collection:  # a list of items: three bars at the bottom middle
+        marks.append(glyph(LOOP_MARKERS["parallel"], box.x, box.bottom + 6, LABEL_SIZE, look.pen))
+    return attrs, marks
 
 
 def flap(body: Box, fill: str, pen: str) -> list[Mark]:

@@ -112,6 +112,9 @@ class Node:
     loop: str | None = None  # "standard", "parallel" or "sequential" (multi-instance)
     expanded: bool | None = None  # sub-processes: DI isExpanded
     stage: str | None = None  # spiffworkflow:property "stage"
+    triggered: bool = False  # an event sub-process (triggeredByEvent): drawn dotted
+    compensation: bool = False  # an activity with isForCompensation: the rewind marker
+    collection: bool = False  # data objects, inputs and outputs with isCollection: three bars
     text: str = ""  # text annotations: their text
 
 
@@ -134,6 +137,8 @@ class Edge:
     is_default: bool = False  # the default flow of its gateway or activity
     waypoints: tuple[Point, ...] = ()  # DI waypoints; empty without DI
     label_bounds: Bounds | None = None
+    # Associations: "One" (an arrow at the target) or "Both"; None or "None": no arrow.
+    direction: str | None = None
     # Message flows: the envelope DI asks to draw on it (messageVisibleKind "initiating" or
     # "non_initiating"; None: none drawn).
     message: str | None = None

@@ -228,8 +228,31 @@ def _text(element: etree._Element | None) -> str:
     return "".join(element.itertext()).strip() if element is not None else ""
 
 
+def _collection(element: etree._Element, kind: str, ref: Refs) -> bool:
+    """A data object (or its reference), input or output that stands for a list of items."""
+    if kind == "dataObjectReference":
+        target = ref.element(element.get("dataObjectRef"))
+        return target is not None and _xml_bool(target.get("isCollection"), False)
+    if kind in ("dataObject", "dataInput", "dataOutput"):
+        return _xml_bool(element.get("isCollection"), False)
+    return False
+
+
 def _name(element: etree._Element, kind: str, ref: Refs) -> str:
-    """The label to draw: the name, or what an unnamed artifact stands for."""
+    """The label to draw: the name, or what an unnamed artifact stands for; a data object's
+    state after it in brackets, as modellers write it ("Invoice [approved]")."""
+    name = _own_name(element, kind, ref)
+    state = element.find(_q(MODEL, "dataState")) if kind in DATA_WITH_STATE else None
+    label = (state.get("name") or "").strip() if state is not None else ""
+    return f"{name} [{label}]".strip() if label else name
+
+
+DATA_WITH_STATE = frozenset(
+    {"dataObjectReference", "dataStoreReference", "dataInput", "dataOutput"}
+)
+
+
+def _own_name(element: etree._Element, kind: str, ref: Refs) -> str:
     name: str = element.get("name") or ""
     if name:
         return name
@@ -445,6 +468,10 @@ class _Reader:
                 ),
                 stage=_stage(element),
                 text=_text(element.find(_q(MODEL, "text"))) if kind == "textAnnotation" else "",
+                triggered=kind == "subProcess"
+                and _xml_bool(element.get("triggeredByEvent"), False),
+                compensation=_xml_bool(element.get("isForCompensation"), False),
+                collection=_collection(element, kind, self.ref),
             )
         # Data associations are written inside the activity or event they belong to.
         for child in _elements(element):
@@ -716,6 +743,7 @@ class _Reader:
                 waypoints=points,
                 label_bounds=graph_di.label_bounds(di),
                 message=visible if kind == "messageFlow" and visible in MESSAGE_VISIBLE else None,
+                direction=element.get("associationDirection") if kind == "association" else None,
             )
 
     def missing_end(self, ident: str, kind: str, missing: str | None) -> None:

@@ -11,10 +11,12 @@ import pytest
 from lxml import etree
 
 import diagrams
-from engine.core.graph import UNKNOWN_KIND, Bounds, Edge, Graph, Node, Point, Pool
+from engine.core.graph import UNKNOWN_KIND, Bounds, Edge, Graph, Node, Point, Pool, graph_from_xml
+from tests.conftest import CORPORA
 from tests.diagrams.svg import SVG, classes, extent, groups, of_class, parse, text_spots
 
 P = "proc"
+MIWG = CORPORA / "miwg"
 
 
 def exchange(message: str | None) -> Graph:
@@ -170,3 +172,46 @@ def test_a_sub_process_without_children_here_stays_collapsed() -> None:
     root = parse(diagrams.render_definition(graph, "svg"))
     assert "⊞" in [t[0] for t in text_spots(root)]
     assert diagrams.drawn_layout(open_sub_process(False, with_child=True)).containers == frozenset()
+
+
+def test_event_sub_processes_compensation_collections_states_and_directed_associations() -> None:
+    """C.6.0 and C.7.0 of the MIWG suite as modellers draw them: the event sub-process
+    dotted, the compensation handlers with their rewind marker and the associations to them
+    with an arrow, a data collection with its three bars, a data state after the name."""
+    travel = MIWG / "Reference" / "C.6.0.bpmn"
+    graph = graph_from_xml(travel.read_bytes())
+    by_id = {n.id: n for n in graph.nodes}
+    handlers = [n for n in graph.nodes if n.compensation]
+    assert sorted(n.name for n in handlers) == ["Cancel Flight", "Cancel Hotel"]
+    (event_sub,) = [n for n in graph.nodes if n.triggered]
+    assert event_sub.name == "Handle Compensation" and event_sub.kind == "subProcess"
+    directed = [e for e in graph.edges if e.kind == "association" and e.direction == "One"]
+    assert {by_id[e.target].name for e in directed} == {"Cancel Flight", "Cancel Hotel"}
+    root = parse(diagrams.render_definition(graph, "svg"))
+    found = groups(root)
+    rewinds = [(x, y) for text, x, y, _, _ in text_spots(root) if text == "◀◀"]
+
+    def marked(ident: str) -> bool:  # the marker inside the element's box
+        left, y1, right, y2 = extent(found[ident])
+        return any(left < x < right and min(y1, y2) < y < max(y1, y2) for x, y in rewinds)
+
+    assert all(marked(n.id) for n in handlers)
+    tasks = [n for n in graph.nodes if n.kind.endswith("Task") and not n.compensation]
+    assert tasks and not any(marked(n.id) for n in tasks)
+    border = found[event_sub.id].find(f"{SVG}path")
+    assert border is not None and border.get("stroke-dasharray")  # dotted
+    plain = [n for n in graph.nodes if n.kind == "subProcess" and not n.triggered]
+    assert plain and not found[plain[0].id].find(f"{SVG}path").get("stroke-dasharray")
+    for edge in directed:  # a line arrow at the handler: a path besides the line
+        assert (
+            len(found[edge.id].findall(f"{SVG}path")) + len(found[edge.id].findall(f"{SVG}polygon"))
+            >= 2
+        )
+
+    hiring = graph_from_xml((MIWG / "Reference" / "C.7.0.bpmn").read_bytes())
+    names = {n.name for n in hiring.nodes}
+    assert "Advertisement [Approved]" in names
+    collections = [n for n in hiring.nodes if n.collection]
+    assert [" ".join(n.name.split()) for n in collections] == ["Selected platforms"]
+    spots = [s[0] for s in text_spots(parse(diagrams.render_definition(hiring, "svg")))]
+    assert "Approved]" in " ".join(spots) and "|||" in spots
