@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup system-deps npm-assets db lint bench clean messages gallery
+.PHONY: run test setup system-deps npm-assets db lint bench bench-load clean messages gallery
 
 # The worker (timers, escalations, e-mail, digests) runs beside the web server; Ctrl-C
 # stops both (the worker finishes the batch in hand first).
@@ -84,6 +84,11 @@ lint: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/engine.py
+
+# Issue 16: `salesflow serve` with 1 and 2 processes under locust (50 people, 10,000 deals) on
+# the local PostgreSQL (databases bench_load and bench_load_run of its own); prints the table.
+bench-load: setup
+	$(BIN)/python bench/load_run.py
 
 # docs/gallery: every corpus file drawn by salesflow beside its MIWG reference image.
 gallery: setup

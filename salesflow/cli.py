@@ -406,12 +406,33 @@ def cmd_demo(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> Any:
-    """The web UI: waitress with --workers threads (the production server, and the default),
-    or Flask's development server with --dev."""
+    """The web UI: waitress with --workers (or --threads) threads, the production server and
+    the default; Flask's development server with --dev; or gunicorn with --processes N
+    (N > 1 on PostgreSQL only), each process with --threads threads."""
     from webui.serving import serve
 
+    threads = args.workers if args.threads is None else args.threads
+    if args.processes is not None:
+        import os
+
+        from engine.usecases.service import database_url
+        from webui.multiprocess import refusal
+
+        problem = refusal(args.processes, database_url(), os.environ, sys.platform)
+        if problem is None and args.dev:
+            problem = "--dev serves one process: leave out --processes"
+        if problem is None and threads < 1:
+            problem = "--threads must be 1 or more"
+        if problem is not None:  # wrong arguments: said before anything is opened
+            _report(args, {"error": "UsageError", "message": problem}, [])
+            raise SystemExit(2)
     _service(args).close()  # refuse an uninitialised database before listening
-    serve(args.host, args.port, None if args.dev else args.workers)
+    if args.processes is not None:
+        from webui.multiprocess import serve_processes
+
+        serve_processes(args.host, args.port, args.processes, threads)
+        return None
+    serve(args.host, args.port, None if args.dev else threads)
     return None
 
 
@@ -766,6 +787,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument(
         "--workers", type=int, default=SERVE_THREADS, help=f"waitress threads ({SERVE_THREADS})"
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="gunicorn with N processes instead of waitress (N > 1: PostgreSQL and "
+        "SALESFLOW_SECRET_KEY)",
+    )
+    p.add_argument(
+        "--threads", type=int, metavar="T", help="threads of each process (default: --workers)"
     )
     p.add_argument("--dev", action="store_true", help="Flask's development server instead")
 
