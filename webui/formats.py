@@ -8,11 +8,13 @@ per request."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_skeleton, format_time, format_timedelta
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal, parse_pattern
 from flask import Flask
 
 from engine import clock
@@ -89,8 +91,18 @@ def money(value: Any) -> str:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
-    pattern = MONEY if number == int(number) else MONEY_CENTS
-    return format_currency(number, "CNY", format=pattern, currency_digits=False, locale=locale())
+    # What format_currency does, without parsing the pattern and the locale again for each
+    # of the hundreds of values a board shows.
+    pattern = _PATTERNS[MONEY if number == int(number) else MONEY_CENTS]
+    return pattern.apply(number, _locale(locale()), currency="CNY", currency_digits=False)
+
+
+_PATTERNS = {pattern: parse_pattern(pattern) for pattern in (MONEY, MONEY_CENTS)}
+
+
+@cache
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def number(value: Any) -> str:

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.core.customers import TIERS, name_key, similar
-from engine.store.models import Contact, Customer, Instance
+from engine.store.models import Contact, Customer, Instance, table_of
 from engine.store.records import iso
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "deals_of",
     "follow_tier",
     "hand_over",
+    "id_for_deal",
     "items",
     "similar_to",
 ]
@@ -183,6 +184,30 @@ def by_key(s: Session, key: str) -> Customer | None:
     return s.scalars(query.limit(1)).first()
 
 
+_CUSTOMERS = table_of(Customer)
+_ID_BY_KEY = (
+    select(_CUSTOMERS.c.id)
+    .where(_CUSTOMERS.c.name_key == bindparam("key"))
+    .order_by(_CUSTOMERS.c.id)
+    .limit(1)
+)
+_NEW = insert(_CUSTOMERS).returning(_CUSTOMERS.c.id)
+
+
+def id_for_deal(s: Session, company: str, owner: str | None, now: datetime) -> int:
+    """The id of the customer a new deal of `company` belongs to (`by_key`), made for it
+    (as `add` makes one, owned by `owner`) when there is none.  Run at every start: two
+    Core statements instead of loading and flushing a Customer object."""
+    name = company.strip()
+    key = name_key(name)[:300]
+    found = s.execute(_ID_BY_KEY, {"key": key}).scalar()
+    if found is not None:
+        return int(found)
+    row = {"name": name[:300], "name_key": key, "owner": owner}
+    made = s.execute(_NEW, {**row, "created_at": now, "updated_at": now}).scalar_one()
+    return int(made)
+
+
 def similar_to(s: Session, name: str, *, limit: int = 5) -> list[Customer]:
     """The customers whose names are close to `name` (engine.core.customers.similar),
     closest first; the one with the very same key among them."""
@@ -217,17 +242,23 @@ def add(
     return row
 
 
+# Run by the change that grades a deal (built once, on the table: engine.store.changes).
+_FOLLOW_TIER = (
+    update(_CUSTOMERS)
+    .where(
+        _CUSTOMERS.c.id == bindparam("customer_id"),
+        or_(_CUSTOMERS.c.tier.is_(None), _CUSTOMERS.c.tier != bindparam("new_tier")),
+    )
+    .values(tier=bindparam("new_tier"), updated_at=bindparam("now"))
+)
+
+
 def follow_tier(s: Session, customer_id: int, tier: str | None, now: datetime) -> None:
     """A deal of the customer was graded `tier`: the customer's tier follows (the latest
     grading wins).  A grade that is no tier (A, B, C) changes nothing."""
     if tier not in TIERS:
         return
-    s.execute(
-        update(Customer)
-        .where(Customer.id == customer_id, or_(Customer.tier.is_(None), Customer.tier != tier))
-        .values(tier=tier, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    s.execute(_FOLLOW_TIER, {"customer_id": customer_id, "new_tier": tier, "now": now})
 
 
 def hand_over(s: Session, from_user: str, to_user: str, now: datetime) -> int:

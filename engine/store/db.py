@@ -29,6 +29,7 @@ CONNECT_TIMEOUT = 5  # seconds
 _DEFERRED = "deferred"
 _UPGRADED = "salesflow_upgraded"
 _BEFORE_UPGRADE = "salesflow_before_upgrade"
+MMAP_BYTES = 2**31 - 2**16  # SQLite's default SQLITE_MAX_MMAP_SIZE
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -41,6 +42,11 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Read the file through a memory map (up to SQLITE_MAX_MMAP_SIZE, 2 GiB by default):
+        # a page is then read where the OS keeps it, without a system call and a copy into
+        # each connection's own small cache.  A page reading thousands of deal rows (each
+        # a few KiB with the deal's workflow) took several times as long without.
+        cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -6,7 +6,7 @@ become version N+1, and running deals stay on the version they started with.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -19,7 +19,7 @@ from engine.core.starters import declared_roles, start_roles
 from engine.core.translations import Translations
 from engine.core.version import VersionRuntime
 from engine.errors import NotFoundError
-from engine.store.models import Definition, DefinitionVersion
+from engine.store.models import Definition, DefinitionVersion, table_of
 
 
 def store_bundle(s: Session, bundle: ProcessBundle, actor: str | None) -> Deployed:
@@ -79,6 +79,30 @@ def latest_versions(s: Session) -> list[tuple[str, str, int]]:
         .order_by(Definition.process_id)
     )
     return [(pid, name, vid) for pid, name, vid in s.execute(query)]
+
+
+_VERSIONS, _DEFINITIONS = table_of(DefinitionVersion), table_of(Definition)
+_LATEST_ID = (
+    select(_VERSIONS.c.id)
+    .join(_DEFINITIONS, _DEFINITIONS.c.id == _VERSIONS.c.definition_id)
+    .where(_DEFINITIONS.c.process_id == bindparam("process_id"))
+    .order_by(_VERSIONS.c.version.desc())
+    .limit(1)
+)
+_VERSION_ID = _LATEST_ID.where(_VERSIONS.c.version == bindparam("version"))
+
+
+def version_id(s: Session, process_id: str, version: int | None) -> int:
+    """The id of the given version of a process, or of its latest (`version_row`'s, without
+    reading the row: its files and spec are large, and a start needs only the id)."""
+    if version is None:
+        found = s.execute(_LATEST_ID, {"process_id": process_id}).scalar()
+    else:
+        found = s.execute(_VERSION_ID, {"process_id": process_id, "version": version}).scalar()
+    if found is None:
+        which = f" version {version}" if version is not None else ""
+        raise NotFoundError(f"no deployed process '{process_id}'{which}")
+    return int(found)
 
 
 def version_row(s: Session, process_id: str, version: int | None) -> DefinitionVersion:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import ValidationError
-from engine.store.models import Draft, OpenTask
+from engine.store.models import Draft, OpenTask, table_of
 from engine.store.records import iso
 
 # A form with a long text or two is a few KB; this only stops abuse of the table.
@@ -67,9 +67,13 @@ def discard_draft(s: Session, task_id: str, username: str) -> bool:
     return True
 
 
+# Run by every completion (built once, on the table: see engine.store.changes).
+_DISCARD = delete(table_of(Draft)).where(table_of(Draft).c.task_id == bindparam("task_id"))
+
+
 def discard_task_drafts(s: Session, task_id: str) -> None:
     """Forget every user's draft of a task (it was completed)."""
-    s.execute(delete(Draft).where(Draft.task_id == task_id))
+    s.execute(_DISCARD, {"task_id": task_id})
 
 
 def _record(row: Draft) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -142,6 +143,28 @@ class DefinitionVersion(Base):
     definition: Mapped[Definition] = relationship(lazy="joined")
 
 
+# The board's index: counts, values and the newest cards per stage, and with the owner and the
+# id the deals a rep may see (engine.usecases.access), index only (migration 0015).
+BOARD_COLUMNS = ("process_id", "status", "stage", "updated_at", "amount", "owner", "id")
+# What the deal list filters and sorts by, after the id: ix_instance_list (migration 0015
+# copies this list as it is today).
+LIST_COLUMNS = (
+    "id",
+    "process_id",
+    "status",
+    "owner",
+    "stage",
+    "tier",
+    "lead_source",
+    "name",
+    "amount",
+    "expected_close",
+    "created_at",
+    "updated_at",
+    "activity_at",
+)
+
+
 class Instance(Base):
     """One deal: one run of a definition version."""
 
@@ -151,12 +174,18 @@ class Instance(Base):
             "status IN ('running', 'completed', 'cancelled', 'error')", name="ck_instance_status"
         ),
         Index("ix_instance_next_due_at", "next_due_at"),
-        # Covers the board: counts and values per stage and the newest cards of each, index
-        # only.
-        Index("ix_instance_board", "process_id", "status", "stage", "updated_at", "amount"),
+        # Covers the board (BOARD_COLUMNS).
+        Index("ix_instance_board", *BOARD_COLUMNS),
         Index("ix_instance_owner", "owner"),
         Index("ix_instance_stale", "status", "stage", "activity_at"),
         Index("ix_instance_customer", "customer_id"),
+        # A process's deals counted per version and status, and its open deals with their
+        # lock_version (the heatmap, the versions list), index only (PostgreSQL needs the id
+        # in it for that): migration 0015.
+        Index("ix_instance_version", "process_id", "status", "version_id", "lock_version", "id"),
+        # The deal list in id order with what it filters and sorts by: a page is found here
+        # and only its rows are read (engine.usecases.deals `instances`; migration 0015).
+        Index("ix_instance_list", *LIST_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -324,6 +353,9 @@ class ReportCount(Base):
         Index(
             "ix_report_count_group", "kind", "process_id", "span", "key", "bucket", "further", "n"
         ),
+        # The counts of all time, in the order they are summed (a heatmap's median stays,
+        # engine.usecases.heat): index only, without sorting (migration 0015).
+        Index("ix_report_count_total", "kind", "process_id", "key", "bucket", "further", "n"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -636,3 +668,9 @@ class Target(Base):
     value: Mapped[Decimal] = mapped_column(Numeric(16, 2))
     set_by: Mapped[str | None] = mapped_column(String(80))
     set_at: Mapped[datetime]
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, typed as one: what the write path's Core statements are built on
+    (engine.store.changes)."""
+    return Base.metadata.tables[model.__tablename__]

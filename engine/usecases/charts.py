@@ -3,13 +3,13 @@ the stage progress bar drawn above a deal's chart (`deal_progress`).
 
 The helpers take an open session and return engine.core.graph types, so diagrams/ never sees the
 database.  Everything is read from the rows the engine keeps up to date (position, open
-tasks, timers, history); no workflow is loaded.
+tasks, timers, history; for a heatmap, the report facts: engine.usecases.heat); no workflow is
+loaded.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -27,11 +27,12 @@ from engine.store import deployments as versions
 from engine.store.models import DefinitionVersion, History, Instance, OpenTask
 from engine.store.records import iso, task_record
 from engine.usecases.base import UseCases
+from engine.usecases.heat import process_heat
+from engine.usecases.reports import facts
 from engine.usecases.reports.scope import GRAPHS, Outline, graph_of
 from engine.usecases.texts import is_english
 from engine.usecases.unit import Workspace, parse_id
 
-OPEN_STATES = ("ready", "waiting", "error")
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 # What a deal's chart is drawn from (Service.instance_chart, charts.instance_view).
@@ -149,33 +150,6 @@ def worded(view: InstanceView, texts: Texts) -> InstanceView:
         status=_ZH_STATUS.get(view.status, view.status),
         stage=texts.stage(view.stage, view.stage),
         assignees=assignees,
-    )
-
-
-def process_heat(s: Session, process_id: str, version: int | None = None) -> Heat:
-    """Deals sitting at each element now, and the median time deals spent there."""
-    filters: list[Any] = [Instance.process_id == process_id]
-    if version is not None:
-        filters.append(Instance.version_number == version)
-    here: Counter[str] = Counter()
-    deals = 0
-    for status, position in s.execute(select(Instance.status, Instance.position).where(*filters)):
-        deals += 1
-        if status in ("running", "error"):
-            here.update(e for e, state in position.items() if state in OPEN_STATES)
-    stays: defaultdict[str, list[float]] = defaultdict(list)
-    rows = s.execute(
-        select(History.element_id, History.entered_at, History.at)
-        .join(Instance, Instance.id == History.instance_id)
-        .where(*filters, History.entered_at.is_not(None), History.element_id.is_not(None))
-    )
-    for element_id, entered, left in rows:
-        if element_id is not None and entered is not None:  # filtered in SQL already
-            stays[element_id].append((left - entered).total_seconds())
-    return Heat(
-        deals=deals,
-        here_now=dict(here),
-        median_seconds={e: statistics.median(v) for e, v in stays.items()},
     )
 
 
@@ -423,6 +397,11 @@ class ChartCases(UseCases):
             }
 
     def heat(self, process_id: str, version: int | None = None) -> Heat:
+        """Deals sitting at each element of a process (of one of its versions) now, and the
+        median time deals spent there (engine.usecases.heat)."""
+        facts.catch_up(self.db)  # the stays of the deals changed since, as the reports do
         with self.db.read() as s:
-            versions.version_row(s, process_id, version)  # NotFoundError for unknown ones
-            return process_heat(s, process_id, version)
+            row = versions.version_row(s, process_id, version)  # NotFoundError for unknown ones
+            chosen = (row.id, row.version) if version is not None else None
+            single = row.definition.latest_version == 1  # versions are numbered from 1
+            return process_heat(s, self.space.open_positions, process_id, chosen, single=single)

@@ -220,13 +220,10 @@ def link_deal(
     """Make the new deal `inst` its customer's: `chosen`, else the customer whose name
     compares equal to the data's `company`, else a new one owned by the deal's owner.  A
     deal without a company has no customer."""
-    if chosen is None:
-        if not isinstance(company, str) or not company.strip():
-            return
-        chosen = rows.by_key(s, name_key(company))
-        if chosen is None:
-            chosen = rows.add(s, name=company.strip(), owner=owner, now=clock.now())
-    inst.customer_id = chosen.id
+    if chosen is not None:
+        inst.customer_id = chosen.id
+    elif isinstance(company, str) and company.strip():
+        inst.customer_id = rows.id_for_deal(s, company, owner, clock.now())
 
 
 # --- the use cases ---------------------------------------------------------------------------

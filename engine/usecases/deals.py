@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, load_only
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
@@ -57,6 +57,7 @@ from engine.store.models import (
     Instance,
     OpenTask,
 )
+from engine.store.plans import Unindexed
 from engine.store.records import SUMMARY_COLUMNS, history_record, instance_summary, task_record
 from engine.store.stale import is_stale, stale_among, stale_clause
 from engine.usecases import access
@@ -217,7 +218,7 @@ def deal_sla(db: Database, instance_id: int, now: datetime | None = None) -> dic
 
 
 def _latest_id(s: Session, process_id: str) -> int:
-    return versions.version_row(s, process_id, None).id
+    return versions.version_id(s, process_id, None)
 
 
 # What a deal list can be sorted by (pages, API, CLI alike).
@@ -238,6 +239,10 @@ SORTS: dict[str, Any] = {
 # list may keep (engine.usecases.saved_filters).
 LIST_FILTERS = ("stage", "owner", "status", "tier", "source", "process", "stale", "q")
 LIST_PARAMETERS = (*LIST_FILTERS, "sort")
+
+
+def _as_is(column: Any) -> Any:
+    return column
 
 
 def sort_order(sort: str | None) -> list[Any]:
@@ -285,7 +290,7 @@ class DealCases(UseCases):
         basics = deal_basics({"amount": amount, "expected_close": expected_close})
         with self.space.write() as unit:
             s = unit.s
-            vr = unit.version(versions.version_row(s, process_id, version).id)
+            vr = unit.version(versions.version_id(s, process_id, version))
             if owner is not None:
                 unit.roles[owner] = check_owner(s, owner, actor)
             starter = actor if actor is not None else owner
@@ -360,9 +365,15 @@ class DealCases(UseCases):
         with `stale` only the stale ones (engine.store.stale); ordered by `sort` (a key of
         SORTS, "-" before it for descending; oldest first without one)."""
         order = sort_order(sort)
+        # A page of the list is found in the index that holds what deals are filtered and
+        # sorted by (ix_instance_list, in id order) and only its rows are read: on SQLite a
+        # deal's row carries its workflow, and skipping 50,000 of them to page 1,000 took
+        # most of a second (engine.store.plans).
+        paged = limit is not None
+        column = Unindexed if paged else _as_is
         with self.db.read() as s:
-            query = select(Instance).options(load_only(*SUMMARY_COLUMNS)).order_by(*order)
-            for column, value in (
+            where: list[Any] = []
+            for field, value in (
                 (Instance.process_id, process),
                 (Instance.status, status),
                 (Instance.owner, owner),
@@ -371,20 +382,22 @@ class DealCases(UseCases):
                 (Instance.lead_source, lead_source),
             ):
                 if value is not None:
-                    query = query.where(column == value)
+                    where.append(column(field) == value)
             if search:
-                query = query.where(Instance.name.icontains(search, autoescape=True))
+                where.append(Instance.name.icontains(search, autoescape=True))
             if ids is not None:
-                query = query.where(Instance.id.in_(sorted({parse_id(i) for i in ids})))
+                where.append(Instance.id.in_(sorted({parse_id(i) for i in ids})))
             if visible_to is not None:
                 roles = users.roles_of(s, visible_to)
                 team = access.team_deals_shared(s)
-                query = query.where(access.visible_deals(visible_to, roles, team=team))
+                where.append(access.visible_deals(visible_to, roles, team=team, scan=paged))
             if stale:
-                query = query.where(stale_clause(settings.stale_days(s), clock.now()))
-            if limit is not None:
-                query = query.limit(limit).offset(offset)
-            return [deal_summary(instance_summary(i)) for i in s.scalars(query)]
+                where.append(stale_clause(settings.stale_days(s), clock.now()))
+            query = select(*SUMMARY_COLUMNS).order_by(*order)  # rows: no ORM objects needed
+            if paged:
+                page = select(Instance.id).where(*where).order_by(*order)
+                where = [Instance.id.in_(page.limit(limit).offset(offset))]
+            return [deal_summary(instance_summary(i)) for i in s.execute(query.where(*where))]
 
     def show(self, instance_id: str | int) -> Deal:
         """Everything about one deal, read from its rows (no workflow is loaded)."""

@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -61,7 +61,7 @@ from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
-from engine.store import users
+from engine.store import heat, users
 from engine.store.models import Definition, DefinitionVersion, Instance, OpenTask
 from engine.store.records import iso
 from engine.store.sla import DueTimes
@@ -425,14 +425,16 @@ class MoveCases(UseCases):
             ).first()
             if definition is None:
                 raise NotFoundError(f"no deployed process '{process_id}'")
-            counts: dict[int, dict[str, int]] = {}
-            grouped = (
-                select(Instance.version_id, Instance.status, func.count())
-                .where(Instance.process_id == process_id)
-                .group_by(Instance.version_id, Instance.status)
-            )
-            for version_id, status, n in s.execute(grouped):
-                counts.setdefault(version_id, {})[status] = n
+            # Counted in an index (engine.store.heat); with one version, without reading
+            # every deal's entry.
+            single = None
+            if definition.latest_version == 1:
+                single = s.scalar(
+                    select(DefinitionVersion.id).where(
+                        DefinitionVersion.definition_id == definition.id
+                    )
+                )
+            counts = heat.version_counts(s, process_id, single)
             rows = s.execute(
                 select(
                     DefinitionVersion.id,

@@ -8,11 +8,11 @@ waits in a role's queue, anyone holding that role.  Pages, API and CLI all ask i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -37,6 +37,7 @@ from engine.store.models import (
     Instance,
     OpenTask,
     User,
+    table_of,
 )
 from engine.store.records import task_record
 from engine.usecases import access
@@ -67,7 +68,20 @@ def _refusal(
     return None
 
 
-def check_may_complete(username: str, roles: set[str] | frozenset[str], row: OpenTask) -> None:
+class TaskRow(Protocol):
+    """What the rule of who may act reads of an open task (its ORM row or a Core row)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def lane(self) -> str | None: ...
+
+
+def check_may_complete(username: str, roles: set[str] | frozenset[str], row: TaskRow) -> None:
     """ForbiddenError unless `username` (holding `roles`) may complete, claim or keep a draft
     of the open task `row`."""
     why = _refusal(
@@ -250,6 +264,34 @@ def _reopened(s: Session, instance_id: int) -> list[OpenTask]:
             .order_by(OpenTask.created_at, OpenTask.task_id)
         )
     )
+
+
+# A completion reads the task's row and the ids of its deal's other open tasks (what the change
+# writer compares the new open tasks with) in one statement, built once on the table.
+_OPEN = table_of(OpenTask)
+_TASK_AND_SIBLINGS = select(
+    _OPEN.c.task_id,
+    _OPEN.c.instance_id,
+    _OPEN.c.element_id,
+    _OPEN.c.name,
+    _OPEN.c.lane,
+    _OPEN.c.role,
+    _OPEN.c.assignee,
+    _OPEN.c.form,
+).where(
+    _OPEN.c.instance_id
+    == select(_OPEN.c.instance_id).where(_OPEN.c.task_id == bindparam("task_id")).scalar_subquery()
+)
+
+
+def _task_and_siblings(s: Session, task_id: str) -> tuple[Any, set[str]]:
+    """An open task's row (gone: TaskGoneError or NotFoundError) and the ids of every open
+    task of its deal, its own included."""
+    rows = s.execute(_TASK_AND_SIBLINGS, {"task_id": task_id}).all()
+    row = next((r for r in rows if r.task_id == task_id), None)
+    if row is None:
+        raise gone(s, task_id)
+    return row, {r.task_id for r in rows}
 
 
 def _forms_of(vr: VersionRuntime) -> dict[str, str]:
@@ -534,16 +576,13 @@ class TaskCases(UseCases):
         data = dict(data or {})
         with self.space.write() as unit:
             s = unit.s
-            row = s.get(OpenTask, task_id)
-            if row is None:
-                raise gone(s, task_id)
+            row, open_before = _task_and_siblings(s, task_id)
             deal = unit.deal(row.instance_id)
             if not self.db.is_sqlite:
                 # Re-read under the row lock: someone may have completed it while we waited.
-                # (On SQLite the unit checks the deal's lock_version once it takes the lock.)
-                row = s.get(OpenTask, task_id, populate_existing=True)
-                if row is None:
-                    raise gone(s, task_id)
+                # (On SQLite the unit checks the deal's lock_version once it takes the lock:
+                # the deal's open tasks change only with it.)
+                row, open_before = _task_and_siblings(s, task_id)
             unit.roles[user] = users.roles_of(s, user)
             check_may_complete(user, unit.roles[user], row)
             if row.form is not None and row.form in deal.version.validators:
@@ -561,7 +600,9 @@ class TaskCases(UseCases):
             # the deal goes into error (engine.usecases.incidents).
             deal.run(task.run)
             error = deal.run(lambda: engine_steps(deal.change, after=task))
-            deal.save(actor=user, submitted=(task_id, submitted), error=error)
+            deal.save(
+                actor=user, submitted=(task_id, submitted), error=error, open_before=open_before
+            )
             drafts.discard_task_drafts(s, task_id)
             back = sent_back(deal.version.form_schema(row.form), submitted)
             if back is not None:

@@ -28,7 +28,8 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from SpiffWorkflow.exceptions import WorkflowException
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session, defer
 
 from engine import clock
 from engine.core import runtime
@@ -36,7 +37,7 @@ from engine.core.failures import describe_failure
 from engine.core.graph import Graph
 from engine.core.version import VersionRuntime
 from engine.errors import ConflictError, ExpressionError, NotFoundError
-from engine.store import changes
+from engine.store import changes, heat
 from engine.store import deployments as versions
 from engine.store.db import Database
 from engine.store.models import Instance
@@ -96,6 +97,11 @@ class WorkflowCache:
             return item[1]
         return None
 
+    def holds(self, instance_id: int) -> bool:
+        """Whether a workflow of the instance is kept (of some lock_version): then its stored
+        state is likely not needed."""
+        return instance_id in self._items
+
     def checkin(self, instance_id: int, lock_version: int, wf: runtime.SalesWorkflow) -> None:
         if self.size <= 0:
             return
@@ -104,6 +110,26 @@ class WorkflowCache:
             self._items.move_to_end(instance_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+def _locking(*, for_update: bool, with_state: bool) -> Select[Instance]:
+    query = (
+        select(Instance)
+        .where(Instance.id == bindparam("instance_id"))
+        .execution_options(populate_existing=True)
+    )
+    if not with_state:
+        query = query.options(defer(Instance.state))
+    return query.with_for_update() if for_update else query
+
+
+# How `UnitOfWork.lock` reads a deal, built once (a statement built per call, as `Session.get`
+# with options does, costs more than the read): (FOR UPDATE, with the state) -> query.
+_LOCKING = {
+    (for_update, with_state): _locking(for_update=for_update, with_state=with_state)
+    for for_update in (False, True)
+    for with_state in (False, True)
+}
 
 
 class StaleReadError(ConflictError):
@@ -226,9 +252,10 @@ class UnitOfWork:
         """The deal's row, locked for this transaction (FOR UPDATE on PostgreSQL; on SQLite
         `still_current` checks it at the first write).  `status`: the one it must have."""
         iid = parse_id(instance_id)
-        inst = self.s.get(
-            Instance, iid, with_for_update=not self.space.db.is_sqlite, populate_existing=True
-        )
+        # The stored state (tens of KB) is read only when no live workflow is kept: a cache
+        # miss after all loads it with a second, small query (`open`).
+        query = _LOCKING[not self.space.db.is_sqlite, not self.space.workflows.holds(iid)]
+        inst = self.s.execute(query, {"instance_id": iid}).scalar_one_or_none()
         if inst is None:
             raise NotFoundError(f"no instance with id '{instance_id}'")
         if status is not None and inst.status != status:
@@ -295,6 +322,8 @@ class Workspace:
         # Words gathered over every process's latest versions, per kind and language, with the
         # versions they were gathered from (engine.usecases.texts: stage labels, field titles).
         self.latest_texts: dict[tuple[str, str], tuple[tuple[int, ...], dict[str, str]]] = {}
+        # Where each open deal sits, per lock_version: what a heatmap counts (engine.store.heat).
+        self.open_positions = heat.OpenPositions()
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:

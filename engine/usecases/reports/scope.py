@@ -10,10 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from engine.core import runtime
 from engine.core.calendar import known_sla, zone
@@ -23,6 +20,7 @@ from engine.errors import ValidationError
 from engine.store import team_settings as settings
 from engine.store import users
 from engine.store.models import Definition, DefinitionVersion, Instance, OpenTask, User, UserRole
+from engine.store.plans import Unindexed
 from engine.store.records import iso
 from engine.usecases import access
 from engine.usecases.outcomes import LOST, MARKED_LOST, WON
@@ -272,29 +270,6 @@ def scope(s: Session, f: Filters) -> Scope:
 
 
 # --- which deals ----------------------------------------------------------------------------
-
-
-class Unindexed(FunctionElement[Any]):
-    """A column SQLite must not look up through an index (`+column`, SQLite's own way).  A
-    report that reads most deals reads them fastest in table order; without statistics SQLite
-    takes the board's index for `process_id = ?` and then fetches every row one by one."""
-
-    name = "unindexed"
-    inherit_cache = True
-
-    def __init__(self, column: Any) -> None:
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(Unindexed)
-def _plain(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(Unindexed, "sqlite")
-def _plus(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return "+" + compiler.process(element.clauses, **kw)
 
 
 def deal_filter(

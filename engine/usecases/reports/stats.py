@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from engine.store.models import Instance, ReportCount, ReportFact
+from engine.store.plans import Unindexed
 from engine.usecases.reports.facts import COUNTED, NO_BUCKET, SPAN, ZERO, bucket, coarse
-from engine.usecases.reports.scope import Filters, Unindexed
+from engine.usecases.reports.scope import Filters
 
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p = a/b: integer arithmetic
 
