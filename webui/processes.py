@@ -5,9 +5,12 @@ For sales managers, designers and admins only (a 403 for everyone else).
 
 from __future__ import annotations
 
+import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, render_template, request
+from markupsafe import Markup
 
 import diagrams
 from engine.core.graph import Heat
@@ -69,23 +72,38 @@ def heatmap(process_id: str) -> str:
     return _page(process_id, heatmap=True)
 
 
+# Graphviz draws a page's chart while the page is rendered (Python's lock is free while it
+# draws), as on the deal page; the chart goes into its slot afterwards.
+_DRAWING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salesflow-process-chart")
+
+
 def _page(process_id: str, *, heatmap: bool) -> str:
     """A definition's page: its chart, or its heatmap over the deals."""
     definition = _definition(process_id)
     version = _version_arg()
     heat = engine().heat(process_id, version) if heatmap else None
-    chart, error = _chart(process_id, version, heat)
+    graph, key = engine().definition_chart(process_id, version, lang=language())
+    label, lang = _("Flowchart of %(process)s", process=graph.name), language()
+
+    def draw() -> Markup:
+        svg = diagrams.render_definition(graph, "svg", heat=heat, cache_key=key, lang=lang)
+        return inline_svg(svg, label=label)
+
+    drawing = _DRAWING.submit(draw)
     # The process's name in the reader's language, as on its chart.
     texts = engine().process_texts(process_id, language(), version)
-    named = texts.name(process_id, definition["name"])
-    return render_template(
-        "processes/show.html",
-        definition={**definition, "name": named},
-        version=version or definition["version"],
-        chart=chart,
-        chart_error=error,
-        heat=heat,
-    )
+    page = {
+        "definition": {**definition, "name": texts.name(process_id, definition["name"])},
+        "version": version or definition["version"],
+        "heat": heat,
+    }
+    slot = Markup(f"<!--chart-{secrets.token_hex(16)}-->")  # no name or text can hold it
+    shown = render_template("processes/show.html", chart=slot, chart_error="", **page)
+    try:
+        chart = drawing.result()
+    except diagrams.DiagramError as exc:
+        return render_template("processes/show.html", chart=None, chart_error=str(exc), **page)
+    return shown.replace(slot, chart, 1)
 
 
 @bp.get("/<process_id>/chart.<fmt>")
