@@ -50,10 +50,9 @@ class ProcessBundle:
     content_hash: str
 
 
-def read_paths(paths: Iterable[str | Path]) -> dict[str, str]:
-    """File name -> text for the given files and the definition files inside given folders."""
-    sources: dict[str, str] = {}
-    origin: dict[str, Path] = {}
+def source_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The given files and the definition files inside given folders, path by path (a path
+    that is neither: DefinitionError naming it, when the walk reaches it)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -62,18 +61,25 @@ def read_paths(paths: Iterable[str | Path]) -> dict[str, str]:
             found = [path]
         else:
             raise DefinitionError("no such file or folder", file=str(path))
-        for file in found:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise DefinitionError(f"not UTF-8 text ({exc.reason})", file=str(file)) from exc
-            if file.name in sources and sources[file.name] != text:
-                raise DefinitionError(
-                    f"two different files share this name ({origin[file.name]} and {file})",
-                    file=file.name,
-                )
-            sources[file.name] = text
-            origin[file.name] = file
+        yield from (file for file in found if file.is_file())
+
+
+def read_paths(paths: Iterable[str | Path]) -> dict[str, str]:
+    """File name -> text for the given files and the definition files inside given folders."""
+    sources: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    for file in source_files(paths):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DefinitionError(f"not UTF-8 text ({exc.reason})", file=str(file)) from exc
+        if file.name in sources and sources[file.name] != text:
+            raise DefinitionError(
+                f"two different files share this name ({origin[file.name]} and {file})",
+                file=file.name,
+            )
+        sources[file.name] = text
+        origin[file.name] = file
     return sources
 
 

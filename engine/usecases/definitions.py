@@ -28,11 +28,11 @@ from engine import clock
 from engine.clock import iso
 from engine.core.bpmn_di import DiLayout, DiShape, add_diagram
 from engine.core.definitions import (
-    SOURCE_SUFFIXES,
     ProcessBundle,
     check_limits,
     parse_sources,
     process_ids,
+    source_files,
 )
 from engine.core.graph import Graph, graph_from_xml
 from engine.core.lint import Checked, Problem, checked, localized, source_texts
@@ -363,17 +363,7 @@ def severity_word(severity: str, lang: str | None) -> str:
 def _read(paths: Iterable[str | Path]) -> dict[Path, bytes]:
     """The definition files of the paths (folders searched), as bytes: the Check says what
     is wrong with a file's encoding itself."""
-    found: dict[Path, bytes] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SOURCE_SUFFIXES)
-        elif path.is_file():
-            files = [path]
-        else:
-            raise DefinitionError(word(say("file.missing"), None), file=str(path))
-        found.update((file, file.read_bytes()) for file in files if file.is_file())
-    return found
+    return {file: file.read_bytes() for file in source_files(paths)}
 
 
 def _by_name(group: Mapping[Path, bytes]) -> dict[str, tuple[Path, bytes]]:
