@@ -10,10 +10,11 @@ their execution tables), api (the JSON API, bearer tokens).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, redirect, url_for
+from flask import Flask, g, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.usecases.service import Service, connect
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.stored_secret_key(Path(app.config["SALESFLOW_VAR_DIR"]))
     app.extensions["salesflow"] = connect(app.config["SALESFLOW_DATABASE_URL"])
+    _share_reads(app)  # first: the log-in guard and the language read in it too
 
     api.init_app(app)
     # Order matters: the language first (pages and redirects speak it), then who the user is
@@ -107,6 +109,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return answer
 
     return app
+
+
+def _share_reads(app: Flask) -> None:
+    """A GET's use cases read in one transaction (Service.reading): the deal page asks about
+    a dozen, and on PostgreSQL each used to check out, ping, begin and end its own.  Only
+    GET and HEAD: a form post's page after its change reads anew anyway (writes end the
+    shared transaction), but a page that only reads gains the most."""
+
+    @app.before_request
+    def open_reads() -> None:
+        if request.method in ("GET", "HEAD"):
+            stack = ExitStack()
+            stack.enter_context(service(app).reading())
+            g.salesflow_reads = stack
+
+    @app.teardown_request
+    def close_reads(exc: BaseException | None) -> None:
+        stack = g.pop("salesflow_reads", None)
+        if stack is not None:  # after an error the shared transaction is rolled back
+            stack.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
 def service(app: Flask) -> Service:

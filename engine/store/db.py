@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store import failures
 
+_T = TypeVar("_T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "salesflow_write"
 CONNECT_TIMEOUT = 5  # seconds
@@ -30,6 +33,10 @@ _DEFERRED = "deferred"
 _UPGRADED = "salesflow_upgraded"
 _BEFORE_UPGRADE = "salesflow_before_upgrade"
 MMAP_BYTES = 2**31 - 2**16  # SQLite's default SQLITE_MAX_MMAP_SIZE
+# The read session a `Database.reading()` scope shares, with its database (see `reading`),
+# and what its reads remember in it (`remembered`).
+_MEMO = "salesflow_memo"
+_SHARED: ContextVar[tuple[Database, Session] | None] = ContextVar("salesflow_reads", default=None)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -72,6 +79,20 @@ def _sqlite_setup(engine: Engine) -> None:
         check = conn.info.get(_BEFORE_UPGRADE)
         if check is not None:
             check(raw)
+
+
+def remembered(s: Session, key: tuple[Any, ...], read: Callable[[], _T]) -> _T:
+    """`read()`, asked once per `Database.reading()` scope: a page's use cases each ask who
+    the user is, what roles they hold, what a team setting says and whether they may see the
+    deal; inside one scope (one transaction, no write between) the answer stays the same.
+    Outside a scope, or in a write transaction, `read()` is asked every time."""
+    memo: dict[tuple[Any, ...], Any] | None = s.info.get(_MEMO)
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    found: _T = memo[key]
+    return found
 
 
 def _writes(statement: str) -> bool:
@@ -127,6 +148,11 @@ class Database:
         factory = self._deferred_writes if deferred and self.is_sqlite else self._writes
         with factory() as session, session.begin():
             yield session
+        shared = self._shared()
+        if shared is not None:
+            shared.info.pop(_MEMO, None)  # what the scope's reads remembered may have changed
+            if shared.in_transaction():
+                shared.commit()  # the scope's next read starts anew and sees this change
 
     @staticmethod
     def on_upgrade(session: Session, check: Callable[[Any], None]) -> None:
@@ -138,8 +164,41 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reads() as session, session.begin():
-            yield session
+        """A read-only transaction: its own, or the one a `reading()` scope shares."""
+        shared = self._shared()
+        if shared is None:
+            with self._reads() as session, session.begin():
+                yield session
+            return
+        try:
+            yield shared
+        except DBAPIError:
+            shared.rollback()  # a failed statement ends the transaction (PostgreSQL): start anew
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every `read()` inside shares one session and transaction: a page that asks a dozen
+        use cases (the deal page) checks a connection out, pings it (PostgreSQL) and begins
+        and ends a transaction once instead of a dozen times.  A `write()` inside ends the
+        shared transaction after its commit, so the reads after it see the change (SQLite
+        reads from a snapshot).  For one thread's work: a request's, never shared with
+        another thread (threads start without the scope)."""
+        if self._shared() is not None:
+            yield
+            return
+        with self._reads() as session:
+            token = _SHARED.set((self, session))
+            session.info[_MEMO] = {}
+            try:
+                yield
+            finally:
+                _SHARED.reset(token)
+            session.commit()  # as each read() does (after an error: rolled back on close)
+
+    def _shared(self) -> Session | None:
+        shared = _SHARED.get()
+        return shared[1] if shared is not None and shared[0] is self else None
 
     def alembic_config(self) -> Config:
         cfg = Config()

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from engine.store.db import remembered
 from engine.store.models import Instance
 
 __all__ = [
@@ -38,7 +39,13 @@ _CHUNK = 500  # ids in one IN (...) list
 
 def deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
     """How many deals the process has, and how many of them run on `version_id` (all of
-    them when None)."""
+    them when None).  Counted once per page (the heatmap and the versions list beside it
+    both ask; engine.store.db.remembered): PostgreSQL visits every entry it counts."""
+    key = ("deal_counts", process_id, version_id)
+    return remembered(s, key, lambda: _deal_counts(s, process_id, version_id))
+
+
+def _deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
     deals = Instance.__table__.c
     if version_id is not None:  # one pass over the process's part of the index
         row = s.execute(

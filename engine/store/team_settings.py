@@ -24,7 +24,7 @@ from engine import clock
 from engine.core.calendar import BusinessHours, Calendar, clock_minutes, minutes_text, zone
 from engine.core.customers import CADENCE_DAYS, TIERS
 from engine.errors import ValidationError
-from engine.store.db import Database
+from engine.store.db import Database, remembered
 from engine.store.models import Setting
 
 __all__ = [
@@ -120,11 +120,13 @@ DIGEST_SENT_ON = "digest_sent_on"
 
 
 def get(s: Session, key: str) -> Any:
-    """A setting's value, or its default."""
+    """A setting's value, or its default (the caller's own copy)."""
+    return copy.deepcopy(remembered(s, ("setting", key), lambda: _read(s, key)))
+
+
+def _read(s: Session, key: str) -> Any:
     row = s.get(Setting, key)
-    if row is None:
-        return copy.deepcopy(DEFAULTS.get(key))
-    return row.value
+    return DEFAULTS.get(key) if row is None else row.value
 
 
 def load_all(s: Session) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from engine import clock
 from engine.core.passwords import check_password, hash_password
 from engine.core.roles import ADMIN, role_key
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.store.db import remembered
 from engine.store.models import (
     ApiToken,
     Instance,
@@ -247,10 +248,15 @@ _ROLES = (
 
 
 def _roles(s: Session, username: str | None) -> set[str] | None:
+    found = remembered(s, ("roles", username), lambda: _read_roles(s, username))
+    return None if found is None else set(found)  # the caller's own set
+
+
+def _read_roles(s: Session, username: str | None) -> frozenset[str] | None:
     rows = s.execute(_ROLES, {"username": username}).all()
     if not rows:
         return None
-    return {role for _, role in rows if role is not None}
+    return frozenset(role for _, role in rows if role is not None)
 
 
 def authenticate(s: Session, username: str, password: str) -> dict[str, Any] | None:

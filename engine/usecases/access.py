@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.core.roles import MANAGERS, role_key
 from engine.store import team_settings
+from engine.store.db import remembered
 from engine.store.models import Customer, History, Instance, OpenTask
 from engine.store.plans import Unindexed
 
@@ -68,9 +69,13 @@ def may_see(
 ) -> bool:
     """Whether `username` may see the deal; `team`: for reading it (its page, record, chart)
     where the team shares its deals (`team_deals_shared`) — never for acting on it."""
-    visible = visible_deals(username, roles, team=team)
-    query = select(Instance.id).where(Instance.id == instance_id, visible)
-    return s.scalar(query) is not None
+
+    def read() -> bool:
+        visible = visible_deals(username, roles, team=team)
+        return s.scalar(select(Instance.id).where(Instance.id == instance_id, visible)) is not None
+
+    # A page asks it for each of its panels (engine.store.db.remembered).
+    return remembered(s, ("may_see", username, frozenset(roles), instance_id, team), read)
 
 
 def visible_customers(username: str, roles: set[str], *, team: bool = False) -> Any:

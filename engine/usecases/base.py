@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session
 
 from engine.core.version import VersionRuntime
@@ -23,6 +26,13 @@ class UseCases:
     @property
     def workflows(self) -> WorkflowCache:
         return self.space.workflows
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several use cases that only read, as one read transaction (engine.store.db
+        `Database.reading`): a page's, the web app opens it around each GET request."""
+        with self.db.reading():
+            yield
 
     def version(self, s: Session, version_id: int) -> VersionRuntime:
         """A deployed version ready to run, restored once per process and kept."""
