@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, union_all
+from sqlalchemy import ColumnElement, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -231,14 +231,12 @@ class BoardCases(UseCases):
             .correlate(Instance)
             .scalar_subquery()
         )
-        follow_up = (
-            select(Customer.id)
-            .where(Customer.id == Instance.customer_id, silent_clause(stored["cadence_days"], now))
-            .correlate(Instance)
-            .exists()
-        )
+        # On the deal's customer row, joined by its key: as a correlated EXISTS, PostgreSQL
+        # hashed the silent customers of the whole team first (a scan of every customer).
+        follow_up = case((silent_clause(stored["cadence_days"], now), True), else_=False)
         rows = s.execute(
             select(*SUMMARY_COLUMNS, due.label("due_at"), follow_up.label("follow_up_due"))
+            .outerjoin(Customer, Customer.id == Instance.customer_id)
             .where(Instance.id.in_(newest))
             .order_by(Instance.updated_at.desc(), Instance.id.desc())
         ).all()
