@@ -87,31 +87,39 @@ def version_counts(s: Session, process_id: str, single: int | None) -> dict[int,
             found.setdefault(version_id, {})[status] = n
         return found
     total, _same = deal_counts(s, process_id, None)
-    open_now: dict[str, int] = dict(
-        s.execute(
-            select(deals.status, func.count())
-            .where(deals.process_id == process_id, deals.status.in_(OPEN_DEALS))
-            .group_by(deals.status)
-        ).all()
-    )
+    # From the open deals' entries the heatmap beside the list reads too (`open_deals`).
+    open_now = Counter(status for _iid, _lock, status in _open_rows(s, process_id, None))
     closed = total - sum(open_now.values())
     return {single: {**open_now, "closed": closed}} if total else {}
 
 
 def open_deals(s: Session, process_id: str, version_id: int | None) -> dict[int, int]:
     """id -> lock_version of the process's open deals (of `version_id` when given)."""
+    return {iid: lock for iid, lock, _status in _open_rows(s, process_id, version_id)}
+
+
+def _open_rows(s: Session, process_id: str, version_id: int | None) -> list[tuple[int, int, str]]:
+    """(id, lock_version, status) of the process's open deals (of `version_id` when given),
+    read once per page (engine.store.db.remembered)."""
+    key = ("open_deals", process_id, version_id)
+    return remembered(s, key, lambda: _read_open_rows(s, process_id, version_id))
+
+
+def _read_open_rows(
+    s: Session, process_id: str, version_id: int | None
+) -> list[tuple[int, int, str]]:
     deals = Instance.__table__.c
-    query = select(deals.id, deals.lock_version).where(
+    query = select(deals.id, deals.lock_version, deals.status).where(
         deals.process_id == process_id, deals.status.in_(OPEN_DEALS)
     )
     if version_id is not None:
         query = query.where(deals.version_id == version_id)
-    # The driver's own rows, all at once: two integers need no conversion, and building
+    # The driver's own rows, all at once: they need no conversion, and building
     # SQLAlchemy's rows (through the ORM, or one by one) for 10,000 of them took two to five
     # times as long as reading them.
     result = s.connection().execute(query)
     try:
-        return dict(result.cursor.fetchall())
+        return list(result.cursor.fetchall())
     finally:
         result.close()
 
