@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from engine.usecases.definitions import check_paths, database_configured, severi
 from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
 from engine.usecases.service import Service, connect
+from salesflow.forecast_text import backtest_text, forecast_text
 from salesflow.output import human, table
 from salesflow.render_file import render_file
 
@@ -117,6 +119,21 @@ def cmd_tokens_list(args: argparse.Namespace) -> Any:
 def cmd_tokens_revoke(args: argparse.Namespace) -> Any:
     _service(args).revoke_token(args.token_id)
     return {"revoked": args.token_id}
+
+
+def cmd_webhooks_list(args: argparse.Namespace) -> Any:
+    return _service(args).webhooks(user=args.user)
+
+
+def cmd_webhooks_add(args: argparse.Namespace) -> Any:
+    # The secret from the environment, not the command line (shell history, `ps`).
+    secret = os.environ.get("SALESFLOW_WEBHOOK_SECRET", "")
+    events = [e.strip() for e in args.events.split(",") if e.strip()]
+    return _service(args).add_webhook(user=args.user, url=args.url, events=events, secret=secret)
+
+
+def cmd_webhooks_replay(args: argparse.Namespace) -> Any:
+    return _service(args).replay_delivery(args.delivery, user=args.user)
 
 
 def cmd_deploy(args: argparse.Namespace) -> Any:
@@ -229,6 +246,21 @@ def cmd_add_customer(args: argparse.Namespace) -> Any:
         region=args.region,
         confirm=args.confirm,
     )
+
+
+def cmd_forecast(args: argparse.Namespace) -> Any:
+    """Each open deal's chance, close date and expected value, and the months' expected won
+    value with its band (engine.usecases.forecast)."""
+    result = _service(args).forecast(
+        args.process, visible_to=args.user, month=args.month, lang=args.lang
+    )
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else forecast_text(result))
+
+
+def cmd_backtest(args: argparse.Namespace) -> Any:
+    """The forecast trained before a date against the stage weights on the deals open then."""
+    result = _service(args).backtest(args.at, process=args.process, user=args.user)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else backtest_text(result))
 
 
 def cmd_lose(args: argparse.Namespace) -> Any:
@@ -403,6 +435,30 @@ def cmd_demo(args: argparse.Namespace) -> Any:
     return load_demo(
         service, progress=None if args.json else _progress, tick=lambda: fire_due(service)
     )
+
+
+def cmd_simulate(args: argparse.Namespace) -> Any:
+    """What-if: the process's current version (and its draft) on the team's history."""
+    from salesflow.simulation_text import simulation_text
+
+    service = _service(args)
+    phases = {"current": "current version", "draft": "draft", "validation": "validation"}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        _progress(done, total, f"simulating the {phases.get(phase, phase)}")
+
+    result = service.simulate(
+        args.process,
+        actor=args.user,
+        draft=args.draft,
+        weeks=args.weeks,
+        seed=args.seed,
+        progress=None if args.json else progress,
+    )
+    if args.json:
+        return result
+    print(simulation_text(result))
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> Any:
@@ -622,6 +678,28 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("token_id", type=int)
     tr.set_defaults(func=cmd_tokens_revoke, command_name="tokens revoke")
 
+    hooks = sub.add_parser("webhooks", help="deal events sent to other systems (admins)")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    hl = hooks_sub.add_parser(
+        "list", help="the webhooks and their recent deliveries", parents=[common]
+    )
+    hl.add_argument("--user", required=True, help="who asks (an admin)")
+    hl.set_defaults(func=cmd_webhooks_list, command_name="webhooks list")
+    ha = hooks_sub.add_parser(
+        "add",
+        help="register a URL for deal events; the signing secret is read from "
+        "SALESFLOW_WEBHOOK_SECRET (16 characters or more)",
+        parents=[common],
+    )
+    ha.add_argument("url")
+    ha.add_argument("--events", required=True, help="comma-separated, e.g. deal.started,deal.won")
+    ha.add_argument("--user", required=True, help="who registers it (an admin)")
+    ha.set_defaults(func=cmd_webhooks_add, command_name="webhooks add")
+    hr = hooks_sub.add_parser("replay", help="send a delivery again (same id)", parents=[common])
+    hr.add_argument("delivery", type=int, help="the delivery's number (`id` in the list)")
+    hr.add_argument("--user", required=True, help="who asks (an admin)")
+    hr.set_defaults(func=cmd_webhooks_replay, command_name="webhooks replay")
+
     p = add("deploy", cmd_deploy, "deploy BPMN/DMN/form files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--user", help="who deploys (recorded with the version)")
@@ -676,6 +754,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region")
     p.add_argument("--user", help="who adds it (checked: a sales rep, a manager or an admin)")
     p.add_argument("--confirm", action="store_true", help="add it although similar names exist")
+
+    p = add("forecast", cmd_forecast, "each open deal's chance of a win, close date and value")
+    p.add_argument("--process", default="sales_pipeline", metavar="ID")
+    p.add_argument("--month", metavar="YYYY-MM", help="that month and the deals closing in it")
+    p.add_argument("--user", help="only the deals this user may see (checked: reads reports)")
+
+    p = add("backtest", cmd_backtest, "score the forecast against the stage weights")
+    p.add_argument("--at", required=True, metavar="YYYY-MM-DD", help="train on deals closed before")
+    p.add_argument("--process", default="sales_pipeline", metavar="ID")
+    p.add_argument("--user", help="who runs it (checked: a sales manager or an admin)")
 
     p = add("lose", cmd_lose, "mark an open deal lost, from any stage, with a reason")
     p.add_argument("instance_id", metavar="ID")
@@ -821,6 +909,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a PDF's landscape pages (default a4): the chart scaled to one page, or tiled "
         "when its names would print below 6 pt; every page with a header and the legend",
     )
+
+    p = add("simulate", cmd_simulate, "what-if: a process and its draft on the team's history")
+    p.add_argument("process", metavar="PROCESS")
+    p.add_argument("--draft", action="store_true", help="also simulate the designer's draft")
+    p.add_argument("--weeks", type=int, default=52, help="weeks to simulate (52)")
+    p.add_argument("--seed", type=int, default=1, help="the same seed, the same answer (1)")
+    p.add_argument("--user", help="simulate as this user (a manager or designer)")
 
     p = add("export-all", cmd_export_all, "write every open deal's chart into a folder")
     p.add_argument("outdir", metavar="OUTDIR")

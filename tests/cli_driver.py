@@ -57,6 +57,22 @@ class CliDriver:
     def show(self, instance_id: str) -> Any:
         return self.run("show", instance_id)
 
+    def simulate(
+        self,
+        process_id: str,
+        *,
+        actor: str | None = None,
+        draft: bool = False,
+        weeks: int | None = None,
+        seed: int | None = None,
+    ) -> Any:
+        """`salesflow simulate PROCESS [--draft] [--weeks N] [--seed S] [--user U] --json`."""
+        args = ["simulate", process_id] + (["--draft"] if draft else [])
+        args += ["--weeks", str(weeks)] if weeks is not None else []
+        args += ["--seed", str(seed)] if seed is not None else []
+        args += ["--user", actor] if actor is not None else []
+        return self.run(*args)
+
     def instances(self) -> Any:
         return self.run("instances")
 

@@ -30,23 +30,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth,
         chart_pages,
         config,
+        connectors,
         customers,
         deals,
         designer,
         digest,
         errors,
+        forecast,
         formats,
         handover,
         i18n,
         imports,
         incidents,
         initiatives,
+        integrations,
         labels,
         notifications,
         processes,
         reports,
         security,
         settings,
+        simulation,
         tasks,
         versions,
     )
@@ -78,9 +82,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     versions.init_app(app)
     chart_pages.init_app(app)  # zoom, pan and fit for every page with a chart
     reports.init_app(app)
+    forecast.init_app(app)  # the forecast from process position, a tab of the reports
     imports.init_app(app)  # import leads from a CSV or XLSX file
     customers.init_app(app)  # customers (accounts), their contacts and deals
     activities.init_app(app)  # calls, visits, meetings logged from the deal and customer pages
+    simulation.init_app(app)  # what-if: a process beside its draft, on the team's history
+    integrations.init_app(app)  # chat robots, webhooks, signed incoming messages (issue 18)
+    connectors.init_app(app)  # the hosts and secrets of service tasks' HTTP connectors
 
     @app.get("/")
     def index() -> Response:

@@ -43,6 +43,7 @@ from engine.usecases.saved_filters import MAX_FILTERS, MAX_NAME, SavedFilterReco
 from engine.usecases.service import Service
 from webui.chart_svg import MEDIA_TYPES, ChartCache, deal_chart_key, inline_svg
 from webui.context import CurrentUser, engine, page_number, team, user
+from webui.forecast import board_forecast, deal_forecast
 from webui.formats import locale
 from webui.i18n import N_, _, language
 from webui.labels import SOURCES, STAGES, STATUSES, TIERS, field_title, stage
@@ -239,6 +240,8 @@ def board() -> tuple[str, int]:
         process=process,
         processes=service.localized_definitions(language()),
         empty=not any(c["cards"] for c in columns),
+        # The forecast from process position, for report readers (webui/forecast.py).
+        forecast=board_forecast(process) if found["stages"] else None,
         probabilities=(
             [c for c in columns if c["outcome"] is None and c["stage"]]
             if sets_probabilities(me)
@@ -475,6 +478,8 @@ def _show(
         # The activities panel (templates/activities/_panel.html, webui.activities).
         activities=service.activities(me.username, deal_id=instance_id),
         activity_target={"deal_id": instance_id},
+        # Its chance of a win, close and value (engine.usecases.forecast), for report readers.
+        forecast=deal_forecast(instance_id) if still_open else None,
     )
     return chart.put_into(page)
 

@@ -44,7 +44,7 @@ from engine.errors import (
 from engine.usecases import definitions
 from engine.usecases.definitions import DiLayout, DiShape
 from engine.usecases.forms import load_form
-from webui.context import engine, require_any_role
+from webui.context import engine, require_any_role, user
 from webui.i18n import N_, _, language
 from webui.schema_form import build
 
@@ -296,6 +296,9 @@ def _modeler(
         # roles; a task's stage is one of these or one the translations file declares.
         "known_roles": list(TEAM_ROLES),
         "stages": list(STAGE_ORDER),
+        # What a service task's connector may call and put in its headers (names only).
+        "connector_hosts": [h["host"] for h in engine().connector_hosts(user=user().username)],
+        "connector_secrets": [c["name"] for c in engine().connector_secrets(user=user().username)],
         "urls": {
             "check": url_for("designer.check"),
             "publish": url_for("designer.publish"),
@@ -303,6 +306,7 @@ def _modeler(
             "preview": url_for("designer.preview"),
             "layout": url_for("designer.lay_out"),
             "moddle": url_for("static", filename="spiffworkflow-moddle.json"),
+            "connector_moddle": url_for("static", filename="salesflow-moddle.json"),
         },
         "texts": texts(),
     }
@@ -490,6 +494,30 @@ TEXTS: dict[str, str] = {
     "field": N_("Field"),
     "designer_text": N_("Designer's text"),
     "chinese": N_("Chinese"),
+    # A service task's HTTP connector (engine.core.connectors).
+    "connector": N_("HTTP connector"),
+    "connector_operator": N_(
+        "This task calls spiff-arena's operator %(name)s: salesflow runs its HTTP operators "
+        "as they are written."
+    ),
+    "connector_method": N_("Method"),
+    "connector_url": N_("URL"),
+    "connector_url_help": N_(
+        "{{name}} puts a value of the deal in the URL. Allowed hosts: %(hosts)s."
+    ),
+    "connector_no_hosts": N_("none yet (an admin adds them under Connectors)"),
+    "connector_headers": N_("Headers (one per line, Name: value)"),
+    "connector_headers_help": N_("Stored secrets: %(secrets)s."),
+    "connector_no_secrets": N_("none yet"),
+    "connector_fields": N_("JSON body (one field per line, name = expression)"),
+    "connector_fields_help": N_("Each expression is worked out on the deal's data."),
+    "connector_results": N_("Into the deal's data (one per line, name = path)"),
+    "connector_results_help": N_(
+        "A path into the answer: status, body, body.id, body.items.0.name."
+    ),
+    "connector_timeout": N_("Timeout (seconds)"),
+    "connector_retries": N_("Retries before an incident"),
+    "connector_retry_delay": N_("First retry after (doubles each time)"),
 }
 
 

@@ -64,6 +64,8 @@ TITLES = {
     "customers": N_("Customers"),
     # Not one of REPORTS: the month's targets (engine.usecases.targets), its own page.
     "targets": N_("Targets"),
+    # Nor this: the forecast from process position (webui/forecast.py), its own page.
+    "forecast": N_("Forecast"),
 }
 # The tables of each report and their columns: the page, the CSV and the API agree on them.
 TABLES: dict[str, dict[str, tuple[str, ...]]] = {

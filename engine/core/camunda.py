@@ -26,8 +26,9 @@ compare data fields (method and bean calls such as `${execution.getVariable('x')
 paths, arithmetic), JUEL in timers, groups and assignees; scripts not in Python
 (`scriptFormat` javascript, groovy, ...) or in external resources; Java code
 (`camunda:class`, `delegateExpression`, `expression`), external tasks (`camunda:type`),
-connectors, task and execution listeners, input/output mappings and `camunda:collection`
-multi-instance loops.  Warned about and ignored: `camunda:assignee`, `dueDate`,
+connectors other than an http-connector of plain values and simple JUEL (which
+engine.core.connectors runs), task and execution listeners, input/output mappings and
+`camunda:collection` multi-instance loops.  Warned about and ignored: `camunda:assignee`, `dueDate`,
 `followUpDate`, `priority`, call activity `camunda:in`/`out` (a call activity passes all
 data), `resultVariable` (a decision's outputs become data fields by their names), generated
 form fields.  Ignored silently: settings of Camunda's own job executor and history
@@ -44,6 +45,7 @@ from typing import NamedTuple, Protocol
 
 from lxml import etree
 
+from engine.core import connectors
 from engine.core.juel import NotTranslatable, is_juel, translate_condition
 
 __all__ = ["CAMUNDA", "Finding", "form_file", "is_camunda", "translate"]
@@ -275,6 +277,8 @@ def _camunda_attribute(
 
 
 def _camunda_element(element: etree._Element, local: str, note: _Note) -> None:
+    if _http_connector(element):
+        return  # an HTTP connector, inputs and outputs included: engine.core.connectors runs it
     if local in _REFUSED:
         note(element, _REFUSED[local])
     elif local == "properties":
@@ -287,6 +291,21 @@ def _camunda_element(element: etree._Element, local: str, note: _Note) -> None:
                     _set_property(owner, name, value, keep_existing=True)
     elif local in _IGNORED:
         note(element, f"camunda:{local} is ignored: {_IGNORED[local]}", "warning")
+
+
+def _http_connector(element: etree._Element) -> bool:
+    """Whether the element is, or is inside, a camunda:connector that engine.core.connectors
+    reads (an http-connector of plain values and simple JUEL)."""
+    found: etree._Element | None = element
+    while found is not None and found.tag != f"{{{CAMUNDA}}}connector":
+        found = found.getparent()
+    task = found.getparent() if found is not None else None
+    if found is None or task is None or task.getparent() is None:
+        return False
+    try:
+        return connectors.read_connector(task.getparent()) is not None
+    except ValueError:
+        return False
 
 
 def form_file(form_key: str) -> str | None:

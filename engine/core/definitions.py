@@ -19,9 +19,10 @@ from typing import Any
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.core import camunda
+from engine.core.connectors import ConnectorParser
 from engine.core.graph_xml import bpmn_processes
 from engine.core.script_check import check_spec
 from engine.core.translations import parse_catalog, translation_files
@@ -138,7 +139,7 @@ def parse_sources(sources: dict[str, str], *, check: bool = True) -> list[Proces
     dmn = {n: t for n, t in sources.items() if n.endswith(".dmn")}
     if not bpmn:
         raise DefinitionError("no .bpmn file given")
-    parser = SpiffBpmnParser(validator=VALIDATOR if check else None)
+    parser = ConnectorParser(validator=VALIDATOR if check else None)
     lines: dict[str, dict[str, int]] = {}
     for name, text in {**dmn, **bpmn}.items():
         xml = _parse_xml(name, text)

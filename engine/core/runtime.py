@@ -37,11 +37,13 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBased
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util import task as task_util
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import parse_iso
+from engine.core.connectors import ConnectorTask
 from engine.core.expressions import MAX_STEP_SECONDS, SafeScriptEngine, time_is_up, time_limit
 from engine.errors import ExpressionError
 
@@ -106,7 +108,11 @@ class _NoSpecWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+# Service tasks with a connector wait for the worker (engine.core.connectors); they are
+# stored as the library stores its service tasks.
+REGISTRY = BpmnWorkflowSerializer.configure(
+    {**SPIFF_CONFIG, ConnectorTask: SPIFF_CONFIG[ServiceTask]}
+)
 _CONVERTER = _NoSpecWorkflowConverter(SalesWorkflow, REGISTRY)
 
 

@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
 from engine.core.calendar import check_slas
+from engine.core.connectors import connector_of, template_expressions
 from engine.core.expressions import Kind, SafeScriptEngine, check_expression
 from engine.errors import UnsafeExpressionError
 
@@ -124,9 +125,15 @@ def _task_expressions(process: Any, task_spec: Any) -> Iterator[FoundExpression]
         for what, text in _event_expressions(event_definition):
             yield from found(what, text)
 
-    # Spiff service tasks: each parameter value is an expression.
-    for name, param in (getattr(task_spec, "operation_params", None) or {}).items():
-        yield from found(f"service parameter '{name}'", param.get("value"))
+    # Service tasks: each expression of their connector (engine.core.connectors).
+    # (the library's own service tasks: each parameter value is an expression).
+    connector = connector_of(task_spec)
+    if connector is not None:
+        for where, text in template_expressions(connector):
+            yield from found(f"service parameter '{where}'", text)
+    else:
+        for name, param in (getattr(task_spec, "operation_params", None) or {}).items():
+            yield from found(f"service parameter '{name}'", param.get("value"))
 
     if isinstance(task_spec, BusinessRuleTaskMixin):
         for what, text in _decision_expressions(task_spec.dmnEngine):

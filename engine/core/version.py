@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.calendar import Sla
+from engine.core.connectors import Connector
 from engine.core.definitions import form_name
 from engine.core.starters import DEFAULT_START_ROLES
 from engine.core.translations import Texts, Translations
@@ -27,6 +28,8 @@ class VersionRuntime:
     stages: dict[str, str] = field(default_factory=dict)
     instructions: dict[str, str] = field(default_factory=dict)  # element id -> text
     slas: dict[str, Sla] = field(default_factory=dict)  # element id -> the task's SLA
+    # element id -> the HTTP connector its service task waits for (engine.core.connectors)
+    connectors: dict[str, Connector] = field(default_factory=dict)
     # The role keys that may start it (engine.core.starters; admins always may).
     start_roles: frozenset[str] = DEFAULT_START_ROLES
     # The process content in other languages (engine.core.translations).

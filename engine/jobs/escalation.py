@@ -22,9 +22,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core import webhooks
 from engine.core.notices import moment
 from engine.core.roles import role_key
 from engine.store.db import Database
+from engine.store.integrations import record_deal_events, wanted_events
 from engine.store.models import History, Instance, OpenTask, User, UserRole
 from engine.store.records import iso
 from engine.usecases.notices import Named, Notices
@@ -114,6 +116,9 @@ def _escalate_batch(db: Database, now: datetime) -> tuple[int, int]:
                     deal=names[row.instance_id],
                     due=partial(moment, row.due_at),
                 )
+        if flagged and webhooks.SLA_BREACHED in wanted_events(s):
+            for iid in sorted(flagged):
+                record_deal_events(s, s.get_one(Instance, iid), [webhooks.SLA_BREACHED], now)
         if flagged:
             # No ORM update: the flag is not workflow state, so the deal's lock_version (and
             # the cached workflow that goes with it) stays valid.

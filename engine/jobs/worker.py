@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 
 from engine import clock
 from engine.errors import ConflictError, StorageUnavailableError
-from engine.jobs import timers
+from engine.jobs import deliveries, timers
 from engine.store.models import WorkerHeartbeat as WorkerRow
 
 if TYPE_CHECKING:
@@ -184,6 +184,7 @@ class Worker:
                 if not busy:
                     self.stopping.wait(self._sleep_time())
         finally:
+            deliveries.wait_idle()  # the sends in hand (engine.jobs.deliveries) finish first
             with contextlib.suppress(StorageUnavailableError):
                 self.unregister()
         return self.stats
@@ -237,9 +238,12 @@ def default_jobs() -> list[Job]:
     comes, reminders for initiative rows nobody updated for a day and for customers silent
     past their tier's cadence, and the reports' facts of
     the deals that changed (so a report opened after a burst of timers need not work them
-    out first).  Each job knows what it already did, so a restart or a second worker repeats
+    out first), and the calls of service tasks' HTTP connectors (engine.jobs.connectors)
+    every second, and the team-chat messages and webhook deliveries (engine.jobs.deliveries)
+    every two seconds.  Each job knows what it already did, so a restart or a second worker repeats
     nothing."""
-    from engine.jobs import cadence, digest, escalation, mail, reminders
+    from engine.jobs import cadence, deliveries, digest, escalation, mail, reminders
+    from engine.jobs import connectors as connector_calls
     from engine.jobs import delegations as delegation_job
     from engine.usecases.reports import facts
 
@@ -250,8 +254,10 @@ def default_jobs() -> list[Job]:
         Job("escalations", 1.0, lambda service, now: escalation.escalate_due(service.db, now)),
         Job("delegations", 30.0, delegations),
         Job("e-mail", 10.0, lambda service, now: mail.send_pending(service.db, now)),
+        Job("deliveries", 2.0, lambda service, now: deliveries.in_background(service.db, now)),
         Job("digests", 60.0, lambda service, now: digest.send_digests(service.db, now)),
         Job("initiative reminders", 600.0, reminders.send_reminders),
         Job("cadence reminders", 600.0, cadence.send_cadence_reminders),
         Job("report facts", 5.0, lambda service, now: facts.catch_up(service.db)),
+        Job("connector calls", 1.0, connector_calls.run_due_calls),
     ]

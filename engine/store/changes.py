@@ -25,7 +25,8 @@ from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
 from engine.errors import ConflictError
-from engine.store import customers, notifications, users
+from engine.store import connectors, customers, notifications, users
+from engine.store import integrations as webhook_outbox
 from engine.store.delegations import route
 from engine.store.models import History, Instance, OpenTask, ReportPending, table_of
 from engine.store.records import iso
@@ -226,8 +227,12 @@ def save_change(
         text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
+    if vr.connectors:  # a service task waits for the worker's call (engine.jobs.connectors)
+        connectors.enqueue_waiting(s, inst.id, vr, wf, now)
     sync_subscriptions(s, inst, vr, wf, new=new, kept=kept)
     touch(s, inst.id)  # its report facts are worked out again before the next report
+    if webhook_outbox.wanted_events(s):  # cached; empty unless a webhook is registered
+        webhook_outbox.record_change(s, inst, events, new, stage_before, status_before, now)
     return events
 
 

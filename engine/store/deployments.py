@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.core import runtime
 from engine.core.calendar import known_sla
+from engine.core.connectors import connector_of
 from engine.core.definitions import ProcessBundle, form_name, load_form
 from engine.core.forms import form_validator
 from engine.core.records import DefinitionRecord, Deployed
@@ -151,6 +152,9 @@ def load_version(s: Session, version_id: int) -> VersionRuntime:
             sla = known_sla(ts)
             if sla is not None:
                 vr.slas[ts.bpmn_id] = sla
+            connector = connector_of(ts)
+            if connector is not None:
+                vr.connectors[ts.bpmn_id] = connector
             name = form_name(ts)
             if name and name in row.files and name not in vr.validators:
                 vr.validators[name] = form_validator(load_form(name, row.files[name]))

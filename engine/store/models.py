@@ -393,7 +393,10 @@ class Notification(Base):
     """Something a user should know: shown under the bell, e-mailed when SMTP is set up."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user", "username", "read_at"),)
+    __table_args__ = (
+        Index("ix_notification_user", "username", "read_at"),
+        Index("ix_notification_chat", "chatted_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
@@ -404,6 +407,8 @@ class Notification(Base):
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    # Handed to the team-chat robots (engine.jobs.deliveries), told or not: each once.
+    chatted_at: Mapped[datetime | None]
 
 
 class Delegation(Base):
@@ -668,6 +673,181 @@ class Target(Base):
     value: Mapped[Decimal] = mapped_column(Numeric(16, 2))
     set_by: Mapped[str | None] = mapped_column(String(80))
     set_at: Mapped[datetime]
+
+
+class ChatRobot(Base):
+    """A team-chat group robot (WeCom, Feishu, DingTalk) an admin registered: the team's
+    events it is told (`events`; none: only the people who chose it), in its `language`."""
+
+    __tablename__ = "chat_robot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    vendor: Mapped[str] = mapped_column(String(16))  # engine.core.chat.VENDORS
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(String(300))  # never shown back
+    language: Mapped[str] = mapped_column(String(8))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class ChatChoice(Base):
+    """A user's own notifications also go to this robot's group, for these events."""
+
+    __tablename__ = "chat_choice"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    robot_id: Mapped[int] = mapped_column(ForeignKey("chat_robot.id"))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class ChatDelivery(Base):
+    """One message to a robot, tried until it is taken (engine.jobs.deliveries)."""
+
+    __tablename__ = "chat_delivery"
+    __table_args__ = (
+        Index("ix_chat_delivery_due", "status", "next_at"),
+        Index("ix_chat_delivery_robot", "robot_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    robot_id: Mapped[int] = mapped_column(ForeignKey("chat_robot.id"))
+    notification_id: Mapped[int | None]
+    event: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    link: Mapped[str | None] = mapped_column(String(500))  # a path of the app
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class Webhook(Base):
+    """An address an admin registered for deal events, each delivery signed with `secret`."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(300))  # never shown back
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook (the transactional outbox): written with the change it
+    reports, sent by the worker until the receiver takes it, with the same `delivery_id`
+    (the receiver's idempotency key) and the same raw `body` on every try."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_due", "status", "next_at"),
+        Index("ix_webhook_delivery_hook", "webhook_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id"))
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int | None]
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    replays: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class InboundHook(Base):
+    """The shared secret under which another system may post the message `message` signed,
+    without a user's token (POST /api/v1/hooks/messages/{name})."""
+
+    __tablename__ = "inbound_hook"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message: Mapped[str] = mapped_column(String(120), unique=True)
+    secret: Mapped[str] = mapped_column(String(300))  # never shown back
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class AllowedHost(Base):
+    """A host connectors may call (engine.core.connectors): nothing else is reachable, and an
+    internal address (loopback, private, link-local, metadata) only where `internal` says so."""
+
+    __tablename__ = "allowed_host"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+    internal: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class ConnectorSecret(Base):
+    """A named secret connectors put into headers ({{secret:NAME}}); never shown back."""
+
+    __tablename__ = "connector_secret"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime]
+
+
+class ConnectorOperator(Base):
+    """The HTTP request a spiff-arena operator (slack/PostMessage, ...) runs as here, set by
+    an admin: method, URL, header, body and result lines (engine.core.connectors)."""
+
+    __tablename__ = "connector_operator"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime]
+
+
+class ConnectorCall(Base):
+    """A service task's call, from the moment its deal waits for it: what the worker does
+    next (`status` pending, `next_at`), then how it went (done, failed, cancelled)."""
+
+    __tablename__ = "connector_call"
+    __table_args__ = (
+        Index("ix_connector_call_due", "status", "next_at"),
+        Index("ix_connector_call_instance", "instance_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    element_name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(12))  # pending, done, failed, cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None]
+    method: Mapped[str | None] = mapped_column(String(8))
+    host: Mapped[str | None] = mapped_column(String(253))
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    millis: Mapped[int | None]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 def table_of(model: type[Base]) -> Table:

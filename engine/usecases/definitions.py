@@ -51,6 +51,7 @@ from engine.errors import (
 from engine.store import deployments as versions
 from engine.store import users
 from engine.store.config import DEFAULT_DATABASE_FILE
+from engine.store.connectors import reachable
 from engine.store.models import (
     DefinitionDraft,
     User,
@@ -96,7 +97,8 @@ class DefinitionCases(UseCases):
         check_limits(sources)
         with self.db.read() as s:
             held = _held_roles(s)
-        result = checked(sources, held_roles=held)
+            hosts = reachable(s)
+        result = checked(sources, held_roles=held, hosts=hosts)
         _refuse_errors(result.problems, None)
         bundles = _bundles(result, source_texts(sources)[0])
         with self.db.write() as s:
@@ -135,7 +137,8 @@ class DefinitionCases(UseCases):
         with self.db.read() as s:
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
-        return _dicts(lint_check(files, held_roles=held), lang)
+            hosts = reachable(s)
+        return _dicts(lint_check(files, held_roles=held, hosts=hosts), lang)
 
     def publish(
         self,
@@ -161,7 +164,8 @@ class DefinitionCases(UseCases):
             _check_designer(s, actor)
             check_process_ids(s, files, replaces)
             held = _held_roles(s)
-        found = checked(files, held_roles=held)
+            hosts = reachable(s)
+        found = checked(files, held_roles=held, hosts=hosts)
         problems = found.problems
         _refuse_errors(problems, lang)
         texts, _ = source_texts(files)
@@ -230,7 +234,8 @@ class DefinitionCases(UseCases):
             s.flush()
             record = _draft_record(row)
             held = _held_roles(s)
-        record["problems"] = _dicts(lint_check(files, held_roles=held), lang)
+            hosts = reachable(s)
+        record["problems"] = _dicts(lint_check(files, held_roles=held, hosts=hosts), lang)
         return record
 
     def save_designer_draft(

@@ -411,12 +411,33 @@ def load_demo(
         demo_customers.set_targets(service, end, "zhang.wei")
         # Needs the deals above: it measures their history before and after it took effect.
         load_demo_initiative(service, effective_days_ago=INITIATIVE_DAYS_AGO, retime=False)
+        _designer_draft(service)
     return {
         "users": len(TEAM),
         "deals": started,
         "password": DEMO_PASSWORD,
         "stages": _stage_counts(service),
     }
+
+
+# The designer's unpublished idea, for the what-if simulation (engine.usecases.simulation):
+# the needs analysis done with the standard pain-point survey in three working days.
+DRAFT_NEEDS_DURATION = "P3D"
+
+
+def _designer_draft(service: Service) -> None:
+    """Keep the designer's draft of the pipeline: the needs analysis with a `duration` the
+    simulation reads, so that the simulation page has a change to show beside the current
+    version."""
+    files = service.definition_files("sales_pipeline")
+    name = next(n for n, text in files.items() if 'id="task_needs_analysis"' in text)
+    task = files[name].index('id="task_needs_analysis"')
+    at = files[name].index("<spiffworkflow:properties>", task) + len("<spiffworkflow:properties>")
+    duration = f'<spiffworkflow:property name="duration" value="{DRAFT_NEEDS_DURATION}" />'
+    changed = files[name][:at] + duration + files[name][at:]
+    service.save_draft_definition(
+        "sales_pipeline", {**files, name: changed}, actor="designer", base_version=1
+    )
 
 
 # What the timers open beside the main path, and how many days the team takes to do it.

@@ -30,6 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.core import webhooks
 from engine.core.records import DealRow, DealSummary
 from engine.core.roles import MANAGERS
 from engine.core.stages import STAGE_ORDER
@@ -38,6 +39,7 @@ from engine.core.version import VersionRuntime
 from engine.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from engine.store import deployments as versions
 from engine.store import users
+from engine.store.integrations import record_deal_events
 from engine.store.models import History, Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
@@ -226,6 +228,7 @@ class OutcomeCases(UseCases):
                 "data": {"reason": text, "stage": stage},
             }
             s.execute(insert(History), [entry])
+            record_deal_events(s, inst, [webhooks.LOST], now)  # for the webhooks that want it
             if inst.owner and inst.owner != user:
 
                 def label(locale: str) -> str:  # the reason as the owner reads it

@@ -18,15 +18,18 @@ from engine.store.db import Database
 from engine.usecases.activities import ActivityCases
 from engine.usecases.board import BoardCases
 from engine.usecases.charts import ChartCases
+from engine.usecases.connectors import ConnectorCases
 from engine.usecases.customers import CustomerCases
 from engine.usecases.deal_data import DealDataCases
 from engine.usecases.deals import DealCases
 from engine.usecases.definitions import DefinitionCases
 from engine.usecases.delegations import DelegationCases
+from engine.usecases.forecast import ForecastCases
 from engine.usecases.handover import HandoverCases
 from engine.usecases.imports import ImportCases
 from engine.usecases.incidents import IncidentCases
 from engine.usecases.initiatives import InitiativeCases
+from engine.usecases.integrations import IntegrationCases
 from engine.usecases.messages import MessageCases
 from engine.usecases.moves import MoveCases
 from engine.usecases.notifications import NotificationCases
@@ -34,6 +37,7 @@ from engine.usecases.outcomes import OutcomeCases
 from engine.usecases.reports import ReportCases
 from engine.usecases.saved_filters import SavedFilterCases
 from engine.usecases.settings import SettingCases
+from engine.usecases.simulation import SimulationCases
 from engine.usecases.targets import TargetCases
 from engine.usecases.tasks import TaskCases
 from engine.usecases.texts import TextCases
@@ -57,15 +61,19 @@ class Service(
     OutcomeCases,
     BoardCases,
     TaskCases,
+    ConnectorCases,
+    IntegrationCases,  # before MessageCases, which it builds on
     MessageCases,
     HandoverCases,
     DelegationCases,
+    ForecastCases,
     NotificationCases,
     IncidentCases,
     MoveCases,
     ReportCases,
     SavedFilterCases,
     SettingCases,
+    SimulationCases,
     TargetCases,
     TextCases,
     TimelineCases,

@@ -19,6 +19,7 @@ from engine import clock
 from engine.clock import iso
 from engine.core import runtime
 from engine.core.definitions import form_name
+from engine.core.expressions import acting_user
 from engine.core.failures import engine_steps
 from engine.core.forms import send_back_field, sent_back
 from engine.core.records import TaskCompleted, TaskRecord
@@ -598,8 +599,9 @@ class TaskCases(UseCases):
             # The task, or a condition or timer its completion leads into, fails: refused.  A
             # script, decision or service call on the way on fails: the task stays done and
             # the deal goes into error (engine.usecases.incidents).
-            deal.run(task.run)
-            error = deal.run(lambda: engine_steps(deal.change, after=task))
+            with acting_user(user):  # what get_current_user() tells the process
+                deal.run(task.run)
+                error = deal.run(lambda: engine_steps(deal.change, after=task))
             deal.save(
                 actor=user, submitted=(task_id, submitted), error=error, open_before=open_before
             )

@@ -102,3 +102,17 @@ def test_targets_with_one_rep_ahead_and_one_behind(story: Service) -> None:
     pace = {r["user"]: r["pace"] for r in rows if r["metric"] == "won_value"}
     assert pace["wang.fang"] == "ahead" and pace["li.na"] == "behind"
     assert pace[None] is not None  # the team has its target too
+
+
+def test_the_forecast_learns_from_the_story(story: Service) -> None:
+    """Issue 17: enough closed deals for the forecast to learn from the team's history, and
+    a backtest from the middle of the story that scores deals on both methods."""
+    found = story.forecast("sales_pipeline")
+    assert found["method"] == "history" and found["closed"] >= 30
+    assert found["deals"] and all(d["basis"] == "history" for d in found["deals"])
+    assert found["months"][0]["expected_value"] > 0
+    chances = {round(d["probability"]) for d in found["deals"]}
+    assert len(chances) >= 5  # positions differ, and so do their chances
+    at = (clock.now() - timedelta(days=STORY_DAYS // 3)).date()
+    report = story.backtest(at)
+    assert report["deals"] >= 10 and report["brier"] is not None

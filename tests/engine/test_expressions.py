@@ -22,6 +22,7 @@ from engine.core.expressions import (
     BUILTIN_NAMES,
     SafeEnvironment,
     SafeScriptEngine,
+    acting_user,
     check_expression,
     safe_compile,
 )
@@ -182,6 +183,17 @@ def test_data_cannot_replace_helpers_or_builtins_dict(env: SafeEnvironment) -> N
 def test_every_builtin_is_provided(env: SafeEnvironment) -> None:
     for name in BUILTIN_NAMES:
         assert env.evaluate(f"{name} is not None", {}) is True
+
+
+def test_get_current_user_names_who_takes_the_step(env: SafeEnvironment) -> None:
+    """spiff-arena's function: the person completing the task, nobody in the worker."""
+    assert env.evaluate("get_current_user()", {}) == {"username": None}
+    with acting_user("alice"):
+        assert env.evaluate("get_current_user()['username']", {}) == "alice"
+    data: dict[str, object] = {"get_current_user": "data cannot replace it"}
+    with acting_user("bob"):
+        env.execute("who = get_current_user()", data)
+    assert data["who"] == {"username": "bob"}
 
 
 def test_scripts_do_not_pollute_the_builtins(env: SafeEnvironment) -> None:
@@ -516,6 +528,7 @@ def test_public_api_is_pinned() -> None:
         "MAX_WORK",
         "SafeEnvironment",
         "SafeScriptEngine",
+        "acting_user",
         "check_expression",
         "safe_compile",
         "time_is_up",

@@ -345,24 +345,16 @@ def test_project_processes_pass(bpmn: Path) -> None:
 
 
 # The SpiffWorkflow example processes: those written in plain expressions pass (the number
-# is how many expressions were checked); two call spiff-arena's get_current_user(), which is
-# outside our language (element id, line, reason).
+# is how many expressions were checked; two call spiff-arena's get_current_user(), which our
+# language provides: engine.core.expressions.acting_user).
 _STRATEGIES = "2-in-depth/2-2-external-services/service-task-error-strategies"
 EXAMPLE_RESULTS: dict[str, int | tuple[str, int, str]] = {
     "0-1-minimal-example/hello-world.bpmn": 0,
     "0-2-basic-example/user-guide-basics.bpmn": 12,
-    "0-4-request-permissions/signupCustomer.bpmn": (
-        "Activity_12ze3hm",
-        21,
-        "calling 'get_current_user' is not allowed",
-    ),
+    "0-4-request-permissions/signupCustomer.bpmn": 4,
     "1-basic-concepts/1-2-forms/form_examples.bpmn": 2,
     "1-basic-concepts/1-4-decisions/decision_example.bpmn": 10,
-    "1-basic-concepts/1-6-roles/my_vacation.bpmn": (
-        "Activity_041y60h",
-        57,
-        "calling 'get_current_user' is not allowed",
-    ),
+    "1-basic-concepts/1-6-roles/my_vacation.bpmn": 1,
     f"{_STRATEGIES}/catch-outliers.bpmn": 0,
     f"{_STRATEGIES}/service-task-error-strategies.bpmn": 26,
     "2-in-depth/2-3-sub-processes/food-ordering-process.bpmn": 5,

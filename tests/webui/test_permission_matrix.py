@@ -241,6 +241,7 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("processes.show", "GET"): Line("/processes/{process}", only=PROCESS_PAGES),
     ("processes.heatmap", "GET"): Line("/processes/{process}/heatmap", only=PROCESS_PAGES),
     ("processes.chart", "GET"): Line("/processes/{process}/chart.svg", only=PROCESS_PAGES),
+    ("simulation.show", "GET"): Line("/simulation/{process}", only=PROCESS_PAGES),
     ("handover.people", "GET"): Line("/people", only=MANAGERS),
     ("handover.people", "POST"): Line("/people", ok=422, only=MANAGERS),  # from, to: nobody
     ("incidents.index", "GET"): Line("/incidents", only=MANAGERS),
@@ -257,6 +258,37 @@ ROUTES: dict[tuple[str, str], Line] = {
     ),
     ("settings.edit", "GET"): Line("/settings", only=ADMIN_PAGES),
     ("settings.edit", "POST"): Line("/settings", ok=422, only=ADMIN_PAGES),  # no time zone
+    # Integrations (issue 18): the admins' robots, webhooks, logs and signed-message secrets.
+    ("integrations.index", "GET"): Line("/integrations", only=ADMIN_PAGES),
+    ("integrations.add_robot", "POST"): Line("/integrations/robots", ok=422, only=ADMIN_PAGES),
+    ("integrations.remove_robot", "POST"): Line(
+        "/integrations/robots/999995/remove", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.test_robot", "POST"): Line(
+        "/integrations/robots/999995/test", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.add_webhook", "POST"): Line("/integrations/webhooks", ok=422, only=ADMIN_PAGES),
+    ("integrations.remove_webhook", "POST"): Line(
+        "/integrations/webhooks/999995/remove", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.replay_delivery", "POST"): Line(
+        "/integrations/deliveries/999995/replay", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.replay_chat", "POST"): Line(
+        "/integrations/chat/999995/replay", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.set_inbound", "POST"): Line("/integrations/inbound", ok=422, only=ADMIN_PAGES),
+    ("integrations.remove_inbound", "POST"): Line(
+        "/integrations/inbound/contract_signed/remove", ok=302, only=ADMIN_PAGES
+    ),
+    # Everyone chooses their own chat (no robot: "no chat").
+    ("integrations.mine", "GET"): Line("/integrations/mine"),
+    ("integrations.mine", "POST"): Line("/integrations/mine", ok=302, data={"robot": ""}),
+    ("connectors.index", "GET"): Line("/connectors", only=DESIGNERS),
+    # No host given: refused on its field; a designer reads the page but changes nothing.
+    ("connectors.change", "POST"): Line(
+        "/connectors", ok=422, only=ADMIN_PAGES, data={"action": "allow_host"}
+    ),
     ("versions.diff", "GET"): Line("/processes/{process}/diff", only=PROCESS_PAGES),
     ("versions.migrate", "GET"): Line("/processes/{process}/migrate", only=PROCESS_PAGES),
     # A deal named by id is moved (here: kept on version 1) or reported "not found".
@@ -302,6 +334,8 @@ ROUTES: dict[tuple[str, str], Line] = {
     # given: refused with a message, back to the page).
     ("reports.targets", "GET"): Line("/reports/targets", only=REPORTS),
     ("reports.set_target", "POST"): Line("/reports/targets", ok=302, only=MANAGERS),
+    # The forecast lists deals by name: a rep's only those they may see.
+    ("forecast.page", "GET"): Line("/reports/forecast", only=REPORTS),
     # --- initiatives: everyone reads; the lead (mia), managers and a row's owner write ----
     ("initiatives.index", "GET"): Line("/initiatives"),
     ("initiatives.show", "GET"): Line("/initiatives/{initiative}"),
@@ -356,6 +390,9 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.list_definitions", "GET"): Line("/api/v1/definitions"),
     ("api.get_definition", "GET"): Line("/api/v1/definitions/{process}"),
     ("api.get_definition_diagram", "GET"): Line("/api/v1/definitions/{process}/diagram.svg"),
+    ("api.get_simulation", "GET"): Line(
+        "/api/v1/definitions/{process}/simulation", only=PROCESS_PAGES
+    ),
     # Nothing in the shipped pipeline waits for a message: a deal one sees is a 404 too.
     ("api.post_message", "POST"): Line(
         "/api/v1/messages/contract_signed", ok=404, data={"instance_id": "{deal}"}
@@ -365,6 +402,16 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.get_customer", "GET"): Line("/api/v1/customers/999990", ok=404),
     # The role first (403), then the body: no name is 422.
     ("api.create_customer", "POST"): Line("/api/v1/customers", ok=422, only=DEAL_STARTERS),
+    # Webhooks are the admins'; a signed message needs no token, only its signature (401).
+    ("api.list_webhooks", "GET"): Line("/api/v1/webhooks", only=ADMIN_PAGES),
+    ("api.add_webhook", "POST"): Line("/api/v1/webhooks", ok=422, only=ADMIN_PAGES),  # no body
+    ("api.remove_webhook", "DELETE"): Line("/api/v1/webhooks/999995", ok=404, only=ADMIN_PAGES),
+    ("api.replay_delivery", "POST"): Line(
+        "/api/v1/webhooks/deliveries/999995/replay", ok=404, only=ADMIN_PAGES
+    ),
+    ("api.signed_message", "POST"): Line(
+        "/api/v1/hooks/messages/contract_signed", ok=401, anonymous=401, data={"instance_id": "1"}
+    ),
     ("api.list_filters", "GET"): Line("/api/v1/filters"),
     ("api.save_filter", "POST"): Line("/api/v1/filters", ok=422),  # no name
     ("api.delete_filter", "DELETE"): Line("/api/v1/filters/999995", ok=404),
@@ -413,6 +460,7 @@ ROUTES: dict[tuple[str, str], Line] = {
         (f"api.report_{name}", "GET"): Line(f"/api/v1/reports/{name}", only=REPORTS)
         for name in ("funnel", "channels", "cycle", "reps", "stale", "customers", "targets")
     },
+    ("api.get_forecast", "GET"): Line("/api/v1/forecast", only=REPORTS),
     ("api.set_target", "POST"): Line(
         "/api/v1/targets",
         ok=201,

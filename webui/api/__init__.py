@@ -7,6 +7,7 @@
     people.py     GET /notifications, POST /notifications/read: the caller's bell
     imports.py    POST /imports/preview, /imports: leads from a CSV or XLSX file
     filters.py    GET|POST /filters, DELETE /filters/{id}: the caller's saved views of a list
+    forecast.py   GET /forecast: each open deal's chance, close date, value; months with a band
     activities.py GET|POST /activities: calls, visits, meetings with a customer or a deal
     customers.py  GET|POST /customers, GET /customers/{id}: customers and their contacts
     progress.py   GET /deals/{id}/progress: the deal's stages, done and current, days in each
@@ -14,8 +15,10 @@
     deal_data.py  GET /deals/{id}/data: the deal's data by form, labelled for the reader
     initiatives.py  /initiatives: optimisation initiatives, their rows and weekly reviews
     versions.py   /definitions/{id}/versions, /migrations: versions, moving deals between them
+    webhooks.py   /webhooks: deal events to other systems; POST /hooks/messages/{name} signed
     reports.py    GET /reports/funnel|channels|cycle|reps|stale|customers: the report pages' figures
     targets.py    POST /targets, GET /reports/targets: targets per month, team and rep
+    simulation.py GET /definitions/{id}/simulation: what-if, the process beside its draft
     queries.py    every query parameter checked against the document before the view runs
     schemas.py    the JSON Schemas of bodies and answers (bodies are checked against them)
     document.py   the OpenAPI 3.1 document at /api/v1/openapi.json
@@ -37,6 +40,7 @@ from webui.api import customers as _customers  # noqa: F401  (adds its routes to
 from webui.api import deal_data as _deal_data  # noqa: F401  (adds its route to bp)
 from webui.api import definitions_publish as _publish  # noqa: F401  (adds its route to bp)
 from webui.api import filters as _filters  # noqa: F401  (adds its routes to bp)
+from webui.api import forecast as _forecast  # noqa: F401  (adds its route to bp)
 from webui.api import imports as _imports  # noqa: F401  (adds its routes to bp)
 from webui.api import incidents as _incidents  # noqa: F401  (adds its routes to bp)
 from webui.api import initiatives as _initiatives  # noqa: F401  (adds its routes to bp)
@@ -45,9 +49,11 @@ from webui.api import people as _people  # noqa: F401  (adds its routes to bp)
 from webui.api import progress as _progress  # noqa: F401  (adds its route to bp)
 from webui.api import queries as _queries  # noqa: F401  (checks query parameters, after the token)
 from webui.api import reports as _reports  # noqa: F401  (adds its routes to bp)
+from webui.api import simulation as _simulation  # noqa: F401  (adds its route to bp)
 from webui.api import targets as _targets  # noqa: F401  (adds its routes to bp)
 from webui.api import timeline as _timeline  # noqa: F401  (adds its route to bp)
 from webui.api import versions as _versions  # noqa: F401  (adds its routes to bp)
+from webui.api import webhooks as _webhooks  # noqa: F401  (adds its routes to bp)
 from webui.api.views import bp
 
 __all__ = ["bp", "init_app"]

@@ -506,13 +506,16 @@ def document() -> dict[str, Any]:
     from webui.api import deal_data as deal_data_api
     from webui.api import definitions_publish as publish_api
     from webui.api import filters as filter_api
+    from webui.api import forecast as forecast_api
     from webui.api import imports as import_api
     from webui.api import incidents, people, progress
     from webui.api import initiatives as initiative_api
     from webui.api import reports as report_api
+    from webui.api import simulation as simulation_api
     from webui.api import targets as target_api
     from webui.api import timeline as timeline_api
     from webui.api import versions as version_api
+    from webui.api import webhooks as webhook_api
 
     doc = {
         "openapi": "3.1.0",
@@ -529,11 +532,13 @@ def document() -> dict[str, Any]:
             {"name": "initiatives", "description": "Optimisation initiatives and their tables."},
             {
                 "name": "reports",
-                "description": "Funnel, channels, cycle, reps, stale deals, customers, targets.",
+                "description": "Funnel, channels, cycle, reps, stale deals, customers, targets, "
+                "forecast.",
             },
             {"name": "filters", "description": "Your saved filters of the lists (saved views)."},
             {"name": "customers", "description": "Customers (accounts) and their contacts."},
             {"name": "activities", "description": "Calls, visits, meetings with customers."},
+            {"name": "webhooks", "description": "Deal events sent to other systems (admins)."},
             {"name": "documentation", "description": "This document; no token needed."},
         ],
         "paths": {**_paths(), **incidents.paths(), **people.paths()},
@@ -556,6 +561,8 @@ def document() -> dict[str, Any]:
     doc["components"]["schemas"].update(version_api.schemas())  # type: ignore[index]
     doc["paths"].update(report_api.paths())  # type: ignore[attr-defined]
     doc["paths"].update(progress.paths())  # type: ignore[attr-defined]
+    doc["paths"].update(forecast_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(forecast_api.schemas())  # type: ignore[index]
     doc["components"]["schemas"].update(progress.schemas())  # type: ignore[index]
     doc["paths"].update(timeline_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(timeline_api.schemas())  # type: ignore[index]
@@ -566,12 +573,16 @@ def document() -> dict[str, Any]:
     doc["paths"].update(import_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(import_api.schemas())  # type: ignore[index]
     doc["components"]["schemas"].update(report_api.schemas())  # type: ignore[index]
+    doc["paths"].update(simulation_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(simulation_api.schemas())  # type: ignore[index]
     doc["paths"].update(target_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(target_api.schemas())  # type: ignore[index]
     doc["paths"].update(customer_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(customer_api.schemas())  # type: ignore[index]
     doc["paths"].update(activity_api.paths())  # type: ignore[attr-defined]
     doc["components"]["schemas"].update(activity_api.schemas())  # type: ignore[index]
+    doc["paths"].update(webhook_api.paths())  # type: ignore[attr-defined]
+    doc["components"]["schemas"].update(webhook_api.schemas())  # type: ignore[index]
     # POST /definitions shares its path with the GET above.
     doc["paths"]["/definitions"]["post"] = publish_api.operation()  # type: ignore[index]
     doc["components"]["schemas"].update(publish_api.schemas())  # type: ignore[index]

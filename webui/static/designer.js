@@ -744,7 +744,102 @@
       }, 8, true)));
     }
     if (is(element, "bpmn:BusinessRuleTask")) { decisionField(panel, element); }
+    if (is(element, "bpmn:ServiceTask")) { connectorFields(panel, element); }
     if (timer) { timerFields(panel, element, timer); }
+  }
+
+  // --- a service task's HTTP connector (engine.core.connectors) ----------------------------
+
+  var CONNECTOR = "salesflow:Connector";
+  var CONNECTOR_LISTS = {
+    headers: ["salesflow:Header", "name", "value", ": "],
+    fields: ["salesflow:Field", "name", "expression", " = "],
+    results: ["salesflow:Result", "name", "path", " = "],
+  };
+
+  function connectorOf(element, create) {
+    var bo = element.businessObject;
+    var found = extension(bo, CONNECTOR);
+    if (found || !create) { return found; }
+    var ext = ensureExtensions(element);
+    found = service("moddle").create(CONNECTOR, { method: "POST", url: "" });
+    found.$parent = ext;
+    service("modeling").updateModdleProperties(element, ext, { values: ext.get("values").concat([found]) });
+    return found;
+  }
+
+  function connectorLines(connector, list) {
+    var kind = CONNECTOR_LISTS[list];
+    return (connector ? connector.get(list) : []).map(function (item) {
+      return (item[kind[1]] || "") + kind[3] + (item[kind[2]] || "");
+    }).join("\n");
+  }
+
+  // One "name: value" (headers) or "name = expression" line per entry.
+  function setConnectorLines(element, list, text) {
+    var kind = CONNECTOR_LISTS[list];
+    var connector = connectorOf(element, true);
+    var items = text.split("\n").map(function (line) {
+      var at = line.indexOf(kind[3].trim());
+      if (at < 1) { return null; }
+      var attrs = {};
+      attrs[kind[1]] = line.slice(0, at).trim();
+      attrs[kind[2]] = line.slice(at + 1).trim();
+      var item = service("moddle").create(kind[0], attrs);
+      item.$parent = connector;
+      return attrs[kind[1]] ? item : null;
+    }).filter(Boolean);
+    var props = {};
+    props[list] = items;
+    service("modeling").updateModdleProperties(element, connector, props);
+  }
+
+  function setConnectorAttr(element, name, value) {
+    var props = {};
+    props[name] = value.trim() || undefined;
+    service("modeling").updateModdleProperties(element, connectorOf(element, true), props);
+  }
+
+  function connectorFields(panel, element) {
+    var operator = extensionValues(element.businessObject).filter(function (v) {
+      return /^spiffworkflow:serviceTaskOperator$/i.test(v.$type);
+    })[0];
+    var connector = connectorOf(element, false);
+    var box = el("fieldset", { class: "connector" }, [el("legend", { text: T.connector })]);
+    panel.appendChild(box);
+    if (operator && !connector) {
+      box.appendChild(el("p", { class: "help", text: t("connector_operator", { name: operator.id || "?" }) }));
+      return;
+    }
+    var methods = ["GET", "POST", "PUT", "PATCH", "DELETE"].map(function (m) { return [m, m]; });
+    box.appendChild(field("connector-method", T.connector_method, selectBox(methods, connector ? connector.method || "GET" : "POST", function (value) {
+      fromPanel(function () { setConnectorAttr(element, "method", value); });
+    })));
+    var hosts = datalist((data.connector_hosts || []).map(function (h) { return "https://" + h + "/"; }));
+    box.appendChild(hosts);
+    box.appendChild(field("connector-url", T.connector_url, textInput(connector ? connector.url : "", function (value) {
+      fromPanel(function () { setConnectorAttr(element, "url", value); });
+    }, { list: hosts, placeholder: "https://crm.example.com/api/leads/{{lead_id}}" }), t("connector_url_help", {
+      hosts: (data.connector_hosts || []).join(", ") || T.connector_no_hosts,
+    })));
+    var secrets = (data.connector_secrets || []).map(function (n) { return "{{secret:" + n + "}}"; });
+    [["headers", T.connector_headers, "Authorization: Bearer {{secret:crm_token}}",
+      t("connector_headers_help", { secrets: secrets.join(", ") || T.connector_no_secrets })],
+     ["fields", T.connector_fields, "company = company", T.connector_fields_help],
+     ["results", T.connector_results, "crm_id = body.id", T.connector_results_help]].forEach(function (row) {
+      var list = row[0];
+      var area = textArea(connectorLines(connector, list), function (value) {
+        fromPanel(function () { setConnectorLines(element, list, value); });
+      }, 3, true);
+      area.placeholder = row[2];
+      box.appendChild(field("connector-" + list, row[1], area, row[3]));
+    });
+    [["timeout", T.connector_timeout, "10"], ["retries", T.connector_retries, "2"],
+     ["retryDelay", T.connector_retry_delay, "PT30S"]].forEach(function (row) {
+      box.appendChild(field("connector-" + row[0], row[1], textInput(connector ? connector[row[0]] : "", function (value) {
+        fromPanel(function () { setConnectorAttr(element, row[0], value); });
+      }, { placeholder: row[2] })));
+    });
   }
 
   // --- problems on the diagram -------------------------------------------------------------
@@ -1457,6 +1552,15 @@
     document.getElementById("check").addEventListener("click", check);
     document.getElementById("publish").addEventListener("click", publish);
     document.getElementById("save-draft").addEventListener("click", saveDraft);
+    var simulate = document.getElementById("simulate");
+    if (simulate) {  // the what-if page simulates the saved draft: save what is on screen first
+      simulate.addEventListener("click", function (event) {
+        event.preventDefault();
+        saveDraft().then(function (answer) {
+          if (answer && answer.status === 200) { window.location.href = simulate.href; }
+        });
+      });
+    }
     document.getElementById("download-bpmn").addEventListener("click", download);
     document.getElementById("diagram-picker").addEventListener("change", function (event) {
       modeler.open(event.target.value).then(function () {
@@ -1513,11 +1617,13 @@
       setStatus(T.modeler_missing, "error");
       return Promise.reject(new Error("bpmn-js is not loaded"));
     }
-    return fetch(data.urls.moddle, { credentials: "same-origin" }).then(function (r) { return r.json(); })
-      .then(function (descriptor) {
+    return Promise.all([data.urls.moddle, data.urls.connector_moddle].map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    }))
+      .then(function (descriptors) {
         modeler = new window.BpmnJS({
           container: "#canvas",
-          moddleExtensions: { spiffworkflow: descriptor },
+          moddleExtensions: { spiffworkflow: descriptors[0], salesflow: descriptors[1] },
         });
         var events = modeler.get("eventBus");
         events.on("selection.changed", function () { renderPanel(); });

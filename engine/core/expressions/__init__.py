@@ -30,7 +30,7 @@ Pure: no I/O, no database, no clock.
 
 from __future__ import annotations
 
-from engine.core.expressions.budget import time_is_up, time_limit
+from engine.core.expressions.budget import acting_user, time_is_up, time_limit
 from engine.core.expressions.check import check_expression
 from engine.core.expressions.guard import safe_compile
 from engine.core.expressions.language import (
@@ -68,6 +68,7 @@ __all__ = [
     "Kind",
     "SafeEnvironment",
     "SafeScriptEngine",
+    "acting_user",
     "check_expression",
     "safe_compile",
     "time_is_up",

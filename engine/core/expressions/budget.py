@@ -272,7 +272,7 @@ class _Guards:
         linear = {name: charging(function) for name, function in linear_functions.items()}
         comparing = {name: walking(function) for name, function in comparing_functions.items()}
         guarded = {"range": safe_range, "str": safe_str, "sum": safe_sum, "round": safe_round}
-        return plain | linear | comparing | guarded
+        return plain | linear | comparing | guarded | {"get_current_user": current_user}
 
     def helpers(self) -> dict[str, Any]:
         return {
@@ -350,3 +350,24 @@ def _text_size(value: object, limit: int) -> int:
         else:
             total += 30  # floats, dates, None: short texts
     return total
+
+
+# Who takes the step being run: a use case sets it around a person's step (completing a task),
+# and spiff-arena's get_current_user() tells a process (a pre-script noting who asked).  The
+# worker's steps have nobody: the username is then None.
+_ACTING_USER: ContextVar[str | None] = ContextVar("acting_user", default=None)
+
+
+@contextmanager
+def acting_user(username: str | None) -> Iterator[None]:
+    """Steps run inside this block are `username`'s (get_current_user)."""
+    token = _ACTING_USER.set(username)
+    try:
+        yield
+    finally:
+        _ACTING_USER.reset(token)
+
+
+def current_user() -> dict[str, Any]:
+    """spiff-arena's get_current_user(): the acting person, as {"username": ...}."""
+    return {"username": _ACTING_USER.get()}

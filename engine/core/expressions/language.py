@@ -68,6 +68,8 @@ BUILTIN_NAMES = frozenset(
     {
         "len", "min", "max", "sum", "abs", "round", "int", "float", "str", "bool",
         "list", "dict", "set", "tuple", "sorted", "any", "all", "range", "enumerate", "zip",
+        # spiff-arena's: who takes the step ({"username": ...}; engine.core.expressions.budget)
+        "get_current_user",
     }
 )  # fmt: skip
 

@@ -3,8 +3,8 @@
 Interface (for the designer page, the API and the CLI):
 
     from engine.core.lint import Problem, check
-    check(files: Mapping[str, str | bytes], *, held_roles=None) -> list[Problem]
-    checked(files, *, held_roles=None) -> Checked(problems, bundles)
+    check(files: Mapping[str, str | bytes], *, held_roles=None, hosts=None) -> list[Problem]
+    checked(files, *, held_roles=None, hosts=None) -> Checked(problems, bundles)
         the same problems, and SpiffWorkflow's parse of the files (engine.core.definitions
         ProcessBundles, None when it did not run or failed): what a deploy stores when
         there is no error, without parsing again
@@ -134,6 +134,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from engine.core import camunda, xml_repair
+from engine.core.connectors import Reachable
 from engine.core.definitions import ProcessBundle
 
 # Every public name engine.core.lint had as a single module is still importable from here
@@ -177,14 +178,22 @@ class Checked:
 
 
 def check(
-    files: Mapping[str, str | bytes], *, held_roles: Collection[str] | None = None
+    files: Mapping[str, str | bytes],
+    *,
+    held_roles: Collection[str] | None = None,
+    hosts: Reachable | None = None,
 ) -> list[Problem]:
-    """Every problem of the files, errors and warnings (none: ready to publish)."""
-    return checked(files, held_roles=held_roles).problems
+    """Every problem of the files, errors and warnings (none: ready to publish).  `hosts`:
+    the hosts admins allowed connectors to call and the operators they mapped
+    (engine.core.connectors.Reachable); None leaves them unchecked (no database)."""
+    return checked(files, held_roles=held_roles, hosts=hosts).problems
 
 
 def checked(
-    files: Mapping[str, str | bytes], *, held_roles: Collection[str] | None = None
+    files: Mapping[str, str | bytes],
+    *,
+    held_roles: Collection[str] | None = None,
+    hosts: Reachable | None = None,
 ) -> Checked:
     """`check`'s problems, and the parse a deploy of the files can store."""
     files, repairs = _repaired(files)
@@ -227,7 +236,7 @@ def checked(
         if name in docs:
             files_of.dmn[name] = docs[name]
     problems.extend(_no_process(files_of.bpmn))
-    linter = _Linter(files_of, held_roles)
+    linter = _Linter(files_of, held_roles, hosts)
     problems.extend(linter.run())
     problems.extend(translation_problems(texts))
     executable = any(_executable(p) for root in files_of.bpmn.values() for p in _processes(root))

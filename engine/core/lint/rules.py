@@ -11,12 +11,13 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import ipaddress
 import json
 from collections.abc import Collection, Iterable
 
 from lxml import etree
 
-from engine.core import camunda
+from engine.core import camunda, connectors
 from engine.core.calendar import ESCALATE_PROPERTY, STANDARD_ROLES
 from engine.core.definitions import FORM_PROPERTY, load_form
 from engine.core.expressions import BUILTIN_NAMES
@@ -67,8 +68,14 @@ NAMED_TASKS = frozenset(
 class _Linter:
     """The rules of the engine.core.lint docstring, over every process of the files."""
 
-    def __init__(self, files: _Files, held_roles: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        files: _Files,
+        held_roles: Collection[str] | None,
+        hosts: connectors.Reachable | None = None,
+    ) -> None:
         self.files = files
+        self.hosts = hosts
         self.held = None if held_roles is None else {role_key(r) for r in held_roles}
         self.problems: list[Problem] = []
         self.warned_lanes: set[str | None] = set()
@@ -158,7 +165,7 @@ class _Linter:
             elif kind == "timerEventDefinition":
                 self.timer(element)
             elif kind == "serviceTask" and not _camunda_code(element):
-                self.add(element, say("service_task.no_service"))
+                self.service(element)
             elif kind == "dataStoreReference":
                 self.add(element, say("data_store.unsupported"))
             if kind in FLOW_NODES:
@@ -171,6 +178,37 @@ class _Linter:
             elif kind == "conditionalEventDefinition":
                 self.add(element.getparent(), structure.condition_said(element))
         self.reachability(process)
+
+    def service(self, task: etree._Element) -> None:
+        """A service task runs its HTTP connector (engine.core.connectors): one must be there,
+        readable, and call a host the admins allowed (when the URL writes its host out; else
+        the call checks it when the deal runs)."""
+        try:
+            connector = connectors.read_connector(task)
+        except ValueError as exc:
+            self.add(task, say("connector.broken", problem=str(exc)))
+            return
+        if connector is None:
+            self.add(task, say("service_task.no_service"))
+            return
+        problem = connectors.url_problem(connector)
+        if problem is not None:
+            self.add(task, say("connector.broken", problem=problem))
+            return
+        if self.hosts is None:
+            return
+        if connector.source == "operator":
+            if connector.operator not in self.hosts.operators:
+                self.add(task, say("connector.unknown_operator", name=connector.operator or ""))
+            return
+        host = connectors.static_host(connector)
+        if host is None:
+            self.add(task, say("connector.host_at_run_time"), "warning")
+            return
+        literal = [host] if _is_address(host) else []
+        refused = connectors.address_refusal(host, literal or ["8.8.8.8"], self.hosts)
+        if refused is not None:
+            self.add(task, say("connector.host_refused", host=host))
 
     def shape(self, node: etree._Element) -> None:
         """engine.core.lint.structure's rules of one flow node."""
@@ -461,6 +499,14 @@ def _camunda_code(element: etree._Element) -> bool:
         element.get(f"{{{camunda.CAMUNDA}}}{a}")
         for a in ("class", "delegateExpression", "expression", "type")
     )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def camunda_juel(conditions: Iterable[str]) -> bool:

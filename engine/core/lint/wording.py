@@ -165,10 +165,32 @@ WORDING: dict[str, tuple[str, str]] = {
         "请换成它能运行的元素（设计器的工具栏中列出了这些元素）",
     ),
     "service_task.no_service": (
-        "a service task calls an outside service, and salesflow has none configured: use a "
-        "script task, or a user task for the person who does it",
-        "服务任务会调用外部服务，而 salesflow 没有配置任何外部服务：请改用脚本任务，"
-        "或由执行者完成的用户任务",
+        "a service task calls an outside service, and it says no HTTP request salesflow can "
+        "make: give it a connector in the side panel (method, URL, headers, body, result), "
+        "or use a script task, or a user task for the person who does it",
+        "服务任务会调用外部服务，但没有写明 salesflow 能发出的 HTTP 请求：请在侧边栏为它设置连接器"
+        "（方法、URL、请求头、请求体、结果），或改用脚本任务，或由执行者完成的用户任务",
+    ),
+    "connector.broken": (
+        "the connector cannot run: {problem}",
+        "连接器无法运行：{problem}",
+    ),
+    "connector.host_refused": (
+        "the connector calls the host '{host}', which an admin has not allowed (Admin > "
+        "Connectors): ask an admin to allow it, or call another host",
+        "连接器调用的主机「{host}」未经管理员允许（管理 > 连接器）："
+        "请让管理员允许它，或调用其他主机",
+    ),
+    "connector.unknown_operator": (
+        "the service task calls the operator '{name}', which no admin has mapped to an HTTP "
+        "request (Connectors page): ask an admin to map it, or give the task a connector",
+        "服务任务调用的操作「{name}」尚未由管理员映射为 HTTP 请求（连接器页面）："
+        "请让管理员映射它，或为该任务设置连接器",
+    ),
+    "connector.host_at_run_time": (
+        "the connector's host comes from the deal's data: it is checked against the allowed "
+        "hosts when the call is made, and a host not allowed then stops the deal",
+        "连接器的主机来自商机数据：调用时才会对照允许的主机检查，届时未被允许的主机会使商机停止",
     ),
     "data_store.unsupported": (
         "data stores are not supported: keep the data in the deal",
