@@ -188,10 +188,17 @@ def heat_legend(heat: Heat, *, zh: bool = False) -> tuple[str, list[LegendRow]]:
         count = f"{low} {'deal' if low == 1 and not zh else deals}"
         text = count if low == high else f"{low}\u2013{high} {deals}"
         rows.append(LegendRow(text, Look(fill=fill, extra_width=0.5 * level)))
+    if zh and heat.simulated:
+        rows.append(LegendRow("每个元素上：模拟中平均每天停留的商机数 · 停留时间中位数", size=8.0))  # noqa: RUF001
+        return f"模拟中平均每天停留的商机（共模拟 {heat.deals:,} 个）", rows  # noqa: RUF001
     if zh:
         note = "每个元素上：当前停留的商机数 · 停留时间中位数"  # noqa: RUF001
         rows.append(LegendRow(note, size=8.0))
         return f"当前停留的商机（共 {heat.deals:,} 个）", rows  # noqa: RUF001
+    if heat.simulated:
+        note = "on each element: deals there on an average simulated day · median stay"
+        rows.append(LegendRow(note, size=8.0))
+        return f"Deals there on an average simulated day (of {heat.deals:,} simulated)", rows
     rows.append(LegendRow("on each element: deals here now · median stay", size=8.0))
     return f"Deals here now (of {heat.deals:,})", rows
 

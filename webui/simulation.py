@@ -118,7 +118,10 @@ def _heat_chart(process_id: str, draft: bool, heat: dict[str, Any]) -> tuple[Mar
         process_id, actor=user().username, draft=draft, lang=language()
     )
     figures = Heat(
-        deals=heat["deals"], here_now=heat["here_now"], median_seconds=heat["median_seconds"]
+        deals=heat["deals"],
+        here_now=heat["here_now"],
+        median_seconds=heat["median_seconds"],
+        simulated=True,
     )
     try:
         svg = diagrams.render_definition(graph, "svg", heat=figures, cache_key=key, lang=language())

@@ -211,6 +211,9 @@ class Heat:
     deals: int  # how many deals the figures cover
     here_now: dict[str, int] = field(default_factory=dict)  # element id -> deals there now
     median_seconds: dict[str, float] = field(default_factory=dict)  # element id -> median stay
+    # A simulation's figures (engine.core.simulation): deals there on an average simulated
+    # day, not today's; the legend says so.
+    simulated: bool = False
 
 
 # The parser lives in engine/graph_xml.py, which imports the types above; importing it here

@@ -89,6 +89,8 @@ def test_a_manager_sees_the_current_version_with_its_validation(
     assert 16 <= days(cycle) < 22
     assert "Only the current version" in page
     assert 'id="heatmap"' in page and "<svg" in page.split('id="heatmap"')[1]
+    # Its legend tells simulated figures from today's deals.
+    assert "Deals there on an average simulated day" in page and "Deals here now" not in page
     assert "Bottleneck" in page and "Only 10 deals in the history" in page
 
 
@@ -120,6 +122,7 @@ def test_the_page_in_chinese(client: FlaskClient, history: Service, now: None) -
     login(client, "mia")
     page = text(client.get("/simulation/sales_pipeline", headers={"Accept-Language": "zh-CN"}))
     assert "假设模拟" in page and "可信程度" in page and "成交周期分布" in page
+    assert "模拟中平均每天停留的商机" in page and "当前停留的商机" not in page
 
 
 def test_only_managers_designers_and_admins(app: Flask, history: Service) -> None:
