@@ -134,6 +134,8 @@ def board_forecast(process: str) -> dict[str, Any] | None:
         found = engine().forecast_summary(process, visible_to=user().username)
     except (ForbiddenError, NotFoundError):
         return None
+    if found is None:  # a large team's forecast, being worked out (engine.usecases.forecast)
+        return None
     return {
         "method": found["method"],
         "expected_value": found["expected_value"],

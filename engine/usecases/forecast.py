@@ -15,9 +15,10 @@ reads the whole team's history: a manager's (or an admin's).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from time import monotonic as time_now
 from typing import Any
@@ -30,6 +31,7 @@ from engine.core import forecast as core
 from engine.core.calendar import zone
 from engine.core.roles import MANAGERS
 from engine.errors import ForbiddenError, NotFoundError, ValidationError
+from engine.store import heat as store_heat
 from engine.store import team_settings as settings
 from engine.store import users
 from engine.store.models import Definition, DefinitionVersion, History, Instance, OpenTask
@@ -119,13 +121,11 @@ _OPEN: dict[tuple[Any, ...], tuple[datetime, list[Any]]] = {}
 # younger than these (seconds, on a monotonic clock): finding out whether the closed or open
 # deals changed reads every one of them (tens of milliseconds at 100,000 deals), which those
 # pages cannot afford on every view; the forecast page, the API and the command line always
-# find out.  (database, process) -> (when, the weights, the model | the board's summary).
+# find out.  Kept on the workspace (Workspace.kept): ("forecast model", process) -> (when,
+# the weights, the model), ("forecast open", process) -> (when, as of, the open deals'
+# forecasts, the team's summary), ("forecast summary", process, user) -> (when, a summary).
 MODEL_FRESH = 600.0
 SUMMARY_FRESH = 120.0
-_RECENT_MODELS: dict[tuple[str, str], tuple[float, Any, core.Model]] = {}
-_RECENT_OPEN: dict[tuple[str, str], tuple[float, datetime, list[Any], dict[str, Any]]] = {}
-# A rep's board summary, the same while as the team's: (database, process, user) -> it.
-_RECENT_SUMMARIES: dict[tuple[str, str, str | None], tuple[float, dict[str, Any]]] = {}
 
 
 class ForecastCases(UseCases):
@@ -208,6 +208,8 @@ class ForecastCases(UseCases):
             process = inst.process_id
             proc, tz = self._process(s, process)
             model = self._recent_model(s, process, proc)
+            if model is None:  # a large team's, being learnt (`_recent_model`)
+                return None
             deals, info = _read_deals(s, process, proc, only=iid)
         if not deals or deals[0].outcome is not None:
             return None
@@ -308,51 +310,76 @@ class ForecastCases(UseCases):
                 _MODELS.clear()  # one state per process is enough; older ones never return
                 _MODELS[key] = model
         weights = tuple(sorted(proc.weights.items()))
-        _RECENT_MODELS[(self.db.describe(), process)] = (time_now(), weights, model)
+        self.space.kept[("forecast model", process)] = (time_now(), weights, model)
         return model
 
-    def _recent_model(self, s: Session, process: str, proc: _Process) -> core.Model:
-        """The model `_model` gave last, while younger than MODEL_FRESH and learnt with
-        these weights; else `_model`."""
-        recent = _RECENT_MODELS.get((self.db.describe(), process))
+    def _recent_model(self, s: Session, process: str, proc: _Process) -> core.Model | None:
+        """The model `_model` gave last, learnt with these weights: while younger than
+        MODEL_FRESH as it is; older, as it is while a new one is learnt in the background.
+        None: none yet for a large team's process (learning from tens of thousands of closed
+        deals takes seconds), which is being learnt in the background; a small team's is
+        learnt now."""
+        key = ("forecast model", process)
+        recent = self.space.kept.get(key)
         weights = tuple(sorted(proc.weights.items()))
-        if recent is not None and time_now() - recent[0] < MODEL_FRESH and recent[1] == weights:
+        if recent is not None and recent[1] == weights:
+            if time_now() - recent[0] >= MODEL_FRESH:
+                _behind(self.space.kept, key, lambda: self._learn(process))
             return recent[2]
+        if _large(s, process):
+            _behind(self.space.kept, key, lambda: self._learn(process))
+            return None
         return self._model(s, process, proc)
+
+    def _learn(self, process: str) -> None:
+        """`_model` in a transaction of its own (a background refresh)."""
+        with self.db.read() as s:
+            self._model(s, process, self._process(s, process)[0])
+
+    def _refresh_open(self, process: str) -> tuple[float, datetime, list[Any], dict[str, Any]]:
+        """The open deals' forecasts worked out anew for the board (`forecast_summary`)."""
+        with self.db.read() as s:
+            proc, tz = self._process(s, process)
+            model = self._model(s, process, proc)
+            now, predicted = self._open_forecasts(s, process, proc, model)
+        everyone = _summary(model, [(p, d) for p, d, _ in predicted], tz, now)
+        recent = (time_now(), now, predicted, everyone)
+        self.space.kept[("forecast open", process)] = recent
+        return recent
 
     def forecast_summary(
         self, process: str = DEFAULT_PROCESS, *, visible_to: str | None = None
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         """The board's forecast: `{"process_id", "method", "expected_value", "months"}` (the
         current month only) of the open deals `visible_to` may see, from the latest forecast
-        while younger than SUMMARY_FRESH (see MODEL_FRESH).  ForbiddenError and
+        while younger than SUMMARY_FRESH (older: as it is, while a new one is worked out in
+        the background; none yet for a large team: None, while it is).  ForbiddenError and
         NotFoundError as `forecast`."""
         with self.db.read() as s:
             sees_all = self._sees_all(s, visible_to)  # ForbiddenError first
-            mine_key = (self.db.describe(), process, visible_to)
-            kept = _RECENT_SUMMARIES.get(mine_key)
+            mine_key = ("forecast summary", process, visible_to)
+            kept = self.space.kept.get(mine_key)
             if kept is not None and time_now() - kept[0] < SUMMARY_FRESH:
                 return kept[1]
-            proc, tz = self._process(s, process)
-            key = (self.db.describe(), process)
-            recent = _RECENT_OPEN.get(key)
-            if recent is None or time_now() - recent[0] >= SUMMARY_FRESH:
-                model = self._model(s, process, proc)
-                now, predicted = self._open_forecasts(s, process, proc, model)
-                everyone = _summary(model, [(p, d) for p, d, _ in predicted], tz, now)
-                recent = (time_now(), now, predicted, everyone)
-                _RECENT_OPEN[key] = recent
-            _when, now, predicted, everyone = recent
+            _proc, tz = self._process(s, process)  # NotFoundError for a process not deployed
+            key = ("forecast open", process)
+            recent = self.space.kept.get(key)
+            if recent is None and _large(s, process):
+                _behind(self.space.kept, key, lambda: self._refresh_open(process))
+                return None
+            if recent is not None and time_now() - recent[0] >= SUMMARY_FRESH:
+                _behind(self.space.kept, key, lambda: self._refresh_open(process))
+        if recent is None:
+            recent = self._refresh_open(process)  # a small team's: now
+        _when, now, predicted, everyone = recent
+        with self.db.read() as s:
             if sees_all:
                 return {"process_id": process, **everyone}
             visible = self._visible(s, visible_to, process)
             assert visible is not None
         mine = [(p, d) for p, d, _about in predicted if d.id in visible]
         found = {"process_id": process, **_summary_of(everyone["method"], mine, tz, now)}
-        with _MODELS_LOCK:
-            if len(_RECENT_SUMMARIES) > 1000:  # a team's people, a few processes: never more
-                _RECENT_SUMMARIES.clear()
-            _RECENT_SUMMARIES[mine_key] = (time_now(), found)
+        self.space.kept[mine_key] = (time_now(), found)  # a team's people: a few hundred
         return found
 
     def _sees_all(self, s: Session, username: str | None) -> bool:
@@ -558,6 +585,38 @@ def _deal_row(
         "expected_value": float(round(pred.expected_value)),
         "factors": [_factor(f, proc, names) for f in pred.factors[:3] if abs(f.points) >= 1],
     }
+
+
+# A process with more deals than this has its forecast worked out in the background when the
+# board or a deal page asks first (engine.store.heat counts them in an index).
+LARGE = 5_000
+_REFRESHING: set[tuple[int, tuple[Any, ...]]] = set()
+_log = logging.getLogger(__name__)
+
+
+def _large(s: Session, process: str) -> bool:
+    return store_heat.deal_counts(s, process, None)[0] > LARGE
+
+
+def _behind(kept: dict[Any, Any], key: tuple[Any, ...], work: Callable[[], Any]) -> None:
+    """`work` in a thread of its own, unless the same work for the same workspace (`kept`,
+    which the thread keeps alive) runs already."""
+    running = (id(kept), key)
+    with _MODELS_LOCK:
+        if running in _REFRESHING:
+            return
+        _REFRESHING.add(running)
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # a background refresh must never take the web process down
+            _log.exception("the forecast of %s could not be worked out", key[-1])
+        finally:
+            with _MODELS_LOCK:
+                _REFRESHING.discard(running)
+
+    threading.Thread(target=run, name="salesflow-forecast", daemon=True).start()
 
 
 def _summary(

@@ -324,6 +324,9 @@ class Workspace:
         self.latest_texts: dict[tuple[str, str], tuple[tuple[int, ...], dict[str, str]]] = {}
         # Where each open deal sits, per lock_version: what a heatmap counts (engine.store.heat).
         self.open_positions = heat.OpenPositions()
+        # What use cases keep between calls for a while: the latest forecasts of the board
+        # and the deal page (engine.usecases.forecast), by kind and process.
+        self.kept: dict[tuple[Any, ...], Any] = {}
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:

@@ -5,6 +5,7 @@ which deals, the page, the deal page's panel, the board's summary, the API and t
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.core import forecast as core
+from engine.usecases import forecast as forecast_cases
 from engine.usecases.demo import LOST, WON, drive
 from engine.usecases.service import Service
 from tests.conftest import LEAD
@@ -193,3 +195,31 @@ def test_a_deal_lost_leaves_the_forecast_and_teaches_it(
         assert staff.deal_forecast(history["negotiation"], visible_to="mia") is None
     assert after["closed"] == before["closed"] + 1 and after["won"] == before["won"]
     assert {str(d["instance_id"]) for d in after["deals"]} == {history["needs"], history["quote"]}
+
+
+def _join_forecast_threads() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "salesflow-forecast":
+            thread.join()
+
+
+def test_a_large_teams_forecast_is_worked_out_in_the_background(
+    staff: Service, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LARGE deals the deal page and the board never wait seconds for the model to be
+    learnt: they show no forecast while a thread works it out, then the one the page shows."""
+    monkeypatch.setattr(forecast_cases, "LARGE", 0)
+    deal = history["negotiation"]
+    with time_machine.travel(NOW, tick=False):
+        assert staff.deal_forecast(deal, visible_to="mia") is None
+        _join_forecast_threads()
+        panel = staff.deal_forecast(deal, visible_to="mia")
+        assert staff.forecast_summary("sales_pipeline", visible_to="mia") is None
+        _join_forecast_threads()
+        summary = staff.forecast_summary("sales_pipeline", visible_to="mia")
+        page = staff.forecast("sales_pipeline", visible_to="mia")
+    assert panel is not None and summary is not None
+    row = next(d for d in page["deals"] if str(d["instance_id"]) == deal)
+    assert panel["probability"] == row["probability"]
+    assert summary["expected_value"] == page["total"]["expected_value"]
+    assert summary["months"] == page["months"][:1]
