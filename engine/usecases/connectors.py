@@ -80,6 +80,12 @@ def _admin(s: Any, user: str) -> None:
         raise ForbiddenError(f"{user} may not manage connectors: that needs the admin role")
 
 
+def _designer(s: Any, user: str, what: str) -> None:
+    """Designers (and admins) read the connectors' `what` to write connectors."""
+    if not users.roles_of(s, user) & DESIGNERS:
+        raise ForbiddenError(f"{user} may not see the connectors' {what}")
+
+
 @dataclass(frozen=True)
 class PreparedCall:
     """A claimed call ready to send: the request (with its secrets), the connector for its
@@ -113,8 +119,7 @@ class ConnectorCases(UseCases):
     def connector_hosts(self, *, user: str) -> list[dict[str, Any]]:
         """The allowed hosts: admins manage them, designers read them to write connectors."""
         with self.db.read() as s:
-            if not users.roles_of(s, user) & DESIGNERS:
-                raise ForbiddenError(f"{user} may not see the connectors' allowed hosts")
+            _designer(s, user, "allowed hosts")
             return store.host_records(s)
 
     def allow_host(
@@ -151,8 +156,7 @@ class ConnectorCases(UseCases):
     def connector_secrets(self, *, user: str) -> list[dict[str, Any]]:
         """The secrets' names (never their values): for admins and designers."""
         with self.db.read() as s:
-            if not users.roles_of(s, user) & DESIGNERS:
-                raise ForbiddenError(f"{user} may not see the connectors' secrets")
+            _designer(s, user, "secrets")
             return store.secret_records(s)
 
     def set_connector_secret(self, name: str, value: str, *, user: str) -> dict[str, Any]:
@@ -178,8 +182,7 @@ class ConnectorCases(UseCases):
     def connector_operators(self, *, user: str) -> list[dict[str, Any]]:
         """The spiff-arena operators mapped to HTTP requests (admins and designers)."""
         with self.db.read() as s:
-            if not users.roles_of(s, user) & DESIGNERS:
-                raise ForbiddenError(f"{user} may not see the connectors' operators")
+            _designer(s, user, "operators")
             return store.operator_records(s)
 
     def set_connector_operator(

@@ -43,6 +43,16 @@ class Received:
         return json.loads(self.body)
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, answer: Any) -> None:
+    """Answer a test server's request with `answer` as JSON."""
+    data = json.dumps(answer).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 @dataclass
 class LocalServer:
     """A server in a thread; `received` lists every request, `accepted` those taken."""
@@ -65,12 +75,7 @@ class LocalServer:
                 status, answer = owner.answer(got)
                 if 200 <= status < 300 and owner.took(answer):
                     owner.accepted.append(got)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer)
 
             def log_message(self, *_args: Any) -> None:
                 pass

@@ -22,6 +22,7 @@ from engine.core.lint import check
 from engine.errors import DefinitionProblemsError, ForbiddenError
 from engine.jobs.connectors import run_due_calls
 from engine.usecases.service import Service
+from tests.engine.chat_servers import send_json
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -40,12 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.release.wait(5)  # past the connector's timeout; released at teardown
             return
         answer = {"crm_id": f"C-{body['company'][:4].upper()}", "score": 87, "tags": ["vip"]}
-        data = json.dumps(answer).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 201, answer)
 
     def log_message(self, *_args: Any) -> None:
         pass
