@@ -39,6 +39,7 @@ from typing import Any
 import time_machine
 from sqlalchemy import JSON, func, insert, select, text
 
+from engine.store import heat
 from engine.store.db import Database
 from engine.store.deployments import version_row
 from engine.store.models import (
@@ -462,6 +463,7 @@ def generate(db: Database, deals: int, history_rows: int, *, customers: int | No
     t1 = time.perf_counter()
     with db.write() as s:  # the report facts, as the engine would have kept them
         written = facts.rebuild(s)
+        heat.recount(s)  # the deals per process, as starting them keeps them
     print(f"  {written:,} report facts in {time.perf_counter() - t1:.0f} s", file=sys.stderr)
     analyse(db)
     print(f"  data ready in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

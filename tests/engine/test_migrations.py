@@ -15,10 +15,19 @@ import time_machine
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import delete, func, insert, inspect, select
 
+from engine.store import heat
 from engine.store.db import MIGRATIONS, Database
-from engine.store.models import Base, History, ReportCount, ReportFact, ReportPending
+from engine.store.models import (
+    Base,
+    History,
+    Instance,
+    ProcessDeals,
+    ReportCount,
+    ReportFact,
+    ReportPending,
+)
 from engine.usecases.demo import LOST, NURTURE, WON, drive
 from engine.usecases.reports import facts
 from engine.usecases.service import Service
@@ -173,3 +182,39 @@ def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(team: Service
     assert _facts_and_counts(team.db) == engines
     with team.db.read() as s:
         assert s.scalar(select(func.count()).select_from(ReportPending)) == 0
+
+
+def test_each_process_s_deals_are_counted_as_they_start_and_by_0018(team: Service) -> None:
+    """ProcessDeals (engine.store.heat.deal_counts) against the deals there are: kept by each
+    start, and filled anew by migration 0018 (and engine.store.heat.recount)."""
+    team.deploy([PROCESSES])
+    team.deploy([ENGINE_DATA / "messages.bpmn"])
+    for n in range(20):  # more deals than stripes
+        team.start("sales_pipeline", owner="alice", data={**LEAD, "company": f"Deal {n}"})
+    for _ in range(3):
+        team.start("messages", owner="alice", data={"company": "ACME"})
+
+    def kept() -> dict[str, int]:
+        with team.db.read() as s:
+            return {p: heat.deal_counts(s, p, None)[0] for p in ("sales_pipeline", "messages")}
+
+    def there() -> dict[str, int]:
+        with team.db.read() as s:
+            rows = s.execute(
+                select(Instance.process_id, func.count()).group_by(Instance.process_id)
+            )
+            return dict(rows.all())
+
+    assert kept() == there() == {"sales_pipeline": 20, "messages": 3}
+    cfg = team.db.alembic_config()
+    try:
+        with team.db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0017")
+    finally:
+        team.db.migrate()
+    assert kept() == there()
+    with team.db.write() as s:
+        s.execute(delete(ProcessDeals))
+        heat.recount(s)
+    assert kept() == there()
