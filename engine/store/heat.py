@@ -1,8 +1,9 @@
 """What a process's heatmap reads of its deals (engine.usecases.heat): how many there are, and
 where the open ones are now (`OpenPositions`).
 
-Both read the index ix_instance_version (process, status, version, lock_version; migration
-0015) alone: a row of `instance` carries the deal's serialized workflow and its JSON, and
+How many: kept per process as deals are added (ProcessDeals, migration 0018).  Where: read
+from the index ix_instance_version (process, status, version, lock_version; migration 0015)
+alone: a row of `instance` carries the deal's serialized workflow and its JSON, and
 reading 100,000 of them is what made the heatmap take seconds.  Where an open deal is (its
 `position`) is read once and kept with the lock_version it was read at: every change of a
 deal's position goes through the unit of work, which raises lock_version (the workflow cache
@@ -39,8 +40,9 @@ _CHUNK = 500  # ids in one IN (...) list
 
 def deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
     """How many deals the process has, and how many of them run on `version_id` (all of
-    them when None).  Counted once per page (the heatmap and the versions list beside it
-    both ask; engine.store.db.remembered): PostgreSQL visits every entry it counts."""
+    them when None).  The process's count is kept as deals are added (ProcessDeals); a
+    version's is counted in the index, once per page (the heatmap and the versions list
+    beside it both ask; engine.store.db.remembered)."""
     key = ("deal_counts", process_id, version_id)
     return remembered(s, key, lambda: _deal_counts(s, process_id, version_id))
 
