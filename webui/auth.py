@@ -30,7 +30,9 @@ from webui.security import safe_next
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "i18n.switch", "healthz", "static", "favicon"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "i18n.switch", "healthz", "static", "favicon", "favicon_svg"}
+)
 OWN_AUTH_BLUEPRINTS = frozenset({"api"})
 
 

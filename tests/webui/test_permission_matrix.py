@@ -156,6 +156,7 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("static", "GET"): Line("/static/app.css", anonymous=200),
     ("healthz", "GET"): Line("/healthz", anonymous=200),
     ("favicon", "GET"): Line("/favicon.ico", ok=301, anonymous=301),
+    ("favicon_svg", "GET"): Line("/favicon.svg", anonymous=200),
     ("chart_pages.asset", "GET"): Line("/charts/assets/svg-pan-zoom.min.js"),
     ("imports.upload", "GET"): Line("/imports", only=DEAL_STARTERS),
     # No task ticked: refused by the engine, shown as a message on the inbox.
