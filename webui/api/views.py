@@ -335,6 +335,9 @@ def _lang() -> str | None:
 
 @bp.get("/tasks")
 def list_tasks() -> ResponseReturnValue:
+    unknown = sorted(set(request.args) - {"instance", "role"})
+    if unknown:  # a misspelt filter must not list every task as if none was given
+        raise ValidationError("not a parameter: it takes instance or role", field=unknown[0])
     instance = _text_arg("instance")
     if instance is not None and not re.fullmatch(r"[0-9]+", instance):
         raise ValidationError("must be a deal id (digits)", field="instance")
