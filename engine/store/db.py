@@ -10,14 +10,12 @@ the lock at its first write, checking then that what it read still holds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -25,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.core import json_text
 from engine.store import failures
 
 _T = TypeVar("_T")
@@ -97,17 +96,6 @@ def remembered(s: Session, key: tuple[Any, ...], read: Callable[[], _T]) -> _T:
     return found
 
 
-def _json_text(value: Any) -> str:
-    """A JSON column's value as stored (every change writes the deal's data, positions and
-    history): orjson, several times as fast as json; what it refuses, json writes (an integer
-    beyond 64 bits) or refuses in its own words.  Read back by json (orjson would read such
-    an integer as a float)."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
-
-
 def _writes(statement: str) -> bool:
     head = statement.lstrip()[:9].upper()
     return not head.startswith(("SELECT", "PRAGMA", "WITH", "EXPLAIN", "BEGIN"))
@@ -133,7 +121,7 @@ class Database:
             url,
             pool_pre_ping=not self.is_sqlite,
             connect_args=connect_args,
-            json_serializer=_json_text,
+            json_serializer=json_text.dumps,  # every change writes JSON columns
         )
         self.storage = failures.install(self.engine, _WRITE)  # disk full, read-only: 503
         if self.is_sqlite:
@@ -166,7 +154,7 @@ class Database:
             yield session
         shared = self._shared()
         if shared is not None:
-            shared.info.pop(_MEMO, None)  # what the scope's reads remembered may have changed
+            shared.info[_MEMO] = {}  # what the scope's reads remembered may have changed
             if shared.in_transaction():
                 shared.commit()  # the scope's next read starts anew and sees this change
 

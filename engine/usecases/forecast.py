@@ -342,7 +342,7 @@ class ForecastCases(UseCases):
             proc, tz = self._process(s, process)
             model = self._model(s, process, proc)
             now, predicted = self._open_forecasts(s, process, proc, model)
-        everyone = _summary(model, [(p, d) for p, d, _ in predicted], tz, now)
+        everyone = _summary_of(model.method, [(p, d) for p, d, _ in predicted], tz, now)
         recent = (time_now(), now, predicted, everyone)
         self.space.kept[("forecast open", process)] = recent
         return recent
@@ -617,15 +617,6 @@ def _behind(kept: dict[Any, Any], key: tuple[Any, ...], work: Callable[[], Any])
                 _REFRESHING.discard(running)
 
     threading.Thread(target=run, name="salesflow-forecast", daemon=True).start()
-
-
-def _summary(
-    model: core.Model,
-    predictions: list[tuple[core.Prediction, core.Deal]],
-    tz: tzinfo,
-    now: datetime,
-) -> dict[str, Any]:
-    return _summary_of(model.method, predictions, tz, now)
 
 
 def _summary_of(
