@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.store.db import remembered
@@ -41,21 +41,18 @@ _CHUNK = 500  # ids in one IN (...) list
 def deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
     """How many deals the process has, and how many of them run on `version_id` (all of
     them when None).  The process's count is kept as deals are added (ProcessDeals); a
-    version's is counted in the index, once per page (the heatmap and the versions list
-    beside it both ask; engine.store.db.remembered)."""
+    version's comes from the process's deals counted per version and status in the index,
+    once per page (the heatmap and the versions list beside it both ask;
+    engine.store.db.remembered)."""
     key = ("deal_counts", process_id, version_id)
     return remembered(s, key, lambda: _deal_counts(s, process_id, version_id))
 
 
 def _deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
-    deals = Instance.__table__.c
-    if version_id is not None:  # one pass over the process's part of the index
-        row = s.execute(
-            select(
-                func.count(), func.sum(case((deals.version_id == version_id, 1), else_=0))
-            ).where(deals.process_id == process_id)
-        ).one()
-        return int(row[0] or 0), int(row[1] or 0)
+    if version_id is not None:  # from the counts per version and status
+        grouped = _per_version(s, process_id)
+        every = sum(n for statuses in grouped.values() for n in statuses.values())
+        return every, sum(grouped.get(version_id, {}).values())
     total = s.execute(
         select(func.coalesce(func.sum(ProcessDeals.n), 0)).where(
             ProcessDeals.process_id == process_id
@@ -83,8 +80,22 @@ def version_counts(s: Session, process_id: str, single: int | None) -> dict[int,
     process page).  `single`: the id of the process's only version, which all its deals run
     on: then they are counted as a whole (`deal_counts`) and only the open ones per status,
     the others under "closed"."""
-    deals = Instance.__table__.c
     if single is None:
+        return {v: dict(statuses) for v, statuses in _per_version(s, process_id).items()}
+    total, _same = deal_counts(s, process_id, None)
+    # From the open deals' entries the heatmap beside the list reads too (`open_deals`).
+    open_now = Counter(status for _iid, _lock, status in _open_rows(s, process_id, None))
+    closed = total - sum(open_now.values())
+    return {single: {**open_now, "closed": closed}} if total else {}
+
+
+def _per_version(s: Session, process_id: str) -> dict[int, dict[str, int]]:
+    """version id -> status -> how many of the process's deals: one pass over the process's
+    part of ix_instance_version, once per page (a version's heatmap and the versions list
+    beside it both need it)."""
+
+    def count() -> dict[int, dict[str, int]]:
+        deals = Instance.__table__.c
         grouped = (
             select(deals.version_id, deals.status, func.count())
             .where(deals.process_id == process_id)
@@ -94,11 +105,8 @@ def version_counts(s: Session, process_id: str, single: int | None) -> dict[int,
         for version_id, status, n in s.execute(grouped):
             found.setdefault(version_id, {})[status] = n
         return found
-    total, _same = deal_counts(s, process_id, None)
-    # From the open deals' entries the heatmap beside the list reads too (`open_deals`).
-    open_now = Counter(status for _iid, _lock, status in _open_rows(s, process_id, None))
-    closed = total - sum(open_now.values())
-    return {single: {**open_now, "closed": closed}} if total else {}
+
+    return remembered(s, ("per_version", process_id), count)
 
 
 def open_deals(s: Session, process_id: str, version_id: int | None) -> dict[int, int]:

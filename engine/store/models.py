@@ -310,6 +310,7 @@ class ReportFact(Base):
             "at",
             "previous",
             "higher",
+            "version",
         ),
         # The facts of a stretch of time (the ends of a period), index only.
         Index(
@@ -321,12 +322,16 @@ class ReportFact(Base):
             "bucket",
             "previous",
             "higher",
+            "version",
         ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
     process_id: Mapped[str] = mapped_column(String(200))
+    # The number of the version the deal runs on (a version's heatmap and reports count its
+    # deals' facts alone: migration 0020).
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
     # stage (a deal's first entry into it, without a further stage entered before), restage
     # (any other entry), element, response, won; "irregular" marks a deal whose stays in a
     # stage depend on where the period starts (worked out then, not kept in `seconds`).
@@ -353,11 +358,28 @@ class ReportCount(Base):
     __tablename__ = "report_count"
     __table_args__ = (
         Index(
-            "ix_report_count_group", "kind", "process_id", "span", "key", "bucket", "further", "n"
+            "ix_report_count_group",
+            "kind",
+            "process_id",
+            "span",
+            "key",
+            "bucket",
+            "further",
+            "version",
+            "n",
         ),
         # The counts of all time, in the order they are summed (a heatmap's median stays,
-        # engine.usecases.heat): index only, without sorting (migration 0015).
-        Index("ix_report_count_total", "kind", "process_id", "key", "bucket", "further", "n"),
+        # engine.usecases.heat): index only, without sorting (migrations 0015, 0020).
+        Index(
+            "ix_report_count_total",
+            "kind",
+            "process_id",
+            "key",
+            "bucket",
+            "further",
+            "version",
+            "n",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -367,6 +389,7 @@ class ReportCount(Base):
     key: Mapped[str] = mapped_column(String(200))
     bucket: Mapped[int]
     further: Mapped[int]
+    version: Mapped[int] = mapped_column(Integer, server_default="0")  # the deals' version number
     n: Mapped[int]
 
 

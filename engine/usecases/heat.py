@@ -16,7 +16,8 @@ timed history row, seconds per view.  Now:
   the reports do.
 
 A version's heatmap is its process's when no deal of the process runs on another version;
-otherwise its medians are read from the facts of that version's deals, one by one.
+otherwise its medians come the same way from the facts and counts of that version (they carry
+the deal's version number).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from engine.store import heat as store_heat
 from engine.store.models import Instance, ReportFact
 from engine.usecases.reports.facts import ELEMENT, NO_BUCKET, ZERO, coarse
 from engine.usecases.reports.scope import Filters
-from engine.usecases.reports.stats import counted, fact_percentiles
+from engine.usecases.reports.stats import counted
 
 __all__ = ["median_stays", "process_heat"]
 
@@ -40,10 +41,14 @@ __all__ = ["median_stays", "process_heat"]
 Wanted = tuple[str, int, int, int]
 
 
-def _read(s: Session, process_id: str, wanted: list[Wanted]) -> dict[str, list[float]]:
+def _read(
+    s: Session, process_id: str, version: int | None, wanted: list[Wanted]
+) -> dict[str, list[float]]:
     """The stays `wanted`, in one statement: per element, the `n` stays from the `skip`-th
     (from 0) of a bucket of report_count, whose two fine buckets hold the stays in their
-    order, read in that order from the index ix_report_fact_figure."""
+    order, read in that order from the index ix_report_fact_figure (of the deals on version
+    number `version` when given: the index's last column)."""
+    same_version = [] if version is None else [ReportFact.version == version]
     found: dict[str, list[float]] = {}
     parts = []
     for element, b, skip, n in wanted:
@@ -57,6 +62,7 @@ def _read(s: Session, process_id: str, wanted: list[Wanted]) -> dict[str, list[f
                 ReportFact.process_id == process_id,
                 ReportFact.key == element,
                 ReportFact.bucket.between(2 * b, 2 * b + 1),
+                *same_version,
             )
             .order_by(ReportFact.bucket, ReportFact.seconds)
             .limit(n)
@@ -75,14 +81,11 @@ def median_stays(s: Session, process_id: str, version: int | None = None) -> dic
     version number `version` when given), as `statistics.median` would give it: the stays
     counted per bucket, then the one or two stays in the middle read where they are."""
     deals = [Instance.process_id == process_id]
-    if version is not None:  # a part of the deals: their facts read one by one
+    if version is not None:
         deals.append(Instance.version_number == version)
-        found = fact_percentiles(s, [ELEMENT], Filters(process=process_id), deals)
-        return {element: float(stats["median"]) for element, stats in found.items()}
+    f = Filters(process=process_id, version=version)
     per: defaultdict[str, dict[int, int]] = defaultdict(dict)
-    for (_kind, element, b, _further), n in counted(
-        s, [ELEMENT], Filters(process=process_id), deals
-    ).items():
+    for (_kind, element, b, _further), n in counted(s, [ELEMENT], f, deals).items():
         if b != NO_BUCKET and n:
             per[str(element)][b] = per[str(element)].get(b, 0) + n
     wanted: list[Wanted] = []
@@ -96,7 +99,8 @@ def median_stays(s: Session, process_id: str, version: int | None = None) -> dic
                 wanted.append((element, b, inside[0], len(inside)))
             start += buckets[b]
     # The middle one, or the two around the middle: their mean.
-    return {element: sum(xs) / len(xs) for element, xs in _read(s, process_id, wanted).items()}
+    read = _read(s, process_id, version, wanted)
+    return {element: sum(xs) / len(xs) for element, xs in read.items()}
 
 
 def process_heat(

@@ -32,6 +32,7 @@ from engine.usecases.demo import LOST, NURTURE, WON, drive
 from engine.usecases.reports import facts
 from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PROCESSES, ROOT
+from tests.engine.test_migration import make_v2
 from tests.engine.test_reports import Deals
 
 VERSIONS = MIGRATIONS / "versions"
@@ -115,7 +116,9 @@ def _facts_and_counts(db: Database) -> tuple[list[Any], list[Any]]:
         return sorted(map(tuple, kept), key=repr), sorted(map(tuple, counts), key=repr)
 
 
-def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(team: Service) -> None:
+def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(
+    team: Service, tmp_path: Path
+) -> None:
     team.deploy([PROCESSES])
     team.deploy([ENGINE_DATA / "messages.bpmn"])
     team.deploy([ENGINE_DATA / "incident_order.bpmn"])
@@ -142,6 +145,11 @@ def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(team: Service
         [order] = team.tasks(instance=iid)
         team.complete(order["task_id"], user="alice", data={"price": 100, "discount": 5})
         team.skip(iid, user="mia")
+        # Deals on a second version: 0020 gives the facts and counts their version number.
+        team.deploy([make_v2(tmp_path / "v2")])
+        for _ in range(2):
+            clock.shift(DAY)
+            drive(team, start(), WON[:2])
     # A deal that went back to a stage: its stays depend on where a period starts.
     deals = Deals(team)
     back = deals.add(days=[], open_task=False)
@@ -161,7 +169,10 @@ def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(team: Service
         s.execute(insert(History), rows)
         facts.rebuild(s)  # the engine's own computation, every deal's
     engines = _facts_and_counts(team.db)
-    assert {row[2] for row in engines[0]} >= {
+    kind = [c.name for c in ReportFact.__table__.c if c.name != "id"].index("kind")
+    version = [c.name for c in ReportFact.__table__.c if c.name != "id"].index("version")
+    assert {row[version] for row in engines[0]} == {1, 2}
+    assert {row[kind] for row in engines[0]} >= {
         "stage",
         "restage",
         "irregular",

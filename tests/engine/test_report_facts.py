@@ -19,9 +19,11 @@ from sqlalchemy import func, insert, select, text
 from engine.jobs.timers import tick
 from engine.store import changes
 from engine.store.db import Database
+from engine.store.deployments import version_row
 from engine.store.models import History, Instance, ReportCount, ReportFact, ReportPending
 from engine.usecases import reports
 from engine.usecases.demo import LOST, NURTURE, WON, complete_step, drive
+from engine.usecases.heat import median_stays
 from engine.usecases.reports import Filters, facts
 from engine.usecases.service import Service
 from tests.conftest import ENGINE_DATA, LEAD, PROCESSES
@@ -49,6 +51,7 @@ def snapshot(db: Database) -> tuple[list[Any], list[Any]]:
                 ReportFact.previous,
                 ReportFact.higher,
                 ReportFact.task_id,
+                ReportFact.version,
             )
         )
         group = (
@@ -58,6 +61,7 @@ def snapshot(db: Database) -> tuple[list[Any], list[Any]]:
             ReportCount.key,
             ReportCount.bucket,
             ReportCount.further,
+            ReportCount.version,
         )
         total = func.sum(ReportCount.n)
         counts = s.execute(select(*group, total).group_by(*group).having(total != 0))
@@ -181,13 +185,15 @@ def test_reports_from_counts_equal_those_from_single_facts_and_the_history(
         Filters(),
     ]
     for f in periods:
-        # A version filter holds every deal here and makes the reports read single facts.
-        single = Filters(since=f.since, until=f.until, version=deals.version[1])
+        # Every deal here is of tier A and runs on the one version: a tier filter makes the
+        # reports read single facts, a version filter the version's counts.
+        single = Filters(since=f.since, until=f.until, tier="A")
+        version = Filters(since=f.since, until=f.until, version=deals.version[1])
         for name in ("funnel", "cycle", "reps"):
             report = getattr(reports, name)
-            assert _figures(report(deals.db, f, now=now)) == _figures(
-                report(deals.db, single, now=now)
-            ), (name, f)
+            expected = _figures(report(deals.db, single, now=now))
+            assert _figures(report(deals.db, f, now=now)) == expected, (name, f)
+            assert _figures(report(deals.db, version, now=now)) == expected, (name, f)
         # The history's own figures: time at an element, responses.
         cycle = reports.cycle(deals.db, f, now=now)
         expected = _element_times(deals.db, f, "task_qualify_lead")
@@ -200,6 +206,58 @@ def test_reports_from_counts_equal_those_from_single_facts_and_the_history(
                 assert row["p90_seconds"] == pytest.approx(p90, abs=0.01)
         else:
             assert row is None
+
+
+def test_a_versions_figures_from_its_counts_equal_those_from_its_deals_facts(
+    team: Service, tmp_path: Path
+) -> None:
+    # Deals on two versions of the pipeline: each version's reports and heatmap medians come
+    # from the facts and counts of that version (they carry it), and equal what that
+    # version's deals alone give: the reports read single facts with a tier filter added
+    # (every deal here is of tier A), the medians are those of the version's stays.
+    team.deploy([PROCESSES])
+    deals = Deals(team)
+    rng = random.Random(23)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            steps = rng.randrange(1, 9)
+            deals.add(
+                days=[round(rng.lognormvariate(0, 1), 3) for _ in range(steps)],
+                start=T0 + timedelta(days=rng.uniform(0, 300)),
+                owner=rng.choice(["alice", "bob"]),
+            )
+
+    add(40)
+    team.deploy([make_v2(tmp_path / "v2")])
+    with team.db.read() as s:
+        row = version_row(s, "sales_pipeline", None)
+        deals.version = (row.id, row.version)
+    add(30)
+    now = T0 + 400 * DAY
+    for number in (1, 2):
+        for since, until in ((None, None), (T0 + 45 * DAY, T0 + 250 * DAY)):
+            by_counts = Filters(since=since, until=until, version=number)
+            by_deals = Filters(since=since, until=until, version=number, tier="A")
+            for name in ("funnel", "cycle", "reps"):
+                report = getattr(reports, name)
+                assert _figures(report(team.db, by_counts, now=now)) == _figures(
+                    report(team.db, by_deals, now=now)
+                ), (name, number, since)
+        with team.db.read() as s:
+            medians = median_stays(s, "sales_pipeline", number)
+            stays: dict[str, list[float]] = {}
+            for element, at, entered in s.execute(
+                select(History.element_id, History.at, History.entered_at)
+                .join(Instance, Instance.id == History.instance_id)
+                .where(Instance.version_number == number, History.entered_at.is_not(None))
+            ):
+                stays.setdefault(element, []).append((at - entered).total_seconds())
+        assert stays and medians.keys() == stays.keys()
+        for element, seconds in stays.items():
+            assert medians[element] == pytest.approx(statistics.median(seconds)), element
+    with team.db.read() as s:
+        assert median_stays(s, "sales_pipeline", 1) != median_stays(s, "sales_pipeline", 2)
 
 
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
@@ -267,7 +325,7 @@ def test_stays_of_a_deal_that_goes_back_and_forth_are_exact_for_every_period(
 def test_concurrent_changes_add_to_the_same_count_without_waiting(db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("SQLite has one writer at a time")
-    group = ("stage", "sales_pipeline", 700, "lead", facts.NO_BUCKET, 0)
+    group = ("stage", "sales_pipeline", 700, "lead", facts.NO_BUCKET, 0, 1)
     with db.write() as first:
         facts.add_counts(first, Counter({group: 1}))
     with db.write() as first:

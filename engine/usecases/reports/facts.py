@@ -21,9 +21,10 @@ for every deal at once (the migration that made the tables, the benchmark):
   became ready).
 - `won`: each win, with the deal's sales cycle.
 
-report_count counts the facts but restage per 30-day span, key, bucket of duration (halved)
-and whether a stage entry went further: a report over a long period adds up these counts
-and reads single facts only at the period's two ends (engine.usecases.reports.stats).
+report_count counts the facts but restage per 30-day span, key, bucket of duration (halved),
+whether a stage entry went further and the version the deal runs on: a report over a long
+period, of the whole process or of one version, adds up these counts and reads single facts
+only at the period's two ends (engine.usecases.reports.stats).
 
 A deal's facts are a function of its history, its open tasks and its version's graph:
 `deal_facts` is that function, `refresh_many` writes some deals' anew (only the rows that
@@ -204,15 +205,17 @@ def _entries(
 def deal_facts(
     graph: Outline,
     process_id: str,
+    version: int,
     instance_id: int,
     history: Iterable[HistoryRow],
     open_tasks: Iterable[OpenRow],
     created: datetime,
 ) -> list[dict[str, Any]]:
-    """The facts of one deal (created at `created`), as rows of report_fact."""
+    """The facts of one deal (created at `created`, running on version number `version`), as
+    rows of report_fact."""
     history = [tuple(row) for row in history]  # type: ignore[misc]
     open_tasks = [tuple(row) for row in open_tasks]  # type: ignore[misc]
-    base = {"instance_id": instance_id, "process_id": process_id}
+    base = {"instance_id": instance_id, "process_id": process_id, "version": version}
     facts: list[dict[str, Any]] = []
     for row in history:
         facts.extend(_row_facts(graph, base, row, created))
@@ -318,12 +321,23 @@ def _depends_on_start(
 
 # --- writing them -----------------------------------------------------------------------------
 
-FACT_COLUMNS = ("kind", "key", "at", "seconds", "bucket", "previous", "higher", "task_id")
-Counts = Counter[tuple[str, str, int, str, int, int]]
+FACT_COLUMNS = (
+    "kind",
+    "key",
+    "at",
+    "seconds",
+    "bucket",
+    "previous",
+    "higher",
+    "task_id",
+    "version",
+)
+Counts = Counter[tuple[str, str, int, str, int, int, int]]
 
 
 def counts_of(facts: Iterable[Mapping[str, Any]]) -> Counts:
-    """report_count's rows for some facts: (kind, process, span, key, bucket, further) -> n."""
+    """report_count's rows for some facts: (kind, process, span, key, bucket, further,
+    version) -> n."""
     found: Counts = Counter()
     for fact in facts:
         if fact["kind"] in COUNTED:
@@ -337,12 +351,13 @@ def counts_of(facts: Iterable[Mapping[str, Any]]) -> Counts:
                     fact["key"],
                     coarse(fact["bucket"]),
                     further,
+                    fact["version"],
                 )
             ] += 1
     return found
 
 
-GROUP = ("kind", "process_id", "span", "key", "bucket", "further")
+GROUP = ("kind", "process_id", "span", "key", "bucket", "further", "version")
 
 
 def _count_rows(counts: Counts) -> list[dict[str, Any]]:
@@ -427,11 +442,12 @@ def refresh_many(s: Session, instance_ids: Iterable[int]) -> None:
     if not wanted:
         return
     deals = {
-        iid: (process_id, _version_graph(s, content_hash, vid), created)
-        for iid, process_id, created, content_hash, vid in s.execute(
+        iid: (process_id, number, _version_graph(s, content_hash, vid), created)
+        for iid, process_id, number, created, content_hash, vid in s.execute(
             select(
                 Instance.id,
                 Instance.process_id,
+                Instance.version_number,
                 Instance.created_at,
                 DefinitionVersion.content_hash,
                 DefinitionVersion.id,
@@ -465,8 +481,9 @@ def refresh_many(s: Session, instance_ids: Iterable[int]) -> None:
         unmatched[(row[1], *_content(fact))].append(fact_id)
         gone[fact_id] = fact
     added = []
-    for iid, (process_id, graph, created) in deals.items():
-        for fact in deal_facts(graph, process_id, iid, history[iid], open_tasks[iid], created):
+    for iid, (process_id, number, graph, created) in deals.items():
+        facts = deal_facts(graph, process_id, number, iid, history[iid], open_tasks[iid], created)
+        for fact in facts:
             ids = unmatched.get((iid, *_content(fact)))
             if ids:
                 gone.pop(ids.pop())  # there already
@@ -538,9 +555,15 @@ def rebuild(s: Session | Connection) -> int:
         )
     }
     deals = {
-        iid: (process_id, versions[vid], created)
-        for iid, process_id, vid, created in s.execute(
-            select(Instance.id, Instance.process_id, Instance.version_id, Instance.created_at)
+        iid: (process_id, number, versions[vid], created)
+        for iid, process_id, number, vid, created in s.execute(
+            select(
+                Instance.id,
+                Instance.process_id,
+                Instance.version_number,
+                Instance.version_id,
+                Instance.created_at,
+            )
         )
     }
     open_tasks: dict[int, list[OpenRow]] = defaultdict(list)
@@ -565,8 +588,9 @@ def rebuild(s: Session | Connection) -> int:
         nonlocal written
         if iid not in deals:
             return
-        process_id, graph, created = deals.pop(iid)
-        facts = deal_facts(graph, process_id, iid, history, open_tasks.get(iid, []), created)
+        process_id, number, graph, created = deals.pop(iid)
+        opened = open_tasks.get(iid, [])
+        facts = deal_facts(graph, process_id, number, iid, history, opened, created)
         pending.extend(facts)
         counts.update(counts_of(facts))
         if len(pending) >= BATCH:

@@ -67,13 +67,24 @@ def _epochs(f: Filters) -> tuple[float | None, float | None]:
     )
 
 
+def whole(f: Filters, deals: Sequence[ColumnElement[bool]]) -> bool:
+    """Whether the deals asked for are all the process's, or all its version's: the facts
+    and their counts carry both, so they answer alone (scope.deal_filter puts the version's
+    clause right after the process's; any other filter, or a viewer who sees only some
+    deals, adds more)."""
+    return len(deals) == (1 if f.version is None else 2)
+
+
 def _rows(
     f: Filters, deals: Sequence[ColumnElement[bool]], *, stage: bool
 ) -> list[ColumnElement[bool]]:
-    """Which facts count, whatever their time: the process, the deals asked for, and for
-    stages a deal's first entry since the period began."""
+    """Which facts count, whatever their time: the process (its version), the deals asked
+    for, and for stages a deal's first entry since the period began."""
     where: list[ColumnElement[bool]] = [ReportFact.process_id == f.process]
-    if len(deals) > 1:  # more than the process: the deals, from the instance table
+    if whole(f, deals):
+        if f.version is not None:
+            where.append(ReportFact.version == f.version)
+    elif len(deals) > 1:  # a part of the process: the deals, from the instance table
         where.append(ReportFact.instance_id.in_(select(Instance.id).where(*deals)))
     since, _until = _epochs(f)
     if stage:
@@ -144,11 +155,11 @@ def counted(
 ) -> Counted:
     """The facts of `kinds` in the period, counted per key, bucket (report_count's) and
     whether a stage entry went further since the period began.  Whole 30-day spans come
-    from report_count when no filter but the process is set; single facts from the ends of
-    the period and those report_count leaves out (restage)."""
+    from report_count when no filter but the process (and its version) is set; single facts
+    from the ends of the period and those report_count leaves out (restage)."""
     since, until = _epochs(f)
     found: Counted = defaultdict(int)
-    if len(deals) > 1:
+    if not whole(f, deals):
         for kind, key, fine, _seconds, up in _filtered(s, kinds, f, deals, stage=stage):
             found[(kind, key, coarse(fine), up)] += 1
         return found
@@ -181,6 +192,8 @@ def counted(
         ReportCount.further,
         func.sum(ReportCount.n),
     ).where(ReportCount.kind.in_(counted_kinds), ReportCount.process_id == f.process)
+    if f.version is not None:
+        spans = spans.where(ReportCount.version == f.version)
     if first is not None:
         spans = spans.where(ReportCount.span >= first)
     if last is not None:
@@ -209,7 +222,7 @@ def fact_percentiles(
 ) -> dict[Any, Stats]:
     """Per key of the facts of `kinds` in the period that have a duration (and per key of
     `extra`, values worked out elsewhere): the count, median and 90th percentile."""
-    if len(deals) > 1:  # a part of the deals: their values, sorted here
+    if not whole(f, deals):  # a part of the deals: their values, sorted here
         per_key: dict[Any, list[float]] = defaultdict(list)
         for _kind, key, _b, seconds, _up in _filtered(s, kinds, f, deals, stage=stage):
             if seconds is not None:
