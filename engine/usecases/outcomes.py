@@ -44,6 +44,7 @@ from engine.store.models import History, Instance
 from engine.store.records import instance_summary
 from engine.usecases.base import UseCases
 from engine.usecases.notices import Notices
+from engine.usecases.people import display_name
 from engine.usecases.unit import parse_id, retried
 
 __all__ = [
@@ -241,7 +242,7 @@ class OutcomeCases(UseCases):
                     "lost",
                     instance_id=iid,
                     now=now,
-                    user=user,
+                    user=display_name(s, user),  # as the owner knows them
                     deal=inst.name,
                     reason=label,
                 )

@@ -37,13 +37,13 @@ from engine.store.models import (
     History,
     Instance,
     OpenTask,
-    User,
     table_of,
 )
 from engine.store.records import task_record
 from engine.usecases import access
 from engine.usecases.base import UseCases
 from engine.usecases.notices import Notices
+from engine.usecases.people import display_name
 from engine.usecases.reports import facts
 from engine.usecases.texts import is_english, localize_task, localize_tasks, texts_of
 from engine.usecases.unit import parse_id, retried
@@ -315,7 +315,7 @@ def _tell_sent_back(s: Session, inst: Instance, user: str, comment: str) -> None
     """An approval refused (engine.core.forms `sent_back`): tell whoever has the reopened
     task (its assignee, else the deal's owner) who sent it back and why, in their language."""
     notices = Notices(s)
-    who = s.scalar(select(User.display_name).where(User.username == user)) or user
+    who = display_name(s, user)
     for row in _reopened(s, inst.id):
         to = row.assignee or inst.owner
         if not to or to == user:

@@ -169,6 +169,7 @@ def test_how_the_process_ends_decides_the_outcome(pipeline: Service) -> None:
 def test_a_manager_marks_a_deal_lost_from_the_proposal_stage(pipeline: Service) -> None:
     iid = start(pipeline, steps=AT_PROPOSAL, amount=300_000)
     assert [t["element_id"] for t in pipeline.tasks(instance=iid)] == ["task_design_proposal"]
+    pipeline.set_user("mia", display_name="Mia Chen")  # the owner is told who, by name
     lost = pipeline.mark_lost(iid, user="mia", reason="price too high")
     assert (lost["outcome"], lost["lost_reason"], lost["stage"], lost["status"]) == (
         "lost",
@@ -191,7 +192,7 @@ def test_a_manager_marks_a_deal_lost_from_the_proposal_stage(pipeline: Service) 
     )
     # The owner is told.
     [told] = [n for n in pipeline.notifications("alice") if n["kind"] == "lost"]
-    assert told["text"] == "mia marked deal 'ACME' lost: Price too high"
+    assert told["text"] == "Mia Chen marked deal 'ACME' lost: Price too high"
     # Not again, and no task of it can be done any more.
     with pytest.raises(ConflictError):
         pipeline.mark_lost(iid, user="mia", reason="no budget")
