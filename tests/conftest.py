@@ -43,6 +43,19 @@ LEAD = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sealing_key_aside(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """On a database server the sealing key file goes to SALESFLOW_VAR_DIR (default ./var,
+    engine.store.sealing): here a folder of the test run, never the checkout's var/."""
+    before = os.environ.get("SALESFLOW_VAR_DIR")
+    os.environ["SALESFLOW_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
+    yield
+    if before is None:
+        os.environ.pop("SALESFLOW_VAR_DIR", None)
+    else:
+        os.environ["SALESFLOW_VAR_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"

@@ -34,9 +34,11 @@ import httpx
 from sqlalchemy import select
 
 from engine.core import chat
+from engine.core.sealing import Sealer, SealingError
 from engine.core.webhooks import delivery_headers
 from engine.store import integrations as rows
 from engine.store.models import ChatDelivery, ChatRobot, Webhook, WebhookDelivery
+from engine.store.sealing import sealer
 
 if TYPE_CHECKING:
     from engine.store.db import Database
@@ -125,6 +127,7 @@ def deliver_due(db: Database, now: datetime, client: httpx.Client | None = None)
         hooks = rows.claim_due(s, WebhookDelivery, now, BATCH, skip_locked=skip_locked)
         robots = {r.id: r for r in s.scalars(select(ChatRobot).where(ChatRobot.active))}
         webhooks = {w.id: w for w in s.scalars(select(Webhook).where(Webhook.active))}
+        sealing = sealer(s)  # their addresses and secrets are opened as each is sent
         s.flush()  # the leases
         s.expunge_all()  # read while sending, outside the transaction
     if not chats and not hooks:
@@ -134,11 +137,11 @@ def deliver_due(db: Database, now: datetime, client: httpx.Client | None = None)
     outcomes: list[tuple[Any, str | None, int | None]] = []
     try:
         for row in chats:
-            outcomes.append((row, *_send_chat(http, row, robots.get(row.robot_id), now)))
+            robot = robots.get(row.robot_id)
+            outcomes.append((row, *_send_chat(http, row, robot, sealing, now)))
         for hook_row in hooks:
-            outcomes.append(
-                (hook_row, *_send_webhook(http, hook_row, webhooks.get(hook_row.webhook_id)))
-            )
+            hook = webhooks.get(hook_row.webhook_id)
+            outcomes.append((hook_row, *_send_webhook(http, hook_row, hook, sealing)))
     finally:
         if own:
             http.close()
@@ -156,17 +159,23 @@ def deliver_due(db: Database, now: datetime, client: httpx.Client | None = None)
 
 
 def _send_chat(
-    http: httpx.Client, row: ChatDelivery, robot: ChatRobot | None, now: datetime
+    http: httpx.Client,
+    row: ChatDelivery,
+    robot: ChatRobot | None,
+    sealing: Sealer,
+    now: datetime,
 ) -> tuple[str | None, int | None]:
     if robot is None:
         return "the robot was removed", None
+    try:
+        url, secret = rows.robot_address(sealing, robot)
+    except SealingError as exc:
+        return str(exc), None
     link = f"{base_url()}{row.link}" if row.link else None
     message = chat.ChatMessage(
         event=row.event, text=row.text, lang=row.language, link=link, recipient=row.recipient
     )
-    request = chat.chat_request(
-        robot.vendor, robot.url, robot.secret, message, int(now.timestamp() * 1000)
-    )
+    request = chat.chat_request(robot.vendor, url, secret, message, int(now.timestamp() * 1000))
     try:
         answer = http.post(
             request.url,
@@ -174,17 +183,21 @@ def _send_chat(
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        return f"{type(exc).__name__}: {_hidden(str(exc), robot.url)}"[:500], None
+        return f"{type(exc).__name__}: {_hidden(str(exc), url)}"[:500], None
     return chat.refusal(robot.vendor, answer.status_code, answer.text), answer.status_code
 
 
 def _send_webhook(
-    http: httpx.Client, row: WebhookDelivery, hook: Webhook | None
+    http: httpx.Client, row: WebhookDelivery, hook: Webhook | None, sealing: Sealer
 ) -> tuple[str | None, int | None]:
     if hook is None:
         return "the webhook was removed", None
+    try:
+        secret = rows.webhook_secret(sealing, hook)
+    except SealingError as exc:
+        return str(exc), None
     body = row.body.encode()
-    headers = delivery_headers(row.event, row.delivery_id, hook.secret, body)
+    headers = delivery_headers(row.event, row.delivery_id, secret, body)
     try:
         answer = http.post(hook.url, content=body, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:

@@ -5,6 +5,7 @@ engine.usecases.connectors.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.core import runtime
-from engine.core.connectors import Reachable
+from engine.core.connectors import ConnectorError, Reachable
+from engine.core.sealing import Sealer, SealingError
 from engine.core.version import VersionRuntime
 from engine.store.models import (
     AllowedHost,
@@ -23,6 +25,7 @@ from engine.store.models import (
     table_of,
 )
 from engine.store.records import iso
+from engine.store.sealing import sealed, sealer
 
 __all__ = [
     "allowed_hosts",
@@ -44,9 +47,36 @@ def reachable(s: Session) -> Reachable:
     return Reachable(allowed_hosts(s), s.scalars(select(ConnectorOperator.name)))
 
 
-def secret_values(s: Session) -> dict[str, str]:
-    """Every secret by name: for the worker's requests only, never for a page."""
-    return {n: v for n, v in s.execute(select(ConnectorSecret.name, ConnectorSecret.value))}
+def secret_values(s: Session) -> Mapping[str, str]:
+    """Every secret by name, each opened as a request uses it: for the worker's requests
+    only, never for a page."""
+    stored = {n: v for n, v in s.execute(select(ConnectorSecret.name, ConnectorSecret.value))}
+    return OpenedSecrets(stored, sealer(s))
+
+
+class OpenedSecrets(Mapping[str, str]):
+    """The connectors' secrets as they are stored (sealed), each opened when a request's
+    header asks for it: a secret this machine's key cannot open fails the requests that use
+    it (a ConnectorError, so an incident naming it), and no other."""
+
+    def __init__(self, stored: dict[str, str], sealing: Sealer) -> None:
+        self._stored = stored
+        self._sealing = sealing
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._sealing.open(self._stored[name], f"secret '{name}'")
+        except SealingError as exc:
+            raise ConnectorError(str(exc)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stored  # asking whether it is stored opens nothing
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
 
 
 def host_records(s: Session) -> list[dict[str, Any]]:
@@ -75,6 +105,8 @@ def secret_records(s: Session) -> list[dict[str, Any]]:
 
 
 def set_secret(s: Session, name: str, value: str, actor: str, now: datetime) -> None:
+    """Store a secret sealed (engine.core.sealing), replacing its value if it had one."""
+    value = sealed(s, value)
     row = s.scalar(select(ConnectorSecret).where(ConnectorSecret.name == name))
     if row is None:
         s.add(ConnectorSecret(name=name, value=value, updated_by=actor, updated_at=now))

@@ -9,10 +9,15 @@ write path pays for it only when some webhook wants an event: `wanted_events` an
 per-process cache, forgotten at once when this process changes a webhook and after
 `CACHE_SECONDS` otherwise (a webhook registered through another process starts receiving
 within that time).
+
+The robots' addresses and every signing secret are stored sealed (engine.core.sealing; the
+key: engine.store.sealing) and opened only to send or to check a signature, and to show
+what pages show of them: a secret's last four characters, a robot's host.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -23,9 +28,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from engine.core import chat, runtime
+from engine.core.sealing import Sealer, SealingError
 from engine.core.translations import locale_of
 from engine.core.webhooks import MAX_ATTEMPTS, backoff, deal_events, delivery_body, mask
 from engine.store.models import (
@@ -40,8 +46,19 @@ from engine.store.models import (
     WebhookDelivery,
 )
 from engine.store.records import iso
+from engine.store.sealing import sealer
 
-__all__ = ["CACHE_SECONDS", "LEASE", "forget_wanted", "record_deal_events", "wanted_events"]
+__all__ = [
+    "CACHE_SECONDS",
+    "LEASE",
+    "forget_wanted",
+    "record_deal_events",
+    "robot_address",
+    "wanted_events",
+    "webhook_secret",
+]
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
 # A delivery being sent is leased this long: a worker that dies mid-send leaves it to be
@@ -173,8 +190,8 @@ def robot_record(r: ChatRobot, counts: dict[int, dict[str, int]] | None = None) 
         "id": r.id,
         "name": r.name,
         "vendor": r.vendor,
-        "url": _shown_url(r.url),
-        "secret": mask(r.secret),
+        "url": _shown_url(_opened(r, r.url)),
+        "secret": _masked(r, r.secret),
         "language": r.language,
         "events": list(r.events or []),
         "created_by": r.created_by,
@@ -183,11 +200,47 @@ def robot_record(r: ChatRobot, counts: dict[int, dict[str, int]] | None = None) 
     }
 
 
-def _shown_url(url: str) -> str:
+def _shown_url(url: str | None) -> str:
     """A robot's address as shown: only where it points.  The rest is the robot's secret
     (WeCom's key and DingTalk's access token in the query, Feishu's token in the path)."""
+    if url is None:
+        return "…"  # this machine's key cannot open it: the robot's sends say so
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/…"
+
+
+def _opened(row: Any, stored: str | None) -> str | None:
+    """A sealed value of `row` opened for what a page shows of it; None when there is none,
+    or when this machine's key cannot open it (the worker's sends then say why)."""
+    session = object_session(row)
+    if not stored or session is None:
+        return None
+    try:
+        return sealer(session).open(stored, "value")
+    except SealingError:
+        return None
+
+
+def _masked(row: Any, stored: str | None) -> str | None:
+    """What a page shows of a sealed secret: its last four characters at most (mask)."""
+    if not stored:
+        return None
+    return mask(_opened(row, stored)) or "••••"
+
+
+def robot_address(sealing: Sealer, robot: ChatRobot) -> tuple[str, str | None]:
+    """A robot's address and signing secret, opened to send to it; SealingError naming the
+    robot when this machine's key cannot open them."""
+    url = sealing.open(robot.url, f"address of the robot '{robot.name}'")
+    if not robot.secret:
+        return url, None
+    return url, sealing.open(robot.secret, f"signing secret of the robot '{robot.name}'")
+
+
+def webhook_secret(sealing: Sealer, hook: Webhook) -> str:
+    """A webhook's signing secret, opened to sign a delivery; SealingError naming the
+    webhook when this machine's key cannot open it."""
+    return sealing.open(hook.secret, f"signing secret of the webhook {hook.id} ({hook.url})")
 
 
 def choice_of(s: Session, username: str) -> ChatChoice | None:
@@ -358,7 +411,7 @@ def webhook_record(w: Webhook, recent: list[WebhookDelivery]) -> dict[str, Any]:
         "id": w.id,
         "url": w.url,
         "events": list(w.events or []),
-        "secret": mask(w.secret),
+        "secret": _masked(w, w.secret),
         "created_by": w.created_by,
         "created_at": iso(w.created_at),
         "deliveries": [delivery_record(d) for d in recent],
@@ -439,7 +492,7 @@ def inbound_hooks(s: Session) -> list[dict[str, Any]]:
         {
             "id": h.id,
             "message": h.message,
-            "secret": mask(h.secret),
+            "secret": _masked(h, h.secret),
             "created_by": h.created_by,
             "created_at": iso(h.created_at),
             "last_used_at": iso(h.last_used_at),
@@ -449,4 +502,14 @@ def inbound_hooks(s: Session) -> list[dict[str, Any]]:
 
 
 def inbound_secrets(s: Session, message: str) -> list[str]:
-    return list(s.scalars(select(InboundHook.secret).where(InboundHook.message == message)))
+    """The secrets a signed message `message` may be signed with, opened.  One this
+    machine's key cannot open is left out (the message is refused as unsigned: the sender
+    learns nothing of the server) and logged, saying what to do."""
+    sealing = sealer(s)
+    opened = []
+    for stored in s.scalars(select(InboundHook.secret).where(InboundHook.message == message)):
+        try:
+            opened.append(sealing.open(stored, f"secret of the signed message '{message}'"))
+        except SealingError as exc:
+            log.error("%s", exc)
+    return opened

@@ -50,6 +50,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+# A secret stored sealed (engine.core.sealing): longer than the 300 characters it was
+# written for.  TEXT on PostgreSQL (migration 0019); SQLite keeps VARCHAR(300), whose length
+# it never enforces, rather than rebuilding tables other rows refer to.
+SEALED_SECRET = String(300).with_variant(Text(), "postgresql")
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
@@ -739,7 +745,7 @@ class ChatRobot(Base):
     name: Mapped[str] = mapped_column(String(120))
     vendor: Mapped[str] = mapped_column(String(16))  # engine.core.chat.VENDORS
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str | None] = mapped_column(String(300))  # never shown back
+    secret: Mapped[str | None] = mapped_column(SEALED_SECRET)  # never shown back
     language: Mapped[str] = mapped_column(String(8))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
@@ -791,7 +797,7 @@ class Webhook(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
-    secret: Mapped[str] = mapped_column(String(300))  # never shown back
+    secret: Mapped[str] = mapped_column(SEALED_SECRET)  # never shown back
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
@@ -832,7 +838,7 @@ class InboundHook(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message: Mapped[str] = mapped_column(String(120), unique=True)
-    secret: Mapped[str] = mapped_column(String(300))  # never shown back
+    secret: Mapped[str] = mapped_column(SEALED_SECRET)  # never shown back
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]

@@ -9,10 +9,10 @@ Who may:
 - a signed incoming message needs no user: the signature under the admin's secret for that
   message name is the permission (`deliver_signed_message`).
 
-Secrets are stored and never returned: records show at most their last four characters
-(engine.core.webhooks.mask), and a robot's address without its query (WeCom's key and
-DingTalk's access token live there).  Robot and webhook addresses are the admin's to choose,
-but only http(s).
+Secrets, and the robots' addresses, are stored sealed (engine.core.sealing) and never
+returned: records show at most a secret's last four characters (engine.core.webhooks.mask),
+and a robot's address without its query (WeCom's key and DingTalk's access token live
+there).  Robot and webhook addresses are the admin's to choose, but only http(s).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from engine.store.models import (
     Webhook,
     WebhookDelivery,
 )
+from engine.store.sealing import sealed
 from engine.usecases.messages import MessageCases
 
 __all__ = [
@@ -132,8 +133,8 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
             robot = ChatRobot(
                 name=name,
                 vendor=vendor,
-                url=url,
-                secret=secret,
+                url=sealed(s, url),  # its key or token is in it
+                secret=secret and sealed(s, secret),
                 language=language,
                 events=chosen,
                 active=True,
@@ -214,7 +215,7 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
             hook = Webhook(
                 url=url,
                 events=chosen,
-                secret=secret,
+                secret=sealed(s, secret),
                 active=True,
                 created_by=user,
                 created_at=clock.now(),
@@ -286,7 +287,7 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
             if hook is None:
                 hook = InboundHook(message=message, created_at=clock.now())
                 s.add(hook)
-            hook.secret = secret
+            hook.secret = sealed(s, secret)
             hook.created_by = user
             s.flush()
         return next(h for h in self.inbound_hooks(user=user) if h["message"] == message)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from engine.errors import EngineError
 from engine.store.config import database_url
 from engine.store.db import Database
+from engine.store.sealing import seal_plain
 from engine.usecases.activities import ActivityCases
 from engine.usecases.board import BoardCases
 from engine.usecases.charts import ChartCases
@@ -85,9 +86,13 @@ class Service(
         self.space = Workspace(db, workflow_cache=workflow_cache)
 
     def setup_database(self) -> dict[str, object]:
-        """Create or upgrade the schema (Alembic); `created` is True for a new database."""
+        """Create or upgrade the schema (Alembic), then seal the secrets stored before they
+        were sealed at rest (migration 0019 says why not there); `created` is True for a new
+        database, `sealed` counts the secrets sealed now."""
         created = self.db.migrate()
-        return {"database": self.db.describe(), "created": created}
+        with self.db.write() as s:
+            sealed = seal_plain(s)
+        return {"database": self.db.describe(), "created": created, "sealed": sealed}
 
     def check_initialised(self) -> None:
         """NotInitialisedError unless the database has its schema."""
