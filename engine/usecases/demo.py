@@ -19,7 +19,7 @@ from typing import Any
 
 from engine import clock
 from engine.core.roles import role_key
-from engine.usecases import demo_customers
+from engine.usecases import demo_customers, demo_integrations
 from engine.usecases.initiatives import load_demo_initiative
 from engine.usecases.service import Service
 
@@ -376,6 +376,7 @@ def load_demo(
         for username, display, roles in TEAM:
             service.add_user(username, roles, password=DEMO_PASSWORD, display_name=display)
         service.deploy([PROCESSES], actor="designer")
+        links = demo_integrations.connect(service, end)  # before the deals it is told of
         # (when, plan, step): the next thing that happens, in the order it happens.
         moments: list[tuple[datetime, int, int]] = [(p.start, n, -1) for n, p in enumerate(plans)]
         heapq.heapify(moments)
@@ -399,6 +400,7 @@ def load_demo(
                 element, changes = plan.steps[step]
                 complete_step(service, str(plan.deal), element, **changes)
                 demo_customers.after_step(service, str(plan.deal), plan.owner, element, at)
+            links.at(at)  # the deliveries of what just happened
             if step + 1 < len(plan.steps):
                 later = at + timedelta(days=plan.gaps[step + 1])
                 heapq.heappush(moments, (later, n, step + 1))
@@ -412,6 +414,7 @@ def load_demo(
         # Needs the deals above: it measures their history before and after it took effect.
         load_demo_initiative(service, effective_days_ago=INITIATIVE_DAYS_AGO, retime=False)
         _designer_draft(service)
+        links.at(end)  # the last notifications handed on: nothing left for the worker to send
     return {
         "users": len(TEAM),
         "deals": started,
@@ -428,7 +431,8 @@ DRAFT_NEEDS_DURATION = "P3D"
 def _designer_draft(service: Service) -> None:
     """Keep the designer's draft of the pipeline: the needs analysis with a `duration` the
     simulation reads, so that the simulation page has a change to show beside the current
-    version."""
+    version, and the sales order created in the ERP by a connector, so that the designer's
+    connector panel has one to show."""
     files = service.definition_files("sales_pipeline")
     name = next(n for n, text in files.items() if 'id="task_needs_analysis"' in text)
     task = files[name].index('id="task_needs_analysis"')
@@ -436,7 +440,10 @@ def _designer_draft(service: Service) -> None:
     duration = f'<spiffworkflow:property name="duration" value="{DRAFT_NEEDS_DURATION}" />'
     changed = files[name][:at] + duration + files[name][at:]
     service.save_draft_definition(
-        "sales_pipeline", {**files, name: changed}, actor="designer", base_version=1
+        "sales_pipeline",
+        demo_integrations.with_erp_order({**files, name: changed}),
+        actor="designer",
+        base_version=1,
     )
 
 
