@@ -1,7 +1,8 @@
 """What a process's heatmap reads of its deals (engine.usecases.heat): how many there are, and
 where the open ones are now (`OpenPositions`).
 
-How many: kept per process as deals are added (ProcessDeals, migration 0018).  Where: read
+How many: kept per process and version as deals are added and moved (ProcessDeals,
+migrations 0018 and 0021).  Where: read
 from the index ix_instance_version (process, status, version, lock_version; migration 0015)
 alone: a row of `instance` carries the deal's serialized workflow and its JSON, and
 reading 100,000 of them is what made the heatmap take seconds.  Where an open deal is (its
@@ -17,17 +18,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.db import remembered
-from engine.store.models import STRIPES, Instance, ProcessDeals
+from engine.store.models import ADD_DEAL, STRIPES, Instance, ProcessDeals
 
 __all__ = [
     "OPEN_DEALS",
     "OPEN_STATES",
     "OpenPositions",
     "deal_counts",
+    "moved",
     "open_deals",
     "positions",
     "version_counts",
@@ -40,25 +42,45 @@ _CHUNK = 500  # ids in one IN (...) list
 
 def deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
     """How many deals the process has, and how many of them run on `version_id` (all of
-    them when None).  The process's count is kept as deals are added (ProcessDeals); a
-    version's comes from the process's deals counted per version and status in the index,
-    once per page (the heatmap and the versions list beside it both ask;
+    them when None): kept per version as deals are added and moved (ProcessDeals), read once
+    per page (the heatmap and the versions list beside it both ask;
     engine.store.db.remembered)."""
-    key = ("deal_counts", process_id, version_id)
-    return remembered(s, key, lambda: _deal_counts(s, process_id, version_id))
+    kept = _kept_counts(s, process_id)
+    total = sum(kept.values())
+    return total, total if version_id is None else kept.get(version_id, 0)
 
 
-def _deal_counts(s: Session, process_id: str, version_id: int | None) -> tuple[int, int]:
-    if version_id is not None:  # from the counts per version and status
-        grouped = _per_version(s, process_id)
-        every = sum(n for statuses in grouped.values() for n in statuses.values())
-        return every, sum(grouped.get(version_id, {}).values())
-    total = s.execute(
-        select(func.coalesce(func.sum(ProcessDeals.n), 0)).where(
-            ProcessDeals.process_id == process_id
+def _kept_counts(s: Session, process_id: str) -> dict[int, int]:
+    """version id -> how many of the process's deals run on it (ProcessDeals)."""
+
+    def read() -> dict[int, int]:
+        query = (
+            select(ProcessDeals.version_id, func.sum(ProcessDeals.n))
+            .where(ProcessDeals.process_id == process_id)
+            .group_by(ProcessDeals.version_id)
         )
-    ).scalar()
-    return int(total or 0), int(total or 0)
+        return {int(v): int(n or 0) for v, n in s.execute(query) if n}
+
+    return remembered(s, ("deal_counts", process_id), read)
+
+
+def moved(s: Session, deal: Instance, old_version_id: int) -> None:
+    """Count `deal`, being moved from version `old_version_id` to its `version_id` now, on
+    the version it runs on (engine.usecases.unit, in the move's own transaction)."""
+    stripe = deal.id % STRIPES
+    s.execute(
+        update(ProcessDeals)
+        .where(
+            ProcessDeals.process_id == deal.process_id,
+            ProcessDeals.version_id == old_version_id,
+            ProcessDeals.stripe == stripe,
+        )
+        .values(n=ProcessDeals.n - 1)
+    )
+    s.execute(
+        ADD_DEAL,
+        {"process_id": deal.process_id, "version_id": deal.version_id, "stripe": stripe},
+    )
 
 
 def recount(s: Session) -> None:
@@ -69,67 +91,48 @@ def recount(s: Session) -> None:
     stripe = deals.id % STRIPES
     s.execute(
         insert(ProcessDeals).from_select(
-            ["process_id", "stripe", "n"],
-            select(deals.process_id, stripe, func.count()).group_by(deals.process_id, stripe),
+            ["process_id", "version_id", "stripe", "n"],
+            select(deals.process_id, deals.version_id, stripe, func.count()).group_by(
+                deals.process_id, deals.version_id, stripe
+            ),
         )
     )
 
 
-def version_counts(s: Session, process_id: str, single: int | None) -> dict[int, dict[str, int]]:
+def version_counts(s: Session, process_id: str) -> dict[int, dict[str, int]]:
     """version id -> status -> how many of the process's deals (the versions list of the
-    process page).  `single`: the id of the process's only version, which all its deals run
-    on: then they are counted as a whole (`deal_counts`) and only the open ones per status,
-    the others under "closed"."""
-    if single is None:
-        return {v: dict(statuses) for v, statuses in _per_version(s, process_id).items()}
-    total, _same = deal_counts(s, process_id, None)
-    # From the open deals' entries the heatmap beside the list reads too (`open_deals`).
-    open_now = Counter(status for _iid, _lock, status in _open_rows(s, process_id, None))
-    closed = total - sum(open_now.values())
-    return {single: {**open_now, "closed": closed}} if total else {}
-
-
-def _per_version(s: Session, process_id: str) -> dict[int, dict[str, int]]:
-    """version id -> status -> how many of the process's deals: one pass over the process's
-    part of ix_instance_version, once per page (a version's heatmap and the versions list
-    beside it both need it)."""
-
-    def count() -> dict[int, dict[str, int]]:
-        deals = Instance.__table__.c
-        grouped = (
-            select(deals.version_id, deals.status, func.count())
-            .where(deals.process_id == process_id)
-            .group_by(deals.version_id, deals.status)
-        )
-        found: dict[int, dict[str, int]] = {}
-        for version_id, status, n in s.execute(grouped):
-            found.setdefault(version_id, {})[status] = n
-        return found
-
-    return remembered(s, ("per_version", process_id), count)
+    process page): the open ones per status from their entries (the heatmap beside the list
+    reads them too: `open_deals`), the others, from the kept counts, under "closed"."""
+    found: dict[int, dict[str, int]] = {}
+    for _iid, _lock, status, version_id in _open_rows(s, process_id):
+        statuses = found.setdefault(version_id, {})
+        statuses[status] = statuses.get(status, 0) + 1
+    for version_id, n in _kept_counts(s, process_id).items():
+        statuses = found.setdefault(version_id, {})
+        statuses["closed"] = n - sum(statuses.values())
+    return found
 
 
 def open_deals(s: Session, process_id: str, version_id: int | None) -> dict[int, int]:
     """id -> lock_version of the process's open deals (of `version_id` when given)."""
-    return {iid: lock for iid, lock, _status in _open_rows(s, process_id, version_id)}
+    return {
+        iid: lock
+        for iid, lock, _status, version in _open_rows(s, process_id)
+        if version_id is None or version == version_id
+    }
 
 
-def _open_rows(s: Session, process_id: str, version_id: int | None) -> list[tuple[int, int, str]]:
-    """(id, lock_version, status) of the process's open deals (of `version_id` when given),
-    read once per page (engine.store.db.remembered)."""
-    key = ("open_deals", process_id, version_id)
-    return remembered(s, key, lambda: _read_open_rows(s, process_id, version_id))
+def _open_rows(s: Session, process_id: str) -> list[tuple[int, int, str, int]]:
+    """(id, lock_version, status, version id) of the process's open deals, read once per
+    page (engine.store.db.remembered)."""
+    return remembered(s, ("open_deals", process_id), lambda: _read_open_rows(s, process_id))
 
 
-def _read_open_rows(
-    s: Session, process_id: str, version_id: int | None
-) -> list[tuple[int, int, str]]:
+def _read_open_rows(s: Session, process_id: str) -> list[tuple[int, int, str, int]]:
     deals = Instance.__table__.c
-    query = select(deals.id, deals.lock_version, deals.status).where(
+    query = select(deals.id, deals.lock_version, deals.status, deals.version_id).where(
         deals.process_id == process_id, deals.status.in_(OPEN_DEALS)
     )
-    if version_id is not None:
-        query = query.where(deals.version_id == version_id)
     # The driver's own rows, all at once: they need no conversion, and building
     # SQLAlchemy's rows (through the ORM, or one by one) for 10,000 of them took two to five
     # times as long as reading them.

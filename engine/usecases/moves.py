@@ -425,16 +425,8 @@ class MoveCases(UseCases):
             ).first()
             if definition is None:
                 raise NotFoundError(f"no deployed process '{process_id}'")
-            # Counted in an index (engine.store.heat); with one version, without reading
-            # every deal's entry.
-            single = None
-            if definition.latest_version == 1:
-                single = s.scalar(
-                    select(DefinitionVersion.id).where(
-                        DefinitionVersion.definition_id == definition.id
-                    )
-                )
-            counts = heat.version_counts(s, process_id, single)
+            # Kept per version, the open ones read from an index (engine.store.heat).
+            counts = heat.version_counts(s, process_id)
             rows = s.execute(
                 select(
                     DefinitionVersion.id,

@@ -280,8 +280,10 @@ class UnitOfWork:
         """A deal locked here whose workflow the caller has rebuilt (moved to version `vr`):
         the cached workflow, the old version's, is dropped."""
         self.space.workflows.checkout(inst.id, inst.lock_version)
-        inst.version_id = vr.version_id
+        old_version_id, inst.version_id = inst.version_id, vr.version_id
         inst.version_number = vr.version
+        if old_version_id != vr.version_id:
+            heat.moved(self.s, inst, old_version_id)  # the versions' deal counts
         return DealChange(self, inst, vr, change.workflow, change)
 
     def new_deal(

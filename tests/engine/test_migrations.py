@@ -195,28 +195,67 @@ def test_the_backfill_of_0009_gives_the_facts_the_engine_works_out(
         assert s.scalar(select(func.count()).select_from(ReportPending)) == 0
 
 
-def test_each_process_s_deals_are_counted_as_they_start_and_by_0018(team: Service) -> None:
-    """ProcessDeals (engine.store.heat.deal_counts) against the deals there are: kept by each
-    start, and filled anew by migration 0018 (and engine.store.heat.recount)."""
+def test_each_version_s_deals_are_counted_as_they_start_move_and_by_0021(
+    team: Service, tmp_path: Path
+) -> None:
+    """ProcessDeals (engine.store.heat.deal_counts, version_counts) against the deals there
+    are: kept by each start and each move to another version, and filled anew by the
+    migrations (0018, then per version 0021) and engine.store.heat.recount."""
     team.deploy([PROCESSES])
     team.deploy([ENGINE_DATA / "messages.bpmn"])
-    for n in range(20):  # more deals than stripes
-        team.start("sales_pipeline", owner="alice", data={**LEAD, "company": f"Deal {n}"})
+    on_v1 = [
+        str(
+            team.start("sales_pipeline", owner="alice", data={**LEAD, "company": f"D{n}"})[
+                "instance_id"
+            ]
+        )
+        for n in range(20)  # more deals than stripes
+    ]
     for _ in range(3):
         team.start("messages", owner="alice", data={"company": "ACME"})
+    drive(team, on_v1[0], WON)  # a deal closed on version 1 stays there
+    team.deploy([make_v2(tmp_path / "v2")])
+    for _ in range(2):
+        team.start("sales_pipeline", owner="alice", data=LEAD)
+    moved = team.migrate("sales_pipeline", 2, user=None, instance_ids=on_v1[1:6])
+    assert moved["migrated"] == 5
 
-    def kept() -> dict[str, int]:
+    def kept() -> dict[tuple[str, int | None], int]:
         with team.db.read() as s:
-            return {p: heat.deal_counts(s, p, None)[0] for p in ("sales_pipeline", "messages")}
+            ids = dict(
+                s.execute(
+                    select(Instance.version_id, Instance.version_number).where(
+                        Instance.process_id == "sales_pipeline"
+                    )
+                ).all()
+            )
+            counts = {(p, None): heat.deal_counts(s, p, None)[0] for p in ("sales_pipeline",)}
+            for vid, number in ids.items():
+                counts[("sales_pipeline", number)] = heat.deal_counts(s, "sales_pipeline", vid)[1]
+            listed = {
+                ids[vid]: (per.get("running", 0), sum(per.values()))
+                for vid, per in heat.version_counts(s, "sales_pipeline").items()
+            }
+        return counts | {("listed", n): v for n, v in listed.items()}
 
-    def there() -> dict[str, int]:
+    def there() -> dict[tuple[str, int | None], int]:
         with team.db.read() as s:
             rows = s.execute(
-                select(Instance.process_id, func.count()).group_by(Instance.process_id)
-            )
-            return dict(rows.all())
+                select(Instance.version_number, Instance.status, func.count())
+                .where(Instance.process_id == "sales_pipeline")
+                .group_by(Instance.version_number, Instance.status)
+            ).all()
+        counts: dict[tuple[str, int | None], Any] = {("sales_pipeline", None): 0}
+        listed: dict[int, list[int]] = {}
+        for number, status, n in rows:
+            counts[("sales_pipeline", None)] += n
+            counts[("sales_pipeline", number)] = counts.get(("sales_pipeline", number), 0) + n
+            running, total = listed.setdefault(number, [0, 0])
+            listed[number] = [running + (n if status == "running" else 0), total + n]
+        return counts | {("listed", n): tuple(v) for n, v in listed.items()}
 
-    assert kept() == there() == {"sales_pipeline": 20, "messages": 3}
+    assert kept() == there()
+    assert there()[("sales_pipeline", 1)] == 15 and there()[("sales_pipeline", 2)] == 7
     cfg = team.db.alembic_config()
     try:
         with team.db.engine.begin() as conn:
