@@ -21,8 +21,9 @@ from engine.usecases.connectors import (
     OPERATOR_LINES,
     may_manage_connectors,
 )
+from engine.usecases.incidents import failure_text
 from webui.context import engine, require_any_role, user
-from webui.i18n import N_, _
+from webui.i18n import N_, _, language
 
 bp = Blueprint("connectors", __name__, url_prefix="/connectors")
 
@@ -117,12 +118,18 @@ def _page(form: Any, errors: dict[str, str]) -> str:
         hosts=service.connector_hosts(user=me.username),
         secrets=service.connector_secrets(user=me.username),
         operators=service.connector_operators(user=me.username),
-        calls=service.connector_calls(user=me.username, limit=30) if admin else [],
+        calls=_worded(service.connector_calls(user=me.username, limit=30)) if admin else [],
         admin=admin,
         statuses=STATUSES,
         form=form,
         errors=errors,
     )
+
+
+def _worded(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The calls with their last error in the user's language (`failure`: text, detail)."""
+    lang = language()
+    return [{**c, "failure": failure_text(c.get("last_error"), lang)} for c in calls]
 
 
 def init_app(app: Flask) -> None:

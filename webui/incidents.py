@@ -5,6 +5,8 @@ saw, when) with three forms: correct the data and retry the step, skip it, or ca
 The engine (usecases.incidents) decides, records and tells the owner; this page turns the forms
 into its calls and shows its refusals on the form.  Sales managers and admins only (the
 navigation shows the link to them alone); a deal the user may not see is a 404 first.
+What failed is shown in the reader's language (`incident_of`, also on the deal's page), the
+original text under a disclosure for those who handle incidents.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from werkzeug.wrappers import Response
 from engine.core.records import Deal
 from engine.errors import ConflictError, ExpressionError, ValidationError
 from engine.usecases.forms import load_json_object
-from engine.usecases.incidents import MAX_REASON, incident_record, may_handle
+from engine.usecases.incidents import MAX_REASON, again_text, incident_record, may_handle
 from webui.context import CurrentUser, engine, page_number, per_request, user
 from webui.deals import visible_deal
-from webui.i18n import _
+from webui.i18n import _, language
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -51,6 +53,12 @@ def may_handle_incidents() -> bool:
     return me is not None and may_handle(me.roles)
 
 
+def incident_of(error: dict[str, Any] | None) -> dict[str, Any]:
+    """A deal's incident (or a history entry's) worded in the user's language, for the
+    templates: the deal's page shows it without asking this page."""
+    return incident_record(error, language()) or {}
+
+
 def incident_count() -> int:
     """Deals in error, for the navigation (one COUNT per page, for those who handle them)."""
     return int(per_request("incident_count", lambda: engine().incident_count()))
@@ -61,7 +69,9 @@ def index() -> str:
     me = _handler()
     page = page_number()
     size = int(current_app.config["SALESFLOW_PAGE_SIZE"])
-    found = engine().incidents(user=me.username, limit=size + 1, offset=(page - 1) * size)
+    found = engine().incidents(
+        user=me.username, limit=size + 1, offset=(page - 1) * size, lang=language()
+    )
     return render_template(
         "incidents/list.html", incidents=found[:size], page=page, has_next=len(found) > size
     )
@@ -92,7 +102,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    incident = incident_record(deal["error"]) or {}
+    incident = incident_of(deal["error"])
     if data_text is None:
         data_text = json.dumps(incident.get("data") or {}, indent=2, ensure_ascii=False)
     page = render_template(
@@ -111,7 +121,8 @@ def _refused(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, ConflictError):
         return str(exc), 409
     if isinstance(exc, ExpressionError):
-        return _("The step failed again; nothing was changed: %(error)s", error=str(exc)), 422
+        error = again_text(exc, language())
+        return _("The step failed again; nothing was changed: %(error)s", error=error), 422
     return str(exc), 422
 
 
@@ -179,5 +190,9 @@ def cancel(instance_id: int) -> Response | tuple[str, int]:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(
-        lambda: {"may_handle_incidents": may_handle_incidents, "incident_count": incident_count}
+        lambda: {
+            "may_handle_incidents": may_handle_incidents,
+            "incident_count": incident_count,
+            "incident_of": incident_of,
+        }
     )

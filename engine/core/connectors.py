@@ -104,7 +104,8 @@ _ENVIRONMENT = SafeEnvironment()
 
 class ConnectorError(ExpressionError):
     """A connector could not be prepared or its response not used: the call fails (retried,
-    then an incident naming the element)."""
+    then an incident naming the element).  Its text is an entry of engine.core.lint.wording
+    (`say`), so the incident page words it in its reader's language."""
 
 
 @dataclass(frozen=True)
@@ -479,11 +480,28 @@ def _placeholders(template: str) -> list[str]:
 # --- the call ----------------------------------------------------------------------------
 
 
+def _words(key: str, /, **args: str | int | BaseException) -> str:
+    """The English of the wording entry `key` (engine.core.lint.wording), a Python error
+    worded by engine.core.failure_words.  Imported here, not at the top: engine.core.lint
+    reads this module's `Reachable`."""
+    from engine.core.failure_words import python_said
+    from engine.core.lint.wording import say
+
+    return str(
+        say(
+            key,
+            **{n: python_said(v) if isinstance(v, BaseException) else v for n, v in args.items()},
+        )
+    )
+
+
 def _evaluate(expression: str, data: Mapping[str, Any], where: str) -> Any:
     try:
         return _ENVIRONMENT.evaluate(expression, dict(data))
     except Exception as exc:  # the safe language's own errors, and a name the data lacks
-        raise ConnectorError(f"the connector's {where} '{expression[:80]}' failed: {exc}") from exc
+        raise ConnectorError(
+            _words("call.expression_failed", what=where, expression=expression[:80], reason=exc)
+        ) from exc
 
 
 def _fill(
@@ -498,13 +516,10 @@ def _fill(
         inner = match.group(1).strip()
         if inner.startswith("secret:"):
             if encode:
-                raise ConnectorError(f"the connector's {where} may not hold a secret")
+                raise ConnectorError(_words("call.secret_in_url", what=where))
             name = inner.removeprefix("secret:").strip()
             if name not in secrets:
-                raise ConnectorError(
-                    f"the connector's {where} needs the secret '{name}', "
-                    "which an admin has not stored"
-                )
+                raise ConnectorError(_words("call.secret_missing", what=where, name=name))
             return secrets[name]
         value = _evaluate(inner, data, where)
         if not encode:
@@ -520,7 +535,7 @@ def _secret_text(value: Any, secrets: Mapping[str, str]) -> Any:
     if isinstance(value, str) and value.startswith("secret:"):
         name = value.removeprefix("secret:")
         if name not in secrets:
-            raise ConnectorError(f"the secret '{name}' is not stored: an admin sets it")
+            raise ConnectorError(_words("call.secret_not_stored", name=name))
         return secrets[name]
     return value
 
@@ -546,7 +561,7 @@ def build_request(
     if connector.url_expression:
         url = _evaluate(connector.url, data, "URL")
         if not isinstance(url, str):
-            raise ConnectorError(f"the connector's URL is {type(url).__name__}, not text")
+            raise ConnectorError(_words("call.url_not_text", type=type(url).__name__))
     else:
         url = _fill(connector.url, data, secrets, "URL", encode=True)
     if connector.params_expression:
@@ -557,9 +572,7 @@ def build_request(
             )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
-        raise ConnectorError(
-            f"the URL '{url[:120]}' is not an http(s) URL of at most {MAX_URL} characters"
-        )
+        raise ConnectorError(_words("call.url_invalid", url=url[:120], limit=MAX_URL))
     headers: dict[str, str] = {}
     if connector.headers_expression:
         given = _evaluate(connector.headers_expression, data, "headers")
@@ -569,7 +582,7 @@ def build_request(
         headers[name] = _fill(template, data, secrets, f"header {name}", encode=False)
     for name, value in headers.items():
         if any(c in name + value for c in "\r\n\0"):
-            raise ConnectorError(f"the header '{name}' holds a line break")
+            raise ConnectorError(_words("call.header_line_break", name=name))
     body: Any = None
     if connector.body:
         body = {name: _evaluate(expr, data, f"field {name}") for name, expr in connector.body}
@@ -588,10 +601,13 @@ def map_response(
     connector: Connector, status: int, body: Any, mimetype: str | None
 ) -> dict[str, Any]:
     """What the response sets in the deal's data; ConnectorError when a mapped path is not
-    in it.  `body` is the parsed JSON, else the text."""
+    in it (or goes into an answer that is not JSON).  `body` is the parsed JSON, else the
+    text."""
     response = {"status": status, "body": body}
     found: dict[str, Any] = {}
     for name, path in connector.results:
+        if isinstance(body, str) and path.strip().startswith("body."):
+            raise ConnectorError(_words("call.not_json", path=path.strip()))
         found[name] = _at(response, path)
     if connector.result_variable:
         found[connector.result_variable] = {
@@ -610,7 +626,7 @@ def _at(value: Any, path: str) -> Any:
         elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
             current = current[int(step)]
         else:
-            raise ConnectorError(f"the response has no '{path}' (at '{step}')")
+            raise ConnectorError(_words("call.path_missing", path=path, step=step))
     return current
 
 
@@ -630,19 +646,16 @@ def address_refusal(host: str, addresses: list[str], allowed: Mapping[str, bool]
     addresses public unless its entry says otherwise."""
     host = host.lower().rstrip(".")
     if host not in allowed:
-        return f"the host '{host}' is not on the admins' list of allowed hosts"
+        return _words("call.host_not_allowed", host=host)
     if not addresses:
-        return f"the host '{host}' has no address"
+        return _words("call.host_no_address", host=host)
     for text in addresses:
         try:
             address = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
-            return f"'{text}' is not an address"
+            return _words("call.not_an_address", address=text)
         if not address.is_global and not allowed[host]:
-            return (
-                f"the host '{host}' resolves to {address}, an internal address (loopback, "
-                "private, link-local or metadata): its entry does not allow internal addresses"
-            )
+            return _words("call.internal_address", host=host, address=str(address))
     return None
 
 

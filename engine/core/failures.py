@@ -1,16 +1,21 @@
 """Failures in the engine's own steps, described as incidents (no database).
 
 A failure while a task is run leaves it in ERROR; the description names the element, the
-task, the message, the data the element saw and when.  Whether a person's completion is
-refused instead, or the deal goes into error, is decided here too (`engine_steps`); what an
-operator then does about it is engine.usecases.incidents's.
+task, the message, the data the element saw and when.  The message is kept twice: as the
+library or the engine made it (English, `message`) and as a key with its arguments
+(`said`, engine.core.failure_words), which the pages word in their reader's language.
+Whether a person's completion is refused instead, or the deal goes into error, is decided
+here too (`engine_steps`); what an operator then does about it is
+engine.usecases.incidents's.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins import (
     EventBasedGatewayMixin,
     ExclusiveGatewayMixin,
@@ -20,15 +25,28 @@ from SpiffWorkflow.bpmn.specs.mixins import (
     SendTaskMixin,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
-from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
 from engine.clock import iso
 from engine.core import runtime
+from engine.core.failure_words import framed, python_said, said_record
+from engine.core.lint.wording import Said, recognised, say
 
-__all__ = ["describe_failure", "engine_steps", "failed_task", "is_gateway", "task_failure"]
+__all__ = [
+    "describe_failure",
+    "engine_steps",
+    "failed_task",
+    "failure_said",
+    "is_gateway",
+    "task_failure",
+]
+
+_EXPRESSION = re.compile(r"Error evaluating expression '(?P<expression>.*)'", re.DOTALL)
+_DECISION_ROW = re.compile(r"(?:Rule failed|Failed to execute DMN Rule) on row (?P<row>\d+)")
+_NO_WAY_ON = ("No conditions satisfied",)
 
 _GATEWAYS = (
     ExclusiveGatewayMixin,
@@ -83,6 +101,41 @@ def failed_task(exc: WorkflowException, wf: runtime.SalesWorkflow | None = None)
     return max(errored, key=lambda t: t.last_state_change) if errored else None
 
 
+def failure_said(exc: Exception) -> Said:
+    """What failed, worded (see engine.core.failure_words): our own English as its entry, a
+    script's or an expression's Python error inside its frame, a library's text framed."""
+    if not isinstance(exc, SpiffWorkflowException):
+        text = str(exc)
+        return recognised(text) or say("incident.failed", library=framed(text))
+    first = str(exc.args[0]) if exc.args else ""
+    texts = [first, *getattr(exc, "notes", [])]  # SpiffWorkflow adds notes as it goes up
+    cause = _cause(exc)
+    reason = python_said(cause) if cause is not None else None
+    row = next(filter(None, map(_DECISION_ROW.fullmatch, texts)), None)
+    if row is not None and reason is not None:
+        return say("incident.decision", row=row.group("row"), reason=reason)
+    expression = next(filter(None, map(_EXPRESSION.fullmatch, texts)), None)
+    if expression is not None:
+        shown = expression.group("expression")[:200]
+        if reason is None:
+            return say("incident.expression_bare", expression=shown)
+        return say("incident.expression", expression=shown, reason=reason)
+    if reason is not None and isinstance(exc, WorkflowTaskException):
+        return say("incident.script", reason=reason)
+    if first.startswith(_NO_WAY_ON):
+        return say("incident.no_way_on")
+    return say("incident.failed", library=framed(str(exc)))
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """The Python error a SpiffWorkflow exception wraps (it raises its own inside the
+    `except` that caught it), None when it wraps none."""
+    current = exc.__cause__ or exc.__context__
+    while isinstance(current, SpiffWorkflowException):
+        current = current.__cause__ or current.__context__
+    return current
+
+
 def task_failure(task: Task, exc: Exception, now: datetime) -> dict[str, Any]:
     spec = task.task_spec
     return {
@@ -90,6 +143,7 @@ def task_failure(task: Task, exc: Exception, now: datetime) -> dict[str, Any]:
         "element_name": getattr(spec, "bpmn_name", None),
         "task_id": str(task.id),
         "message": str(exc),
+        "said": said_record(failure_said(exc)),
         "data": runtime.json_safe(task.data),
         "at": iso(now),
         "skippable": not is_gateway(task),
@@ -110,6 +164,7 @@ def describe_failure(
         "element_name": getattr(spec, "bpmn_name", None),
         "task_id": None,
         "message": str(exc),
+        "said": said_record(failure_said(exc)),
         "data": None,
         "at": iso(clock.now()),
         "skippable": not isinstance(spec, _GATEWAYS),

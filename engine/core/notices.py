@@ -95,6 +95,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         ENGLISH: "{user} skipped '{task}' of deal '{deal}'.",
         CHINESE: "{user} 跳过了商机「{deal}」的「{task}」。",
     },
+    # engine.store.changes: a deal went into error (engine.core.failure_words words why)
+    "incident": {
+        ENGLISH: "Deal '{deal}' stopped: {step} failed. {reason}",
+        CHINESE: "商机「{deal}」已停止：「{step}」出错。{reason}",
+    },
     "cancelled": {
         ENGLISH: "{user} cancelled deal '{deal}': {reason}",
         CHINESE: "{user} 取消了商机「{deal}」：{reason}",

@@ -8,6 +8,10 @@ for the Host header and TLS's server name: a name cannot resolve to a public add
 the check and to 169.254.169.254 for the call.  No redirects are followed (a redirect could
 lead anywhere), no proxy from the environment is used, the response is read up to
 MAX_RESPONSE_BYTES and the call given up after the connector's timeout.
+
+Each failure is worded by an entry of engine.core.lint.wording (`say`), so the incident and
+the connectors page say it in their reader's language; what the other side said (an error's
+text, the start of an error answer's body) is kept inside that wording as it is.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from engine.core.connectors import MAX_RESPONSE_BYTES, address_refusal
+from engine.core.connectors import MAX_RESPONSE_BYTES, Request, address_refusal
+from engine.core.lint.wording import Said, say
 from engine.usecases.connectors import CallOutcome, PreparedCall
 
 if TYPE_CHECKING:
@@ -32,6 +37,7 @@ __all__ = ["BATCH", "resolve", "run_due_calls", "send"]
 log = logging.getLogger(__name__)
 
 BATCH = 20  # calls per run: each may take up to its timeout
+SHOWN_BODY = 200  # characters of an error answer's body kept in the failure
 
 
 def run_due_calls(service: Service, now: datetime | None = None) -> int:
@@ -70,7 +76,7 @@ def send(prepared: PreparedCall) -> CallOutcome:
     addresses = resolve(host, url.port or (443 if url.scheme == "https" else 80))
     refused = address_refusal(host, addresses, prepared.hosts)
     if refused is not None:
-        return CallOutcome(error=f"refused: {refused}", final=True)
+        return CallOutcome(error=str(say("call.refused", reason=refused)), final=True)
     address = addresses[0]
     headers = {**request.headers, "Host": url.netloc.decode("ascii")}
     extensions = {"sni_hostname": host} if url.scheme == "https" else {}
@@ -91,24 +97,65 @@ def send(prepared: PreparedCall) -> CallOutcome:
         ):
             body = _read(response)
     except httpx.TimeoutException:
-        return CallOutcome(
-            error=f"no answer within {prepared.connector.timeout:g} s (the connector's timeout)",
-            millis=_since(started),
-        )
+        timeout = f"{prepared.connector.timeout:g}"
+        return CallOutcome(error=str(say("call.timeout", seconds=timeout)), millis=_since(started))
     except httpx.HTTPError as exc:
-        return CallOutcome(error=f"the call failed: {exc}", millis=_since(started))
+        return CallOutcome(error=str(_transport_failure(exc)), millis=_since(started))
     except _TooLarge:
-        return CallOutcome(
-            error=f"the answer is larger than {MAX_RESPONSE_BYTES:,} bytes", millis=_since(started)
-        )
+        too_large = say("call.too_large", limit=f"{MAX_RESPONSE_BYTES:,}")
+        return CallOutcome(error=str(too_large), millis=_since(started))
     mimetype = response.headers.get("content-type", "").split(";")[0].strip() or None
+    failure = _status_failure(response, body, _carried(request))
     return CallOutcome(
         status=response.status_code,
         body=_parsed(body, mimetype),
         mimetype=mimetype,
+        error=str(failure) if failure is not None else None,
         millis=_since(started),
         address=address,
     )
+
+
+def _transport_failure(exc: httpx.HTTPError) -> Said:
+    """Why no answer came: a refused connection in plain words, anything else (a TLS or
+    protocol error) in httpx's."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, ConnectionRefusedError):
+            return say("call.connection_refused")
+        current = current.__cause__ or current.__context__
+    return say("call.transport", library=str(exc) or type(exc).__name__)
+
+
+def _carried(request: Request) -> list[str]:
+    """What the request carried that a failure must not show back if the answer echoes it:
+    the words of its header values (a secret goes into a header, often after "Bearer")
+    and a basic-auth password."""
+    words = {w for value in request.headers.values() for w in value.split() if len(w) >= 4}
+    if request.auth is not None and request.auth[1]:
+        words.add(request.auth[1])
+    return sorted(words, key=len, reverse=True)
+
+
+def _status_failure(response: httpx.Response, body: bytes, hidden: list[str]) -> Said | None:
+    """Why an answer that is not a 2xx fails the call: a redirect (never followed), the
+    request refused (4xx) or the service failing (5xx), with the start of what it said,
+    where anything `hidden` the answer echoes is masked; None for a success (and for 1xx,
+    which the use case words itself)."""
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location", "")[:SHOWN_BODY] or "?"
+        return say("call.redirect", status=status, location=location)
+    if status < 400:
+        return None
+    answer = body.decode("utf-8", errors="replace")
+    for secret in hidden:
+        answer = answer.replace(secret, "••••")
+    answer = " ".join(answer.split())
+    kind = "call.client_error" if status < 500 else "call.server_error"
+    if not answer:
+        return say(f"{kind}_bare", status=status)
+    return say(kind, status=status, library=answer[:SHOWN_BODY])
 
 
 class _TooLarge(Exception):

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import clock
 from engine.core import runtime
 from engine.core.definitions import form_name
+from engine.core.failure_words import incident_notice
 from engine.core.roles import role_key
 from engine.core.stages import STAGE_ORDER
 from engine.core.version import VersionRuntime
@@ -28,7 +29,7 @@ from engine.errors import ConflictError
 from engine.store import connectors, customers, notifications, users
 from engine.store import integrations as webhook_outbox
 from engine.store.delegations import route
-from engine.store.models import History, Instance, OpenTask, ReportPending, table_of
+from engine.store.models import History, Instance, OpenTask, ReportPending, User, table_of
 from engine.store.records import iso
 from engine.store.sla import DueTimes, still_escalated
 from engine.store.subscriptions import deliver_kept, sync_subscriptions
@@ -222,9 +223,8 @@ def save_change(
     if history:
         s.execute(_HISTORY, [_history_row(h, inst.id) for h in history])
     if inst.status == "error" and status_before != "error":
-        failure = error or {}
-        where = failure.get("element_name") or failure.get("element_id") or "a step"
-        text = f"Deal '{inst.name}' stopped: {where} failed. {failure.get('message', '')}"
+        lang = s.scalar(select(User.language).where(User.username == inst.owner))
+        text = incident_notice(inst.name, error or {}, lang)  # in the owner's language
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
     if vr.connectors:  # a service task waits for the worker's call (engine.jobs.connectors)

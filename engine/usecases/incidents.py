@@ -4,7 +4,8 @@ When an expression, a script or a service call fails in the engine's own steps (
 person's task is done, after a timer fired, after an operator's retry) the failed task stays
 in ERROR in the workflow, the deal's status becomes `error` and `Instance.error` keeps the
 element, the message, the data the element saw and when; whatever was completed before stays
-completed, in the workflow and in the history.
+completed, in the workflow and in the history.  The message is worded in the reader's
+language when it is read (`incident_record`, engine.core.failure_words).
 
 A person's own step is different.  When the task itself fails (its post-script), or a routing
 decision its completion leads into (a gateway's condition, a timer's expression, evaluated on
@@ -41,11 +42,14 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.core import runtime
+from engine.core.failure_words import worded
 from engine.core.failures import (
     failed_task,
+    failure_said,
     is_gateway,
     task_failure,
 )
+from engine.core.lint.wording import word
 from engine.core.roles import MANAGERS
 from engine.errors import (
     ConflictError,
@@ -61,7 +65,15 @@ from engine.usecases.notices import Named, Notices
 from engine.usecases.outcomes import deal_summary
 from engine.usecases.unit import DealChange, UnitOfWork, parse_id, retried
 
-__all__ = ["INCIDENT_ROLES", "MAX_REASON", "IncidentCases", "incident_record", "may_handle"]
+__all__ = [
+    "INCIDENT_ROLES",
+    "MAX_REASON",
+    "IncidentCases",
+    "again_text",
+    "failure_text",
+    "incident_record",
+    "may_handle",
+]
 
 INCIDENT_ROLES = MANAGERS
 MAX_REASON = 2000
@@ -69,20 +81,42 @@ MAX_DATA_KEYS = 200
 MAX_DATA_BYTES = 100_000
 
 
-def incident_record(error: dict[str, Any] | None) -> dict[str, Any] | None:
+def incident_record(error: dict[str, Any] | None, lang: str | None = None) -> dict[str, Any] | None:
     """A deal's incident with every key (records written before some keys existed lack
-    them): element_id, element_name, task_id, message, data, at, skippable."""
+    them): element_id, element_name, task_id, message (the English the engine or a library
+    made), text (what failed, in `lang`), detail (the message, when `text` says it in other
+    words: the technical detail), data, at, skippable."""
     if error is None:
         return None
+    message = str(error.get("message") or "")
+    text, detail = worded(message, error.get("said"), lang)
     return {
         "element_id": error.get("element_id"),
         "element_name": error.get("element_name"),
         "task_id": error.get("task_id"),
-        "message": str(error.get("message") or ""),
+        "message": message,
+        "text": text,
+        "detail": detail,
         "data": error.get("data"),
         "at": error.get("at"),
         "skippable": bool(error.get("skippable", True)),
     }
+
+
+def failure_text(message: str | None, lang: str | None) -> dict[str, str | None] | None:
+    """A failure kept as English text only (a connector call's last error) in `lang`: its
+    text, and the original as the technical detail when the text words it otherwise."""
+    if not message:
+        return None
+    text, detail = worded(message, None, lang)
+    return {"text": text, "detail": detail}
+
+
+def again_text(exc: Exception, lang: str | None) -> str:
+    """Why a retry or a skip was refused, in `lang`: the failure the element met again (the
+    refusal's own English names the element, which the page shows already)."""
+    cause = exc.__cause__
+    return word(failure_said(cause), lang) if isinstance(cause, Exception) else str(exc)
 
 
 def may_handle(roles: set[str] | frozenset[str]) -> bool:
@@ -223,9 +257,9 @@ class IncidentCases(UseCases):
             return s.scalar(select(func.count()).where(Instance.status == "error")) or 0
 
     def incidents(
-        self, *, user: str, limit: int | None = None, offset: int = 0
+        self, *, user: str, limit: int | None = None, offset: int = 0, lang: str | None = None
     ) -> list[dict[str, Any]]:
-        """The deals in error, most recent first, each with its incident."""
+        """The deals in error, most recent first, each with its incident worded in `lang`."""
         with self.db.read() as s:
             _check_role(s, user)
             query = (
@@ -236,7 +270,7 @@ class IncidentCases(UseCases):
             if limit is not None:
                 query = query.limit(limit).offset(offset)
             return [
-                {**deal_summary(instance_summary(i)), "error": incident_record(i.error)}
+                {**deal_summary(instance_summary(i)), "error": incident_record(i.error, lang)}
                 for i in s.scalars(query)
             ]
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - full-width Chinese punctuation in the Chinese the incident shows
 """The connectors', webhooks', robots' and signed messages' secrets sealed at rest: the
 database (read with plain SQL, and on SQLite its very files) holds none of them, yet the
 worker's connector call still sends the right header to a real local server, webhook
@@ -29,6 +30,7 @@ from engine.store import sealing
 from engine.store.db import Database
 from engine.store.models import ChatRobot, ConnectorSecret, InboundHook, Webhook
 from engine.store.notifications import notify
+from engine.usecases.incidents import incident_record
 from engine.usecases.integrations import SignatureError
 from engine.usecases.service import Service
 from tests.conftest import LEAD, PROCESSES
@@ -257,6 +259,15 @@ def test_a_wrong_key_makes_an_incident_naming_the_secret_and_the_right_key_mends
         "the sealed secret 'crm_token' cannot be opened with this machine's key "
         f"(SALESFLOW_SEALING_KEY): {FIX}"
     ) in deal["error"]["message"]
+    worded = incident_record(deal["error"], "zh-Hans")
+    assert (
+        worded is not None
+        and (
+            "已加密保存的密钥「crm_token」无法用本机的密钥（SALESFLOW_SEALING_KEY）解开："
+            "请把 SALESFLOW_SEALING_KEY 设为加密时所用的密钥"
+        )
+        in worded["text"]
+    )
 
     monkeypatch.delenv(sealing.ENV)  # the key it was sealed with, again
     ops.retry(iid, user="mia")
@@ -277,6 +288,12 @@ def test_a_lost_key_says_so(ops: Service, server: Any) -> None:
         "the sealed secret 'crm_token' cannot be opened: this machine has no sealing key "
         f"(neither SALESFLOW_SEALING_KEY nor {key_file}): {FIX}"
     ) in message
+    worded = incident_record(ops.show(iid)["error"], "zh-Hans")
+    assert (
+        worded is not None
+        and (f"本机没有加密密钥（既没有 SALESFLOW_SEALING_KEY，也没有 {key_file}）")
+        in worded["text"]
+    )
 
 
 def test_a_wrong_key_fails_the_delivery_clearly_and_the_page_still_shows(

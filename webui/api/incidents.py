@@ -7,9 +7,10 @@
 
 Sales managers and admins only (403 for anyone else); a deal the caller may not see is "not
 found" first, word for word like a missing one.  A deal not in error is 409; a retry or skip
-whose element fails again is 422 (nothing changed).  The routes join the API's blueprint
-(token check, JSON errors); `paths()` and `schemas()` are their part of the OpenAPI document,
-which document.py merges in.
+whose element fails again is 422 (nothing changed).  An incident's `text` says what failed in
+the language of Accept-Language; `message` keeps the engine's English.  The routes join the
+API's blueprint (token check, JSON errors); `paths()` and `schemas()` are their part of the
+OpenAPI document, which document.py merges in.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from webui.api.views import (
     MAX_INT,
     MAX_LIMIT,
     _int_arg,
+    _lang,
     _service,
     _user,
     _visible_deal,
@@ -44,7 +46,7 @@ TAG = "incidents"
 def list_incidents() -> ResponseReturnValue:
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_arg("offset", 0, 0, MAX_INT) or 0
-    items = _service().incidents(user=_user(), limit=limit, offset=offset)
+    items = _service().incidents(user=_user(), limit=limit, offset=offset, lang=_lang())
     return {"items": items, "limit": limit, "offset": offset}
 
 
@@ -176,7 +178,15 @@ def schemas() -> dict[str, Any]:
                 "element_id": text("The failed BPMN element.", null=True),
                 "element_name": text("Its name.", null=True),
                 "task_id": text("The failed task (a UUID).", null=True),
-                "message": text("What failed, as the engine reported it."),
+                "message": text("What failed, as the engine or a library reported it (English)."),
+                "text": text(
+                    "What failed, worded in the language of Accept-Language (English when none "
+                    "is given); a library's text no wording covers is kept inside it as it is."
+                ),
+                "detail": text(
+                    "The message, when `text` says it in other words: the technical detail.",
+                    null=True,
+                ),
                 "data": {"description": "The data the element saw when it failed."},
                 "at": text("When it failed.", null=True, format="date-time"),
                 "skippable": {

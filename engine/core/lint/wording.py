@@ -73,6 +73,7 @@ _KEYED_ONLY = frozenset(
         "timer.invalid",
         "severity.error",
         "severity.warning",
+        "incident.library",
     }
 )
 
@@ -918,6 +919,198 @@ WORDING: dict[str, tuple[str, str]] = {
     "severity.warning": ("warning", "警告"),
     # --- refusals (engine.usecases.definitions, the API) -------------------------------
     "refused.more": ("{detail} (and {count} more)", "{detail}（另有 {count} 项）"),
+    # --- incidents: a deal's step failed while it ran (engine.core.failures) -------------
+    # {library}: a library's text (SpiffWorkflow, Python, an HTTP server), shown as it is.
+    "incident.failed": ("the step failed: {library}", "该步骤出错：{library}"),
+    "incident.library": ("{library}", "系统报告「{library}」"),
+    "incident.script": ("the script failed: {reason}", "脚本出错：{reason}"),
+    "incident.expression": (
+        "the expression '{expression}' failed: {reason}",
+        "表达式「{expression}」出错：{reason}",
+    ),
+    "incident.expression_bare": (
+        "the expression '{expression}' failed",
+        "表达式「{expression}」出错",
+    ),
+    "incident.decision": (
+        "the decision table failed at rule {row}: {reason}",
+        "决策表在第 {row} 条规则处出错：{reason}",
+    ),
+    "incident.no_way_on": (
+        "none of the gateway's conditions holds and it has no default flow: the deal cannot "
+        "go on (correct the data and retry)",
+        "网关的条件都不成立，且没有默认流向：商机无法继续（请更正数据后重试）",
+    ),
+    "incident.name_missing": (
+        "the deal's data has no value named '{name}'",
+        "商机数据中没有名为「{name}」的值",
+    ),
+    "incident.division_by_zero": ("a division by zero", "除数为零"),
+    # the safe language's limits (engine.core.expressions.budget)
+    "incident.limit_work": (
+        "too much work: more than {limit} items copied or scanned",
+        "计算量过大：复制或扫描了超过 {limit} 项",
+    ),
+    "incident.limit_time": (
+        "stopped after {seconds} s: it ran longer than allowed",
+        "运行 {seconds} 秒后被停止：超出了允许的运行时间",
+    ),
+    "incident.limit_steps": (
+        "too many loop steps: more than {limit}",
+        "循环步数过多：超过 {limit} 步",
+    ),
+    "incident.limit_number": (
+        "the result of '*' would exceed {bits} bits",
+        "「*」的结果将超过 {bits} 位",
+    ),
+    "incident.limit_range": (
+        "range() is limited to {limit} numbers",
+        "range() 最多生成 {limit} 个数",
+    ),
+    "incident.limit_data": (
+        "the task data would be over {limit} characters written out (or contain itself); "
+        "{names} not kept",
+        "任务数据写出后将超过 {limit} 个字符（或包含自身）；{names} 未保留",
+    ),
+    # --- connector calls (engine.core.connectors, engine.jobs.connectors, the use cases) --
+    "call.failed": ("the call to {host} failed: {reason}", "调用 {host} 失败：{reason}"),
+    "call.failed_after": (
+        "the call to {host} failed after {attempts} attempts: {reason}",
+        "调用 {host} 失败（已尝试 {attempts} 次，重试次数已用完）：{reason}",
+    ),
+    "call.service_failed": (
+        "the call to the service failed: {reason}",
+        "调用对方服务失败：{reason}",
+    ),
+    "call.service_failed_after": (
+        "the call to the service failed after {attempts} attempts: {reason}",
+        "调用对方服务失败（已尝试 {attempts} 次，重试次数已用完）：{reason}",
+    ),
+    "call.timeout": (
+        "no answer within {seconds} s (the connector's timeout)",
+        "{seconds} 秒内没有应答（已到连接器的超时时间）",
+    ),
+    "call.connection_refused": (
+        "the connection was refused: nothing answers at that address and port",
+        "连接被拒绝：该地址和端口上没有服务应答",
+    ),
+    "call.transport": ("the call failed: {library}", "调用失败：{library}"),
+    "call.refused": ("refused: {reason}", "已拒绝调用：{reason}"),
+    "call.host_not_allowed": (
+        "the host '{host}' is not on the admins' list of allowed hosts",
+        "主机「{host}」不在管理员允许的主机列表中",
+    ),
+    "call.host_no_address": (
+        "the host '{host}' has no address",
+        "主机「{host}」没有地址（域名无法解析）",
+    ),
+    "call.not_an_address": ("'{address}' is not an address", "「{address}」不是有效的地址"),
+    "call.internal_address": (
+        "the host '{host}' resolves to {address}, an internal address (loopback, private, "
+        "link-local or metadata): its entry does not allow internal addresses",
+        "主机「{host}」解析到内部地址 {address}（回环、私有、链路本地或云元数据地址），"
+        "而它的条目不允许访问内部地址",
+    ),
+    "call.too_large": (
+        "the answer is larger than {limit} bytes",
+        "应答超过 {limit} 字节",
+    ),
+    "call.redirect": (
+        "the service answered HTTP {status}, a redirect to {location}: connectors do not "
+        "follow redirects",
+        "对方服务返回 HTTP {status}，重定向到 {location}：连接器不跟随重定向",
+    ),
+    "call.client_error": (
+        "the service refused the request with HTTP {status}: {library}",
+        "对方服务拒绝了请求（HTTP {status}）：{library}",
+    ),
+    "call.client_error_bare": (
+        "the service refused the request with HTTP {status}",
+        "对方服务拒绝了请求（HTTP {status}）",
+    ),
+    "call.server_error": (
+        "the service failed with HTTP {status}: {library}",
+        "对方服务出错（HTTP {status}）：{library}",
+    ),
+    "call.server_error_bare": (
+        "the service failed with HTTP {status}",
+        "对方服务出错（HTTP {status}）",
+    ),
+    "call.http_status": ("the service answered HTTP {status}", "对方服务返回了 HTTP {status}"),
+    "call.not_json": (
+        "the answer is not JSON, so it has no '{path}'",
+        "应答不是 JSON，因此没有「{path}」",
+    ),
+    "call.path_missing": (
+        "the response has no '{path}' (at '{step}')",
+        "应答中没有「{path}」（在「{step}」处找不到）",
+    ),
+    "call.expression_failed": (
+        "the connector's {what} '{expression}' failed: {reason}",
+        "连接器的{what}「{expression}」出错：{reason}",
+    ),
+    "call.secret_missing": (
+        "the connector's {what} needs the secret '{name}', which an admin has not stored",
+        "连接器的{what}需要密钥「{name}」，但管理员尚未保存它",
+    ),
+    "call.secret_not_stored": (
+        "the secret '{name}' is not stored: an admin sets it",
+        "密钥「{name}」尚未保存：请管理员设置",
+    ),
+    # engine.core.sealing, through engine.store.connectors: a secret stored sealed
+    "call.sealed_wrong_key": (
+        "the sealed secret '{name}' cannot be opened with this machine's key ({source}): "
+        "set SALESFLOW_SEALING_KEY to the key it was sealed with",
+        "已加密保存的密钥「{name}」无法用本机的密钥（{source}）解开："
+        "请把 SALESFLOW_SEALING_KEY 设为加密时所用的密钥",
+    ),
+    "call.sealed_no_key": (
+        "the sealed secret '{name}' cannot be opened: this machine has no sealing key "
+        "(neither SALESFLOW_SEALING_KEY nor {source}): set SALESFLOW_SEALING_KEY to the key "
+        "it was sealed with",
+        "已加密保存的密钥「{name}」无法解开：本机没有加密密钥（既没有 SALESFLOW_SEALING_KEY，"
+        "也没有 {source}）：请把 SALESFLOW_SEALING_KEY 设为加密时所用的密钥",
+    ),
+    "call.sealed_format": (
+        "the sealed secret '{name}' is sealed in a format ({version}) this version of "
+        "salesflow cannot read: upgrade salesflow on this machine",
+        "已加密保存的密钥「{name}」使用的加密格式（{version}）本版本 salesflow 无法读取："
+        "请升级本机的 salesflow",
+    ),
+    "call.secret_in_url": (
+        "the connector's {what} may not hold a secret",
+        "连接器的{what}中不能包含密钥",
+    ),
+    "call.url_not_text": (
+        "the connector's URL is {type}, not text",
+        "连接器的 URL 是 {type}，不是文本",
+    ),
+    "call.url_invalid": (
+        "the URL '{url}' is not an http(s) URL of at most {limit} characters",
+        "URL「{url}」不是最多 {limit} 个字符的 http(s) 地址",
+    ),
+    "call.header_line_break": (
+        "the header '{name}' holds a line break",
+        "请求头「{name}」中含有换行符",
+    ),
+    "call.operator_unmapped": (
+        "the operator '{name}' is not mapped to an HTTP request: an admin maps it on the "
+        "connectors page",
+        "操作「{name}」尚未映射为 HTTP 请求：请管理员在连接器页面映射它",
+    ),
+    "call.operator_broken": (
+        "the mapping of '{name}' is broken: {library}",
+        "「{name}」的映射有误：{library}",
+    ),
+    # where in a connector an expression sits ({what} of the entries above)
+    "call.where_url": ("URL", "请求地址"),
+    "call.where_params": ("params", "查询参数"),
+    "call.where_headers": ("headers", "请求头"),
+    "call.where_body": ("body", "请求体"),
+    "call.where_auth": ("basic auth", "基本认证"),
+    "call.where_field": ("field {name}", "字段「{name}」"),
+    "call.where_header": ("header {name}", "请求头「{name}」"),
+    "call.where_parameter": ("parameter {name}", "参数「{name}」"),
 }
 
 
