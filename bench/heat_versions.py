@@ -3,15 +3,17 @@ process page links each version's heatmap, and a designer who published a second
 looks at the first's.  Server time of /processes/sales_pipeline/heatmap?version=N over the
 100,000 deals of bench/web_100k.py, a third of them moved to a second version.
 
-    .venv/bin/python bench/heat_versions.py --source var/bench_100k.sqlite3 [--runs 3]
-        [--views 10] [--work var/bench_100k_versions.sqlite3]
+    .venv/bin/python bench/heat_versions.py [--only sqlite|pg] [--runs 3] [--views 10]
+        [--sqlite-source URL] [--sqlite-work URL] [--pg-source URL] [--pg-work URL]
 
---source is a SQLite file bench/web_100k.py filled (any schema revision this code can
-migrate); it is copied to --work once, and there migrated (the migrations' time is printed),
-a second version of the sales pipeline is published and every third deal moved onto it, and
-the report facts are worked out anew.  The pages are then timed as bench/web_100k.py times
-them: a fresh app per run, Flask's test client, after logging in.  Run it from another
-checkout (PYTHONPATH or that checkout's bench/) to time older code on a --work of its own.
+A source is the database bench/web_100k.py filled (var/bench_100k.sqlite3, the PostgreSQL
+database bench_100k; any schema revision this code can migrate); it is copied to its work
+database once (a file copy; CREATE DATABASE ... TEMPLATE), and there migrated (the time is
+printed), a second version of the sales pipeline is published and every third deal moved onto
+it, and the report facts and deal counts are worked out anew.  The pages are then timed as
+bench/web_100k.py times them: a fresh app per run, Flask's test client, after logging in.
+Run it from another checkout (that checkout's bench/) to time older code on a work database
+of its own.
 Prints figures; never part of the test run.
 """
 
@@ -33,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.append(str(Path(__file__).resolve().parent))
 
 from _bulk import MANAGER  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy import create_engine, func, make_url, select, text, update  # noqa: E402
 from web import logged_in, machine, p, timed_get  # noqa: E402
 
+from engine.store import heat  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.deployments import version_row  # noqa: E402
 from engine.store.models import Instance  # noqa: E402
@@ -44,6 +47,7 @@ from engine.usecases.service import Service  # noqa: E402
 from webui import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PROCESS = "sales_pipeline"
 TARGET_MS = 50.0
 
@@ -80,17 +84,41 @@ def second_version(db: Database) -> None:
             .where(Instance.process_id == PROCESS, Instance.id % 3 == 0)
             .values(version_id=vid, version_number=number)
         )
+        heat.recount(s)  # the deals per version, as a move keeps them
         t0 = time.perf_counter()
         facts.rebuild(s)
         print(f"facts worked out anew in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
-def prepare(source: Path, work: Path) -> str:
-    url = f"sqlite:///{work}"
-    fresh = not work.exists()
-    if fresh:
-        shutil.copyfile(source, work)
-    db = Database(url)
+def copied(source: str, work: str) -> bool:
+    """Copy the database at `source` to `work` unless `work` exists; whether it copied.
+    PostgreSQL: CREATE DATABASE ... TEMPLATE (nobody may be connected to the source)."""
+    if source.startswith("sqlite"):
+        src, dst = Path(make_url(source).database or ""), Path(make_url(work).database or "")
+        if dst.exists():
+            return False
+        if not src.exists():
+            raise SystemExit(f"{src} does not exist: fill it with bench/web_100k.py --only sqlite")
+        shutil.copyfile(src, dst)
+        return True
+    name, template = make_url(work).database, make_url(source).database
+    server = create_engine(make_url(work).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            there = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if there:
+                return False
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            return True
+    finally:
+        server.dispose()
+
+
+def prepare(source: str, work: str) -> None:
+    copied(source, work)
+    db = Database(work)
     try:
         t0 = time.perf_counter()
         db.migrate()
@@ -100,7 +128,6 @@ def prepare(source: Path, work: Path) -> str:
         print(f"deals per version: {versions(db)}", file=sys.stderr)
     finally:
         db.dispose()
-    return url
 
 
 def one_run(url: str, numbers: list[int], views: int) -> dict[str, list[float]]:
@@ -117,16 +144,7 @@ def one_run(url: str, numbers: list[int], views: int) -> dict[str, list[float]]:
         app.extensions["salesflow"].db.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", type=Path, default=ROOT / "var" / "bench_100k.sqlite3")
-    parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench_100k_versions.sqlite3")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--views", type=int, default=10, help="views of each page per run")
-    args = parser.parse_args()
-    if not args.work.exists() and not args.source.exists():
-        parser.error(f"{args.source} does not exist: fill it with bench/web_100k.py --only sqlite")
-    url = prepare(args.source, args.work)
+def measure(label: str, url: str, runs: int, views: int) -> None:
     db = Database(url)
     try:
         split = versions(db)
@@ -134,18 +152,38 @@ def main() -> None:
         db.dispose()
     results = []
     loads = []
-    for n in range(args.runs):
-        print(f"run {n + 1}/{args.runs} ...", file=sys.stderr)
+    for n in range(runs):
+        print(f"{label}: run {n + 1}/{runs} ...", file=sys.stderr)
         loads.append(os.getloadavg()[0])
-        results.append(one_run(url, sorted(split), args.views))
+        results.append(one_run(url, sorted(split), views))
         loads.append(os.getloadavg()[0])
-    print(f"\na version's heatmap, SQLite, deals per version {split}")
+    print(f"\na version's heatmap, {label}, deals per version {split}; median of {runs} runs")
     print(f"machine: {machine()}; load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
     print(f"{'page':26} {'p50 ms':>8} {'p95 ms':>8}  target p50 <= {TARGET_MS:.0f} ms")
     for name in results[0]:
         p50 = statistics.median(p(r[name], 0.50) for r in results)
         p95 = statistics.median(p(r[name], 0.95) for r in results)
         print(f"{name:26} {p50:8.1f} {p95:8.1f}  {'ok' if p50 <= TARGET_MS else 'MISSED'}")
+
+
+def main() -> None:
+    var = ROOT / "var"
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sqlite-source", default=f"sqlite:///{var / 'bench_100k.sqlite3'}")
+    parser.add_argument("--sqlite-work", default=f"sqlite:///{var / 'bench_100k_versions.sqlite3'}")
+    parser.add_argument("--pg-source", default=f"{PG}/bench_100k")
+    parser.add_argument("--pg-work", default=f"{PG}/bench_100k_versions")
+    parser.add_argument("--only", choices=("sqlite", "pg"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--views", type=int, default=10, help="views of each page per run")
+    args = parser.parse_args()
+    for label, source, work in (
+        ("SQLite file", args.sqlite_source, args.sqlite_work),
+        ("PostgreSQL", args.pg_source, args.pg_work),
+    ):
+        if args.only in (None, "sqlite" if label.startswith("SQLite") else "pg"):
+            prepare(source, work)
+            measure(label, work, args.runs, args.views)
 
 
 if __name__ == "__main__":
