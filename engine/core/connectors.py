@@ -199,9 +199,17 @@ def _number(text: str | None, default: float, low: float, high: float, what: str
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{what} '{text}' is not a number") from None
+        raise ValueError(_words("connector.not_number", attribute=what, text=text)) from None
     if not low <= value <= high:
-        raise ValueError(f"{what} must be between {low:g} and {high:g}, not {value:g}")
+        raise ValueError(
+            _words(
+                "connector.out_of_range",
+                attribute=what,
+                low=f"{low:g}",
+                high=f"{high:g}",
+                value=f"{value:g}",
+            )
+        )
     return value
 
 
@@ -209,7 +217,7 @@ def duration_seconds(text: str) -> float:
     """An ISO 8601 duration of days, hours, minutes and seconds ("PT30S")."""
     match = _DURATION.match(text.strip())
     if match is None or text.strip() in ("P", "PT"):
-        raise ValueError(f"'{text}' is not a duration such as PT30S")
+        raise ValueError(_words("connector.not_duration", text=text))
     days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     return days * 86400 + hours * 3600 + minutes * 60 + seconds
 
@@ -217,7 +225,7 @@ def duration_seconds(text: str) -> float:
 def _ours(node: etree._Element) -> Connector:
     method = (node.get("method") or "GET").strip().upper()
     if method not in METHODS:
-        raise ValueError(f"method '{method}' is not one of {', '.join(METHODS)}")
+        raise ValueError(_words("connector.method", method=method, methods=", ".join(METHODS)))
     url = (node.get("url") or "").strip()
     delay_text = node.get("retryDelay")
     delay = duration_seconds(delay_text) if delay_text else DEFAULT_DELAY
@@ -238,7 +246,7 @@ def _pairs(node: etree._Element, tag: str, value: str) -> tuple[tuple[str, str],
     for child in node.iterfind(f"{{{SALESFLOW}}}{tag}"):
         name = (child.get("name") or "").strip()
         if not name:
-            raise ValueError(f"a {tag} without a name")
+            raise ValueError(_words("connector.unnamed", tag=tag))
         found.append((name, child.get(value) or ""))
     return tuple(found)
 
@@ -291,7 +299,7 @@ def operator_connector(
     expressions read the operator's parameters.  ValueError says what is wrong."""
     method = method.strip().upper() or "POST"
     if method not in METHODS:
-        raise ValueError(f"method '{method}' is not one of {', '.join(METHODS)}")
+        raise ValueError(_words("connector.method", method=method, methods=", ".join(METHODS)))
     connector = Connector(
         method=method,
         url=url.strip(),
@@ -319,7 +327,7 @@ def _lines(text: str, sign: str) -> tuple[tuple[str, str], ...]:
             continue
         name, found_sign, value = line.partition(sign)
         if not found_sign or not name.strip():
-            raise ValueError(f"'{line.strip()[:60]}' is not like 'name {sign} value'")
+            raise ValueError(_words("connector.line", line=line.strip()[:60], sign=sign))
         found.append((name.strip(), value.strip()))
     return tuple(found)
 
@@ -327,7 +335,7 @@ def _lines(text: str, sign: str) -> tuple[tuple[str, str], ...]:
 def _camunda(node: etree._Element, task: etree._Element) -> Connector:
     ident = (node.findtext(f"{{{CAMUNDA}}}connectorId") or "").strip()
     if ident != "http-connector":
-        raise ValueError(f"the Camunda connector '{ident}' is not an http-connector")
+        raise ValueError(_words("connector.camunda_kind", ident=ident))
     io = node.find(f"{{{CAMUNDA}}}inputOutput")
     inputs: dict[str, etree._Element] = {}
     outputs: list[tuple[str, str]] = []
@@ -338,7 +346,7 @@ def _camunda(node: etree._Element, task: etree._Element) -> Connector:
     url = _camunda_text(inputs.get("url"))
     method = _camunda_text(inputs.get("method")).upper() or "GET"
     if method not in METHODS:
-        raise ValueError(f"method '{method}' is not one of {', '.join(METHODS)}")
+        raise ValueError(_words("connector.method", method=method, methods=", ".join(METHODS)))
     headers: list[tuple[str, str]] = []
     header_map = inputs.get("headers")
     if header_map is not None:
@@ -351,7 +359,7 @@ def _camunda(node: etree._Element, task: etree._Element) -> Connector:
     if cycle and cycle.strip():
         match = _CYCLE.match(cycle.strip())
         if match is None:
-            raise ValueError(f"the retry cycle '{cycle.strip()}' is not like R3/PT10S")
+            raise ValueError(_words("connector.retry_cycle", cycle=cycle.strip()))
         retries = min(int(match.group(1)), MAX_RETRIES)
         delay, backoff = min(duration_seconds(match.group(2)), MAX_DELAY), False
     return Connector(
@@ -391,7 +399,7 @@ def _juel(text: str) -> str:
     try:
         return juel.translate_condition(text)
     except juel.NotTranslatable as exc:
-        raise ValueError(f"'{text}' is JUEL salesflow does not translate ('{exc.part}')") from None
+        raise ValueError(_words("connector.juel", text=text, part=exc.part)) from None
 
 
 def _camunda_output(param: etree._Element) -> str:
@@ -404,7 +412,7 @@ def _camunda_output(param: etree._Element) -> str:
     match = re.fullmatch(r"S\(response\)\.prop\(\"(\w+)\"\)(?:\.\w+\(\))?", inner)
     if match:
         return f"body.{match.group(1)}"
-    raise ValueError(f"the output '{text}' maps nothing salesflow can read: use ${{response}}")
+    raise ValueError(_words("connector.output", text=text))
 
 
 def static_host(connector: Connector) -> str | None:
@@ -435,14 +443,14 @@ def url_problem(connector: Connector) -> str | None:
         return None  # the admins' mapping has the URL
     if connector.url_expression:
         if not connector.url:
-            return "the connector has no URL"
+            return _words("connector.no_url")
         return None
     if not connector.url:
-        return "the connector has no URL"
+        return _words("connector.no_url")
     head = connector.url.split("{{", 1)[0]
     parts = urlsplit(head)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"the URL '{connector.url[:120]}' does not start with http:// or https:// and a host"
+        return _words("connector.url_scheme", url=connector.url[:120])
     return None
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.core.connectors import CAMUNDA, SALESFLOW
 from engine.core.lint import Problem, check, localized, wording
 from engine.core.lint.wording import WORDING, placeholders, say, unworded, word
 from tests.conftest import CORPORA, PROCESSES
@@ -268,7 +269,59 @@ def broken_definitions() -> Iterator[tuple[str, dict[str, str | bytes]]]:
         )
     ]
     yield "timers", {"timers.bpmn": _process(_chain(timers))}
+    yield "connectors", {"connectors.bpmn": _process(_chain(BROKEN_CONNECTORS))}
     yield "too large", {"big.bpmn": "x" * 6_000_000}
+
+
+def _ours(attributes: str, inner: str = "") -> str:
+    return (
+        f'<salesflow:connector xmlns:salesflow="{SALESFLOW}" {attributes}>{inner}'
+        "</salesflow:connector>"
+    )
+
+
+def _camunda(connector: str, inputs: str = "", outputs: str = "", cycle: str = "") -> str:
+    retry = f"<camunda:failedJobRetryTimeCycle>{cycle}</camunda:failedJobRetryTimeCycle>"
+    return (
+        f"{retry if cycle else ''}<camunda:connector>"
+        f"<camunda:connectorId>{connector}</camunda:connectorId><camunda:inputOutput>"
+        f"{inputs}{outputs}</camunda:inputOutput></camunda:connector>"
+    )
+
+
+_URL = '<camunda:inputParameter name="url">https://crm.example.com/x</camunda:inputParameter>'
+# A service task for each thing a connector as written can get wrong (engine.core.connectors).
+BROKEN_CONNECTORS = [
+    f'<bpmn:serviceTask id="t{n}" name="Call {n}" xmlns:camunda="{CAMUNDA}">'
+    f"<bpmn:extensionElements>{connector}</bpmn:extensionElements>{{inc}}{{out}}"
+    "</bpmn:serviceTask>"
+    for n, connector in enumerate(
+        [
+            _ours('method="FETCH" url="https://crm.example.com/x"'),
+            _ours('url="https://crm.example.com/x" timeout="soon"'),
+            _ours('url="https://crm.example.com/x" retries="500"'),
+            _ours('url="https://crm.example.com/x" retryDelay="later"'),
+            _ours(
+                'url="https://crm.example.com/x"',
+                f'<salesflow:header xmlns:salesflow="{SALESFLOW}" value="x"/>',
+            ),
+            _ours('method="GET"'),
+            _ours('url="ftp://crm.example.com/x"'),
+            _camunda("mail-send"),
+            _camunda("http-connector", _URL, cycle="every minute"),
+            _camunda(
+                "http-connector",
+                _URL,
+                '<camunda:outputParameter name="x">${response.headers}</camunda:outputParameter>',
+            ),
+            _camunda(
+                "http-connector",
+                _URL + '<camunda:inputParameter name="payload">${execution.getVariables()}'
+                "</camunda:inputParameter>",
+            ),
+        ]
+    )
+]
 
 
 def sweep() -> Iterator[tuple[str, dict[str, str | bytes]]]:

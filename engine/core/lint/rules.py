@@ -186,14 +186,14 @@ class _Linter:
         try:
             connector = connectors.read_connector(task)
         except ValueError as exc:
-            self.add(task, say("connector.broken", problem=str(exc)))
+            self.add(task, say("connector.broken", detail=str(exc)))
             return
         if connector is None:
             self.add(task, say("service_task.no_service"))
             return
         problem = connectors.url_problem(connector)
         if problem is not None:
-            self.add(task, say("connector.broken", problem=problem))
+            self.add(task, say("connector.broken", detail=problem))
             return
         if self.hosts is None:
             return

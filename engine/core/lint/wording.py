@@ -173,8 +173,51 @@ WORDING: dict[str, tuple[str, str]] = {
         "（方法、URL、请求头、请求体、结果），或改用脚本任务，或由执行者完成的用户任务",
     ),
     "connector.broken": (
-        "the connector cannot run: {problem}",
-        "连接器无法运行：{problem}",
+        "the connector cannot run: {detail}",
+        "连接器无法运行：{detail}",
+    ),
+    # --- what is wrong in a connector as written (engine.core.connectors) ------------------
+    "connector.not_number": (
+        "{attribute} '{text}' is not a number",
+        "{attribute} 的值「{text}」不是数字",
+    ),
+    "connector.out_of_range": (
+        "{attribute} must be between {low} and {high}, not {value}",
+        "{attribute} 必须在 {low} 到 {high} 之间，而不是 {value}",
+    ),
+    "connector.not_duration": (
+        "'{text}' is not a duration such as PT30S",
+        "「{text}」不是 PT30S 这样的时长",
+    ),
+    "connector.method": (
+        "method '{method}' is not one of {methods}",
+        "请求方法「{method}」不在 {methods} 之中",
+    ),
+    "connector.unnamed": ("a {tag} without a name", "有一个 {tag} 没有名称"),
+    "connector.line": (
+        "'{line}' is not like 'name {sign} value'",
+        "「{line}」不符合「名称 {sign} 值」的格式",
+    ),
+    "connector.camunda_kind": (
+        "the Camunda connector '{ident}' is not an http-connector",
+        "Camunda 连接器「{ident}」不是 http-connector",
+    ),
+    "connector.retry_cycle": (
+        "the retry cycle '{cycle}' is not like R3/PT10S",
+        "重试周期「{cycle}」不符合 R3/PT10S 的格式",
+    ),
+    "connector.juel": (
+        "'{text}' is JUEL salesflow does not translate ('{part}')",
+        "「{text}」是 salesflow 无法转换的 JUEL 表达式（「{part}」）",
+    ),
+    "connector.output": (
+        "the output '{text}' maps nothing salesflow can read: use ${{response}}",
+        "输出「{text}」没有映射 salesflow 能读取的内容：请使用 ${{response}}",
+    ),
+    "connector.no_url": ("the connector has no URL", "连接器没有 URL"),
+    "connector.url_scheme": (
+        "the URL '{url}' does not start with http:// or https:// and a host",
+        "URL「{url}」不是以 http:// 或 https:// 加主机名开头",
     ),
     "connector.host_refused": (
         "the connector calls the host '{host}', which an admin has not allowed (Admin > "
