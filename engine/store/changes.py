@@ -224,7 +224,12 @@ def save_change(
         s.execute(_HISTORY, [_history_row(h, inst.id) for h in history])
     if inst.status == "error" and status_before != "error":
         lang = s.scalar(select(User.language).where(User.username == inst.owner))
-        text = incident_notice(inst.name, error or {}, lang)  # in the owner's language
+        failure = dict(error or {})
+        if failure.get("element_id"):  # the step as the version names it in that language
+            failure["element_name"] = vr.texts(lang).name(
+                failure["element_id"], failure.get("element_name")
+            )
+        text = incident_notice(inst.name, failure, lang)  # in the owner's language
         notifications.notify(s, inst.owner, "incident", text.strip(), instance_id=inst.id, now=now)
     sync_open_tasks(s, inst, vr, open_tasks, roles, new=new, existing=open_before)
     if vr.connectors:  # a service task waits for the worker's call (engine.jobs.connectors)

@@ -7,6 +7,10 @@ in both languages, for every kind of failure: tests/webui/test_incident_pages_zh
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from engine.core.connectors import address_refusal
@@ -46,8 +50,12 @@ def test_a_script_failure_keeps_its_key_and_arguments_through_a_reload(team: Ser
     assert en["message"] == error["message"]  # the API's English stays as it was
 
 
-def test_the_owner_is_told_in_her_language(team: Service) -> None:
-    team.deploy([ENGINE_DATA / "incident_order.bpmn"])
+def test_the_owner_is_told_in_her_language(team: Service, tmp_path: Path) -> None:
+    # The step is named as the version's Chinese translation names it.
+    shutil.copy(ENGINE_DATA / "incident_order.bpmn", tmp_path)
+    names = {"elements": {"script_total": {"name": "计算订单总额"}}}
+    (tmp_path / "incident_order.zh-Hans.json").write_text(json.dumps(names), encoding="utf-8")
+    team.deploy([tmp_path])
     team.set_language("alice", "zh")
     iid = team.start("incident_order", owner="alice")["instance_id"]
     [task] = team.tasks(instance=iid)
@@ -56,8 +64,7 @@ def test_the_owner_is_told_in_her_language(team: Service) -> None:
     assert told["kind"] == "incident"
     name = team.show(iid)["name"]
     assert told["text"] == (
-        f"商机「{name}」已停止：「Total the order」出错。"
-        "脚本出错：商机数据中没有名为「quantity」的值"
+        f"商机「{name}」已停止：「计算订单总额」出错。脚本出错：商机数据中没有名为「quantity」的值"
     )
 
 
