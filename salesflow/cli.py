@@ -32,7 +32,7 @@ from engine.usecases.messages import correlation_pairs
 from engine.usecases.service import Service, connect
 from salesflow.forecast_text import backtest_text, forecast_text
 from salesflow.output import human, table
-from salesflow.render_file import render_file
+from salesflow.render_file import render_file, translations_beside
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -538,6 +538,7 @@ def cmd_render(args: argparse.Namespace) -> Any:
             layout=args.layout,
             paper=_paper(args, fmt),
             lang=args.lang,
+            beside=translations_beside(path),
         )
         if not args.json:  # with --json they are in the result
             for warning in result["warnings"]:

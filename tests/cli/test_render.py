@@ -48,6 +48,21 @@ def test_a_bpmn_file_renders_without_deploying_or_a_database(
     assert "task_needs_analysis" in groups and "gw_discount_ok" in groups
 
 
+def test_a_file_is_drawn_in_the_language_of_the_translations_beside_it(tmp_path: Path) -> None:
+    # processes/ holds sales_pipeline.zh-Hans.json beside the BPMN file: --lang zh draws the
+    # Chinese labels a deploy of the folder would show, without a database.
+    chinese, english = tmp_path / "zh.svg", tmp_path / "en.svg"
+    assert main(["--lang", "zh", "render", str(PIPELINE), "-o", str(chinese)]) == 0
+    assert main(["render", str(PIPELINE), "-o", str(english)]) == 0
+    assert "建立商机" in chinese.read_text() and "Prepare deal" not in chinese.read_text()
+    assert "Prepare deal" in english.read_text() and "建立商机" not in english.read_text()
+    alone = tmp_path / "alone"  # no translations beside it: the designer's words
+    alone.mkdir()
+    shutil.copy(PIPELINE, alone)
+    assert main(["--lang", "zh", "render", str(alone / PIPELINE.name), "-o", str(chinese)]) == 0
+    assert "Prepare deal" in chinese.read_text()
+
+
 def test_a_non_executable_file_from_another_tool_renders(tmp_path: Path) -> None:
     source = CORPORA / "miwg" / "Reference" / "A.1.0.bpmn"
     out = tmp_path / "a.svg"
