@@ -30,9 +30,10 @@ from engine.usecases.definitions import check_paths, database_configured, severi
 from engine.usecases.forms import load_json_object
 from engine.usecases.messages import correlation_pairs
 from engine.usecases.service import Service, connect
+from engine.usecases.texts import file_texts
 from salesflow.forecast_text import backtest_text, forecast_text
 from salesflow.output import human, table
-from salesflow.render_file import render_file, translations_beside
+from salesflow.render_file import render_file
 
 EXIT_CODES: dict[type[EngineError], int] = {
     NotFoundError: 4,
@@ -538,7 +539,7 @@ def cmd_render(args: argparse.Namespace) -> Any:
             layout=args.layout,
             paper=_paper(args, fmt),
             lang=args.lang,
-            beside=translations_beside(path),
+            translate=file_texts(path, args.lang).graph,
         )
         if not args.json:  # with --json they are in the result
             for warning in result["warnings"]:

@@ -8,16 +8,15 @@ command stays a thin caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from diagrams import join_pdfs, render_definition
 from engine.core.graph import Graph, diagram_list, graph_from_xml, graphs_from_xml, warning_text
-from engine.core.translations import Translations, file_locale
 from engine.errors import DefinitionError
 
-__all__ = ["ALL", "render_file", "translations_beside"]
+__all__ = ["ALL", "render_file"]
 
 ALL = "all"
 
@@ -32,22 +31,19 @@ def render_file(
     layout: str | None,
     paper: dict[str, Any],
     lang: str | None,
-    beside: Mapping[str, str] | None = None,
+    translate: Callable[[Graph], Graph] | None = None,
 ) -> dict[str, Any]:
     """Draw the file `name` (its bytes `text`) into `out` (or beside it, one file per
     diagram) and say what was drawn: the file's diagrams (id, name, main, drawn, and the
-    file each went to) and the warnings, in `lang`.  Its labels are in `lang` when one of
-    the translation files `beside` it (name -> text, `translations_beside`) has that
-    language, as the deployed process's would be."""
+    file each went to) and the warnings, in `lang`.  `translate` puts the labels in `lang`
+    (engine.usecases.texts.file_texts: the translation files beside the file)."""
     listed = diagram_list(text, file=name)
     if diagram == ALL:
         graphs = graphs_from_xml(text, file=name)
     else:
         graphs = [graph_from_xml(text, file=name, diagram=diagram)]
-    if beside:
-        bpmn = text.decode("utf-8", errors="replace")
-        texts = Translations.load({name: bpmn, **beside}).texts(lang)
-        graphs = [texts.graph(g) if g is not None else None for g in graphs]
+    if translate is not None:
+        graphs = [translate(g) if g is not None else None for g in graphs]
     drawn = [g for g in graphs if g is not None]
     for graph in drawn:
         _refuse_blank(graph, name)
@@ -78,16 +74,6 @@ def render_file(
             for n, d in enumerate(listed)
         ],
         "warnings": [warning_text(w, lang) for w in warnings],
-    }
-
-
-def translations_beside(path: Path) -> dict[str, str]:
-    """The translation files of the .bpmn file `path` in its folder (`NAME.zh-Hans.json`, as
-    a deploy of the folder would read them), name -> text."""
-    return {
-        found.name: found.read_text(encoding="utf-8")
-        for found in sorted(path.parent.glob("*.json"))
-        if (where := file_locale(found.name)) is not None and where[0] == path.name
     }
 
 

@@ -11,6 +11,7 @@ the recipient's `User.language`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from engine.core.translations import (
     ENGLISH_TEXTS,
     Texts,
     Translations,
+    file_locale,
     form_fields,
     locale_of,
 )
@@ -33,6 +35,7 @@ from engine.usecases.base import UseCases
 
 __all__ = [
     "TextCases",
+    "file_texts",
     "is_english",
     "localize_history",
     "localize_task",
@@ -229,3 +232,20 @@ def _field_titles(vr: VersionRuntime, texts: Texts) -> dict[str, str]:
     for key, title in texts.data.items():
         found.setdefault(key, title)
     return found
+
+
+def file_texts(path: Path, lang: str | None) -> Texts:
+    """The texts in `lang` of the .bpmn file `path` read from the translation files beside
+    it (`NAME.zh-Hans.json`), as a deploy of its folder would read them (`salesflow render
+    FILE.bpmn`; DefinitionError for a malformed one); the designer's without one."""
+    if is_english(lang):
+        return ENGLISH_TEXTS
+    beside = {
+        found.name: found.read_text(encoding="utf-8")
+        for found in sorted(path.parent.glob("*.json"))
+        if (where := file_locale(found.name)) is not None and where[0] == path.name
+    }
+    if not beside:
+        return ENGLISH_TEXTS
+    bpmn = path.read_text(encoding="utf-8", errors="replace")
+    return Translations.load({path.name: bpmn, **beside}).texts(lang)
