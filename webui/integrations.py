@@ -90,6 +90,14 @@ def remove_robot(robot_id: int) -> Response:
     return redirect(url_for(".index"))
 
 
+@bp.post("/robots/<int:robot_id>/pause")
+def pause_robot(robot_id: int) -> Response:
+    paused = request.form.get("paused") == "1"
+    engine().pause_robot(robot_id, paused=paused, user=_admin())
+    flash(_("Robot paused: nothing is sent to it.") if paused else _("Robot resumed."), "success")
+    return redirect(url_for(".index"))
+
+
 @bp.post("/robots/<int:robot_id>/test")
 def test_robot(robot_id: int) -> Response:
     engine().test_robot(robot_id, user=_admin())
@@ -119,6 +127,17 @@ def remove_webhook(webhook_id: int) -> Response:
     engine().remove_webhook(webhook_id, user=_admin())
     flash(_("Webhook removed."), "success")
     return redirect(url_for(".index"))
+
+
+@bp.post("/webhooks/<int:webhook_id>/pause")
+def pause_webhook(webhook_id: int) -> Response:
+    paused = request.form.get("paused") == "1"
+    engine().pause_webhook(webhook_id, paused=paused, user=_admin())
+    flash(
+        _("Webhook paused: nothing is sent to it.") if paused else _("Webhook resumed."),
+        "success",
+    )
+    return redirect(url_for(".index", _anchor="webhooks"))
 
 
 @bp.post("/deliveries/<int:delivery_id>/replay")

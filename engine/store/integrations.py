@@ -81,12 +81,23 @@ def wanted_events(s: Session) -> frozenset[str]:
     if found is not None and found[2]() is engine and found[0] > time.monotonic():
         return found[1]
     events: set[str] = set()
-    for row in s.scalars(select(Webhook.events).where(Webhook.active)):
+    for row in s.scalars(select(Webhook.events).where(*_SENDING_HOOK)):
         events.update(row or ())
     value = frozenset(events)
     with _lock:
         _wanted[id(engine)] = (time.monotonic() + CACHE_SECONDS, value, weakref.ref(engine))
     return value
+
+
+# The webhooks deliveries are queued for: registered, not removed, not paused.
+_SENDING_HOOK = (Webhook.active, Webhook.paused.is_(False))
+
+
+def _not_paused(model: Any) -> Any:
+    """Deliveries (of `model`, chat or webhook) whose robot or webhook is not paused."""
+    if model is ChatDelivery:
+        return ChatDelivery.robot_id.not_in(select(ChatRobot.id).where(ChatRobot.paused))
+    return WebhookDelivery.webhook_id.not_in(select(Webhook.id).where(Webhook.paused))
 
 
 def forget_wanted() -> None:
@@ -107,7 +118,7 @@ def record_deal_events(
     events = [e for e in events if e in wanted_events(s)]
     if not events:
         return 0
-    hooks = s.execute(select(Webhook.id, Webhook.events).where(Webhook.active)).all()
+    hooks = s.execute(select(Webhook.id, Webhook.events).where(*_SENDING_HOOK)).all()
     deal = deal_record(inst)
     if task is not None:
         deal["task"] = task
@@ -181,8 +192,21 @@ def deal_record(inst: Instance) -> dict[str, Any]:
 # --- chat robots ------------------------------------------------------------------------
 
 
-def robots(s: Session) -> list[ChatRobot]:
-    return list(s.scalars(select(ChatRobot).where(ChatRobot.active).order_by(ChatRobot.id)))
+def robots(s: Session, *, paused: bool = True) -> list[ChatRobot]:
+    """The robots in use (without the paused ones when `paused` is False)."""
+    query = select(ChatRobot).where(ChatRobot.active).order_by(ChatRobot.id)
+    if not paused:
+        query = query.where(ChatRobot.paused.is_(False))
+    return list(s.scalars(query))
+
+
+def set_paused(s: Session, target: ChatRobot | Webhook, paused: bool) -> None:
+    """Pause or resume a robot or a webhook: while paused nothing is queued for it (its
+    events pass it by) and what waited for it stays waiting (`claim_due` leaves it), to go
+    when it is resumed."""
+    target.paused = paused
+    if isinstance(target, Webhook):
+        forget_wanted()
 
 
 def robot_record(r: ChatRobot, counts: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
@@ -194,6 +218,7 @@ def robot_record(r: ChatRobot, counts: dict[int, dict[str, int]] | None = None) 
         "secret": _masked(r, r.secret),
         "language": r.language,
         "events": list(r.events or []),
+        "paused": bool(r.paused),
         "created_by": r.created_by,
         "created_at": iso(r.created_at),
         "deliveries": (counts or {}).get(r.id, {}),
@@ -250,8 +275,8 @@ def choice_of(s: Session, username: str) -> ChatChoice | None:
 def hand_to_chats(s: Session, now: datetime, batch: int) -> int:
     """Claim the notifications not yet handed to the robots and add a chat delivery for each
     robot that wants one (the team's robots for their events; the robot a user chose for
-    their own).  How many deliveries were added."""
-    active = robots(s)
+    their own; none to a paused one).  How many deliveries were added."""
+    active = robots(s, paused=False)
     if not active:
         s.execute(
             update(Notification)
@@ -336,17 +361,18 @@ def has_news(s: Session) -> bool:
 def any_due(s: Session, now: datetime) -> bool:
     """Whether some chat or webhook delivery is due (one indexed lookup each)."""
     for model in (ChatDelivery, WebhookDelivery):
-        query = select(model.id).where(model.status == PENDING, model.next_at <= now).limit(1)
-        if s.scalar(query) is not None:
+        query = select(model.id).where(model.status == PENDING, model.next_at <= now)
+        if s.scalar(query.where(_not_paused(model)).limit(1)) is not None:
             return True
     return False
 
 
 def claim_due(s: Session, model: Any, now: datetime, limit: int, *, skip_locked: bool) -> list[Any]:
-    """Due deliveries (chat or webhook), leased for `LEASE` so no other worker takes them."""
+    """Due deliveries (chat or webhook), leased for `LEASE` so no other worker takes them;
+    those of a paused robot or webhook wait."""
     query = (
         select(model)
-        .where(model.status == PENDING, model.next_at <= now)
+        .where(model.status == PENDING, model.next_at <= now, _not_paused(model))
         .order_by(model.next_at, model.id)
         .limit(limit)
     )
@@ -412,6 +438,7 @@ def webhook_record(w: Webhook, recent: list[WebhookDelivery]) -> dict[str, Any]:
         "url": w.url,
         "events": list(w.events or []),
         "secret": _masked(w, w.secret),
+        "paused": bool(w.paused),
         "created_by": w.created_by,
         "created_at": iso(w.created_at),
         "deliveries": [delivery_record(d) for d in recent],

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     func,
     text,
 )
@@ -755,6 +756,8 @@ class ChatRobot(Base):
     language: Mapped[str] = mapped_column(String(8))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # Paused by an admin: nothing is queued for it or sent to it until it is resumed.
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
 
@@ -805,6 +808,8 @@ class Webhook(Base):
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     secret: Mapped[str] = mapped_column(SEALED_SECRET)  # never shown back
     active: Mapped[bool] = mapped_column(default=True)
+    # Paused by an admin: nothing is queued for it or sent to it until it is resumed.
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
 

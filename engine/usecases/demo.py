@@ -415,6 +415,7 @@ def load_demo(
         load_demo_initiative(service, effective_days_ago=INITIATIVE_DAYS_AGO, retime=False)
         _designer_draft(service)
         links.at(end)  # the last notifications handed on: nothing left for the worker to send
+        links.pause()  # and nothing the team does later goes to the test endpoint
     return {
         "users": len(TEAM),
         "deals": started,

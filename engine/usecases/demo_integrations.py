@@ -3,11 +3,12 @@
 of won and lost deals by a webhook, and the ERP among the connectors' hosts, with the
 designer's draft creating the sales order there from a service task.
 
-Nothing leaves the machine, during the load or after it.  A robot or a webhook has no
-"paused" state: the worker (`make run` starts one) sends whatever the team does after the
-load to every active one.  So they point at a local test endpoint (LOCAL_TEST: 127.0.0.1,
-port 9, where nothing listens: a refused connection, at once and every time), and the
-robots' names say so; an admin who connects a real group removes them and adds its robot.
+Nothing leaves the machine, during the load or after it.  The robots and the webhook point
+at a local test endpoint (LOCAL_TEST: 127.0.0.1, port 9, where nothing listens: a refused
+connection, at once and every time), the robots' names say so, and once the story is told
+they are paused (`pause`): what the team does after the load queues nothing for them, and
+the worker (`make run` starts one) sends nothing.  An admin who connects a real group
+removes them and adds its robot.
 
 The ERP is connected at the story's start, the chats three weeks before its end (the logs
 keep a month: engine.jobs.deliveries.KEEP).  Their logs are the story's own, written by the
@@ -95,6 +96,13 @@ class DemoIntegrations:
                 self.done.add(change)
                 change(self.service)
         self._take_due(moment)
+
+    def pause(self) -> None:
+        """Pause the robots and the webhook once the story is told (see the module)."""
+        for robot in self.service.integrations(user=ADMIN)["robots"]:
+            self.service.pause_robot(robot["id"], paused=True, user=ADMIN)
+        for hook in self.service.webhooks(user=ADMIN):
+            self.service.pause_webhook(hook["id"], paused=True, user=ADMIN)
 
     def _take_due(self, now: datetime) -> None:
         db = self.service.db

@@ -163,6 +163,13 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
                 row.next_at = None
                 row.last_error = "the robot was removed"
 
+    def pause_robot(self, robot_id: int, *, paused: bool, user: str) -> None:
+        """Pause a robot (nothing is queued for it or sent to it; what waits for it stays
+        waiting), or resume it.  Its settings, its log and the users' choices stay."""
+        with self.db.write() as s:
+            _check_admin(s, user)
+            rows.set_paused(s, _active(s, ChatRobot, robot_id, "robot"), paused)
+
     def test_robot(self, robot_id: int, *, user: str) -> dict[str, Any]:
         """Queue a test message to a robot (the worker sends it, as any other)."""
         now = clock.now()
@@ -242,6 +249,13 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
                 row.next_at = None
                 row.last_error = "the webhook was removed"
         rows.forget_wanted()
+
+    def pause_webhook(self, webhook_id: int, *, paused: bool, user: str) -> None:
+        """Pause a webhook (no delivery is queued for it or sent to it; what waits for it
+        stays waiting), or resume it.  Its settings and its log stay."""
+        with self.db.write() as s:
+            _check_admin(s, user)
+            rows.set_paused(s, _active(s, Webhook, webhook_id, "webhook"), paused)
 
     def replay_delivery(self, delivery_id: int, *, user: str) -> dict[str, Any]:
         """Send a webhook delivery again (same delivery id and body), from its first try."""

@@ -158,6 +158,31 @@ def test_a_real_loss_reaches_the_owners_chat(
     assert "ACME" in content and f"/deals/{iid}" in content
 
 
+def test_a_paused_robot_is_told_nothing_until_resumed(
+    admins: Service, robots: tuple[WeComRobot, FeishuBot, DingTalkRobot]
+) -> None:
+    wecom = robots[0]
+    admins.deploy([PROCESSES])
+    robot = admins.add_robot(
+        user="root", name="Team", vendor="wecom", url=wecom.url, events=["incident"]
+    )
+    admins.pause_robot(robot["id"], paused=True, user="root")
+    reason = admins.lost_reasons("sales_pipeline")[0]["value"]
+
+    def lose() -> None:
+        iid = admins.start("sales_pipeline", owner="alice", actor="alice", data=LEAD)
+        admins.mark_lost(iid["instance_id"], user="mia", reason=reason)
+
+    lose()
+    assert deliveries.send_pending(admins.db, clock.now()) == 0 and wecom.received == []
+    [listed] = admins.integrations(user="root")["robots"]
+    assert listed["paused"] is True and listed["deliveries"] == {}  # nothing queued
+    admins.pause_robot(robot["id"], paused=False, user="root")
+    lose()
+    assert deliveries.send_pending(admins.db, clock.now()) == 1
+    assert len(wecom.accepted) == 1
+
+
 def test_only_admins_register_robots_and_secrets_are_never_shown(
     admins: Service, robots: tuple[WeComRobot, FeishuBot, DingTalkRobot]
 ) -> None:

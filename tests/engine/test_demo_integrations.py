@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import socket
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, make_url, select
 
 from engine import clock
 from engine.core.connectors import read_connector
@@ -137,6 +139,48 @@ def test_every_delivery_is_taken_so_the_worker_has_nothing_to_send(service: Serv
         for model in (ChatDelivery, WebhookDelivery):
             states = list(s.scalars(select(model.status)))
             assert states and set(states) == {"delivered"}, model.__name__
+
+
+def test_once_loaded_the_robots_and_the_webhook_are_paused_so_later_work_sends_nothing(
+    demo: Loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a copy: a manager marks a deal lost after the load (its owner is told, the ERP
+    # would be); nothing is queued for the paused robots and webhook, nothing is sent.
+    copy = tmp_path / "after.sqlite3"
+    source, target = sqlite3.connect(make_url(demo.url).database or ""), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    db = Database(f"sqlite:///{copy}")
+    try:
+        after = Service(db)
+        shown = after.integrations(user="admin")
+        assert [r["paused"] for r in shown["robots"]] == [True, True]
+        assert [w["paused"] for w in shown["webhooks"]] == [True]
+        with db.read() as s:
+            queued = {m.__name__: s.scalar(select(func.count()).select_from(m)) for m in QUEUES}
+        running = [
+            d
+            for d in after.instances(status="running")
+            if d["owner"] == links.CHAT_REP and d["outcome"] is None
+        ]
+        reason = after.lost_reasons("sales_pipeline")[0]["value"]
+        after.mark_lost(running[0]["instance_id"], user=links.MANAGER, reason=reason)
+        network = Network()
+        network.install(monkeypatch)
+        assert send_pending(db, clock.now()) == 0
+        assert network.asked == []
+        with db.read() as s:
+            assert {
+                m.__name__: s.scalar(select(func.count()).select_from(m)) for m in QUEUES
+            } == queued
+    finally:
+        db.dispose()
+
+
+QUEUES = (ChatDelivery, WebhookDelivery)
 
 
 # --- the robots --------------------------------------------------------------------------

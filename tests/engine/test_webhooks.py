@@ -18,7 +18,7 @@ from engine.core import webhooks
 from engine.errors import ForbiddenError, ValidationError
 from engine.jobs import deliveries
 from engine.jobs.worker import Worker, default_jobs
-from engine.store.integrations import prune
+from engine.store.integrations import any_due, prune
 from engine.store.models import WebhookDelivery
 from engine.usecases.demo import WON, drive
 from engine.usecases.service import Service
@@ -102,6 +102,32 @@ def test_fails_twice_then_delivered_once_with_the_same_id_and_replayed(
     assert len(receiver.accepted) == 2
     assert receiver.accepted[1].headers["X-Salesflow-Delivery"] == row.delivery_id
     assert receiver.accepted[1].body == got.body
+
+
+def test_a_paused_webhook_is_sent_nothing_and_queues_nothing_until_resumed(
+    admins: Service, receiver: WebhookReceiver
+) -> None:
+    receiver.fail_first = 0
+    hook = admins.add_webhook(
+        user="root", url=receiver.url, events=["deal.started"], secret=receiver.secret
+    )
+    _start(admins)  # queued before the pause: it waits
+    admins.pause_webhook(hook["id"], paused=True, user="root")
+    _start(admins)  # while paused: nothing queued
+    [listed] = admins.webhooks(user="root")
+    assert listed["paused"] is True
+    assert len(_outbox(admins)) == 1
+    later = clock.now() + timedelta(hours=1)
+    assert deliveries.deliver_due(admins.db, later) == 0 and receiver.received == []
+    with admins.db.read() as s:
+        assert not any_due(s, later)  # the worker is not woken for it either
+    with pytest.raises(ForbiddenError):
+        admins.pause_webhook(hook["id"], paused=False, user="alice")
+    admins.pause_webhook(hook["id"], paused=False, user="root")
+    assert deliveries.deliver_due(admins.db, later) == 1  # the one that waited
+    assert len(receiver.accepted) == 1
+    _start(admins)
+    assert len(_outbox(admins)) == 2  # queued again
 
 
 def test_stage_task_won_and_lost_events(admins: Service, receiver: WebhookReceiver) -> None:

@@ -27,6 +27,7 @@ from .conftest import LEAD, csrf_token, login, post, text
 
 API = "/api/v1"
 SECRET = "payments-shared-secret-42"
+ROBOT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"
 
 
 @pytest.fixture
@@ -117,6 +118,32 @@ def test_the_page_in_chinese(client: FlaskClient, staff: Service) -> None:
     post(client, "/language", {"lang": "zh-Hans"})
     page = text(client.get("/integrations"))
     assert "团队群聊机器人" in page and "企业微信" in page and "事件推送" in page
+
+
+def test_an_admin_pauses_and_resumes_a_robot_and_a_webhook_on_the_page(
+    client: FlaskClient, staff: Service
+) -> None:
+    robot = staff.add_robot(user="root", name="Sales group", vendor="wecom", url=ROBOT_URL)
+    hook = staff.add_webhook(
+        user="root", url="https://erp.example.com/in", events=["deal.won"], secret=SECRET
+    )
+    login(client, "root")
+    post(client, "/language", {"lang": "zh-Hans"})
+    token = csrf_token(client, "/integrations")
+    for path in (f"robots/{robot['id']}", f"webhooks/{hook['id']}"):
+        paused = client.post(
+            f"/integrations/{path}/pause", data={"csrf_token": token, "paused": "1"}
+        )
+        assert paused.status_code == 302
+    shown = client.get("/integrations").get_data(as_text=True)
+    assert shown.count('<span class="badge paused">已暂停</span>') == 2
+    assert shown.count(">恢复</button>") == 2
+    assert staff.integrations(user="root")["robots"][0]["paused"] is True
+    assert staff.webhooks(user="root")[0]["paused"] is True
+    for path in (f"robots/{robot['id']}", f"webhooks/{hook['id']}"):
+        client.post(f"/integrations/{path}/pause", data={"csrf_token": token, "paused": "0"})
+    assert "已暂停" not in text(client.get("/integrations"))
+    assert staff.integrations(user="root")["robots"][0]["paused"] is False
 
 
 def test_everyone_chooses_their_own_chat(client: FlaskClient, staff: Service) -> None:

@@ -268,6 +268,12 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("integrations.test_robot", "POST"): Line(
         "/integrations/robots/999995/test", ok=404, only=ADMIN_PAGES
     ),
+    ("integrations.pause_robot", "POST"): Line(
+        "/integrations/robots/999995/pause", ok=404, only=ADMIN_PAGES
+    ),
+    ("integrations.pause_webhook", "POST"): Line(
+        "/integrations/webhooks/999995/pause", ok=404, only=ADMIN_PAGES
+    ),
     ("integrations.add_webhook", "POST"): Line("/integrations/webhooks", ok=422, only=ADMIN_PAGES),
     ("integrations.remove_webhook", "POST"): Line(
         "/integrations/webhooks/999995/remove", ok=404, only=ADMIN_PAGES

@@ -294,6 +294,11 @@ def schemas() -> dict[str, Any]:
                     "type": ["string", "null"],
                     "description": "The secret's last four characters at most.",
                 },
+                "paused": {
+                    "type": "boolean",
+                    "description": "Paused by an admin on the integrations page: nothing is "
+                    "queued for it or sent to it until it is resumed.",
+                },
                 "created_by": {"type": ["string", "null"]},
                 "created_at": {"type": ["string", "null"], "format": "date-time"},
                 "deliveries": {
