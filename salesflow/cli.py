@@ -466,9 +466,17 @@ def cmd_serve(args: argparse.Namespace) -> Any:
     """The web UI: waitress with --workers (or --threads) threads, the production server and
     the default; Flask's development server with --dev; or gunicorn with --processes N
     (N > 1 on PostgreSQL only), each process with --threads threads."""
-    from webui.serving import serve
+    from webui.serving import port_taken, serve
 
     threads = args.workers if args.threads is None else args.threads
+    if port_taken(args.host, args.port):
+        message = (
+            f"{args.host}:{args.port} is in use: another salesflow, or another program, "
+            "serves there already; stop it, or choose another port (salesflow serve --port "
+            "5001, make run PORT=5001)"
+        )
+        _report(args, {"error": "UsageError", "message": message}, [])
+        raise SystemExit(2)
     if args.processes is not None:
         import os
 

@@ -7,6 +7,8 @@ and gets Flask's development server (one process, reloads nothing, debug off).
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 
 from flask import Flask
@@ -14,6 +16,25 @@ from flask import Flask
 from webui import create_app
 
 SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on `host`:`port` (another salesflow, most often):
+    asked before serving, so that the person starting it reads why instead of a traceback.
+    A port only lingering after a closed connection is free, as for the servers (both set
+    SO_REUSEADDR)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # a name that does not resolve: the server says so itself
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 def serve(

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +128,22 @@ def test_several_processes_need_the_shared_secret_key(
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
     message = serve_refused(monkeypatch, capsys, url, "--processes", "2")
     assert "SALESFLOW_SECRET_KEY" in message
+
+
+def test_a_port_in_use_is_said_in_a_sentence_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SALESFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with socket.socket() as other:  # another program listens there
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(SystemExit) as stopped:
+            main(["serve", "--port", str(port)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert f"127.0.0.1:{port} is in use" in said and "--port" in said
+    assert "Traceback" not in said
 
 
 def test_windows_serves_with_waitress_only() -> None:
