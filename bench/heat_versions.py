@@ -20,7 +20,6 @@ Prints figures; never part of the test run.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -36,7 +35,7 @@ sys.path.append(str(Path(__file__).resolve().parent))
 
 from _bulk import MANAGER  # noqa: E402
 from sqlalchemy import create_engine, func, make_url, select, text, update  # noqa: E402
-from web import logged_in, machine, p, timed_get  # noqa: E402
+from web import logged_in, machine, p, repeated, timed_get  # noqa: E402
 
 from engine.store import heat  # noqa: E402
 from engine.store.db import Database  # noqa: E402
@@ -155,15 +154,9 @@ def measure(label: str, url: str, runs: int, views: int) -> None:
         split = versions(db)
     finally:
         db.dispose()
-    results = []
-    loads = []
-    for n in range(runs):
-        print(f"{label}: run {n + 1}/{runs} ...", file=sys.stderr)
-        loads.append(os.getloadavg()[0])
-        results.append(one_run(url, sorted(split), views))
-        loads.append(os.getloadavg()[0])
+    results, loads = repeated(label, runs, lambda: one_run(url, sorted(split), views))
     print(f"\na version's heatmap, {label}, deals per version {split}; median of {runs} runs")
-    print(f"machine: {machine()}; load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
+    print(f"machine: {machine()}; load average (1 min) {loads}")
     print(f"{'page':26} {'p50 ms':>8} {'p95 ms':>8}  target p50 <= {TARGET_MS:.0f} ms")
     for name in results[0]:
         p50 = statistics.median(p(r[name], 0.50) for r in results)

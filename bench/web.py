@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 # Keep this folder off the front of the import path (bench/engine.py would shadow the engine
 # package); at the end it still provides the shared helper _deals.
@@ -40,6 +41,9 @@ PASSWORD = "bench-pass-1"
 TARGET_MS = 30.0
 DEAL_PAGES = 200
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+R = TypeVar("R")
 
 
 def prepare(path: Path, deals: int) -> None:
@@ -104,6 +108,20 @@ def one_run(db_path: Path, deals: int) -> dict[str, list[float]]:
         return found
     finally:
         app.extensions["salesflow"].db.dispose()
+
+
+def repeated(label: str, runs: int, once: Callable[[], R]) -> tuple[list[R], str]:
+    """`once` run `runs` times, each announced on stderr with its duration; its results and
+    the range of the 1-minute load average around them (what the figures were measured at)."""
+    results, loads = [], []
+    for n in range(runs):
+        print(f"{label}: run {n + 1}/{runs} ...", file=sys.stderr)
+        t0 = time.perf_counter()
+        loads.append(os.getloadavg()[0])
+        results.append(once())
+        loads.append(os.getloadavg()[0])
+        print(f"  {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return results, f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
 
 
 def machine() -> str:

@@ -19,7 +19,6 @@ filled when it does not hold the deals yet.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ sys.path.append(str(Path(__file__).resolve().parent))
 from _bulk import MANAGER, REPS, generate, holds  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
-from web import logged_in, machine, p, timed_get  # noqa: E402
+from web import logged_in, machine, p, repeated, timed_get  # noqa: E402
 
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import History, Instance, OpenTask  # noqa: E402
@@ -137,18 +136,10 @@ def measure(url: str, label: str, runs: int, heatmaps: int) -> None:
         deals = rep_deals(db)
     finally:
         db.dispose()
-    results = []
-    loads = []
-    for n in range(runs):
-        print(f"{label}: run {n + 1}/{runs} ...", file=sys.stderr)
-        t0 = time.perf_counter()
-        loads.append(os.getloadavg()[0])
-        results.append(one_run(url, deals, heatmaps))
-        loads.append(os.getloadavg()[0])
-        print(f"  {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    results, loads = repeated(label, runs, lambda: one_run(url, deals, heatmaps))
     median: Callable[[list[float]], float] = statistics.median
     print(f"\nsalesflow web app, {label}: {described}; median of {runs} runs")
-    print(f"machine: {machine()}; load average (1 min) {min(loads):.1f}-{max(loads):.1f}")
+    print(f"machine: {machine()}; load average (1 min) {loads}")
     print(
         f"{'page':34} {'p50 ms':>7} {'p95 ms':>7} {'CPU p50':>8}  target p50 <= {TARGET_MS:.0f} ms"
     )
