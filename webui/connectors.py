@@ -66,7 +66,9 @@ def change() -> Response | tuple[str, int]:
         field = str(exc.field or "host")
         message = _(PROBLEMS.get(field, field))
         if field == "operator_definition":  # what is wrong, in the engine's words
-            message = f"{message} {exc}"
+            said = exc.errors[0]["message"] if exc.errors else str(exc)  # without the field
+            worded = failure_text(said, language())
+            message = f"{message} {worded['text'] if worded else said}"
         return _page(form, {field: message}), 422
     except NotFoundError:
         flash(_("It was removed already."), "error")

@@ -316,7 +316,9 @@ def operator_connector(
         try:
             check_expression(expression)
         except (ExpressionError, DefinitionError) as exc:  # unsafe, or not Python at all
-            raise ValueError(f"{where}: {exc}") from None
+            raise ValueError(
+                _words("connector.expression_refused", part=where, detail=str(exc))
+            ) from None
     return connector
 
 

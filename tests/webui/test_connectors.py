@@ -4,6 +4,8 @@ a bad host is named on its field with nothing saved; the page speaks Chinese."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -97,6 +99,13 @@ def test_an_admin_maps_a_spiff_arena_operator(client: FlaskClient, staff: Servic
     broken = post(client, "/connectors", {**form, "fields": "channel = __import__('os')"})
     assert broken.status_code == 422
     assert "This request cannot run:" in text(broken)
+    shown = html.unescape(text(broken))
+    assert "This request cannot run: the expression of the connector's field channel" in shown
+    assert "name '__import__' is not allowed" in shown and "operator_definition:" not in shown
+    post(client, "/language", {"lang": "zh-Hans"})
+    broken = post(client, "/connectors", {**form, "fields": "channel = __import__('os')"})
+    assert "中的表达式无法使用：不允许使用名称「__import__」" in text(broken)  # noqa: RUF001
+    post(client, "/language", {"lang": "en"})
     assert staff.connector_operators(user="root") == []
     assert post(client, "/connectors", form).status_code == 302
     page = text(client.get("/connectors"))

@@ -215,6 +215,10 @@ WORDING: dict[str, tuple[str, str]] = {
         "输出「{text}」没有映射 salesflow 能读取的内容：请使用 ${{response}}",
     ),
     "connector.no_url": ("the connector has no URL", "连接器没有 URL"),
+    "connector.expression_refused": (
+        "the expression of the connector's {part} cannot be used: {detail}",
+        "连接器 {part} 中的表达式无法使用：{detail}",
+    ),
     "connector.url_scheme": (
         "the URL '{url}' does not start with http:// or https:// and a host",
         "URL「{url}」不是以 http:// 或 https:// 加主机名开头",
