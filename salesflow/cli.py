@@ -137,6 +137,11 @@ def cmd_webhooks_replay(args: argparse.Namespace) -> Any:
     return _service(args).replay_delivery(args.delivery, user=args.user)
 
 
+def cmd_webhooks_pause(args: argparse.Namespace) -> Any:
+    paused = args.webhooks_command == "pause"
+    return _service(args).pause_webhook(args.webhook, paused=paused, user=args.user)
+
+
 def cmd_deploy(args: argparse.Namespace) -> Any:
     return _service(args).deploy(args.paths, actor=args.user)
 
@@ -709,6 +714,14 @@ def build_parser() -> argparse.ArgumentParser:
     hr.add_argument("delivery", type=int, help="the delivery's number (`id` in the list)")
     hr.add_argument("--user", required=True, help="who asks (an admin)")
     hr.set_defaults(func=cmd_webhooks_replay, command_name="webhooks replay")
+    for action, what in (
+        ("pause", "nothing is queued for it or sent to it until it is resumed"),
+        ("resume", "what waited for it is sent"),
+    ):
+        hp = hooks_sub.add_parser(action, help=f"{action} a webhook: {what}", parents=[common])
+        hp.add_argument("webhook", type=int, help="the webhook's id (`id` in the list)")
+        hp.add_argument("--user", required=True, help="who asks (an admin)")
+        hp.set_defaults(func=cmd_webhooks_pause, command_name=f"webhooks {action}")
 
     p = add("deploy", cmd_deploy, "deploy BPMN/DMN/form files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")

@@ -480,18 +480,19 @@ def chat_delivery_record(d: ChatDelivery, robot_name: str) -> dict[str, Any]:
 
 def webhooks(s: Session, recent: int) -> list[dict[str, Any]]:
     """The active webhooks, each with its `recent` latest deliveries."""
-    found = []
-    for hook in s.scalars(select(Webhook).where(Webhook.active).order_by(Webhook.id)):
-        latest = list(
-            s.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.webhook_id == hook.id)
-                .order_by(WebhookDelivery.id.desc())
-                .limit(recent)
-            )
-        )
-        found.append(webhook_record(hook, latest))
-    return found
+    hooks = s.scalars(select(Webhook).where(Webhook.active).order_by(Webhook.id))
+    return [webhook_with_log(s, hook, recent) for hook in hooks]
+
+
+def webhook_with_log(s: Session, hook: Webhook, recent: int) -> dict[str, Any]:
+    """A webhook's record with its `recent` latest deliveries."""
+    latest = s.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == hook.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(recent)
+    )
+    return webhook_record(hook, list(latest))
 
 
 def chat_log(s: Session, limit: int) -> list[dict[str, Any]]:

@@ -250,12 +250,15 @@ class IntegrationCases(MessageCases):  # signed messages are delivered as any ot
                 row.last_error = "the webhook was removed"
         rows.forget_wanted()
 
-    def pause_webhook(self, webhook_id: int, *, paused: bool, user: str) -> None:
+    def pause_webhook(self, webhook_id: int, *, paused: bool, user: str) -> dict[str, Any]:
         """Pause a webhook (no delivery is queued for it or sent to it; what waits for it
-        stays waiting), or resume it.  Its settings and its log stay."""
+        stays waiting), or resume it.  Its settings and its log stay.  The webhook, as
+        listed."""
         with self.db.write() as s:
             _check_admin(s, user)
-            rows.set_paused(s, _active(s, Webhook, webhook_id, "webhook"), paused)
+            hook = _active(s, Webhook, webhook_id, "webhook")
+            rows.set_paused(s, hook, paused)
+            return rows.webhook_with_log(s, hook, RECENT)
 
     def replay_delivery(self, delivery_id: int, *, user: str) -> dict[str, Any]:
         """Send a webhook delivery again (same delivery id and body), from its first try."""

@@ -1,5 +1,6 @@
-"""`salesflow webhooks list|add|replay`: the webhooks from the command line, with the pages'
-and the API's rules (admins only, http(s) only, the secret never printed back)."""
+"""`salesflow webhooks list|add|replay|pause|resume`: the webhooks from the command line,
+with the pages' and the API's rules (admins only, http(s) only, the secret never printed
+back)."""
 
 from __future__ import annotations
 
@@ -45,5 +46,11 @@ def test_add_list_and_replay(
         code, replayed, _ = run(capsys, "webhooks", "replay", str(delivery["id"]), "--user", "root")
         assert code == 0 and replayed["status"] == "pending" and replayed["replays"] == 1
         assert run(capsys, "webhooks", "replay", "99999", "--user", "root")[0] == 4
+        hook = str(made["id"])
+        assert run(capsys, "webhooks", "pause", hook, "--user", "mia")[0] == 5
+        code, paused, _ = run(capsys, "webhooks", "pause", hook, "--user", "root")
+        assert code == 0 and paused["paused"] is True
+        code, resumed, _ = run(capsys, "webhooks", "resume", hook, "--user", "root")
+        assert code == 0 and resumed["paused"] is False
     finally:
         receiver.stop()

@@ -196,6 +196,14 @@ def test_webhook_api_admins_201_others_403(
     )
     assert replay.status_code == 200 and replay.get_json()["replays"] == 1
     error_of(client.post(f"{API}/webhooks/deliveries/99999/replay", headers=root), 404)
+    pause = f"{API}/webhooks/{hook['id']}/pause"
+    error_of(client.post(pause, headers=bearer(staff, "mia")), 403, "ForbiddenError")
+    paused = client.post(pause, headers=root)
+    assert paused.status_code == 200 and paused.get_json()["paused"] is True
+    conforms(paused.get_json(), "Webhook")
+    resumed = client.post(f"{API}/webhooks/{hook['id']}/resume", headers=root)
+    assert resumed.status_code == 200 and resumed.get_json()["paused"] is False
+    error_of(client.post(f"{API}/webhooks/99999/pause", headers=root), 404)
     gone = client.delete(f"{API}/webhooks/{hook['id']}", headers=root)
     assert gone.status_code == 204
     assert client.get(f"{API}/webhooks", headers=root).get_json() == {"webhooks": []}

@@ -413,6 +413,10 @@ ROUTES: dict[tuple[str, str], Line] = {
     ("api.list_webhooks", "GET"): Line("/api/v1/webhooks", only=ADMIN_PAGES),
     ("api.add_webhook", "POST"): Line("/api/v1/webhooks", ok=422, only=ADMIN_PAGES),  # no body
     ("api.remove_webhook", "DELETE"): Line("/api/v1/webhooks/999995", ok=404, only=ADMIN_PAGES),
+    ("api.pause_webhook", "POST"): Line("/api/v1/webhooks/999995/pause", ok=404, only=ADMIN_PAGES),
+    ("api.resume_webhook", "POST"): Line(
+        "/api/v1/webhooks/999995/resume", ok=404, only=ADMIN_PAGES
+    ),
     ("api.replay_delivery", "POST"): Line(
         "/api/v1/webhooks/deliveries/999995/replay", ok=404, only=ADMIN_PAGES
     ),

@@ -34,8 +34,10 @@ __all__ = [
     "add_webhook",
     "list_webhooks",
     "paths",
+    "pause_webhook",
     "remove_webhook",
     "replay_delivery",
+    "resume_webhook",
     "schemas",
     "signed_message",
 ]
@@ -68,6 +70,16 @@ def add_webhook() -> ResponseReturnValue:
 def remove_webhook(webhook_id: str) -> ResponseReturnValue:
     _service().remove_webhook(_number(webhook_id, "webhook"), user=_user())
     return Response(status=204)
+
+
+@bp.post("/webhooks/<webhook_id>/pause")
+def pause_webhook(webhook_id: str) -> ResponseReturnValue:
+    return _service().pause_webhook(_number(webhook_id, "webhook"), paused=True, user=_user())
+
+
+@bp.post("/webhooks/<webhook_id>/resume")
+def resume_webhook(webhook_id: str) -> ResponseReturnValue:
+    return _service().pause_webhook(_number(webhook_id, "webhook"), paused=False, user=_user())
 
 
 @bp.post("/webhooks/deliveries/<delivery_id>/replay")
@@ -164,6 +176,27 @@ def paths() -> dict[str, Any]:
                 f"Its pending deliveries are dropped; its log stays. {admins}",
                 {"204": {"description": "Removed."}, **fails("403", "404")},
                 parameters=[_path_id("webhook_id", "The webhook's id.")],
+            )
+        },
+        **{
+            f"/webhooks/{{webhook_id}}/{action}": {
+                "post": operation(
+                    f"{action}Webhook",
+                    TAG,
+                    summary,
+                    f"{detail} Its settings and its log stay. {admins}",
+                    {"200": answer("Webhook", "The webhook, as listed."), **fails("403", "404")},
+                    parameters=[_path_id("webhook_id", "The webhook's id.")],
+                )
+            }
+            for action, summary, detail in (
+                (
+                    "pause",
+                    "Pause a webhook",
+                    "Nothing is queued for it or sent to it until it is resumed; what waits "
+                    "for it stays waiting.",
+                ),
+                ("resume", "Resume a paused webhook", "What waited for it is sent."),
             )
         },
         "/webhooks/deliveries/{delivery_id}/replay": {
