@@ -2,10 +2,11 @@
 (DI isHorizontal="false", about one export in twenty) a shaded band on top with its name.
 
 Graphviz cannot rotate text, so a horizontal pool or lane cannot write its name up its strip
-as bpmn.io does: a lane writes it at its top left, right of the strip; a pool holding lanes
-writes it above itself (its lanes fill it), and a pool without lanes at its top left unless a
-shape or a name is there, then above itself too.  A vertical pool or lane writes its name
-across its band, as every modelling tool does.
+as bpmn.io does.  A Chinese (or Japanese, Korean) name is written down the strip, a character
+a line, as those scripts are written vertically.  Any other name is written at the lane's top
+left, right of the strip; a pool holding lanes writes it above itself (its lanes fill it),
+and a pool without lanes at its top left unless a shape or a name is there, then above itself
+too.  A vertical pool or lane writes its name across its band, as every modelling tool does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from diagrams.geometry import LABEL_LINE, LABEL_SIZE, SCALE, Box
-from diagrams.text import text_width
+from diagrams.text import is_wide, text_width
 from engine.core.graph import Graph
 
 HEADER = 30 * SCALE  # bpmn.io's 30 px strip (or band) that holds a pool's or lane's name
@@ -29,7 +30,7 @@ class Area:
     name: str
     box: Box
     label: Box  # the name is written inside this box
-    align: str = "left"  # "left" or "center" inside `label`
+    align: str = "left"  # "left", "center" or "upright" (down the strip) inside `label`
     # The shaded strip at the area's left (horizontal) or band at its top (vertical); None:
     # no header (a black-box pool).
     header: Box | None = None
@@ -62,6 +63,12 @@ def _crowded(name: str, label: Box, occupied: Sequence[Box]) -> bool:
     return any(written.overlaps(other) for other in occupied)
 
 
+def _upright(name: str) -> bool:
+    """Whether a name is written down its strip: every character of it a wide one (CJK)."""
+    chars = [c for c in name if not c.isspace()]
+    return bool(chars) and all(is_wide(c) for c in chars)
+
+
 def _depth(graph: Graph, lane_id: str) -> int:
     parents = {lane.id: lane.parent_id for lane in graph.lanes}
     depth, current = 0, parents.get(lane_id)
@@ -84,6 +91,9 @@ def areas(graph: Graph, boxes: Mapping[str, Box], occupied: Sequence[Box]) -> li
         elif not pool.horizontal:
             band = _band(box)
             out.append(Area(pool.id, "pool", pool.name, box, band, "center", band, False))
+        elif _upright(pool.name):
+            strip = _strip(box)
+            out.append(Area(pool.id, "pool", pool.name, box, strip, "upright", strip))
         else:
             label = _inside_label(box)
             if pool.process_id in laned or _crowded(pool.name, label, occupied):
@@ -94,7 +104,10 @@ def areas(graph: Graph, boxes: Mapping[str, Box], occupied: Sequence[Box]) -> li
         box = boxes.get(lane.id)
         if box is None:
             continue
-        if lane.horizontal:
+        if lane.horizontal and _upright(lane.name):
+            strip = _strip(box)
+            area = Area(lane.id, "lane", lane.name, box, strip, "upright", strip)
+        elif lane.horizontal:
             area = Area(lane.id, "lane", lane.name, box, _inside_label(box), "left", _strip(box))
         else:
             band = _band(box)

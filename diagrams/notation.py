@@ -431,7 +431,16 @@ def area_band(band: Box, kind: str) -> list[Mark]:
 
 def area_label(name: str, label: Box, align: str, css: str) -> list[Mark]:
     """The name of a pool or lane, left-aligned (or centred) in its label box: one line at
-    the left or in a band (a smaller font before an ellipsis), up to three in a black box."""
+    the left or in a band (a smaller font before an ellipsis), up to three in a black box;
+    `upright`: a Chinese name down its strip, a character a line (a vertical ellipsis
+    when the strip is too short), as Chinese is written vertically."""
+    if align == "upright":
+        chars = [c for c in name if not c.isspace()]
+        room = max(1, int(label.height // LABEL_LINE))
+        if len(chars) > room:
+            chars = [*chars[: room - 1], "⋮"]
+        rows = [(char, LABEL_SIZE, LABEL_LINE) for char in chars]
+        return centred(rows, label.x, label.y, "black", align="center", css=css)
     if align == "left":
         wrapped, size, line = lines(name, label.width, LABEL_SIZE, 1), LABEL_SIZE, LABEL_LINE
     elif label.height < 3 * LABEL_LINE:

@@ -10,7 +10,7 @@ import diagrams
 from diagrams.names import generated, shown
 from diagrams.styles import OWNER_NOTE
 from diagrams.text import lines, text_width
-from engine.core.graph import Bounds, Edge, Graph, Node, Point, Pool
+from engine.core.graph import Bounds, Edge, Graph, Lane, Node, Point, Pool
 from tests.diagrams.svg import canvas, extent, groups, parse, text_spots, texts
 
 P = "proc"
@@ -144,3 +144,35 @@ def test_no_name_is_written_off_the_canvas() -> None:
         assert baseline - 0.3 * size >= 0 and baseline + 0.9 * size <= height, text
     # The shapes moved with the names: the end event is no longer at the margin.
     assert extent(groups(root)["left"])[0] > 12
+
+
+def test_a_chinese_lane_or_pool_name_is_written_down_its_strip() -> None:
+    # Graphviz cannot rotate text as bpmn.io does; a Chinese name goes down the strip a
+    # character a line (as Chinese is written vertically), a Latin one stays at the top left,
+    # and a name longer than its strip ends in a vertical ellipsis.
+    pool = Pool("pool", "商机流程", P, Bounds(0, 0, 600, 300))
+    lanes = (
+        Lane("rep", "销售代表", P, bounds=Bounds(30, 0, 570, 150)),
+        Lane("legal", "Legal", P, bounds=Bounds(30, 150, 570, 100)),
+        Lane("finance", "财务与法务部门联合审核小组", P, bounds=Bounds(30, 250, 570, 50)),
+    )
+    graph = Graph(
+        name="Strips",
+        process_ids=(P,),
+        pools=(pool,),
+        lanes=lanes,
+        nodes=(task("t", "报价", x=200),),
+    )
+    spots = text_spots(parse(diagrams.render_definition(graph, "svg")))
+    for name in ("销售代表", "商机流程"):
+        chars = [next(s for s in spots if s[0] == c) for c in name]
+        assert len({round(x, 1) for _, x, _, _, _ in chars}) == 1, name  # one column
+        baselines = [baseline for _, _, baseline, _, _ in chars]
+        assert baselines == sorted(baselines, reverse=True), name  # read downwards
+    pool_x = next(s[1] for s in spots if s[0] == "流")
+    lane_x = next(s[1] for s in spots if s[0] == "代")
+    task_x = next(s[1] for s in spots if s[0] == "报价")
+    assert pool_x < lane_x < task_x  # each in its own strip, left of the shapes
+    assert any(s[0] == "Legal" for s in spots)  # a Latin name: one line, as before
+    cut = [s[0] for s in spots if s[0] in "财务与法务部门联合审核小组⋮"]
+    assert cut[-1] == "⋮" and len(cut) < len("财务与法务部门联合审核小组")
