@@ -98,6 +98,9 @@ def test_rep_sees_the_fitted_chart_and_the_progress_bar_zooms_and_fits(
     opened = placed(page)
     assert_fitted(opened)
     expect(page.locator(".lane-name").first).to_be_visible()
+    # Each lane's name whole (a Chinese one is drawn down its strip, a character a node).
+    rep = "销售代表" if stage == "需求分析" else "Sales Rep"
+    assert rep in page.locator(".lane-name").all_text_contents()
     shot(page, "opened")
     view.screenshot(path=str(ARTIFACTS / f"{shot.prefix}-chart-fitted.png"))
 

@@ -30,11 +30,12 @@
     box.style.height = Math.round(height) + "px";
   }
 
-  // Each lane with the name graphviz wrote in its header (a lane-label node inside it).
+  // Each lane with the name graphviz wrote in its header (lane-label nodes inside it: one
+  // line, or a Chinese name down the strip a character a node, joined back here).
   function lanesOf(svg) {
     var lanes = [];
     svg.querySelectorAll("g.lane").forEach(function (group) {
-      lanes.push({ shape: group, box: group.getBBox(), name: "" });
+      lanes.push({ shape: group, box: group.getBBox(), parts: [], name: "" });
     });
     svg.querySelectorAll("g.lane-label text").forEach(function (text) {
       var b = text.getBBox();
@@ -46,7 +47,11 @@
         if (x >= l.x && x <= l.x + l.width && y >= l.y && y <= l.y + l.height &&
             (!best || l.width * l.height < best.box.width * best.box.height)) { best = lane; }
       });
-      if (best && !best.name) { best.name = text.textContent.trim(); }
+      if (best) { best.parts.push(text.textContent.trim()); }
+    });
+    lanes.forEach(function (lane) {
+      var upright = lane.parts.every(function (part) { return part.length === 1; });
+      lane.name = lane.parts.join(upright ? "" : " ").replace("⋮", "…");
     });
     return lanes.filter(function (lane) { return lane.name; });
   }
