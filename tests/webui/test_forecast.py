@@ -137,6 +137,11 @@ def test_the_page_the_deal_panel_and_the_board(app: Flask, history: dict[str, st
         assert "24 closed deals" in html and "Method: the team" in html
         for iid in history.values():
             assert f'data-deal="{iid}"' in html
+        # Each rep's and channel's expected won value as a bar against the largest one.
+        owners = staff_forecast(app)["by_owner"]
+        top = max(g["expected_value"] for g in owners)
+        for g in owners:
+            assert f'<meter min="0" max="{top}" value="{g["expected_value"]}"' in html
         assert client.get("/reports/forecast?month=2026-13").status_code == 422
         panel = client.get(f"/deals/{history['negotiation']}").get_data(as_text=True)
         assert 'id="deal-forecast"' in panel and 'id="deal-probability"' in panel
@@ -152,6 +157,12 @@ def test_the_page_the_deal_panel_and_the_board(app: Flask, history: dict[str, st
         login(client, "pete")  # a product expert reads no forecasts
         assert client.get("/reports/forecast").status_code == 403
         assert 'id="board-forecast"' not in client.get("/deals/board").get_data(as_text=True)
+
+
+def staff_forecast(app: Flask) -> dict[str, Any]:
+    """The forecast a manager reads, as the page has it (the same use case)."""
+    service: Service = app.extensions["salesflow"]
+    return service.forecast("sales_pipeline", visible_to="mia")
 
 
 def test_the_page_in_chinese(client: FlaskClient, history: dict[str, str]) -> None:
