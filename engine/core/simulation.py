@@ -293,6 +293,20 @@ class _Draws:
         return items[-1]
 
 
+@dataclass
+class _Deal:
+    """One simulated deal while it runs: its draws, its record (arrived, won, finished), the
+    event its end succeeds, and its tokens' shared state."""
+
+    rng: _Draws
+    record: list[float | None]
+    finished: simpy.Event
+    alive: int = 0  # tokens still on their way
+    steps: int = 0  # elements passed (MAX_STEPS)
+    joins: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    done: bool = False  # terminated, or cut at MAX_STEPS
+
+
 class _Run:
     """One simulation: the simpy environment, the roles' slots and the records."""
 
@@ -318,64 +332,45 @@ class _Run:
 
     def deal(self, n: int, arrived: float) -> Steps:
         """One deal, from its start events until no token of it is left (or it terminated)."""
-        rng = _Draws(self.seed, n)
-        state: dict[str, Any] = {"alive": 0, "steps": 0, "joins": defaultdict(int), "done": False}
-        record: list[float | None] = [arrived, None, None]
-        self.records.deals.append(record)
-        finished = self.env.event()
+        d = _Deal(_Draws(self.seed, n), [arrived, None, None], self.env.event())
+        self.records.deals.append(d.record)
         for start in self.chart.starts:
-            state["alive"] += 1
-            self.env.process(self.token(start, rng, state, record, finished))
-        yield finished
+            d.alive += 1
+            self.env.process(self.token(start, d))
+        yield d.finished
 
-    def token(
-        self,
-        node_id: str,
-        rng: _Draws,
-        state: dict[str, Any],
-        record: list[float | None],
-        finished: simpy.Event,
-    ) -> Steps:
+    def token(self, node_id: str, d: _Deal) -> Steps:
         chart = self.chart
-        while node_id and not state["done"]:
-            state["steps"] += 1
+        while node_id and not d.done:
+            d.steps += 1
             self.steps += 1
-            if state["steps"] > MAX_STEPS or self.steps > MAX_RUN_STEPS:
+            if d.steps > MAX_STEPS or self.steps > MAX_RUN_STEPS:
                 self.records.cut += 1
-                state["done"] = True
+                d.done = True
                 break
             node = chart.nodes[node_id]
-            if node_id in self.fitted.won and record[1] is None:
-                record[1] = self.env.now
+            if node_id in self.fitted.won and d.record[1] is None:
+                d.record[1] = self.env.now
             if node.kind in ACTIVITY_KINDS or node.kind == "intermediateCatchEvent":
-                away = yield from self.work(node, rng, state, record, finished)
-                if away is None:
-                    node_id = self.next_after(node.id, rng, state, record, finished)
-                else:  # an interrupting boundary event took the deal its own way
-                    node_id = self.next_after(away, rng, state, record, finished)
+                away = yield from self.work(node, d)
+                # An interrupting boundary event took the deal its own way, else on from here.
+                node_id = self.next_after(node.id if away is None else away, d)
                 continue
             if node.kind == "endEvent" and node.event == "terminate":
-                state["done"] = True
+                d.done = True
                 break
             if node.kind == "parallelGateway" and chart.incoming[node_id] > 1:
-                state["joins"][node_id] += 1
-                if state["joins"][node_id] < chart.incoming[node_id]:
+                d.joins[node_id] += 1
+                if d.joins[node_id] < chart.incoming[node_id]:
                     break  # the others are still on their way
-                state["joins"][node_id] = 0
-            node_id = self.next_after(node_id, rng, state, record, finished)
-        state["alive"] -= 1
-        if (state["alive"] <= 0 or state["done"]) and not finished.triggered:
-            record[2] = self.env.now
-            finished.succeed()
+                d.joins[node_id] = 0
+            node_id = self.next_after(node_id, d)
+        d.alive -= 1
+        if (d.alive <= 0 or d.done) and not d.finished.triggered:
+            d.record[2] = self.env.now
+            d.finished.succeed()
 
-    def next_after(
-        self,
-        node_id: str,
-        rng: _Draws,
-        state: dict[str, Any],
-        record: list[float | None],
-        finished: simpy.Event,
-    ) -> str:
+    def next_after(self, node_id: str, d: _Deal) -> str:
         """Where a token goes on from `node_id` ("" when nowhere): one way drawn by its
         frequency at a choice, every way at a parallel split (extra tokens started here)."""
         ways = self.chart.out.get(node_id, [])
@@ -385,13 +380,13 @@ class _Run:
         choose = node.kind in GATEWAY_KINDS - {"parallelGateway"} or any(c for _, _, c in ways)
         if len(ways) == 1 or not choose:
             for _flow, target, _c in ways[1:]:
-                state["alive"] += 1
-                self.env.process(self.token(target, rng, state, record, finished))
+                d.alive += 1
+                self.env.process(self.token(target, d))
             return ways[0][1]
         weights = [self.weight(flow) for flow, _t, _c in ways]
         if sum(weights) <= 0:
             weights = [1.0] * len(ways)
-        return rng.choice(f"way:{node_id}", [t for _f, t, _c in ways], weights)
+        return d.rng.choice(f"way:{node_id}", [t for _f, t, _c in ways], weights)
 
     def weight(self, flow: str) -> float:
         if flow in self.hints.probabilities:
@@ -402,20 +397,13 @@ class _Run:
         stays = self.stays.get(node_id, (0.0,))
         return stays[min(len(stays) - 1, int(rng.unit(f"stay:{node_id}") * len(stays)))]
 
-    def work(
-        self,
-        node: Node,
-        rng: _Draws,
-        state: dict[str, Any],
-        record: list[float | None],
-        finished: simpy.Event,
-    ) -> Generator[Any, Any, str | None]:
+    def work(self, node: Node, d: _Deal) -> Generator[Any, Any, str | None]:
         """An activity or a waiting event: wait for a slot of its role (human tasks), then
         take its time; boundary events fire on a share of its stays.  Returns the
         interrupting boundary event that took the deal away, else None."""
         env = self.env
         asked = env.now
-        work = self.draw(node.id, rng)
+        work = self.draw(node.id, d.rng)
         role = self.chart.role.get(node.id, "") if self.chart.manual(node.id) else ""
         key = self.count = self.count + 1
         self.open[key] = (node.id, role, asked, None)
@@ -427,13 +415,13 @@ class _Run:
         away = ""
         for boundary in self.chart.boundaries.get(node.id, ()):
             share, after = self.fitted.boundaries.get(boundary.id, (0.0, 0.0))
-            if rng.unit(f"fires:{boundary.id}") >= share:
+            if d.rng.unit(f"fires:{boundary.id}") >= share:
                 continue
             if boundary.interrupting and not away and after < work:
                 work, away = after, boundary.id
             elif not boundary.interrupting:
-                state["alive"] += 1
-                env.process(self.later(boundary.id, after, rng, state, record, finished))
+                d.alive += 1
+                env.process(self.later(boundary.id, after, d))
         if work > 0:
             yield env.timeout(work)
         if request is not None:
@@ -442,19 +430,11 @@ class _Run:
         self.note(node.id, role, asked, begun, env.now)
         return away or None
 
-    def later(
-        self,
-        boundary: str,
-        after: float,
-        rng: _Draws,
-        state: dict[str, Any],
-        record: list[float | None],
-        finished: simpy.Event,
-    ) -> Steps:
+    def later(self, boundary: str, after: float, d: _Deal) -> Steps:
         """A non-interrupting boundary event: its way starts `after` days into the task."""
         yield self.env.timeout(after)
-        target = "" if state["done"] else self.next_after(boundary, rng, state, record, finished)
-        yield from self.token(target, rng, state, record, finished)
+        target = "" if d.done else self.next_after(boundary, d)
+        yield from self.token(target, d)
 
     def note(self, node_id: str, role: str, asked: float, begun: float, ended: float) -> None:
         r = self.records
