@@ -45,7 +45,7 @@ from engine.store import connectors as store
 from engine.store import users
 from engine.store.models import AllowedHost, ConnectorCall
 from engine.usecases.base import UseCases
-from engine.usecases.unit import retried
+from engine.usecases.unit import DealChange, UnitOfWork, retried
 
 __all__ = [
     "CONNECTOR_READERS",
@@ -235,13 +235,10 @@ class ConnectorCases(UseCases):
             call = store.locked_call(unit.s, call_id)
             if call is None or call.status != "pending" or (call.next_at and call.next_at > now):
                 return None
-            deal = unit.deal(call.instance_id, status=None)
-            task = _waiting_task(deal.workflow, call.task_id)
-            connector = deal.version.connectors.get(call.element_id)
-            if deal.deal.status != "running" or task is None or connector is None:
-                _close(call, "cancelled", now)
-                deal.keep()
+            waiting = _still_waiting(unit, call, now)
+            if waiting is None:
                 return None
+            deal, task, connector = waiting
             try:
                 request = _request(unit.s, connector, task.data)
                 if connector.source == "operator":
@@ -267,13 +264,10 @@ class ConnectorCases(UseCases):
             call = unit.s.get(ConnectorCall, call_id)
             if call is None or call.status != "pending":
                 return "cancelled"
-            deal = unit.deal(call.instance_id, status=None)
-            task = _waiting_task(deal.workflow, call.task_id)
-            connector = deal.version.connectors.get(call.element_id)
-            if deal.deal.status != "running" or task is None or connector is None:
-                _close(call, "cancelled", now)
-                deal.keep()
+            waiting = _still_waiting(unit, call, now)
+            if waiting is None:
                 return "cancelled"
+            deal, task, connector = waiting
             call.attempts += 1
             call.last_status, call.millis = outcome.status, outcome.millis
             error = outcome.error
@@ -350,6 +344,22 @@ def _int(value: int | str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise NotFoundError(f"no allowed host with id '{str(value)[:20]}'") from None
+
+
+def _still_waiting(
+    unit: UnitOfWork, call: ConnectorCall, now: datetime
+) -> tuple[DealChange, Any, Connector] | None:
+    """The call's deal (locked), its service task still waiting for the call, and the
+    task's connector; None, with the call cancelled, when the deal moved on meanwhile (it
+    stopped, the task is gone, or its version has no such connector)."""
+    deal = unit.deal(call.instance_id, status=None)
+    task = _waiting_task(deal.workflow, call.task_id)
+    connector = deal.version.connectors.get(call.element_id)
+    if deal.deal.status != "running" or task is None or connector is None:
+        _close(call, "cancelled", now)
+        deal.keep()
+        return None
+    return deal, task, connector
 
 
 def _waiting_task(wf: Any, task_id: str) -> Any:
