@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from engine.core.translations import CHINESE, ENGLISH, locale_of
+from engine.store import notifications
 from engine.store.models import Notification, User
 
 if TYPE_CHECKING:
@@ -109,14 +110,7 @@ def send_pending(db: Database, now: datetime, settings: SmtpSettings | None = No
     if not candidates:
         return 0
     with db.write() as s:
-        claimed = list(
-            s.scalars(
-                update(Notification)
-                .where(Notification.id.in_(candidates), Notification.emailed_at.is_(None))
-                .values(emailed_at=now)
-                .returning(Notification.id)
-            )
-        )
+        claimed = notifications.claim(s, Notification.emailed_at, candidates, now)
         rows = s.execute(
             select(Notification, User.email, User.display_name, User.language)
             .join(User, User.username == Notification.username)

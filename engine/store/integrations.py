@@ -34,6 +34,7 @@ from engine.core import chat, runtime
 from engine.core.sealing import Sealer, SealingError
 from engine.core.translations import locale_of
 from engine.core.webhooks import MAX_ATTEMPTS, backoff, deal_events, delivery_body, mask
+from engine.store import notifications
 from engine.store.models import (
     ChatChoice,
     ChatDelivery,
@@ -295,14 +296,7 @@ def hand_to_chats(s: Session, now: datetime, batch: int) -> int:
     )
     if not candidates:
         return 0
-    claimed = list(
-        s.scalars(
-            update(Notification)
-            .where(Notification.id.in_(candidates), Notification.chatted_at.is_(None))
-            .values(chatted_at=now)
-            .returning(Notification.id)
-        )
-    )
+    claimed = notifications.claim(s, Notification.chatted_at, candidates, now)
     rows = s.execute(
         select(Notification, User.display_name, User.language)
         .join(User, User.username == Notification.username, isouter=True)

@@ -78,3 +78,17 @@ def record(n: Notification) -> dict[str, Any]:
         "created_at": iso(n.created_at),
         "read": n.read_at is not None,
     }
+
+
+def claim(s: Session, handed: Any, candidates: list[int], now: datetime) -> list[int]:
+    """Of the notifications `candidates`, those this worker takes to hand on (e-mail,
+    chats): `handed` (Notification.emailed_at or .chatted_at) set to `now` where still
+    unset, so that of two workers only one takes each."""
+    return list(
+        s.scalars(
+            update(Notification)
+            .where(Notification.id.in_(candidates), handed.is_(None))
+            .values({handed: now})
+            .returning(Notification.id)
+        )
+    )
